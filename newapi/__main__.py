@@ -1,0 +1,3 @@
+from newapi.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,260 @@
+"""Channel management (admin): list, search, get, create, update, delete.
+
+Keys are never returned by these routes. Every save rebuilds the channel's
+ability rows (one per group x model) and refreshes every worker's channel index.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import msgspec
+import orjson
+from sqlalchemy import func, or_, select
+from starlette.requests import Request
+from starlette.responses import Response
+
+from newapi.api.auth import Caller, admin_only, runtime_of
+from newapi.api.envelope import ApiError, convert, int_query, ok, page_params, paged, path_int, read_json
+from newapi.api.likes import like_pattern
+from newapi.cache.parse import split_keys
+from newapi.core.constants import ChannelStatus, ChannelType
+from newapi.storage.channels import delete_channels, save_channel
+from newapi.storage.tables import Channel
+
+_HIDDEN = frozenset({"key"})
+_JSON_TEXT = ("model_mapping", "status_code_mapping", "setting", "param_override", "header_override", "settings")
+
+
+def channel_json(channel: Channel) -> dict[str, Any]:
+    data: dict[str, Any] = {c.key: getattr(channel, c.key) for c in Channel.__table__.columns if c.key not in _HIDDEN}
+    info = channel.channel_info
+    try:
+        data["channel_info"] = orjson.loads(info) if info else {}
+    except orjson.JSONDecodeError:
+        data["channel_info"] = {}
+    return data
+
+
+class ChannelBody(msgspec.Struct, omit_defaults=True):
+    id: int = 0
+    type: int | None = None
+    key: str | None = None
+    name: str | None = None
+    base_url: str | None = None
+    other: str | None = None
+    models: str | None = None
+    group: str | None = None
+    status: int | None = None
+    priority: int | None = None
+    weight: int | None = None
+    test_model: str | None = None
+    openai_organization: str | None = None
+    model_mapping: str | None = None
+    status_code_mapping: str | None = None
+    auto_ban: int | None = None
+    tag: str | None = None
+    setting: str | None = None
+    settings: str | None = None
+    param_override: str | None = None
+    header_override: str | None = None
+    remark: str | None = None
+    other_info: str | None = None
+    channel_info: dict[str, Any] | None = None
+
+
+class CreateEnvelope(msgspec.Struct):
+    mode: str = "single"
+    multi_key_mode: str = "random"
+    batch_add_set_key_prefix_2_name: bool = False
+    channel: dict[str, Any] = {}
+
+
+def _check(body: ChannelBody) -> None:
+    if body.type is not None and body.type not in ChannelType._value2member_map_ and body.type < 0:
+        raise ApiError("invalid channel type")
+    if body.name is not None and len(body.name) > 255:
+        raise ApiError("channel name is too long")
+    if body.remark is not None and len(body.remark) > 255:
+        raise ApiError("remark must be at most 255 characters")
+    if body.status is not None and body.status not in (0, 1, 2, 3):
+        raise ApiError("invalid channel status")
+    if body.weight is not None and body.weight < 0:
+        raise ApiError("weight must not be negative")
+    if body.status_code_mapping is not None and len(body.status_code_mapping) > 1024:
+        raise ApiError("status_code_mapping must be at most 1024 characters")
+    for name in _JSON_TEXT:
+        raw = getattr(body, name)
+        if raw is None or not raw.strip():
+            continue
+        try:
+            value = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            raise ApiError(f"{name} must be valid JSON") from None
+        if not isinstance(value, dict):
+            raise ApiError(f"{name} must be a JSON object")
+    if body.model_mapping:
+        mapping = orjson.loads(body.model_mapping)
+        if any(not isinstance(v, str) for v in mapping.values()):
+            raise ApiError("model_mapping values must be strings")
+
+
+def _apply(channel: Channel, body: ChannelBody) -> None:
+    for field in ChannelBody.__struct_fields__:
+        if field in ("id", "channel_info"):
+            continue
+        value = getattr(body, field)
+        if value is None:
+            continue
+        if field == "key" and not value.strip():
+            continue  # an empty key on update keeps the stored one
+        setattr(channel, field, value)
+    if body.models is not None:
+        channel.models = ",".join(m.strip() for m in body.models.split(",") if m.strip())
+    if body.group is not None:
+        channel.group = ",".join(g.strip() for g in body.group.split(",") if g.strip()) or "default"
+
+
+def _multi_key_info(keys: tuple[str, ...], mode: str, previous: dict[str, Any] | None = None) -> str:
+    info = dict(previous or {})
+    info.update(is_multi_key=True, multi_key_size=len(keys), multi_key_mode=mode if mode in ("random", "polling") else "random")
+    info.setdefault("multi_key_status_list", {})
+    info.setdefault("multi_key_polling_index", 0)
+    return orjson.dumps(info).decode()
+
+
+@admin_only
+async def list_channels(request: Request, caller: Caller) -> Response:
+    page, size = page_params(request)
+    query = select(Channel)
+    status = int_query(request, "status")
+    if status is not None:
+        query = query.where(Channel.status == status) if status != 0 else query
+    kind = int_query(request, "type")
+    if kind is not None:
+        query = query.where(Channel.type == kind)
+    tag = request.query_params.get("tag")
+    if tag:
+        query = query.where(Channel.tag == tag)
+    id_sort = request.query_params.get("id_sort", "") in ("true", "1")
+    order = Channel.id.desc() if id_sort else Channel.priority.desc()
+    async with runtime_of(request).sessions() as db:
+        total = (await db.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
+        rows = (await db.execute(query.order_by(order, Channel.id.desc()).limit(size).offset((page - 1) * size))).scalars()
+        items = [channel_json(c) for c in rows]
+        counts = (await db.execute(select(Channel.type, func.count()).group_by(Channel.type))).all()
+    type_counts = {str(t): n for t, n in counts}
+    type_counts["all"] = sum(n for _, n in counts)
+    return paged(items, total, page, size, type_counts=type_counts)
+
+
+@admin_only
+async def search_channels(request: Request, caller: Caller) -> Response:
+    keyword = request.query_params.get("keyword", "")
+    group = request.query_params.get("group", "")
+    model = request.query_params.get("model", "")
+    query = select(Channel)
+    if keyword:
+        conditions = [Channel.name.like(like_pattern(keyword), escape="!"), Channel.base_url.like(like_pattern(keyword), escape="!")]
+        if keyword.isdigit():
+            conditions.append(Channel.id == int(keyword))
+        query = query.where(or_(*conditions))
+    if model:
+        query = query.where(Channel.models.like(like_pattern(model), escape="!"))
+    if group and group != "null":
+        escaped = like_pattern(group)[1:-1]
+        query = query.where((("," + Channel.group + ",")).like(f"%,{escaped},%", escape="!"))
+    page, size = page_params(request)
+    async with runtime_of(request).sessions() as db:
+        total = (await db.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
+        rows = (await db.execute(query.order_by(Channel.priority.desc(), Channel.id.desc()).limit(size).offset((page - 1) * size))).scalars()
+        items = [channel_json(c) for c in rows]
+    return paged(items, total, page, size)
+
+
+@admin_only
+async def get_channel(request: Request, caller: Caller) -> Response:
+    async with runtime_of(request).sessions() as db:
+        channel = await db.get(Channel, path_int(request))
+    if channel is None:
+        raise ApiError("channel not found")
+    return ok(channel_json(channel))
+
+
+@admin_only
+async def create_channel(request: Request, caller: Caller) -> Response:
+    runtime = runtime_of(request)
+    raw = await read_json(request)
+    if isinstance(raw, dict) and isinstance(raw.get("channel"), dict):
+        envelope = convert(raw, CreateEnvelope)
+        body = convert(envelope.channel, ChannelBody)
+    else:
+        # New API's older form: the channel's fields at the top level, one channel per key line.
+        envelope = CreateEnvelope(mode="batch")
+        body = convert(raw, ChannelBody)
+    _check(body)
+    if not body.key or not body.key.strip():
+        raise ApiError("key is required")
+    if body.type is None:
+        raise ApiError("type is required")
+    if not body.models or not body.models.strip():
+        raise ApiError("models is required")
+    keys = split_keys(body.key)
+    now = int(time.time())
+    created: list[Channel] = []
+    async with runtime.sessions() as db, db.begin():
+        if envelope.mode == "multi_to_single":
+            channel = Channel(created_time=now, status=ChannelStatus.ENABLED, key="", group="default")
+            _apply(channel, body)
+            channel.key = "\n".join(keys)
+            channel.channel_info = _multi_key_info(keys, envelope.multi_key_mode)
+            created.append(await save_channel(db, channel))
+        else:
+            batch = keys if envelope.mode == "batch" else (body.key.strip(),)
+            for index, key in enumerate(batch):
+                channel = Channel(created_time=now, status=ChannelStatus.ENABLED, key="", group="default")
+                _apply(channel, body)
+                channel.key = key
+                if envelope.batch_add_set_key_prefix_2_name and len(batch) > 1:
+                    channel.name = f"{body.name or ''} {key[:8]}".strip()
+                elif len(batch) > 1 and index:
+                    channel.name = channel.name or ""
+                created.append(await save_channel(db, channel))
+        ids = [c.id for c in created]
+    await runtime.invalidate("channels")
+    return ok({"ids": ids} if len(ids) > 1 else {"id": ids[0]})
+
+
+@admin_only
+async def update_channel(request: Request, caller: Caller) -> Response:
+    runtime = runtime_of(request)
+    body = convert(await read_json(request), ChannelBody)
+    _check(body)
+    if not body.id:
+        raise ApiError("id is required")
+    async with runtime.sessions() as db, db.begin():
+        channel = await db.get(Channel, body.id)
+        if channel is None:
+            raise ApiError("channel not found")
+        _apply(channel, body)
+        info = orjson.loads(channel.channel_info) if channel.channel_info else {}
+        if isinstance(info, dict) and info.get("is_multi_key"):
+            keys = split_keys(channel.key)
+            mode = (body.channel_info or {}).get("multi_key_mode") or info.get("multi_key_mode", "random")
+            channel.channel_info = _multi_key_info(keys, str(mode), info)
+        await save_channel(db, channel)
+        data = channel_json(channel)
+    await runtime.invalidate("channels")
+    return ok(data)
+
+
+@admin_only
+async def delete_channel(request: Request, caller: Caller) -> Response:
+    runtime = runtime_of(request)
+    async with runtime.sessions() as db, db.begin():
+        removed = await delete_channels(db, [path_int(request)])
+    if not removed:
+        raise ApiError("channel not found")
+    await runtime.invalidate("channels")
+    return ok()

@@ -1,0 +1,90 @@
+"""The ASGI entry point Granian serves: ``newapi.app:app``.
+
+Lifespan startup builds the worker's runtime (database, caches, clients) and
+its route table once; requests are then dispatched by path with no middleware
+stack: relay paths to the raw relay handlers, ``/api`` to the management app,
+everything else to the web console.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from newapi.api.app import build_management_app
+from newapi.core.types import ASGIApp, Receive, Scope, Send
+from newapi.http.responses import send_bytes, send_preflight
+from newapi.runtime import Runtime, build_runtime
+from newapi.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+
+async def _invalid_url(scope: Scope, receive: Receive, send: Send) -> None:
+    import orjson
+
+    message = f"Invalid URL ({scope['method']} {scope['path']})"
+    body = orjson.dumps({"error": {"message": message, "type": "invalid_request_error"}})
+    await send_bytes(send, 404, body)
+
+
+class Gateway:
+    """The worker's ASGI app. ``settings`` may be given (tests); otherwise read from the environment."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self._settings = settings
+        self.runtime: Runtime | None = None
+        self._management: ASGIApp | None = None
+        self._fallback: ASGIApp = _invalid_url
+
+    async def startup(self) -> None:
+        settings = self._settings or get_settings()
+        self.runtime = await build_runtime(settings)
+        self._management = build_management_app(self.runtime)
+        self.runtime.start_background()
+
+    async def shutdown(self) -> None:
+        if self.runtime is not None:
+            await self.runtime.close()
+            self.runtime = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            path: str = scope["path"]
+            if scope["method"] == "OPTIONS":
+                await send_preflight(send)
+                return
+            if path.startswith("/api/") or path == "/api":
+                assert self._management is not None
+                await self._management(scope, receive, send)
+                return
+            await self._fallback(scope, receive, send)
+            return
+        if kind == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        # WebSocket routes are not served yet; refuse the upgrade cleanly.
+        if kind == "websocket":
+            await send({"type": "websocket.close", "code": 1008})
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message: dict[str, Any] = dict(await receive())
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.startup()
+                except Exception as exc:
+                    log.exception("startup failed")
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                try:
+                    await self.shutdown()
+                finally:
+                    await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+app = Gateway()

@@ -1,0 +1,1 @@
+"""Per-worker caches of tokens, users, channels and options (no DB query per request)."""

@@ -1,0 +1,86 @@
+"""Cache invalidation between workers and nodes.
+
+With Redis, a change is applied locally at once and published on one channel;
+every worker applies what it hears. Without Redis, other workers catch up by the
+periodic reload (``SYNC_FREQUENCY``) and by the expiry of cached entries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "newapi:invalidate"
+Apply = Callable[[str, str], Awaitable[None]]
+
+
+class InvalidationBus:
+    def __init__(self, apply: Apply, redis: Any | None = None, prefix: str = "") -> None:
+        self._apply = apply
+        self._redis = redis
+        self._channel = f"{prefix}{CHANNEL}"
+        # Messages we published ourselves are already applied; skip their echo.
+        self._origin = f"{os.getpid()}:{id(self)}"
+        self._task: asyncio.Task[None] | None = None
+
+    async def publish(self, kind: str, ident: str = "") -> None:
+        await self._apply(kind, ident)
+        if self._redis is not None:
+            message = orjson.dumps({"o": self._origin, "k": kind, "i": ident})
+            try:
+                await self._redis.publish(self._channel, message)
+            except Exception:
+                # The other workers will still catch up at the next periodic reload.
+                log.warning("could not publish cache invalidation %s", kind, exc_info=True)
+
+    def start(self) -> None:
+        if self._redis is not None and self._task is None:
+            self._task = asyncio.create_task(self._listen(), name="invalidation-bus")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+
+    async def _listen(self) -> None:
+        assert self._redis is not None
+        first = True
+        while True:
+            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(self._channel)
+                if not first:
+                    # Messages may have been missed while disconnected: reload everything.
+                    await self._apply("all", "")
+                first = False
+                async for message in pubsub.listen():
+                    if message.get("type") != "message":
+                        continue
+                    try:
+                        body = orjson.loads(message["data"])
+                    except (orjson.JSONDecodeError, TypeError, KeyError):
+                        continue
+                    if body.get("o") == self._origin:
+                        continue
+                    await self._apply(str(body.get("k", "")), str(body.get("i", "")))
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("invalidation listener lost Redis; retrying", exc_info=True)
+                await asyncio.sleep(1.0)
+            finally:
+                try:
+                    await pubsub.aclose()
+                except Exception:
+                    log.debug("closing pubsub failed", exc_info=True)

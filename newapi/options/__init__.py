@@ -1,0 +1,1 @@
+"""Runtime options: New API's ``options`` table, defaults, and a typed snapshot."""

@@ -1,0 +1,146 @@
+"""Everything one worker builds once at startup and shares between requests."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from newapi.api.session import SessionSigner
+from newapi.cache.bus import InvalidationBus
+from newapi.cache.channels import ChannelIndex
+from newapi.cache.keyed import KeyedCache
+from newapi.cache.parse import token_from_row, user_from_row
+from newapi.core.structs import TokenInfo, UserInfo
+from newapi.options.store import OptionStore
+from newapi.ratelimit import RateLimiter, build_rate_limiter
+from newapi.settings import Settings
+from newapi.storage import lookups
+from newapi.storage.engine import Database, create_engine, resolve_database, session_factory
+from newapi.storage.options import load_options
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    database: Database
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    sessions_signer: SessionSigner
+    options: OptionStore
+    tokens: KeyedCache[str, TokenInfo]
+    users: KeyedCache[int, UserInfo]
+    channels: ChannelIndex
+    limiter: RateLimiter
+    redis: Any | None = None
+    bus: InvalidationBus | None = None
+    started_at: int = field(default_factory=lambda: int(time.time()))
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def reload_channels(self) -> None:
+        channel_rows, ability_rows = await lookups.channel_rows(self.engine)
+        self.channels = ChannelIndex.from_rows(channel_rows, ability_rows)
+
+    async def reload_options(self) -> None:
+        async with self.sessions() as db:
+            self.options.replace_all(await load_options(db))
+
+    async def apply_invalidation(self, kind: str, ident: str) -> None:
+        """Drop or reload what changed; called locally and for messages from other workers."""
+        if kind == "token":
+            self.tokens.invalidate(ident)
+        elif kind == "user":
+            user_id = int(ident)
+            self.users.invalidate(user_id)
+            self.tokens.invalidate_where(lambda t: t.user_id == user_id)
+        elif kind == "channels":
+            await self.reload_channels()
+        elif kind == "options":
+            await self.reload_options()
+        elif kind == "all":
+            self.tokens.clear()
+            self.users.clear()
+            await self.reload_channels()
+            await self.reload_options()
+
+    async def invalidate(self, kind: str, ident: str = "") -> None:
+        """Apply a change here and tell the other workers (if Redis links them)."""
+        if self.bus is None:
+            await self.apply_invalidation(kind, ident)
+        else:
+            await self.bus.publish(kind, ident)
+
+    def start_background(self) -> None:
+        if self.bus is not None:
+            self.bus.start()
+        self._tasks.append(asyncio.create_task(self._periodic_reload(), name="periodic-reload"))
+
+    async def _periodic_reload(self) -> None:
+        # New API reloads options and the channel cache every SYNC_FREQUENCY on
+        # every node; with Redis this only heals messages lost in a disconnect.
+        while True:
+            await asyncio.sleep(self.settings.sync_frequency)
+            try:
+                await self.reload_options()
+                await self.reload_channels()
+            except Exception:
+                log.warning("periodic reload failed", exc_info=True)
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        if self.bus is not None:
+            await self.bus.stop()
+        if self.redis is not None:
+            await self.redis.aclose()
+        await self.engine.dispose()
+
+
+async def build_runtime(settings: Settings) -> Runtime:
+    """Connect to the database (and Redis), and load the caches."""
+    database = resolve_database(settings)
+    engine = create_engine(database, settings)
+    redis = None
+    if settings.uses_redis:
+        import redis.asyncio as aioredis
+
+        redis = aioredis.from_url(settings.redis_conn_string, max_connections=max(settings.redis_pool_size, 10))
+
+    async def load_token(key: str) -> TokenInfo | None:
+        row = await lookups.token_row(engine, key)
+        return None if row is None else token_from_row(row)
+
+    async def load_user(user_id: int) -> UserInfo | None:
+        row = await lookups.user_row(engine, user_id)
+        return None if row is None else user_from_row(row)
+
+    ttl = float(settings.sync_frequency)
+    runtime = Runtime(
+        settings=settings,
+        database=database,
+        engine=engine,
+        sessions=session_factory(engine),
+        sessions_signer=SessionSigner(settings.session_secret),
+        options=OptionStore(),
+        tokens=KeyedCache(load_token, ttl=ttl),
+        users=KeyedCache(load_user, ttl=ttl),
+        channels=ChannelIndex(),
+        limiter=build_rate_limiter(redis, settings.redis_prefix),
+        redis=redis,
+    )
+    if redis is not None:
+        runtime.bus = InvalidationBus(runtime.apply_invalidation, redis, settings.redis_prefix)
+    await runtime.reload_options()
+    await runtime.reload_channels()
+    return runtime

@@ -1,0 +1,115 @@
+"""Database engines from New API's ``SQL_DSN`` / ``SQLITE_PATH`` conventions."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Literal
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
+from sqlalchemy.pool import NullPool
+
+from newapi.settings import Settings
+
+Dialect = Literal["sqlite", "postgresql", "mysql"]
+
+
+@dataclass(frozen=True, slots=True)
+class Database:
+    """A target database: SQLAlchemy URL plus the dialect it speaks."""
+
+    url: str
+    dialect: Dialect
+
+    def describe(self) -> str:
+        """The URL with any password hidden, for logs."""
+        parts = urlsplit(self.url)
+        if parts.password:
+            netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+            return parts._replace(netloc=netloc).geturl()
+        return self.url
+
+
+def resolve_database(settings: Settings, dsn: str | None = None) -> Database:
+    """Translate New API's DSN forms into a SQLAlchemy async URL.
+
+    - empty or ``local``: SQLite at ``SQLITE_PATH`` (inside ``NEWAPI_DATA_DIR`` if set);
+    - ``postgres://`` / ``postgresql://``: asyncpg;
+    - ``user:pass@tcp(host:port)/db?...`` (Go MySQL DSN) or ``mysql://``: aiomysql.
+    """
+    dsn = settings.sql_dsn if dsn is None else dsn
+    if not dsn or dsn == "local":
+        path = settings.sqlite_path
+        if settings.data_dir and not os.path.isabs(path):
+            path = os.path.join(settings.data_dir, path)
+        return Database(f"sqlite+aiosqlite:///{path}", "sqlite")
+    if dsn.startswith(("postgres://", "postgresql://", "postgresql+asyncpg://")):
+        parts = urlsplit(dsn)
+        query = dict(parse_qsl(parts.query))
+        # asyncpg takes ``ssl`` rather than libpq's ``sslmode``; ``disable`` means no TLS.
+        sslmode = query.pop("sslmode", None)
+        if sslmode and sslmode not in ("disable", "allow", "prefer"):
+            query["ssl"] = sslmode
+        for key in ("TimeZone", "timezone", "connect_timeout"):
+            query.pop(key, None)
+        url = parts._replace(scheme="postgresql+asyncpg", query=urlencode(query)).geturl()
+        return Database(url, "postgresql")
+    if dsn.startswith("sqlite"):
+        return Database(dsn.replace("sqlite://", "sqlite+aiosqlite://", 1), "sqlite")
+    if dsn.startswith("mysql://"):
+        return Database(dsn.replace("mysql://", "mysql+aiomysql://", 1), "mysql")
+    if "@tcp(" in dsn or "@unix(" in dsn or "@/" in dsn:
+        return Database(_go_mysql_to_url(dsn), "mysql")
+    raise ValueError("SQL_DSN is not a PostgreSQL URL, a MySQL DSN, or 'local'")
+
+
+def _go_mysql_to_url(dsn: str) -> str:
+    creds, _, rest = dsn.rpartition("@")
+    user, _, password = creds.partition(":")
+    address, _, tail = rest.partition(")/") if ")" in rest else ("", "", rest.lstrip("/"))
+    host = address.split("(", 1)[1] if "(" in address else "127.0.0.1:3306"
+    name, _, _query = tail.partition("?")
+    auth = quote(unquote(user), safe="")
+    if password:
+        auth += ":" + quote(unquote(password), safe="")
+    return f"mysql+aiomysql://{auth}@{host}/{name}?charset=utf8mb4"
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def create_engine(database: Database, settings: Settings, *, pool: bool = True) -> AsyncEngine:
+    """An async engine with pool sizes from New API's ``SQL_MAX_*`` settings."""
+    kwargs: dict[str, Any] = {}
+    if database.dialect == "sqlite":
+        directory = os.path.dirname(database.url.split("///", 1)[-1])
+        if directory:
+            os.makedirs(directory, exist_ok=True)
+        kwargs["connect_args"] = {"timeout": 30}
+    elif pool:
+        size = max(1, min(settings.sql_max_idle_conns, 20))
+        overflow = max(0, min(settings.sql_max_open_conns, 100) - size)
+        kwargs.update(
+            pool_size=size,
+            max_overflow=overflow,
+            pool_recycle=max(settings.sql_max_lifetime, 1) * 60,
+            pool_pre_ping=True,
+        )
+    if not pool:
+        kwargs["poolclass"] = NullPool
+    engine = create_async_engine(database.url, **kwargs)
+    if database.dialect == "sqlite":
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)

@@ -1,0 +1,42 @@
+"""Running the Alembic migrations from code (``newapi migrate`` and server startup)."""
+
+from __future__ import annotations
+
+import logging
+from importlib import resources
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection
+
+from newapi.settings import Settings
+from newapi.storage.engine import create_engine, resolve_database
+
+log = logging.getLogger(__name__)
+
+
+def _config(connection: Connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(resources.files("newapi.storage") / "migrations"))
+    config.attributes["connection"] = connection
+    return config
+
+
+def _upgrade(connection: Connection) -> None:
+    command.upgrade(_config(connection), "head")
+
+
+async def migrate(settings: Settings, dsn: str | None = None) -> str:
+    """Bring the database up to date; returns the database kind it migrated."""
+    database = resolve_database(settings, dsn)
+    engine = create_engine(database, settings, pool=False)
+    try:
+        async with engine.begin() as connection:
+            if database.dialect == "postgresql":
+                # One migrator at a time when several nodes start together.
+                await connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7301190417)")
+            await connection.run_sync(_upgrade)
+    finally:
+        await engine.dispose()
+    log.info("database %s is up to date", database.describe())
+    return database.dialect
