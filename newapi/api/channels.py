@@ -21,6 +21,7 @@ from newapi.api.likes import like_pattern
 from newapi.cache.parse import split_keys
 from newapi.core.constants import ChannelStatus, ChannelType
 from newapi.storage.channels import delete_channels, save_channel
+from newapi.storage.rows import as_dict
 from newapi.storage.tables import Channel
 
 _HIDDEN = frozenset({"key"})
@@ -28,7 +29,7 @@ _JSON_TEXT = ("model_mapping", "status_code_mapping", "setting", "param_override
 
 
 def channel_json(channel: Channel) -> dict[str, Any]:
-    data: dict[str, Any] = {c.key: getattr(channel, c.key) for c in Channel.__table__.columns if c.key not in _HIDDEN}
+    data = as_dict(channel, _HIDDEN)
     info = channel.channel_info
     try:
         data["channel_info"] = orjson.loads(info) if info else {}

@@ -17,13 +17,15 @@ from newapi.api.likes import like_pattern
 from newapi.api.ratelimits import search_limit
 from newapi.core.constants import TokenStatus
 from newapi.core.keys import mask_key, new_token_key
+from newapi.storage.rows import as_dict
 from newapi.storage.tables import Token
 
 MAX_NAME = 50
+_HIDDEN = frozenset({"deleted_at", "auto_groups"})
 
 
 def token_json(token: Token, *, reveal: bool = False) -> dict[str, Any]:
-    data = {c.key: getattr(token, c.key) for c in Token.__table__.columns if c.key != "deleted_at"}
+    data = as_dict(token, _HIDDEN)
     data["key"] = (token.key or "") if reveal else mask_key(token.key or "")
     data["allow_ips"] = token.allow_ips or ""
     return data

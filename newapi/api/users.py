@@ -17,6 +17,7 @@ from newapi.api.session import COOKIE_NAME, MAX_AGE
 from newapi.core.constants import UserStatus
 from newapi.core.keys import new_access_token
 from newapi.core.passwords import check_rules, hash_password, verify_password
+from newapi.storage.rows import as_dict
 from newapi.storage.tables import User
 
 DUMMY_HASH = "$2b$10$0HU.GM03VL4kJNiNk8/O7evStPWXlB/5SVAwJmTIjS7gYPsUKVM4C"
@@ -27,7 +28,7 @@ _HIDDEN = frozenset({"password", "access_token", "deleted_at"})
 
 def user_json(user: User, *, extra_hidden: frozenset[str] = frozenset()) -> dict[str, Any]:
     hidden = _HIDDEN | extra_hidden
-    data = {c.key: getattr(user, c.key) for c in User.__table__.columns if c.key not in hidden}
+    data = as_dict(user, hidden)
     data["aff_history_quota"] = data.pop("aff_history", 0)
     return data
 

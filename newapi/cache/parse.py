@@ -126,7 +126,7 @@ def channel_from_row(row: Any) -> ChannelInfo:
             str(k): str(v)
             for k, v in json_object(row.status_code_mapping, "status_code_mapping", row.id).items()
         },
-        openai_organization=row.openai_organization or "",
+        openai_organization=row.open_ai_organization or "",
         other=row.other or "",
         param_override=json_object(row.param_override, "param_override", row.id),
         header_override=header_override,

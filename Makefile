@@ -1,0 +1,54 @@
+# newapi: two commands on a fresh machine.
+#   make run   - set up .venv, build the extensions (and the web console when npm is present),
+#                migrate an SQLite database, serve on :3000
+#   make test  - same set-up, start PostgreSQL and Redis if needed, run the whole suite
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+STAMP := $(VENV)/.installed
+
+.PHONY: run test test-fast lint typecheck bench bench-micro bench-load services clean web
+
+$(STAMP): pyproject.toml setup.py $(wildcard newapi/_speedups/*.pyx) $(wildcard newapi/_speedups/*.pxd)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -e '.[dev]'
+	touch $(STAMP)
+
+web:
+	@if [ -f web/package.json ] && command -v npm >/dev/null 2>&1; then $(MAKE) -C web build; fi
+
+run: $(STAMP) web
+	$(VENV)/bin/newapi migrate
+	$(VENV)/bin/newapi serve --port $${PORT:-3000}
+
+services:
+	./scripts/ensure-services.sh
+
+test: $(STAMP) web services
+	$(VENV)/bin/ruff check newapi tests bench
+	$(VENV)/bin/mypy
+	$(VENV)/bin/pytest -q -p no:cacheprovider
+	NEWAPI_NO_EXTENSIONS=1 $(VENV)/bin/pytest -q -p no:cacheprovider -m "not e2e and not integration" tests/speedups tests/quality
+
+test-fast: $(STAMP)
+	$(VENV)/bin/pytest -q -x -m "not e2e"
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check newapi tests bench
+	$(VENV)/bin/ruff format --check newapi tests bench
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+bench-micro: $(STAMP)
+	$(VENV)/bin/pytest -q -p no:cacheprovider bench/micro --benchmark-only --benchmark-columns=mean,ops,rounds
+
+bench-load: $(STAMP) services
+	$(PY) -m bench.load
+
+bench: bench-micro bench-load
+
+clean:
+	rm -rf build $(VENV) newapi/_speedups/*.c newapi/_speedups/*.so

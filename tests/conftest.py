@@ -1,0 +1,52 @@
+"""Shared fixtures: settings on a throwaway database (SQLite and PostgreSQL), Redis prefixes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from newapi.settings import Settings, load_settings
+from tests.support.services import REDIS_URL, throwaway_postgres, throwaway_redis_prefix
+
+BASE_ENV = {
+    "SESSION_SECRET": "test-session-secret",
+    "GLOBAL_API_RATE_LIMIT_ENABLE": "false",
+    "SYNC_FREQUENCY": "60",
+}
+
+
+def make_settings(**env: str) -> Settings:
+    values = dict(BASE_ENV)
+    values.update(env)
+    return load_settings(values)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def db_env(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[dict[str, str]]:
+    """Environment variables selecting a fresh database of each kind."""
+    if request.param == "sqlite":
+        yield {"SQLITE_PATH": str(tmp_path / "one-api.db")}
+    else:
+        async with throwaway_postgres() as dsn:
+            yield {"SQL_DSN": dsn}
+
+
+@pytest.fixture
+async def redis_env() -> AsyncIterator[dict[str, str]]:
+    async with throwaway_redis_prefix() as prefix:
+        yield {"REDIS_CONN_STRING": REDIS_URL, "NEWAPI_REDIS_PREFIX": prefix}
+
+
+@pytest.fixture
+def settings_for() -> Callable[..., Settings]:
+    def build(*envs: dict[str, str], **extra: Any) -> Settings:
+        merged: dict[str, str] = {}
+        for env in envs:
+            merged.update(env)
+        merged.update({k: str(v) for k, v in extra.items()})
+        return make_settings(**merged)
+
+    return build

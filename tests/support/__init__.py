@@ -1,0 +1,1 @@
+"""Test harness: throwaway databases, Redis prefixes, and real gateway servers."""
