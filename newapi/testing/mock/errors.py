@@ -1,0 +1,84 @@
+"""Error bodies in each provider's own shape, as HTTP replies and as in-stream events."""
+
+from __future__ import annotations
+
+from newapi.testing.mock.context import Reply
+from newapi.testing.mock.wire import dumps, sse, sse_named
+
+_MESSAGES = {
+    400: "Invalid request (mock).",
+    401: "Incorrect API key provided (mock).",
+    403: "Permission denied (mock).",
+    404: "Not found (mock).",
+    429: "Rate limit reached (mock). Please try again later.",
+    500: "The server had an error while processing your request (mock).",
+    503: "The service is temporarily unavailable (mock).",
+    529: "Overloaded (mock).",
+}
+_OPENAI_TYPES = {
+    400: ("invalid_request_error", None),
+    401: ("invalid_request_error", "invalid_api_key"),
+    403: ("permission_error", None),
+    404: ("invalid_request_error", "model_not_found"),
+    429: ("requests", "rate_limit_exceeded"),
+}
+_CLAUDE_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    402: "billing_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    500: "api_error",
+    504: "timeout_error",
+    529: "overloaded_error",
+}
+_GOOGLE_STATUS = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    409: "ABORTED",
+    429: "RESOURCE_EXHAUSTED",
+    499: "CANCELLED",
+    500: "INTERNAL",
+    501: "NOT_IMPLEMENTED",
+    503: "UNAVAILABLE",
+    504: "DEADLINE_EXCEEDED",
+}
+
+
+def body(family: str, status: int, message: str | None = None) -> bytes:
+    text = message or _MESSAGES.get(status, f"Mock error {status}.")
+    if family == "claude":
+        kind = _CLAUDE_TYPES.get(status, "api_error" if status >= 500 else "invalid_request_error")
+        return dumps({"type": "error", "error": {"type": kind, "message": text}, "request_id": "req_mock"})
+    if family == "gemini":
+        name = _GOOGLE_STATUS.get(status, "INTERNAL" if status >= 500 else "INVALID_ARGUMENT")
+        return dumps({"error": {"code": status, "message": text, "status": name}})
+    kind, code = _OPENAI_TYPES.get(
+        status, ("server_error" if status >= 500 else "invalid_request_error", None)
+    )
+    return dumps({"error": {"message": text, "type": kind, "param": None, "code": code}})
+
+
+def reply(family: str, status: int, message: str | None = None, retry_after: int = 1) -> Reply:
+    extra = b"retry-after: %d\r\n" % retry_after if status in (429, 503, 529) else b""
+    return Reply(status, body(family, status, message), headers=extra)
+
+
+def stream_event(family: str) -> bytes:
+    """The error a provider sends inside an already-started stream."""
+    if family == "claude":
+        return sse_named(
+            "error", {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded (mock)."}}
+        )
+    if family == "responses":
+        return sse_named(
+            "error",
+            {"type": "error", "code": "server_error", "message": _MESSAGES[500], "param": None},
+        )
+    if family == "gemini":
+        return b"data: " + body("gemini", 500) + b"\r\n\r\n"
+    return sse({"error": {"message": _MESSAGES[500], "type": "server_error", "param": None, "code": None}})

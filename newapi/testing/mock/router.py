@@ -1,0 +1,130 @@
+"""Path → handler, plus what every request goes through first: auth, model, fault directives."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from newapi.testing.mock import claude, errors, faults, gemini, media, openai, openai_misc, responses
+from newapi.testing.mock.context import BadBody, Ctx, Reply, Stream
+from newapi.testing.mock.http11 import Request
+
+Handler = Callable[[Ctx], Reply | Stream]
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    family: str
+    handler: Handler
+    model: str = ""
+    action: str = ""
+
+
+_EXACT: dict[tuple[str, str], Route] = {
+    ("POST", "/v1/chat/completions"): Route("openai", openai.chat),
+    ("POST", "/v1/completions"): Route("openai", openai.completions),
+    ("POST", "/v1/embeddings"): Route("openai", openai_misc.embeddings),
+    ("GET", "/v1/models"): Route("openai", openai_misc.list_models),
+    ("POST", "/v1/images/generations"): Route("openai", media.images),
+    ("POST", "/v1/images/edits"): Route("openai", media.images),
+    ("POST", "/v1/audio/speech"): Route("openai", media.speech),
+    ("POST", "/v1/audio/transcriptions"): Route("openai", media.transcriptions),
+    ("POST", "/v1/audio/translations"): Route("openai", media.translations),
+    ("POST", "/v1/moderations"): Route("openai", openai_misc.moderations),
+    ("POST", "/v1/rerank"): Route("openai", openai_misc.rerank),
+    ("POST", "/v1/responses"): Route("responses", responses.create),
+    ("POST", "/v1/messages"): Route("claude", claude.messages),
+    ("POST", "/v1/messages/count_tokens"): Route("claude", claude.count_tokens),
+    ("GET", "/v1beta/models"): Route("gemini", gemini.list_models),
+}
+_GEMINI_ACTIONS: dict[str, Handler] = {
+    "generateContent": gemini.generate,
+    "streamGenerateContent": gemini.generate,
+    "countTokens": gemini.count_tokens,
+    "embedContent": gemini.embed,
+    "batchEmbedContents": gemini.batch_embed,
+}
+# Handlers whose non-stream reply waits ``latency x pieces``, like a real model generating.
+GENERATIVE = frozenset({openai.chat, openai.completions, responses.create, claude.messages, gemini.generate})
+
+
+def resolve(method: str, path: str) -> Route | None:
+    route = _EXACT.get((method, path))
+    if route is not None:
+        return route
+    if path.startswith("/openai/deployments/"):
+        deployment, _, rest = path[len("/openai/deployments/") :].partition("/")
+        found = _EXACT.get((method, "/v1/" + rest))
+        return Route(found.family, found.handler, model=deployment) if found else None
+    if path.startswith("/openai/v1/"):
+        return _EXACT.get((method, path[len("/openai") :]))
+    for prefix in ("/v1beta/models/", "/v1/models/"):
+        if path.startswith(prefix):
+            name, _, action = path[len(prefix) :].partition(":")
+            if action:
+                handler = _GEMINI_ACTIONS.get(action)
+                return Route("gemini", handler, name, action) if handler and method == "POST" else None
+            if method == "GET":
+                getter = gemini.get_model if prefix == "/v1beta/models/" else openai_misc.get_model
+                return Route("gemini" if getter is gemini.get_model else "openai", getter, name)
+    return None
+
+
+def guess_family(path: str) -> str:
+    if path.startswith("/v1/messages"):
+        return "claude"
+    if path.startswith("/v1beta/") or ":" in path:
+        return "gemini"
+    return "responses" if path.startswith("/v1/responses") else "openai"
+
+
+def authorized(req: Request, key: str) -> bool:
+    h = req.headers
+    if h.get("authorization") == f"Bearer {key}" or key in (h.get("x-api-key"), h.get("x-goog-api-key")):
+        return True
+    return h.get("api-key") == key or f"key={key}" in req.query.split("&")
+
+
+def dispatch(ctx: Ctx) -> tuple[Reply | Stream, float]:
+    """The reply to send and how long to wait before its head (``slow-ttfb`` and generation time)."""
+    req = ctx.req
+    route = resolve(req.method, req.path)
+    if route is None:
+        return errors.reply(ctx.family, 404, f"Unknown mock route {req.method} {req.path}."), 0.0
+    ctx.family = ctx.record.family = route.family
+    ctx.action = route.action
+    key = ctx.config.require_key
+    if key is not None and not authorized(req, key):
+        return errors.reply(route.family, 401), 0.0
+    try:
+        ctx.model = route.model or _body_model(ctx)
+        ctx.faults = faults.for_request(
+            ctx.model, req.headers.get("x-mock-fault"), req.headers.get("x-mock-usage")
+        )
+    except (BadBody, ValueError) as exc:
+        return errors.reply(route.family, 400, str(exc)), 0.0
+    f = ctx.faults
+    ctx.record.model, ctx.record.faults = ctx.model, f.names
+    if f.status is not None:
+        return errors.reply(route.family, f.status, retry_after=f.retry_after), f.ttfb
+    if f.error_body_200:
+        return Reply(200, errors.body(route.family, 500)), f.ttfb
+    try:
+        result = route.handler(ctx)
+    except BadBody as exc:
+        return errors.reply(route.family, 400, str(exc)), f.ttfb
+    if isinstance(result, Stream):
+        ctx.record.stream = True
+        return result, f.ttfb
+    generation = ctx.latency * ctx.pieces if route.handler in GENERATIVE and result.status == 200 else 0.0
+    return result, f.ttfb + generation
+
+
+def _body_model(ctx: Ctx) -> str:
+    if ctx.req.method == "GET" or not ctx.req.body:
+        return ""
+    if ctx.is_form:
+        parts = ctx.form().get("model")
+        return parts[0].text if parts else ""
+    model = ctx.json().get("model")
+    return model if isinstance(model, str) else ""
