@@ -14,6 +14,7 @@ from typing import Any
 from newapi.api.app import build_management_app
 from newapi.core.types import ASGIApp, Receive, Scope, Send
 from newapi.http.responses import send_bytes, send_preflight
+from newapi.relay.router import RELAY_PREFIXES, RelayRouter
 from newapi.runtime import Runtime, build_runtime
 from newapi.settings import Settings, get_settings
 
@@ -35,13 +36,15 @@ class Gateway:
         self._settings = settings
         self.runtime: Runtime | None = None
         self._management: ASGIApp | None = None
+        self._relay: RelayRouter | None = None
         self._fallback: ASGIApp = _invalid_url
 
     async def startup(self) -> None:
         settings = self._settings or get_settings()
         self.runtime = await build_runtime(settings)
         self._management = build_management_app(self.runtime)
-        self.runtime.start_background()
+        self._relay = RelayRouter(self.runtime)
+        await self.runtime.start_background()
 
     async def shutdown(self) -> None:
         if self.runtime is not None:
@@ -52,8 +55,18 @@ class Gateway:
         kind = scope["type"]
         if kind == "http":
             path: str = scope["path"]
-            if scope["method"] == "OPTIONS":
+            method: str = scope["method"]
+            relay = self._relay
+            assert relay is not None
+            handler = relay.match(method, path)
+            if handler is not None:
+                await handler(scope, receive, send)
+                return
+            if method == "OPTIONS":
                 await send_preflight(send)
+                return
+            if path.startswith(RELAY_PREFIXES):
+                await relay.dispatch(scope, receive, send)
                 return
             if path.startswith("/api/") or path == "/api":
                 assert self._management is not None

@@ -12,6 +12,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from newapi.api.session import SessionSigner
+from newapi.billing.ledger import Ledger
+from newapi.billing.ledger_sql import SqlLedger
 from newapi.cache.bus import InvalidationBus
 from newapi.cache.channels import ChannelIndex
 from newapi.cache.keyed import KeyedCache
@@ -19,10 +21,12 @@ from newapi.cache.parse import token_from_row, user_from_row
 from newapi.core.structs import TokenInfo, UserInfo
 from newapi.options.store import OptionStore
 from newapi.ratelimit import RateLimiter, build_rate_limiter
+from newapi.relay.health_reporter import HealthReporter
 from newapi.settings import Settings
 from newapi.storage import lookups
 from newapi.storage.engine import Database, create_engine, resolve_database, session_factory
 from newapi.storage.options import load_options
+from newapi.upstream import UpstreamClient
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +43,16 @@ class Runtime:
     users: KeyedCache[int, UserInfo]
     channels: ChannelIndex
     limiter: RateLimiter
+    ledger: Ledger
+    upstream: UpstreamClient
+    health: HealthReporter = field(init=False)
     redis: Any | None = None
     bus: InvalidationBus | None = None
     started_at: int = field(default_factory=lambda: int(time.time()))
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.health = HealthReporter(self)
 
     async def reload_channels(self) -> None:
         channel_rows, ability_rows = await lookups.channel_rows(self.engine)
@@ -77,7 +87,8 @@ class Runtime:
         else:
             await self.bus.publish(kind, ident)
 
-    def start_background(self) -> None:
+    async def start_background(self) -> None:
+        await self.ledger.start()
         if self.bus is not None:
             self.bus.start()
         self._tasks.append(asyncio.create_task(self._periodic_reload(), name="periodic-reload"))
@@ -100,6 +111,9 @@ class Runtime:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        await self.health.close()
+        await self.ledger.close()
+        await self.upstream.aclose()
         if self.bus is not None:
             await self.bus.stop()
         if self.redis is not None:
@@ -137,6 +151,12 @@ async def build_runtime(settings: Settings) -> Runtime:
         users=KeyedCache(load_user, ttl=ttl),
         channels=ChannelIndex(),
         limiter=build_rate_limiter(redis, settings.redis_prefix),
+        ledger=SqlLedger(engine, database.dialect, node_name=settings.node_name),
+        upstream=UpstreamClient(
+            max_idle_per_host=settings.relay_max_idle_conns_per_host,
+            max_idle_total=settings.relay_max_idle_conns,
+            idle_keepalive=float(settings.relay_idle_conn_timeout),
+        ),
         redis=redis,
     )
     if redis is not None:

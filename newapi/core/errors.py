@@ -78,12 +78,15 @@ class GatewayError(Exception):
         status: int | None = None,
         param: str = "",
         headers: dict[str, str] | None = None,
+        error_type: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.code = code or self.default_code
         if status is not None:
             self.status = status  # type: ignore[misc]
+        if error_type is not None:
+            self.error_type = error_type  # type: ignore[misc]
         self.param = param
         self.headers = headers or {}
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import Connection, MetaData, inspect
+from collections.abc import Iterable
+
+from sqlalchemy import Connection, inspect
 from sqlalchemy.schema import Column, Table
 
 log = logging.getLogger(__name__)
@@ -31,12 +33,12 @@ def _column_ddl(conn: Connection, table: Table, column: Column[object]) -> str:
     return sql
 
 
-def adopt_schema(conn: Connection, metadata: MetaData) -> list[str]:
+def adopt_schema(conn: Connection, tables: Iterable[Table]) -> list[str]:
     """Create missing tables, add missing columns and indexes; returns what was done."""
     inspector = inspect(conn)
     existing = set(inspector.get_table_names())
     done: list[str] = []
-    for table in metadata.sorted_tables:
+    for table in tables:
         if table.name not in existing:
             table.create(conn)
             done.append(f"created table {table.name}")

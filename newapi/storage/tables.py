@@ -368,3 +368,10 @@ class Task(Base):
             "progress",
         )
     )
+
+
+# New API's own tables, in creation order (the base migration adopts exactly these).
+NEW_API_TABLES = tuple(
+    model.__table__  # type: ignore[attr-defined]
+    for model in (User, Token, Channel, Ability, Log, Option, Setup, Redemption, TopUp, QuotaData, Midjourney, Task)
+)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+from newapi.storage import ledger_tables  # noqa: F401 - registers our tables on the metadata
 from newapi.storage.tables import Base
 
 connection = context.config.attributes["connection"]

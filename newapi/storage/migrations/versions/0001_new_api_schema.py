@@ -10,7 +10,7 @@ Revises:
 from alembic import op
 
 from newapi.storage.adopt import adopt_schema
-from newapi.storage.tables import Base
+from newapi.storage.tables import NEW_API_TABLES
 
 revision = "0001"
 down_revision = None
@@ -19,7 +19,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    adopt_schema(op.get_bind(), Base.metadata)
+    adopt_schema(op.get_bind(), NEW_API_TABLES)
 
 
 def downgrade() -> None:

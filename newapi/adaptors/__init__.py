@@ -1,0 +1,1 @@
+"""Adaptors: one package per upstream API family (schemas, request, response, stream)."""

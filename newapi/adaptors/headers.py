@@ -1,0 +1,94 @@
+"""A channel's ``header_override``: fixed values, placeholders and client-header pass-through.
+
+New API: ``{api_key}`` becomes the channel key; ``{client_header:<name>}`` the
+client's header; a key ``*`` passes every client header through, and
+``re:<regex>`` / ``regex:<regex>`` the matching ones. Credentials, cookies,
+hop-by-hop and WebSocket headers are never passed through; explicit overrides
+win over pass-through.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+_NEVER_PASSED = frozenset(
+    {
+        b"authorization",
+        b"x-api-key",
+        b"x-goog-api-key",
+        b"api-key",
+        b"cookie",
+        b"set-cookie",
+        b"host",
+        b"content-length",
+        b"transfer-encoding",
+        b"connection",
+        b"keep-alive",
+        b"proxy-authorization",
+        b"proxy-connection",
+        b"te",
+        b"trailer",
+        b"upgrade",
+        b"accept-encoding",
+        b"content-encoding",
+        b"sec-websocket-key",
+        b"sec-websocket-version",
+        b"sec-websocket-protocol",
+        b"sec-websocket-extensions",
+        b"x-forwarded-for",
+        b"x-real-ip",
+        b"mj-api-secret",
+    }
+)
+_CLIENT_HEADER = re.compile(r"\{client_header:([A-Za-z0-9_-]+)\}")
+
+
+@lru_cache(maxsize=256)
+def _pattern(expr: str) -> re.Pattern[str] | None:
+    try:
+        return re.compile(expr, re.IGNORECASE)
+    except re.error:
+        return None
+
+
+def apply_header_override(
+    headers: list[tuple[bytes, bytes]],
+    override: dict[str, str],
+    client_headers: list[tuple[bytes, bytes]],
+    api_key: str,
+) -> list[tuple[bytes, bytes]]:
+    """``headers`` (the adaptor's) with the override applied; returns a new list."""
+    if not override:
+        return headers
+    passed: list[tuple[bytes, bytes]] = []
+    patterns: list[re.Pattern[str]] = []
+    pass_all = False
+    explicit: dict[bytes, bytes] = {}
+    for name, value in override.items():
+        if name == "*":
+            pass_all = True
+            continue
+        if name.startswith(("re:", "regex:")):
+            pattern = _pattern(name.split(":", 1)[1])
+            if pattern is not None:
+                patterns.append(pattern)
+            continue
+        text = str(value).replace("{api_key}", api_key)
+        match = _CLIENT_HEADER.fullmatch(text.strip())
+        if match:
+            wanted = match.group(1).lower().encode()
+            text = next((v.decode("latin-1") for k, v in client_headers if k == wanted), "")
+            if not text:
+                continue
+        explicit[name.lower().encode()] = text.encode("latin-1", "replace")
+    if pass_all or patterns:
+        for key, value in client_headers:
+            if key in _NEVER_PASSED or key in explicit:
+                continue
+            if pass_all or any(p.search(key.decode("latin-1")) for p in patterns):
+                passed.append((key, value))
+    result = [(k, v) for k, v in headers if k not in explicit and all(k != p for p, _ in passed)]
+    result.extend(passed)
+    result.extend(explicit.items())
+    return result

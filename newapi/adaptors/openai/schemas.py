@@ -1,0 +1,74 @@
+"""msgspec views of OpenAI bodies: only the fields the gateway reads; the rest rides as bytes."""
+
+from __future__ import annotations
+
+import msgspec
+
+
+class StreamOptions(msgspec.Struct):
+    include_usage: bool | None = None
+
+
+class RequestView(msgspec.Struct):
+    """What the relay reads from a JSON request body (chat, completions, embeddings, ...)."""
+
+    model: str = ""
+    stream: bool | None = None
+    stream_options: StreamOptions | None = None
+    max_tokens: int | None = None
+    max_completion_tokens: int | None = None
+    max_output_tokens: int | None = None
+    n: int | None = None
+    size: str | None = None
+    quality: str | None = None
+    reasoning_effort: str | None = None
+
+
+class PromptDetails(msgspec.Struct):
+    cached_tokens: int | None = 0
+    audio_tokens: int | None = 0
+    image_tokens: int | None = 0
+    text_tokens: int | None = 0
+    cached_creation_tokens: int | None = 0
+
+
+class CompletionDetails(msgspec.Struct):
+    reasoning_tokens: int | None = 0
+    audio_tokens: int | None = 0
+
+
+class Usage(msgspec.Struct):
+    prompt_tokens: int | None = 0
+    completion_tokens: int | None = 0
+    total_tokens: int | None = 0
+    prompt_tokens_details: PromptDetails | None = None
+    completion_tokens_details: CompletionDetails | None = None
+    # Some OpenAI-compatible providers (DeepSeek, Moonshot) report cache reads here.
+    prompt_cache_hit_tokens: int | None = None
+    cached_tokens: int | None = None
+    # Rerank and some embedding providers.
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+
+
+class WithUsage(msgspec.Struct):
+    """A response body or stream chunk, reading only ``usage`` and ``choices`` length."""
+
+    usage: Usage | None = None
+    id: str | None = None
+
+
+class ErrorDetail(msgspec.Struct):
+    message: str | None = None
+    type: str | None = None
+    code: str | int | None = None
+
+
+class ErrorBody(msgspec.Struct):
+    error: ErrorDetail | str | None = None
+    message: str | None = None
+
+
+request_decoder = msgspec.json.Decoder(RequestView)
+usage_decoder = msgspec.json.Decoder(WithUsage)
+error_decoder = msgspec.json.Decoder(ErrorBody)

@@ -1,0 +1,514 @@
+"""The embedded ledger: conditional SQL updates, per-worker leases, batched flushes.
+
+A reservation never goes around the database: quota is taken from ``users``
+(and ``tokens``) with ``UPDATE ... WHERE quota >= n``, so concurrent requests on
+any number of workers can never overdraw. To avoid one such update per request,
+a worker may take a little spare credit with it when the balance is large, and
+serves later reservations of the same user from that credit.
+
+Everything taken and not yet accounted for is recorded as a lease row in the
+same transaction. Every flush (about once a second while busy) writes the
+consume logs and counters of settled requests, gives spare credit back and
+shrinks the lease to what in-flight requests still hold, all in one
+transaction that a batch id makes idempotent. A worker that dies leaves only
+its lease rows behind; the sweeper refunds them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from newapi.billing.ledger import Debit, Hold
+from newapi.core.errors import QuotaExceeded
+from newapi.storage.ledger_tables import FlushBatch, QuotaLease
+from newapi.storage.tables import Channel, Log, QuotaData, Token, User
+
+log = logging.getLogger(__name__)
+
+# Spare credit is only taken from balances this many reservations deep, so a
+# nearly empty balance is always reserved exactly and never stranded in a worker.
+SPARE_DEPTH = 64
+ORPHAN_AFTER = 120  # seconds without a flush before another worker refunds a lease
+
+_TAKE_USER = (
+    update(User.__table__)
+    .where(User.__table__.c.id == bindparam("b_id"), User.__table__.c.quota >= bindparam("b_n"))
+    .values(quota=User.__table__.c.quota - bindparam("b_n"))
+)
+_TAKE_TOKEN = (
+    update(Token.__table__)
+    .where(Token.__table__.c.id == bindparam("b_id"), Token.__table__.c.remain_quota >= bindparam("b_n"))
+    .values(remain_quota=Token.__table__.c.remain_quota - bindparam("b_n"))
+)
+_SETTLE_USER = (
+    update(User.__table__)
+    .where(User.__table__.c.id == bindparam("b_id"))
+    .values(
+        quota=User.__table__.c.quota + bindparam("b_back"),
+        used_quota=User.__table__.c.used_quota + bindparam("b_used"),
+        request_count=User.__table__.c.request_count + bindparam("b_count"),
+    )
+)
+_SETTLE_TOKEN = (
+    update(Token.__table__)
+    .where(Token.__table__.c.id == bindparam("b_id"))
+    .values(
+        remain_quota=Token.__table__.c.remain_quota + bindparam("b_back"),
+        used_quota=Token.__table__.c.used_quota + bindparam("b_used"),
+        accessed_time=bindparam("b_now"),
+    )
+)
+_SETTLE_CHANNEL = (
+    update(Channel.__table__)
+    .where(Channel.__table__.c.id == bindparam("b_id"))
+    .values(used_quota=Channel.__table__.c.used_quota + bindparam("b_used"))
+)
+_QD = QuotaData.__table__.c
+_BUMP_QUOTA_DATA = (
+    update(QuotaData.__table__)
+    .where(
+        _QD.user_id == bindparam("b_user"),
+        _QD.username == bindparam("b_username"),
+        _QD.model_name == bindparam("b_model"),
+        _QD.created_at == bindparam("b_hour"),
+        _QD.use_group == bindparam("b_group"),
+        _QD.token_id == bindparam("b_token"),
+        _QD.channel_id == bindparam("b_channel"),
+        _QD.node_name == bindparam("b_node"),
+    )
+    .values(
+        count=_QD.count + bindparam("b_count"),
+        quota=_QD.quota + bindparam("b_quota"),
+        token_used=_QD.token_used + bindparam("b_tokens"),
+    )
+)
+
+
+class _Short(Exception):
+    """A conditional update found the balance short; aborts the transaction."""
+
+    def __init__(self, side: str) -> None:
+        super().__init__(side)
+        self.side = side
+
+
+@dataclass
+class _Balance:
+    """One balance (a user's or a token's) as this worker sees it between flushes."""
+
+    free: int = 0  # taken from the database, not held by any request (negative: debt to pay)
+    held: int = 0  # held by in-flight requests
+    lease: int = 0  # recorded in the lease row: taken and not yet accounted for
+    back: int = 0  # to give back at the next flush
+    used: int = 0  # settled spend not yet flushed
+    count: int = 0  # settled requests not yet flushed
+    spent_recently: int = 0
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+class SqlLedger:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        dialect: str,
+        *,
+        node_name: str = "",
+        flush_interval: float = 1.0,
+        data_export: bool = True,
+    ) -> None:
+        self._engine = engine
+        self._dialect = dialect
+        self.node = f"{node_name or 'node'}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._node_name = node_name
+        self._interval = flush_interval
+        self._data_export = data_export
+        self._users: dict[int, _Balance] = defaultdict(_Balance)
+        self._tokens: dict[int, _Balance] = defaultdict(_Balance)
+        self._channels: dict[int, int] = defaultdict(int)
+        self._debits: list[Debit] = []
+        self._buckets: dict[tuple[Any, ...], list[int]] = {}
+        self._settled: set[str] = set()
+        self._flush_lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+        self.flushes = 0
+        self.failed_flushes = 0
+
+    # -- reservations -------------------------------------------------------------------
+
+    async def reserve(self, hold: Hold, balance_hint: int = 0) -> None:
+        amount = hold.amount
+        if amount <= 0:
+            return
+        user = self._users[hold.user_id]
+        token = None if hold.unlimited else self._tokens[hold.token_id]
+        if user.free < amount or (token is not None and token.free < amount):
+            async with user.lock:
+                if user.free < amount or (token is not None and token.free < amount):
+                    await self._take(hold, user, token, balance_hint)
+        user.free -= amount
+        user.held += amount
+        if token is not None:
+            token.free -= amount
+            token.held += amount
+
+    def _spare(self, balance: _Balance, amount: int, hint: int) -> int:
+        if hint < SPARE_DEPTH * amount:
+            return 0
+        return min(max(amount * 4, balance.spent_recently), hint // 16)
+
+    async def _take(self, hold: Hold, user: _Balance, token: _Balance | None, hint: int) -> None:
+        need_user = max(0, hold.amount - user.free)
+        need_token = 0 if token is None else max(0, hold.amount - token.free)
+        spare = self._spare(user, hold.amount, hint)
+        now = int(time.time())
+        for extra in (spare, 0) if spare else (0,):
+            take_user = need_user + extra if need_user else 0
+            take_token = need_token + extra if need_token else 0
+            try:
+                async with self._engine.begin() as conn:
+                    if take_user:
+                        result = await conn.execute(_TAKE_USER, {"b_id": hold.user_id, "b_n": take_user})
+                        if result.rowcount == 0:
+                            raise _Short("user")
+                        await self._grow_lease(conn, "user", hold.user_id, take_user, now)
+                    if take_token:
+                        result = await conn.execute(_TAKE_TOKEN, {"b_id": hold.token_id, "b_n": take_token})
+                        if result.rowcount == 0:
+                            raise _Short("token")
+                        await self._grow_lease(conn, "token", hold.token_id, take_token, now)
+            except _Short as short:
+                if extra:
+                    continue  # the spare was too much; try for exactly what this request needs
+                if short.side == "user":
+                    raise QuotaExceeded("insufficient user quota", code="insufficient_user_quota") from None
+                raise QuotaExceeded(
+                    "the token's remaining quota is not enough for this request",
+                    code="pre_consume_token_quota_failed",
+                ) from None
+            user.free += take_user
+            user.lease += take_user
+            if token is not None:
+                token.free += take_token
+                token.lease += take_token
+            return
+
+    async def _grow_lease(self, conn: AsyncConnection, kind: str, ident: int, amount: int, now: int) -> None:
+        dialect_insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
+        table = QuotaLease.__table__
+        statement = dialect_insert(table).values(node=self.node, kind=kind, ident=ident, amount=amount, updated_at=now)
+        statement = statement.on_conflict_do_update(
+            index_elements=["node", "kind", "ident"],
+            set_={"amount": table.c.amount + statement.excluded.amount, "updated_at": statement.excluded.updated_at},
+        )
+        await conn.execute(statement)
+
+    async def settle(self, hold: Hold, debit: Debit) -> None:
+        if hold.settled or debit.request_id in self._settled:
+            return
+        hold.settled = True
+        self._settled.add(debit.request_id)
+        self._account(hold, debit.quota)
+        self._channels[debit.channel_id] += debit.quota
+        self._debits.append(debit)
+        if self._data_export and debit.log:
+            hour = debit.created_at - debit.created_at % 3600
+            key = (debit.user_id, debit.username, debit.model_name, hour, debit.group, debit.token_id, debit.channel_id)
+            bucket = self._buckets.setdefault(key, [0, 0, 0])
+            bucket[0] += 1
+            bucket[1] += debit.quota
+            bucket[2] += debit.prompt_tokens + debit.completion_tokens
+        if len(self._debits) >= 2000:
+            self._wake.set()
+
+    def _account(self, hold: Hold, cost: int) -> None:
+        # The hold becomes the real cost: the difference goes back to free credit
+        # (negative free credit is a debt the next flush takes unconditionally, as
+        # New API lets a settled request push a balance below zero).
+        cost = max(0, cost)
+        for balance in (self._users[hold.user_id], None if hold.unlimited else self._tokens[hold.token_id]):
+            if balance is None:
+                continue
+            balance.held -= max(0, hold.amount)
+            balance.free += max(0, hold.amount) - cost
+            balance.used += cost
+            balance.count += 1
+            balance.spent_recently += cost
+        if hold.unlimited:
+            token = self._tokens[hold.token_id]
+            token.used += cost
+
+    async def release(self, hold: Hold) -> None:
+        if hold.settled or hold.amount <= 0:
+            hold.settled = True
+            return
+        hold.settled = True
+        for balance in (self._users[hold.user_id], None if hold.unlimited else self._tokens[hold.token_id]):
+            if balance is not None:
+                balance.held -= hold.amount
+                balance.free += hold.amount
+
+    # -- flushing -----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="sql-ledger-flush")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        # Give back all spare credit at shutdown.
+        for balance in (*self._users.values(), *self._tokens.values()):
+            balance.spent_recently = 0
+        for _ in range(3):
+            try:
+                await self.flush(final=True)
+                return
+            except Exception:
+                log.exception("final ledger flush failed; retrying")
+                await asyncio.sleep(0.5)
+
+    async def _run(self) -> None:
+        sweep_at = 0.0
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._interval)
+            self._wake.clear()
+            try:
+                await self.flush()
+                if time.monotonic() >= sweep_at:
+                    await self.sweep_orphans()
+                    sweep_at = time.monotonic() + 30
+            except Exception:
+                self.failed_flushes += 1
+                log.warning("ledger flush failed; will retry", exc_info=True)
+
+    def _has_work(self) -> bool:
+        if self._debits or self._channels:
+            return True
+        return any(b.free > 0 or b.lease != b.held for b in (*self._users.values(), *self._tokens.values()))
+
+    async def flush(self, final: bool = False) -> None:
+        """Write settled debits and counters, give back spare credit, shrink leases; one transaction."""
+        async with self._flush_lock:
+            if not self._has_work():
+                return
+            debits, self._debits = self._debits, []
+            buckets, self._buckets = self._buckets, {}
+            channels, self._channels = self._channels, defaultdict(int)
+            # Taken out synchronously (no await in between), so a reservation running
+            # during the write can never spend credit that is being given back.
+            users = {uid: _take_out(b) for uid, b in self._users.items()}
+            tokens = {tid: _take_out(b) for tid, b in self._tokens.items()}
+            batch = uuid.uuid4().hex
+            try:
+                await self._write(batch, debits, buckets, channels, users, tokens)
+            except BaseException:
+                # One transaction: nothing was applied. Put the work back for the next try.
+                self._debits[:0] = debits
+                for key, values in buckets.items():
+                    merged = self._buckets.setdefault(key, [0, 0, 0])
+                    for i in range(3):
+                        merged[i] += values[i]
+                for cid, used in channels.items():
+                    self._channels[cid] += used
+                _put_back(users, self._users)
+                _put_back(tokens, self._tokens)
+                raise
+            self._settled.difference_update(d.request_id for d in debits)
+            _forget_idle(self._users)
+            _forget_idle(self._tokens)
+            self.flushes += 1
+
+    async def _write(
+        self,
+        batch: str,
+        debits: list[Debit],
+        buckets: dict[tuple[Any, ...], list[int]],
+        channels: dict[int, int],
+        users: dict[int, _Taken],
+        tokens: dict[int, _Taken],
+    ) -> None:
+        now = int(time.time())
+        async with self._engine.begin() as conn:
+            try:
+                await conn.execute(insert(FlushBatch.__table__).values(id=batch, created_at=now))
+            except IntegrityError:
+                return  # this batch was applied by an earlier attempt whose commit we did not see
+            rows = [_log_row(d) for d in debits if d.log]
+            if rows:
+                await conn.execute(insert(Log.__table__), rows)
+            # Fixed order (by id) so concurrent flushes of several workers never deadlock.
+            user_rows = [
+                {"b_id": uid, "b_back": t.back, "b_used": t.used, "b_count": t.count}
+                for uid, t in sorted(users.items())
+                if t.back or t.used or t.count
+            ]
+            if user_rows:
+                await conn.execute(_SETTLE_USER, user_rows)
+            token_rows = [
+                {"b_id": tid, "b_back": t.back, "b_used": t.used, "b_now": now}
+                for tid, t in sorted(tokens.items())
+                if t.back or t.used
+            ]
+            if token_rows:
+                await conn.execute(_SETTLE_TOKEN, token_rows)
+            channel_rows = [{"b_id": cid, "b_used": used} for cid, used in sorted(channels.items()) if used]
+            if channel_rows:
+                await conn.execute(_SETTLE_CHANNEL, channel_rows)
+            for key, (count, quota, tokens_used) in sorted(buckets.items()):
+                await self._bump_bucket(conn, key, count, quota, tokens_used)
+            await self._write_leases(conn, "user", users, now)
+            await self._write_leases(conn, "token", tokens, now)
+
+    async def _bump_bucket(self, conn: AsyncConnection, key: tuple[Any, ...], count: int, quota: int, used: int) -> None:
+        user_id, username, model, hour, group, token_id, channel_id = key
+        params = {
+            "b_user": user_id,
+            "b_username": username,
+            "b_model": model,
+            "b_hour": hour,
+            "b_group": group,
+            "b_token": token_id,
+            "b_channel": channel_id,
+            "b_node": self._node_name,
+            "b_count": count,
+            "b_quota": quota,
+            "b_tokens": used,
+        }
+        result = await conn.execute(_BUMP_QUOTA_DATA, params)
+        if result.rowcount == 0:
+            await conn.execute(
+                insert(QuotaData.__table__).values(
+                    user_id=user_id,
+                    username=username,
+                    model_name=model,
+                    created_at=hour,
+                    use_group=group,
+                    token_id=token_id,
+                    channel_id=channel_id,
+                    node_name=self._node_name,
+                    count=count,
+                    quota=quota,
+                    token_used=used,
+                )
+            )
+
+    async def _write_leases(self, conn: AsyncConnection, kind: str, taken: dict[int, _Taken], now: int) -> None:
+        table = QuotaLease.__table__
+        mine = (table.c.node == self.node, table.c.kind == kind)
+        for ident, t in sorted(taken.items()):
+            if not t.accounted:
+                continue
+            # Relative, so an acquisition committed during this flush keeps its share.
+            await conn.execute(
+                update(table)
+                .where(*mine, table.c.ident == ident)
+                .values(amount=table.c.amount - t.accounted, updated_at=now)
+            )
+        await conn.execute(delete(table).where(*mine, table.c.amount <= 0))
+        await conn.execute(update(table).where(*mine).values(updated_at=now))
+
+    async def sweep_orphans(self) -> int:
+        """Refund leases of workers that stopped flushing (killed); returns how many."""
+        table = QuotaLease.__table__
+        cutoff = int(time.time()) - ORPHAN_AFTER
+        refunded = 0
+        async with self._engine.begin() as conn:
+            rows = (
+                await conn.execute(
+                    select(table.c.node, table.c.kind, table.c.ident, table.c.amount).where(
+                        table.c.node != self.node, table.c.updated_at < cutoff
+                    )
+                )
+            ).all()
+            for node, kind, ident, amount in sorted(rows):
+                # The conditional delete makes two sweepers refund a lease once.
+                gone = await conn.execute(
+                    delete(table).where(
+                        table.c.node == node, table.c.kind == kind, table.c.ident == ident, table.c.updated_at < cutoff
+                    )
+                )
+                if gone.rowcount == 0 or not amount:
+                    continue
+                if kind == "user":
+                    await conn.execute(_SETTLE_USER, {"b_id": ident, "b_back": amount, "b_used": 0, "b_count": 0})
+                else:
+                    await conn.execute(_SETTLE_TOKEN, {"b_id": ident, "b_back": amount, "b_used": 0, "b_now": int(time.time())})
+                refunded += 1
+        if refunded:
+            log.warning("refunded %d quota leases left by stopped workers", refunded)
+        return refunded
+
+
+@dataclass(slots=True)
+class _Taken:
+    back: int  # spare credit to give back (negative: a debt to take)
+    used: int
+    count: int
+    accounted: int  # how much of the lease this flush settles
+
+
+def _take_out(balance: _Balance) -> _Taken:
+    taken = _Taken(balance.free, balance.used, balance.count, balance.lease - balance.held)
+    balance.free = 0
+    balance.used = 0
+    balance.count = 0
+    balance.lease = balance.held
+    balance.spent_recently = taken.used
+    return taken
+
+
+def _put_back(taken: dict[int, _Taken], balances: dict[int, _Balance]) -> None:
+    for ident, t in taken.items():
+        balance = balances[ident]
+        balance.free += t.back
+        balance.used += t.used
+        balance.count += t.count
+        balance.lease += t.accounted
+
+
+def _forget_idle(balances: dict[int, _Balance]) -> None:
+    idle = [i for i, b in balances.items() if not (b.free or b.held or b.used or b.lease or b.lock.locked())]
+    for ident in idle:
+        del balances[ident]
+
+
+def _log_row(d: Debit) -> dict[str, Any]:
+    return {
+        "user_id": d.user_id,
+        "created_at": d.created_at,
+        "type": d.log_type,
+        "content": d.content,
+        "username": d.username,
+        "token_name": d.token_name,
+        "model_name": d.model_name,
+        "quota": d.quota,
+        "prompt_tokens": d.prompt_tokens,
+        "completion_tokens": d.completion_tokens,
+        "use_time": d.use_time,
+        "is_stream": d.is_stream,
+        "channel_id": d.channel_id,
+        "token_id": d.token_id,
+        "group": d.group,
+        "ip": d.ip,
+        "request_id": d.request_id,
+        "upstream_request_id": d.upstream_request_id,
+        "other": d.other,
+    }

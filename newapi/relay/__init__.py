@@ -1,0 +1,1 @@
+"""The relay: the data plane API clients call. Composes auth, routing, adaptors, upstream, streaming, billing."""

@@ -1,0 +1,135 @@
+"""Everything before the upstream call: who is calling, what they ask, whether they can pay."""
+
+from __future__ import annotations
+
+import msgspec
+
+from newapi.adaptors.openai import schemas
+from newapi.auth.check import (
+    Caller,
+    check_forced_channel,
+    check_ip,
+    check_model_allowed,
+    check_token,
+    check_user,
+    resolve_group,
+)
+from newapi.auth.keys import PresentedKey, read_key
+from newapi.billing.ledger import Hold
+from newapi.billing.pricing import price_book
+from newapi.billing.quota import pre_consume_quota
+from newapi.cache.keyed import is_missing
+from newapi.core.errors import BadRequest, QuotaExceeded
+from newapi.core.structs import TokenInfo, UserInfo
+from newapi.http.headers import RequestHeaders
+from newapi.options.groups import group_ratios, usable_groups
+from newapi.relay.call import Call
+from newapi.relay.multipart import form_field
+from newapi.routing.select import normalize_model
+from newapi.runtime import Runtime
+
+
+async def authenticate(
+    runtime: Runtime, path: str, client_ip: str, headers: RequestHeaders, query_string: bytes
+) -> Caller:
+    """The token, user and group behind the presented key (from the caches)."""
+    presented: PresentedKey = read_key(path, headers, query_string)
+    cached = runtime.tokens.peek(presented.key) if presented.key else None
+    token_row: TokenInfo | None = await runtime.tokens.get(presented.key) if is_missing(cached) else cached  # type: ignore[assignment]
+    token = check_token(presented, token_row)
+    check_ip(token, client_ip)
+    cached_user = runtime.users.peek(token.user_id)
+    user_row: UserInfo | None = (
+        await runtime.users.get(token.user_id) if is_missing(cached_user) else cached_user  # type: ignore[assignment]
+    )
+    user = check_user(user_row)
+    options = runtime.options
+    group = resolve_group(token, user, usable_groups(options, user.group), group_ratios(options))
+    return Caller(token, user, group, check_forced_channel(presented, user))
+
+
+def admit(call: Call, caller: Caller) -> None:
+    call.token, call.user, call.group, call.forced_channel_id = (
+        caller.token,
+        caller.user,
+        caller.group,
+        caller.forced_channel_id,
+    )
+
+
+def read_request(call: Call, body: bytes, content_type: str) -> None:
+    """Decode the fields the gateway reads; a wrong type is a 400 naming the field."""
+    call.body = body
+    call.content_type = content_type
+    endpoint = call.endpoint
+    if endpoint.multipart:
+        if "multipart/form-data" not in content_type.lower():
+            raise BadRequest("this endpoint takes a multipart/form-data body")
+        call.model = (form_field(body, content_type, "model") or "").strip() or endpoint.default_model
+        n = form_field(body, content_type, "n")
+        call.n = int(n) if n and n.strip().isdigit() else 1
+        call.size = (form_field(body, content_type, "size") or "").strip()
+        call.prompt_estimate = len(form_field(body, content_type, "prompt") or "") // 4
+        return
+    if not body.strip():
+        raise BadRequest("the request body is empty; a JSON object is required")
+    try:
+        view = schemas.request_decoder.decode(body)
+    except msgspec.ValidationError as exc:
+        raise BadRequest(f"invalid request: {exc}", param=_field_of(str(exc))) from None
+    except msgspec.DecodeError as exc:
+        raise BadRequest(f"invalid JSON body: {exc}") from None
+    call.model = view.model.strip() or endpoint.default_model
+    call.stream = bool(view.stream) and endpoint.can_stream
+    options = view.stream_options
+    call.client_stream_options = options is not None
+    # Usage is forced upstream for billing, but only a client that asked for it sees it.
+    call.wants_usage = bool(options is not None and options.include_usage)
+    max_tokens = view.max_tokens or view.max_completion_tokens or view.max_output_tokens or 0
+    if max_tokens < 0:
+        raise BadRequest("max_tokens must not be negative", param="max_tokens")
+    call.max_tokens = min(max_tokens, 2**31 - 1)
+    n = view.n or 1
+    if n < 1 or n > 128:
+        raise BadRequest("n must be between 1 and 128", param="n")
+    call.n = n
+    call.size = view.size or ""
+    call.quality = view.quality or ""
+    # A cheap upper bound: JSON bytes / 4. Exact counting happens only when usage is missing.
+    call.prompt_estimate = len(body) // 4
+
+
+def _field_of(message: str) -> str:
+    marker = "at `$."
+    if marker in message:
+        return message.split(marker, 1)[1].split("`", 1)[0]
+    return ""
+
+
+def check_model(call: Call) -> None:
+    if not call.model:
+        raise BadRequest("model is required", param="model")
+    assert call.token is not None
+    check_model_allowed(call.token, call.model, normalize_model(call.model))
+
+
+async def reserve(runtime: Runtime, call: Call) -> None:
+    """Price the request and hold its estimated cost on the user and token."""
+    assert call.token is not None and call.user is not None
+    book = price_book(runtime.options)
+    accept_unset = bool(call.user.setting.get("accept_unset_model_ratio_model"))
+    price = book.price(call.model, accept_unset=accept_unset)
+    if price is None:
+        raise BadRequest(
+            f"model {call.model} has no price or ratio configured; ask the administrator to set one",
+            code="model_price_error",
+        )
+    call.price = price
+    call.group_ratio = book.group_ratio(call.user.group, call.group)
+    amount = pre_consume_quota(price, call.group_ratio, call.prompt_estimate, call.max_tokens, book, n=call.n)
+    if amount == 0 and call.user.quota <= 0:
+        # New API keeps a billing session for free models, which needs a positive balance.
+        raise QuotaExceeded("insufficient user quota", code="insufficient_user_quota")
+    hold = Hold(call.request_id, call.user.id, call.token.id, call.token.unlimited_quota, amount)
+    await runtime.ledger.reserve(hold, balance_hint=call.user.quota)
+    call.hold = hold

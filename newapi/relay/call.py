@@ -1,0 +1,50 @@
+"""The state of one relay request as it moves through the pipeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from newapi.billing.ledger import Hold
+from newapi.billing.pricing import ModelPrice
+from newapi.core.endpoints import Endpoint
+from newapi.core.structs import ChannelInfo, TokenInfo, UserInfo
+from newapi.core.usage import Usage
+
+
+@dataclass(slots=True)
+class Call:
+    request_id: str
+    endpoint: Endpoint
+    path: str
+    started: float  # monotonic
+    created_at: int  # unix seconds
+    client_ip: str
+    token: TokenInfo | None = None
+    user: UserInfo | None = None
+    group: str = ""
+    forced_channel_id: int | None = None
+    body: bytes = b""
+    content_type: str = ""
+    model: str = ""
+    stream: bool = False
+    wants_usage: bool = False
+    client_stream_options: bool = False
+    max_tokens: int = 0
+    n: int = 1
+    size: str = ""
+    quality: str = ""
+    prompt_estimate: int = 0
+    price: ModelPrice | None = None
+    group_ratio: float = 1.0
+    hold: Hold | None = None
+    tried: list[int] = field(default_factory=list)
+    channel: ChannelInfo | None = None
+    key_index: int = 0
+    upstream_model: str = ""
+    usage: Usage | None = None
+    local_count: bool = False
+    first_byte_at: float = 0.0
+    stream_status: str = ""
+    upstream_request_id: str = ""
+    client_gone: bool = False
+    response_started: bool = False

@@ -1,0 +1,175 @@
+"""The OpenAI-format relay endpoints, composed from the pipeline's stages.
+
+read body -> authenticate -> decode -> price and reserve -> attempts (select a
+channel, map the model, call upstream, relay) -> settle or release -> log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from newapi.core.endpoints import Endpoint
+from newapi.core.errors import (
+    BadRequest,
+    GatewayError,
+    InternalError,
+    NoChannel,
+    UpstreamError,
+    UpstreamStatusError,
+)
+from newapi.core.types import Receive, Scope, Send
+from newapi.http.body import ClientDisconnected, read_body
+from newapi.http.client_ip import client_ip
+from newapi.http.headers import RequestHeaders
+from newapi.http.responses import send_bytes, send_error
+from newapi.relay import admission
+from newapi.relay.attempt import run_attempt
+from newapi.relay.call import Call
+from newapi.relay.ids import new_request_id
+from newapi.relay.settlement import settle
+from newapi.relay.watch import DisconnectWatch
+from newapi.routing.retry import retry_ranges, should_retry
+from newapi.routing.select import pick_channel, pick_key, tiers_for
+
+if TYPE_CHECKING:
+    from newapi.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+class OpenAIRelay:
+    """One instance per worker; ``handler(endpoint)`` gives the ASGI handler of an endpoint."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+        self._polling: dict[int, int] = {}
+
+    def handler(self, endpoint: Endpoint):  # type: ignore[no-untyped-def]
+        async def handle(scope: Scope, receive: Receive, send: Send) -> None:
+            await self.handle(endpoint, scope, receive, send)
+
+        return handle
+
+    async def handle(self, endpoint: Endpoint, scope: Scope, receive: Receive, send: Send) -> None:
+        runtime = self._runtime
+        settings = runtime.settings
+        call = Call(
+            request_id=new_request_id(),
+            endpoint=endpoint,
+            path=scope["path"],
+            started=time.monotonic(),
+            created_at=int(time.time()),
+            client_ip=client_ip(scope, settings.trusted_proxies),
+        )
+        headers = RequestHeaders(scope)
+        watch: DisconnectWatch | None = None
+        try:
+            caller = await admission.authenticate(
+                runtime, call.path, call.client_ip, headers, scope.get("query_string", b"")
+            )
+            admission.admit(call, caller)
+            body = await read_body(scope, receive, settings.max_request_body_bytes)
+            admission.read_request(call, body, headers.content_type)
+            admission.check_model(call)
+            watch = DisconnectWatch(receive)
+            await admission.reserve(runtime, call)
+            await self._attempts(call, headers, send)
+        except asyncio.CancelledError:
+            if watch is None or not watch.gone:
+                await self._abandon(call)
+                raise
+            # The client left: the upstream socket is closed; bill what was produced.
+            call.client_gone = True
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()
+            await self._finish_gone(call)
+        except ClientDisconnected:
+            return
+        except GatewayError as error:
+            await self._fail(call, error, send)
+        except Exception:
+            log.exception("relay error on %s", call.path)
+            await self._fail(call, InternalError("internal error"), send)
+        else:
+            await self._settle(call)
+        finally:
+            if watch is not None:
+                watch.stop()
+
+    async def _attempts(self, call: Call, headers: RequestHeaders, send: Send) -> None:
+        runtime = self._runtime
+        options = runtime.options
+        attempts = 1 if call.forced_channel_id is not None else options.get_int("RetryTimes", 0) + 1
+        index = runtime.channels
+        tiers = () if call.forced_channel_id is not None else tiers_for(index, call.group, call.model)
+        last: GatewayError | None = None
+        for attempt in range(attempts):
+            if call.forced_channel_id is not None:
+                channel = index.by_id.get(call.forced_channel_id)
+                if channel is None or channel.status != 1:
+                    raise NoChannel(f"channel {call.forced_channel_id} is not available", code="channel_not_available")
+            else:
+                channel = pick_channel(tiers, attempt, frozenset(call.tried))
+            if channel is None:
+                if last is not None:
+                    raise last
+                raise NoChannel(f"no available channel for model {call.model} under group {call.group}")
+            call.tried.append(channel.id)
+            key, call.key_index = pick_key(channel, self._polling)
+            try:
+                if not key:
+                    raise UpstreamError("channel has no enabled key", code="channel:no_available_key", channel_error=True)
+                await run_attempt(runtime, call, channel, key, headers, send)
+                return
+            except UpstreamError as error:
+                last = error
+                runtime.health.report(channel, call.key_index, error)
+                if call.response_started or not should_retry(error, retry_ranges(options)):
+                    raise
+        assert last is not None
+        raise last
+
+    async def _settle(self, call: Call) -> None:
+        try:
+            await settle(self._runtime, call)
+        except Exception:
+            log.exception("settling %s failed", call.request_id)
+
+    async def _finish_gone(self, call: Call) -> None:
+        if call.response_started or call.usage is not None:
+            call.stream_status = call.stream_status or "client_gone"
+            await self._settle(call)
+        else:
+            await self._abandon(call)
+
+    async def _abandon(self, call: Call) -> None:
+        if call.hold is not None:
+            try:
+                await self._runtime.ledger.release(call.hold)
+            except Exception:
+                log.exception("releasing %s failed", call.request_id)
+
+    async def _fail(self, call: Call, error: GatewayError, send: Send) -> None:
+        await self._abandon(call)
+        if call.response_started:
+            return  # the stream already ended with an error event
+        if isinstance(error, UpstreamStatusError):
+            error = _client_view(error)
+        await send_error(send, error, "openai", call.request_id)
+
+
+def _client_view(error: UpstreamStatusError) -> GatewayError:
+    """An upstream error as the client sees it: the upstream's status and message, our envelope."""
+    code = error.upstream_code or "upstream_error"
+    return BadRequest(error.message, code=code, status=error.status, error_type="upstream_error")
+
+
+async def not_implemented(scope: Scope, receive: Receive, send: Send) -> None:
+    import orjson
+
+    body = orjson.dumps({"error": {"message": "API not implemented", "type": "new_api_error", "code": "api_not_implemented"}})
+    await send_bytes(send, 501, body)

@@ -1,0 +1,1 @@
+"""Channel selection, retries, model mapping and channel health."""

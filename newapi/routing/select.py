@@ -1,0 +1,73 @@
+"""Choosing a channel: priority tiers by retry index, weighted random inside a tier.
+
+New API (reference §3.2-3.3): retry ``i`` uses the i-th highest distinct
+priority (clamped to the lowest tier); within it the pick is weighted random.
+Unlike New API we never pick a channel that already failed this request: when
+the tier has no untried channel we move on to the next lower tier.
+"""
+
+from __future__ import annotations
+
+import random
+
+from newapi.cache.channels import ChannelIndex, Tier
+from newapi.core.structs import ChannelInfo
+
+
+def normalize_model(model: str) -> str:
+    """New API's fallback name for channel lookup (GPTs share one entry)."""
+    if model.startswith("gpt-4-gizmo"):
+        return "gpt-4-gizmo-*"
+    if model.startswith("gpt-4o-gizmo"):
+        return "gpt-4o-gizmo-*"
+    for family in ("gemini-2.5-flash-lite", "gemini-2.5-flash", "gemini-2.5-pro"):
+        if model.startswith(family + "-thinking-"):
+            return family + "-thinking-*"
+    return model
+
+
+def tiers_for(index: ChannelIndex, group: str, model: str) -> tuple[Tier, ...]:
+    tiers = index.tiers(group, model)
+    if not tiers:
+        normalized = normalize_model(model)
+        if normalized != model:
+            tiers = index.tiers(group, normalized)
+    return tiers
+
+
+def pick_channel(
+    tiers: tuple[Tier, ...], attempt: int, tried: frozenset[int], rng: random.Random | None = None
+) -> ChannelInfo | None:
+    if not tiers:
+        return None
+    start = min(attempt, len(tiers) - 1)
+    for tier in tiers[start:]:
+        channel = tier.pick(tried, rng)
+        if channel is not None:
+            return channel
+    # Every lower tier is exhausted; a higher tier may still hold an untried channel.
+    for tier in reversed(tiers[:start]):
+        channel = tier.pick(tried, rng)
+        if channel is not None:
+            return channel
+    return None
+
+
+def pick_key(channel: ChannelInfo, polling: dict[int, int], rng: random.Random | None = None) -> tuple[str, int]:
+    """The key to use and its index: multi-key channels pick among enabled keys."""
+    if not channel.multi_key:
+        return (channel.keys[0] if channel.keys else ""), 0
+    enabled = [i for i in range(len(channel.keys)) if channel.key_status.get(i, 1) == 1]
+    if not enabled:
+        return "", -1
+    if channel.multi_key_mode == "polling":
+        # The index lives per worker, survives cache reloads, and never moves under a
+        # concurrent request because the event loop runs this without awaiting.
+        start = polling.get(channel.id, channel.polling_index) % len(channel.keys)
+        for step in range(len(channel.keys)):
+            index = (start + step) % len(channel.keys)
+            if index in enabled:
+                polling[channel.id] = (index + 1) % len(channel.keys)
+                return channel.keys[index], index
+    index = (rng or random).choice(enabled)
+    return channel.keys[index], index

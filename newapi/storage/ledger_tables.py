@@ -1,0 +1,35 @@
+"""Our own tables for the quota ledger (additive: New API never reads them)."""
+
+from __future__ import annotations
+
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from newapi.storage.tables import Base
+from newapi.storage.types import GoInt
+
+
+class QuotaLease(Base):
+    """Quota a worker has taken from a balance and not yet accounted for.
+
+    A worker takes quota in advance (reservations and spare credit), accounts
+    for it at each flush, and keeps here what is still outstanding, so a worker
+    that dies has its leases refunded by the sweeper instead of losing them.
+    """
+
+    __tablename__ = "newapi_quota_leases"
+
+    node: Mapped[str] = mapped_column(String(128), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # "user" or "token"
+    ident: Mapped[int] = mapped_column(GoInt, primary_key=True, autoincrement=False)
+    amount: Mapped[int] = mapped_column(GoInt, nullable=False, default=0)
+    updated_at: Mapped[int] = mapped_column(GoInt, nullable=False, default=0)
+
+
+class FlushBatch(Base):
+    """One applied flush: its id makes a retried commit a no-op."""
+
+    __tablename__ = "newapi_flush_batches"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[int] = mapped_column(GoInt, nullable=False, default=0)

@@ -1,0 +1,78 @@
+"""The stream relay loop: upstream chunks -> scanner -> policy -> client, with an honest ending.
+
+Response headers go out with the first event worth sending, so an upstream that
+fails before producing anything can still be retried on another channel. After
+that, an upstream stall (idle timeout), cut or oversized line ends the stream
+with an error event in the client's family and never a fake terminator.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterable
+from dataclasses import dataclass
+
+from newapi.core.errors import UpstreamProtocolError, UpstreamTimeout
+from newapi.core.types import Headers, Send
+from newapi.streaming.policy import StreamPolicy
+from newapi.streaming.scanner import SSELineTooLong, SSEScanner
+
+
+@dataclass(slots=True)
+class StreamEnd:
+    reason: str  # done | eof | timeout | cut | scanner_error
+    started: bool  # whether anything reached the client
+    first_byte_at: float  # monotonic time of the first byte sent (0 if none)
+    error: str = ""
+
+
+async def relay_stream(
+    chunks: AsyncIterable[bytes],
+    send: Send,
+    policy: StreamPolicy,
+    headers: Headers,
+    *,
+    max_line: int,
+) -> StreamEnd:
+    """Relay ``chunks`` to the client. Raises before the first byte is sent (so the caller may retry)."""
+    scanner = SSEScanner(max_line)
+    started = False
+    first_byte_at = 0.0
+    reason = "eof"
+    error = ""
+    body_message = {"type": "http.response.body", "body": b"", "more_body": True}
+    try:
+        async for chunk in chunks:
+            pieces = [out for event in scanner.feed(chunk) if (out := policy.on_event(event)) is not None]
+            if not pieces:
+                continue
+            if not started:
+                await send({"type": "http.response.start", "status": 200, "headers": headers})
+                started = True
+                first_byte_at = time.monotonic()
+            body_message["body"] = pieces[0] if len(pieces) == 1 else b"".join(pieces)
+            await send(body_message)
+        tail = [out for event in scanner.finish() if (out := policy.on_event(event)) is not None]
+        tail.append(policy.finish())
+        if not started:
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            started = True
+            first_byte_at = time.monotonic()
+        await send({"type": "http.response.body", "body": b"".join(tail), "more_body": False})
+        return StreamEnd("done", True, first_byte_at)
+    except (UpstreamTimeout, UpstreamProtocolError, SSELineTooLong) as exc:
+        if not started:
+            if isinstance(exc, SSELineTooLong):
+                raise UpstreamProtocolError(str(exc)) from None
+            raise
+        if isinstance(exc, UpstreamTimeout):
+            reason, code = "timeout", "stream_timeout"
+            error = "upstream stopped sending (stream idle timeout)"
+        elif isinstance(exc, SSELineTooLong):
+            reason, code = "scanner_error", "stream_line_too_long"
+            error = str(exc)
+        else:
+            reason, code = "cut", "stream_interrupted"
+            error = "upstream closed the stream before it finished"
+        await send({"type": "http.response.body", "body": policy.error_event(error, code), "more_body": False})
+        return StreamEnd(reason, True, first_byte_at, error)
