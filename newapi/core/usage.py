@@ -18,6 +18,8 @@ class Usage:
     reasoning_tokens: int = 0
     semantic: str = "openai"  # "openai": prompt includes cache reads/writes; "anthropic": input excludes them
     web_search_calls: int = 0
+    #: Other built-in tool calls by tool_price_setting name (web_search_preview, file_search, ...).
+    tool_calls: dict[str, int] | None = None
 
     @property
     def valid(self) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from newapi.billing.ledger import Hold
+from newapi.cache.channels import Tier
 from newapi.billing.pricing import ModelPrice
 from newapi.core.endpoints import Endpoint
 from newapi.core.structs import ChannelInfo, TokenInfo, UserInfo
@@ -36,6 +37,7 @@ class Call:
     prompt_estimate: int = 0
     price: ModelPrice | None = None
     group_ratio: float = 1.0
+    tiers: tuple[Tier, ...] = ()
     hold: Hold | None = None
     tried: list[int] = field(default_factory=list)
     channel: ChannelInfo | None = None

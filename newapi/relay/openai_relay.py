@@ -25,6 +25,7 @@ from newapi.http.body import ClientDisconnected, read_body
 from newapi.http.client_ip import client_ip
 from newapi.http.headers import RequestHeaders
 from newapi.http.responses import send_bytes, send_error
+from newapi.options.groups import usable_groups
 from newapi.relay import admission
 from newapi.relay.attempt import run_attempt
 from newapi.relay.call import Call
@@ -74,6 +75,7 @@ class OpenAIRelay:
             body = await read_body(scope, receive, settings.max_request_body_bytes)
             admission.read_request(call, body, headers.content_type)
             admission.check_model(call)
+            self._route(call)
             watch = DisconnectWatch(receive)
             await admission.reserve(runtime, call)
             await self._attempts(call, headers, send)
@@ -100,12 +102,32 @@ class OpenAIRelay:
             if watch is not None:
                 watch.stop()
 
+    def _route(self, call: Call) -> None:
+        """Find the channel tiers first: no channel is New API's 503 before any pricing."""
+        if call.forced_channel_id is not None:
+            return
+        runtime = self._runtime
+        if call.group == "auto":
+            # New API's auto group: the first of AutoGroups (that the user may use) with a channel.
+            assert call.user is not None
+            usable = usable_groups(runtime.options, call.user.group)
+            for group in runtime.options.get_json("AutoGroups", ["default"]) or []:
+                if isinstance(group, str) and group in usable:
+                    tiers = tiers_for(runtime.channels, group, call.model)
+                    if tiers:
+                        call.group, call.tiers = group, tiers
+                        return
+            raise NoChannel(f"no available channel for model {call.model} under group auto")
+        call.tiers = tiers_for(runtime.channels, call.group, call.model)
+        if not call.tiers:
+            raise NoChannel(f"no available channel for model {call.model} under group {call.group}")
+
     async def _attempts(self, call: Call, headers: RequestHeaders, send: Send) -> None:
         runtime = self._runtime
         options = runtime.options
         attempts = 1 if call.forced_channel_id is not None else options.get_int("RetryTimes", 0) + 1
         index = runtime.channels
-        tiers = () if call.forced_channel_id is not None else tiers_for(index, call.group, call.model)
+        tiers = call.tiers
         last: GatewayError | None = None
         for attempt in range(attempts):
             if call.forced_channel_id is not None:
