@@ -1,0 +1,31 @@
+"""Byte-pair token counting and New API's estimator (compiled; twin: ``_tokens_py``)."""
+
+from collections.abc import Iterable, Sequence
+
+PATTERN_CL100K: int
+PATTERN_O200K: int
+
+class CharClasses:
+    """The per-code-point class table, expanded from ``(start, bits)`` runs."""
+
+    @property
+    def runs(self) -> list[tuple[int, int]]: ...
+    def __init__(self, runs: Iterable[Sequence[int]]) -> None: ...
+    def estimate(self, text: str, weights: Sequence[float]) -> int:
+        """New API's character-class estimate: weights are word, number, cjk, symbol, math symbol,
+        URL delimiter, at sign, emoji, newline, space (the sum is rounded up)."""
+
+class BPE:
+    """Counts the tokens of one byte-pair encoding (ordinary text; special tokens are text)."""
+
+    @property
+    def size(self) -> int: ...
+    @property
+    def pattern(self) -> int: ...
+    def __init__(self, ranks: bytes, pattern: int, classes: CharClasses) -> None: ...
+    def count(self, text: str) -> int:
+        """Tokens in ``text``: ``len(encoding.encode_ordinary(text))`` without building the list."""
+    def clear_cache(self) -> None:
+        """Forget cached piece counts (benchmarks use it to measure a cold start)."""
+    def split(self, text: str) -> list[str]:
+        """The pre-tokeniser's pieces (after surrogate repair)."""
