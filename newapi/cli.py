@@ -28,7 +28,10 @@ _FLAGS: dict[str, tuple[str, str]] = {
     "--node-type": ("NODE_TYPE", "master (default) or slave: slaves skip migrations and background jobs"),
     "--node-name": ("NODE_NAME", "this node's name in logs and statistics"),
     "--sync-frequency": ("SYNC_FREQUENCY", "seconds between cache reloads (default 60)"),
-    "--streaming-timeout": ("STREAMING_TIMEOUT", "idle seconds before an upstream stream is cut (default 300)"),
+    "--streaming-timeout": (
+        "STREAMING_TIMEOUT",
+        "idle seconds before an upstream stream is cut (default 300)",
+    ),
     "--relay-timeout": ("RELAY_TIMEOUT", "whole-request upstream timeout in seconds (0 = none)"),
     "--max-request-body-mb": ("MAX_REQUEST_BODY_MB", "decompressed request body limit (default 128)"),
     "--data-dir": ("NEWAPI_DATA_DIR", "directory for the SQLite database"),
@@ -54,7 +57,9 @@ def _parser() -> argparse.ArgumentParser:
 def _export(args: argparse.Namespace) -> None:
     from newapi.settings import apply_overrides
 
-    apply_overrides({env: value for env, _ in _FLAGS.values() if (value := getattr(args, env, None)) is not None})
+    apply_overrides(
+        {env: value for env, _ in _FLAGS.values() if (value := getattr(args, env, None)) is not None}
+    )
 
 
 def _migrate() -> int:

@@ -129,7 +129,9 @@ async def build_runtime(settings: Settings) -> Runtime:
     if settings.uses_redis:
         import redis.asyncio as aioredis
 
-        redis = aioredis.from_url(settings.redis_conn_string, max_connections=max(settings.redis_pool_size, 10))
+        redis = aioredis.from_url(
+            settings.redis_conn_string, max_connections=max(settings.redis_pool_size, 10)
+        )
 
     async def load_token(key: str) -> TokenInfo | None:
         row = await lookups.token_row(engine, key)

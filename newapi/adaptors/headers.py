@@ -83,11 +83,11 @@ def apply_header_override(
                 continue
         explicit[name.lower().encode()] = text.encode("latin-1", "replace")
     if pass_all or patterns:
-        for key, value in client_headers:
-            if key in _NEVER_PASSED or key in explicit:
+        for header_name, header_value in client_headers:
+            if header_name in _NEVER_PASSED or header_name in explicit:
                 continue
-            if pass_all or any(p.search(key.decode("latin-1")) for p in patterns):
-                passed.append((key, value))
+            if pass_all or any(p.search(header_name.decode("latin-1")) for p in patterns):
+                passed.append((header_name, header_value))
     result = [(k, v) for k, v in headers if k not in explicit and all(k != p for p, _ in passed)]
     result.extend(passed)
     result.extend(explicit.items())

@@ -11,7 +11,7 @@ import hmac
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import wraps
-from typing import Concatenate, ParamSpec
+from typing import Concatenate, ParamSpec, cast
 
 from sqlalchemy import select
 from starlette.requests import Request
@@ -65,7 +65,9 @@ async def identify(request: Request) -> Caller:
     async with runtime.sessions() as db:
         if session_data is not None:
             user = await db.get(User, session_data.user_id)
-            if user is not None and (user.deleted_at is not None or user.auth_version != session_data.auth_version):
+            if user is not None and (
+                user.deleted_at is not None or user.auth_version != session_data.auth_version
+            ):
                 user = None
             if user is None:
                 raise ApiError("session expired, please log in again", status=401, code="AUTH_TOKEN_EXPIRED")
@@ -122,7 +124,7 @@ def require(min_role: int) -> Callable[[Handler[P]], Callable[Concatenate[Reques
             return await handler(request, caller, *args, **kwargs)
 
         wrapper.min_role = min_role  # type: ignore[attr-defined]
-        return wrapper
+        return cast(Callable[Concatenate[Request, P], Awaitable[Response]], wrapper)
 
     return decorate
 

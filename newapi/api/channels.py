@@ -11,7 +11,7 @@ from typing import Any
 
 import msgspec
 import orjson
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -25,7 +25,14 @@ from newapi.storage.rows import as_dict
 from newapi.storage.tables import Channel
 
 _HIDDEN = frozenset({"key"})
-_JSON_TEXT = ("model_mapping", "status_code_mapping", "setting", "param_override", "header_override", "settings")
+_JSON_TEXT = (
+    "model_mapping",
+    "status_code_mapping",
+    "setting",
+    "param_override",
+    "header_override",
+    "settings",
+)
 
 
 def channel_json(channel: Channel) -> dict[str, Any]:
@@ -119,7 +126,11 @@ def _apply(channel: Channel, body: ChannelBody) -> None:
 
 def _multi_key_info(keys: tuple[str, ...], mode: str, previous: dict[str, Any] | None = None) -> str:
     info = dict(previous or {})
-    info.update(is_multi_key=True, multi_key_size=len(keys), multi_key_mode=mode if mode in ("random", "polling") else "random")
+    info.update(
+        is_multi_key=True,
+        multi_key_size=len(keys),
+        multi_key_mode=mode if mode in ("random", "polling") else "random",
+    )
     info.setdefault("multi_key_status_list", {})
     info.setdefault("multi_key_polling_index", 0)
     return orjson.dumps(info).decode()
@@ -142,7 +153,9 @@ async def list_channels(request: Request, caller: Caller) -> Response:
     order = Channel.id.desc() if id_sort else Channel.priority.desc()
     async with runtime_of(request).sessions() as db:
         total = (await db.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
-        rows = (await db.execute(query.order_by(order, Channel.id.desc()).limit(size).offset((page - 1) * size))).scalars()
+        rows = (
+            await db.execute(query.order_by(order, Channel.id.desc()).limit(size).offset((page - 1) * size))
+        ).scalars()
         items = [channel_json(c) for c in rows]
         counts = (await db.execute(select(Channel.type, func.count()).group_by(Channel.type))).all()
     type_counts = {str(t): n for t, n in counts}
@@ -157,7 +170,10 @@ async def search_channels(request: Request, caller: Caller) -> Response:
     model = request.query_params.get("model", "")
     query = select(Channel)
     if keyword:
-        conditions = [Channel.name.like(like_pattern(keyword), escape="!"), Channel.base_url.like(like_pattern(keyword), escape="!")]
+        conditions: list[ColumnElement[bool]] = [
+            Channel.name.like(like_pattern(keyword), escape="!"),
+            Channel.base_url.like(like_pattern(keyword), escape="!"),
+        ]
         if keyword.isdigit():
             conditions.append(Channel.id == int(keyword))
         query = query.where(or_(*conditions))
@@ -165,11 +181,17 @@ async def search_channels(request: Request, caller: Caller) -> Response:
         query = query.where(Channel.models.like(like_pattern(model), escape="!"))
     if group and group != "null":
         escaped = like_pattern(group)[1:-1]
-        query = query.where((("," + Channel.group + ",")).like(f"%,{escaped},%", escape="!"))
+        query = query.where(("," + Channel.group + ",").like(f"%,{escaped},%", escape="!"))
     page, size = page_params(request)
     async with runtime_of(request).sessions() as db:
         total = (await db.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
-        rows = (await db.execute(query.order_by(Channel.priority.desc(), Channel.id.desc()).limit(size).offset((page - 1) * size))).scalars()
+        rows = (
+            await db.execute(
+                query.order_by(Channel.priority.desc(), Channel.id.desc())
+                .limit(size)
+                .offset((page - 1) * size)
+            )
+        ).scalars()
         items = [channel_json(c) for c in rows]
     return paged(items, total, page, size)
 

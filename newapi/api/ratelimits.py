@@ -14,9 +14,7 @@ async def _limit(request: Request, mark: str, subject: str | None, limit: int, w
     who = subject or client_ip(request.scope, runtime.settings.trusted_proxies)
     allowed, retry_after = await runtime.limiter.hit(f"{mark}:{who}", limit, window)
     if not allowed:
-        raise ApiError(
-            f"too many requests, retry in {retry_after} seconds", status=429, code="RATE_LIMITED"
-        )
+        raise ApiError(f"too many requests, retry in {retry_after} seconds", status=429, code="RATE_LIMITED")
 
 
 async def critical_limit(request: Request, subject: str | None = None) -> None:

@@ -63,7 +63,9 @@ class SessionSigner:
             return None
         if expires < (time.time() if now is None else now):
             return None
-        return SessionData(int(user_id), str(username), int(role), int(status), int(auth_version), int(expires))
+        return SessionData(
+            int(user_id), str(username), int(role), int(status), int(auth_version), int(expires)
+        )
 
     def new(self, user_id: int, username: str, role: int, status: int, auth_version: int) -> SessionData:
         return SessionData(user_id, username, role, status, auth_version, int(time.time()) + MAX_AGE)

@@ -26,9 +26,9 @@ ROOT_QUOTA = 100_000_000
 class SetupBody(msgspec.Struct):
     username: str = ""
     password: str = ""
-    confirmPassword: str = ""  # noqa: N815 - New API's field name
-    SelfUseModeEnabled: bool = False  # noqa: N815
-    DemoSiteEnabled: bool = False  # noqa: N815
+    confirmPassword: str = ""
+    SelfUseModeEnabled: bool = False
+    DemoSiteEnabled: bool = False
 
 
 async def setup_state(request: Request) -> tuple[bool, bool]:
@@ -36,7 +36,9 @@ async def setup_state(request: Request) -> tuple[bool, bool]:
     runtime = runtime_of(request)
     async with runtime.sessions() as db:
         setups = (await db.execute(select(func.count()).select_from(Setup))).scalar_one()
-        roots = (await db.execute(select(func.count()).select_from(User).where(User.role == Role.ROOT))).scalar_one()
+        roots = (
+            await db.execute(select(func.count()).select_from(User).where(User.role == Role.ROOT))
+        ).scalar_one()
     return bool(setups) or bool(roots), bool(roots)
 
 

@@ -12,11 +12,11 @@ from starlette.responses import Response
 
 from newapi.api.auth import Caller, runtime_of, user_only
 from newapi.api.envelope import ApiError, body_as, ok, page_params, paged, path_int
-from newapi.options.groups import usable_groups
 from newapi.api.likes import like_pattern
 from newapi.api.ratelimits import search_limit
 from newapi.core.constants import TokenStatus
 from newapi.core.keys import mask_key, new_token_key
+from newapi.options.groups import usable_groups
 from newapi.storage.rows import as_dict
 from newapi.storage.tables import Token
 
@@ -56,7 +56,12 @@ def _validate(body: TokenBody, caller: Caller, groups: dict[str, str]) -> None:
         raise ApiError("expired_time must be -1 (never) or a unix timestamp")
     if body.group and body.group != "auto" and body.group not in groups:
         raise ApiError(f"group {body.group!r} is not available to this user")
-    if body.status not in (TokenStatus.ENABLED, TokenStatus.DISABLED, TokenStatus.EXPIRED, TokenStatus.EXHAUSTED):
+    if body.status not in (
+        TokenStatus.ENABLED,
+        TokenStatus.DISABLED,
+        TokenStatus.EXPIRED,
+        TokenStatus.EXHAUSTED,
+    ):
         raise ApiError("invalid token status")
 
 
@@ -66,7 +71,9 @@ async def list_tokens(request: Request, caller: Caller) -> Response:
     async with runtime_of(request).sessions() as db:
         base = select(Token).where(Token.user_id == caller.id, Token.deleted_at.is_(None))
         total = (await db.execute(select(func.count()).select_from(base.subquery()))).scalar_one()
-        rows = (await db.execute(base.order_by(Token.id.desc()).limit(size).offset((page - 1) * size))).scalars()
+        rows = (
+            await db.execute(base.order_by(Token.id.desc()).limit(size).offset((page - 1) * size))
+        ).scalars()
         items = [token_json(t) for t in rows]
     return paged(items, total, page, size)
 
@@ -84,7 +91,9 @@ async def search_tokens(request: Request, caller: Caller) -> Response:
         query = query.where(Token.key.like(like_pattern(key), escape="!"))
     async with runtime_of(request).sessions() as db:
         total = (await db.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
-        rows = (await db.execute(query.order_by(Token.id.desc()).limit(size).offset((page - 1) * size))).scalars()
+        rows = (
+            await db.execute(query.order_by(Token.id.desc()).limit(size).offset((page - 1) * size))
+        ).scalars()
         items = [token_json(t) for t in rows]
     return paged(items, total, page, size)
 
@@ -118,7 +127,9 @@ async def create_token(request: Request, caller: Caller) -> Response:
     async with runtime.sessions() as db, db.begin():
         count = (
             await db.execute(
-                select(func.count()).select_from(Token).where(Token.user_id == caller.id, Token.deleted_at.is_(None))
+                select(func.count())
+                .select_from(Token)
+                .where(Token.user_id == caller.id, Token.deleted_at.is_(None))
             )
         ).scalar_one()
         if count >= limit:
@@ -211,10 +222,11 @@ async def delete_tokens(request: Request, caller: Caller) -> Response:
         raise ApiError("ids must not be empty")
     async with runtime.sessions() as db, db.begin():
         keys = (
-            await db.execute(select(Token.key).where(Token.user_id == caller.id, Token.id.in_(body.ids)))
-        ).scalars().all()
+            (await db.execute(select(Token.key).where(Token.user_id == caller.id, Token.id.in_(body.ids))))
+            .scalars()
+            .all()
+        )
         await db.execute(delete(Token).where(Token.user_id == caller.id, Token.id.in_(body.ids)))
     for key in keys:
         await runtime.invalidate("token", key or "")
     return ok(len(keys))
-

@@ -50,7 +50,9 @@ async def login(request: Request) -> Response:
     async with runtime.sessions() as db:
         user = (
             await db.execute(
-                select(User).where(or_(User.username == name, User.email == name), User.deleted_at.is_(None)).limit(1)
+                select(User)
+                .where(or_(User.username == name, User.email == name), User.deleted_at.is_(None))
+                .limit(1)
             )
         ).scalar_one_or_none()
         # Unknown users are checked against a dummy hash so both paths cost one bcrypt.

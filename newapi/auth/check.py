@@ -64,7 +64,9 @@ def check_user(user: UserInfo | None) -> UserInfo:
     return user
 
 
-def resolve_group(token: TokenInfo, user: UserInfo, usable: dict[str, str], group_ratios: dict[str, float]) -> str:
+def resolve_group(
+    token: TokenInfo, user: UserInfo, usable: dict[str, str], group_ratios: dict[str, float]
+) -> str:
     """The group the request is billed and routed under (New API: token group, else user group)."""
     if not token.group:
         return user.group

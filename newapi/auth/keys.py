@@ -26,7 +26,9 @@ def query_key(query_string: bytes) -> str:
     return ""
 
 
-def read_key(path: str, headers: RequestHeaders, query_string: bytes, websocket: bool = False) -> PresentedKey:
+def read_key(
+    path: str, headers: RequestHeaders, query_string: bytes, websocket: bool = False
+) -> PresentedKey:
     raw = headers.authorization
     if websocket and headers.websocket_protocol:
         for part in headers.websocket_protocol.split(","):

@@ -24,9 +24,9 @@ import time
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -38,47 +38,55 @@ from newapi.storage.tables import Channel, Log, QuotaData, Token, User
 
 log = logging.getLogger(__name__)
 
+_USERS = cast(Table, User.__table__)
+_TOKENS = cast(Table, Token.__table__)
+_CHANNELS = cast(Table, Channel.__table__)
+_QUOTA_DATA = cast(Table, QuotaData.__table__)
+_LOGS = cast(Table, Log.__table__)
+_LEASES = cast(Table, QuotaLease.__table__)
+_BATCHES = cast(Table, FlushBatch.__table__)
+
 # Spare credit is only taken from balances this many reservations deep, so a
 # nearly empty balance is always reserved exactly and never stranded in a worker.
 SPARE_DEPTH = 64
 ORPHAN_AFTER = 120  # seconds without a flush before another worker refunds a lease
 
 _TAKE_USER = (
-    update(User.__table__)
-    .where(User.__table__.c.id == bindparam("b_id"), User.__table__.c.quota >= bindparam("b_n"))
-    .values(quota=User.__table__.c.quota - bindparam("b_n"))
+    update(_USERS)
+    .where(_USERS.c.id == bindparam("b_id"), _USERS.c.quota >= bindparam("b_n"))
+    .values(quota=_USERS.c.quota - bindparam("b_n"))
 )
 _TAKE_TOKEN = (
-    update(Token.__table__)
-    .where(Token.__table__.c.id == bindparam("b_id"), Token.__table__.c.remain_quota >= bindparam("b_n"))
-    .values(remain_quota=Token.__table__.c.remain_quota - bindparam("b_n"))
+    update(_TOKENS)
+    .where(_TOKENS.c.id == bindparam("b_id"), _TOKENS.c.remain_quota >= bindparam("b_n"))
+    .values(remain_quota=_TOKENS.c.remain_quota - bindparam("b_n"))
 )
 _SETTLE_USER = (
-    update(User.__table__)
-    .where(User.__table__.c.id == bindparam("b_id"))
+    update(_USERS)
+    .where(_USERS.c.id == bindparam("b_id"))
     .values(
-        quota=User.__table__.c.quota + bindparam("b_back"),
-        used_quota=User.__table__.c.used_quota + bindparam("b_used"),
-        request_count=User.__table__.c.request_count + bindparam("b_count"),
+        quota=_USERS.c.quota + bindparam("b_back"),
+        used_quota=_USERS.c.used_quota + bindparam("b_used"),
+        request_count=_USERS.c.request_count + bindparam("b_count"),
     )
 )
 _SETTLE_TOKEN = (
-    update(Token.__table__)
-    .where(Token.__table__.c.id == bindparam("b_id"))
+    update(_TOKENS)
+    .where(_TOKENS.c.id == bindparam("b_id"))
     .values(
-        remain_quota=Token.__table__.c.remain_quota + bindparam("b_back"),
-        used_quota=Token.__table__.c.used_quota + bindparam("b_used"),
+        remain_quota=_TOKENS.c.remain_quota + bindparam("b_back"),
+        used_quota=_TOKENS.c.used_quota + bindparam("b_used"),
         accessed_time=bindparam("b_now"),
     )
 )
 _SETTLE_CHANNEL = (
-    update(Channel.__table__)
-    .where(Channel.__table__.c.id == bindparam("b_id"))
-    .values(used_quota=Channel.__table__.c.used_quota + bindparam("b_used"))
+    update(_CHANNELS)
+    .where(_CHANNELS.c.id == bindparam("b_id"))
+    .values(used_quota=_CHANNELS.c.used_quota + bindparam("b_used"))
 )
-_QD = QuotaData.__table__.c
+_QD = _QUOTA_DATA.c
 _BUMP_QUOTA_DATA = (
-    update(QuotaData.__table__)
+    update(_QUOTA_DATA)
     .where(
         _QD.user_id == bindparam("b_user"),
         _QD.username == bindparam("b_username"),
@@ -208,11 +216,16 @@ class SqlLedger:
 
     async def _grow_lease(self, conn: AsyncConnection, kind: str, ident: int, amount: int, now: int) -> None:
         dialect_insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
-        table = QuotaLease.__table__
-        statement = dialect_insert(table).values(node=self.node, kind=kind, ident=ident, amount=amount, updated_at=now)
+        table = _LEASES
+        statement = dialect_insert(table).values(
+            node=self.node, kind=kind, ident=ident, amount=amount, updated_at=now
+        )
         statement = statement.on_conflict_do_update(
             index_elements=["node", "kind", "ident"],
-            set_={"amount": table.c.amount + statement.excluded.amount, "updated_at": statement.excluded.updated_at},
+            set_={
+                "amount": table.c.amount + statement.excluded.amount,
+                "updated_at": statement.excluded.updated_at,
+            },
         )
         await conn.execute(statement)
 
@@ -226,7 +239,15 @@ class SqlLedger:
         self._debits.append(debit)
         if self._data_export and debit.log:
             hour = debit.created_at - debit.created_at % 3600
-            key = (debit.user_id, debit.username, debit.model_name, hour, debit.group, debit.token_id, debit.channel_id)
+            key = (
+                debit.user_id,
+                debit.username,
+                debit.model_name,
+                hour,
+                debit.group,
+                debit.token_id,
+                debit.channel_id,
+            )
             bucket = self._buckets.setdefault(key, [0, 0, 0])
             bucket[0] += 1
             bucket[1] += debit.quota
@@ -348,12 +369,12 @@ class SqlLedger:
         now = int(time.time())
         async with self._engine.begin() as conn:
             try:
-                await conn.execute(insert(FlushBatch.__table__).values(id=batch, created_at=now))
+                await conn.execute(insert(_BATCHES).values(id=batch, created_at=now))
             except IntegrityError:
                 return  # this batch was applied by an earlier attempt whose commit we did not see
             rows = [_log_row(d) for d in debits if d.log]
             if rows:
-                await conn.execute(insert(Log.__table__), rows)
+                await conn.execute(insert(_LOGS), rows)
             # Fixed order (by id) so concurrent flushes of several workers never deadlock.
             user_rows = [
                 {"b_id": uid, "b_back": t.back, "b_used": t.used, "b_count": t.count}
@@ -377,7 +398,9 @@ class SqlLedger:
             await self._write_leases(conn, "user", users, now)
             await self._write_leases(conn, "token", tokens, now)
 
-    async def _bump_bucket(self, conn: AsyncConnection, key: tuple[Any, ...], count: int, quota: int, used: int) -> None:
+    async def _bump_bucket(
+        self, conn: AsyncConnection, key: tuple[Any, ...], count: int, quota: int, used: int
+    ) -> None:
         user_id, username, model, hour, group, token_id, channel_id = key
         params = {
             "b_user": user_id,
@@ -395,7 +418,7 @@ class SqlLedger:
         result = await conn.execute(_BUMP_QUOTA_DATA, params)
         if result.rowcount == 0:
             await conn.execute(
-                insert(QuotaData.__table__).values(
+                insert(_QUOTA_DATA).values(
                     user_id=user_id,
                     username=username,
                     model_name=model,
@@ -410,8 +433,10 @@ class SqlLedger:
                 )
             )
 
-    async def _write_leases(self, conn: AsyncConnection, kind: str, taken: dict[int, _Taken], now: int) -> None:
-        table = QuotaLease.__table__
+    async def _write_leases(
+        self, conn: AsyncConnection, kind: str, taken: dict[int, _Taken], now: int
+    ) -> None:
+        table = _LEASES
         mine = (table.c.node == self.node, table.c.kind == kind)
         for ident, t in sorted(taken.items()):
             if not t.accounted:
@@ -427,7 +452,7 @@ class SqlLedger:
 
     async def sweep_orphans(self) -> int:
         """Refund leases of workers that stopped flushing (killed); returns how many."""
-        table = QuotaLease.__table__
+        table = _LEASES
         cutoff = int(time.time()) - ORPHAN_AFTER
         refunded = 0
         async with self._engine.begin() as conn:
@@ -442,15 +467,23 @@ class SqlLedger:
                 # The conditional delete makes two sweepers refund a lease once.
                 gone = await conn.execute(
                     delete(table).where(
-                        table.c.node == node, table.c.kind == kind, table.c.ident == ident, table.c.updated_at < cutoff
+                        table.c.node == node,
+                        table.c.kind == kind,
+                        table.c.ident == ident,
+                        table.c.updated_at < cutoff,
                     )
                 )
                 if gone.rowcount == 0 or not amount:
                     continue
                 if kind == "user":
-                    await conn.execute(_SETTLE_USER, {"b_id": ident, "b_back": amount, "b_used": 0, "b_count": 0})
+                    await conn.execute(
+                        _SETTLE_USER, {"b_id": ident, "b_back": amount, "b_used": 0, "b_count": 0}
+                    )
                 else:
-                    await conn.execute(_SETTLE_TOKEN, {"b_id": ident, "b_back": amount, "b_used": 0, "b_now": int(time.time())})
+                    await conn.execute(
+                        _SETTLE_TOKEN,
+                        {"b_id": ident, "b_back": amount, "b_used": 0, "b_now": int(time.time())},
+                    )
                 refunded += 1
         if refunded:
             log.warning("refunded %d quota leases left by stopped workers", refunded)

@@ -40,7 +40,9 @@ class Tier:
             cumulative.append(running)
         return cls(priority, tuple(c for c, _ in channels), tuple(cumulative))
 
-    def pick(self, exclude: frozenset[int] = frozenset(), rng: random.Random | None = None) -> ChannelInfo | None:
+    def pick(
+        self, exclude: frozenset[int] = frozenset(), rng: random.Random | None = None
+    ) -> ChannelInfo | None:
         """A weighted random channel, skipping ``exclude`` (channels already tried)."""
         if not exclude:
             point = (rng or random).random() * self.cumulative[-1]

@@ -35,7 +35,7 @@ class KeyedCache(Generic[K, V]):
         self._entries: dict[K, tuple[V | None, float]] = {}
         self._loading: dict[K, asyncio.Future[V | None]] = {}
 
-    def peek(self, key: K) -> V | None | object:
+    def peek(self, key: K) -> V | object | None:
         """The cached value, or ``_MISSING`` (compare with :func:`is_missing`)."""
         entry = self._entries.get(key)
         if entry is None or entry[1] < time.monotonic():

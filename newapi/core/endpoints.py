@@ -27,15 +27,29 @@ class Endpoint:
 CHAT = Endpoint("chat", "/v1/chat/completions", can_stream=True)
 COMPLETIONS = Endpoint("completions", "/v1/completions", can_stream=True)
 EMBEDDINGS = Endpoint("embeddings", "/v1/embeddings")
-MODERATIONS = Endpoint("moderations", "/v1/moderations", default_model="text-moderation-stable", billing=Billing.ESTIMATE)
+MODERATIONS = Endpoint(
+    "moderations", "/v1/moderations", default_model="text-moderation-stable", billing=Billing.ESTIMATE
+)
 IMAGES = Endpoint("images", "/v1/images/generations", default_model="dall-e", billing=Billing.PER_IMAGE)
-IMAGE_EDITS = Endpoint("image_edits", "/v1/images/edits", multipart=True, default_model="dall-e", billing=Billing.PER_IMAGE)
-SPEECH = Endpoint("speech", "/v1/audio/speech", default_model="tts-1", billing=Billing.ESTIMATE, binary_response=True)
+IMAGE_EDITS = Endpoint(
+    "image_edits", "/v1/images/edits", multipart=True, default_model="dall-e", billing=Billing.PER_IMAGE
+)
+SPEECH = Endpoint(
+    "speech", "/v1/audio/speech", default_model="tts-1", billing=Billing.ESTIMATE, binary_response=True
+)
 TRANSCRIPTIONS = Endpoint(
-    "transcriptions", "/v1/audio/transcriptions", multipart=True, default_model="whisper-1", billing=Billing.TRANSCRIPTION
+    "transcriptions",
+    "/v1/audio/transcriptions",
+    multipart=True,
+    default_model="whisper-1",
+    billing=Billing.TRANSCRIPTION,
 )
 TRANSLATIONS = Endpoint(
-    "translations", "/v1/audio/translations", multipart=True, default_model="whisper-1", billing=Billing.TRANSCRIPTION
+    "translations",
+    "/v1/audio/translations",
+    multipart=True,
+    default_model="whisper-1",
+    billing=Billing.TRANSCRIPTION,
 )
 RERANK = Endpoint("rerank", "/v1/rerank")
 

@@ -27,7 +27,7 @@ never leaked. Messages never contain secrets: callers pass already-masked text.
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import orjson
 
@@ -169,8 +169,8 @@ class UpstreamError(GatewayError):
     error_type = "upstream_error"
     retryable = True
 
-    def __init__(self, message: str, *, channel_error: bool = False, **kwargs: object) -> None:
-        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, message: str, *, channel_error: bool = False, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
         #: New API's ``channel:*`` errors: bad key, no key, ... (always retried, may auto-disable)
         self.channel_error = channel_error
 
@@ -198,7 +198,7 @@ class UpstreamStatusError(UpstreamError):
         raw_body: bytes = b"",
         content_type: str = "",
         upstream_code: str = "",
-        **kwargs: object,
+        **kwargs: Any,
     ) -> None:
         super().__init__(message, status=status, **kwargs)
         self.raw_body = raw_body

@@ -35,10 +35,10 @@ def _is_trusted(address: str, spec: str) -> bool:
 def client_ip(scope: Scope, trusted_spec: str = "") -> str:
     """The peer address, or the right-most untrusted ``X-Forwarded-For`` hop behind trusted proxies."""
     client = scope.get("client")
-    peer = client[0] if client else ""
+    peer = str(client[0]) if client else ""
     if not peer or not _is_trusted(peer, trusted_spec):
         return peer
-    forwarded = None
+    forwarded: str | None = None
     for key, value in scope["headers"]:
         if key == b"x-forwarded-for":
             forwarded = value.decode("latin-1")

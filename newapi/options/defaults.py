@@ -130,7 +130,9 @@ DEFAULTS: dict[str, str] = {
     "claude.default_max_tokens": orjson.dumps({"default": 8192}).decode(),
     "gemini.thinking_adapter_enabled": "false",
     "global.pass_through_request_enabled": "false",
-    "global.thinking_model_blacklist": orjson.dumps(["kimi-k2-thinking", "moonshotai/kimi-k2-thinking"]).decode(),
+    "global.thinking_model_blacklist": orjson.dumps(
+        ["kimi-k2-thinking", "moonshotai/kimi-k2-thinking"]
+    ).decode(),
     "monitor_setting.auto_test_channel_enabled": "false",
     "monitor_setting.auto_test_channel_minutes": "10",
     "log_setting.retention_days": "0",

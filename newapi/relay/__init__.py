@@ -1,1 +1,4 @@
-"""The relay: the data plane API clients call. Composes auth, routing, adaptors, upstream, streaming, billing."""
+"""The relay: the data plane API clients call.
+
+It composes auth, routing, adaptors, upstream, streaming and billing.
+"""

@@ -66,8 +66,8 @@ def read_request(call: Call, body: bytes, content_type: str) -> None:
         if "multipart/form-data" not in content_type.lower():
             raise BadRequest("this endpoint takes a multipart/form-data body")
         call.model = (form_field(body, content_type, "model") or "").strip() or endpoint.default_model
-        n = form_field(body, content_type, "n")
-        call.n = int(n) if n and n.strip().isdigit() else 1
+        count = form_field(body, content_type, "n")
+        call.n = int(count) if count and count.strip().isdigit() else 1
         call.size = (form_field(body, content_type, "size") or "").strip()
         call.prompt_estimate = len(form_field(body, content_type, "prompt") or "") // 4
         return

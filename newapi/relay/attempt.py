@@ -29,7 +29,9 @@ MAX_ERROR_BYTES = 1024 * 1024
 _JSON_CT = b"application/json"
 
 
-def _request_headers(call: Call, channel: ChannelInfo, key: str, client: RequestHeaders) -> list[tuple[bytes, bytes]]:
+def _request_headers(
+    call: Call, channel: ChannelInfo, key: str, client: RequestHeaders
+) -> list[tuple[bytes, bytes]]:
     headers = auth_headers(channel, key)
     if call.endpoint.multipart:
         headers.append((b"content-type", call.content_type.encode("latin-1")))
@@ -61,7 +63,11 @@ def _body_for(call: Call, channel: ChannelInfo, runtime: Runtime) -> bytes:
 
 
 def _response_headers(call: Call, content_type: bytes, upstream_id: bytes | None) -> Headers:
-    headers: Headers = [(b"content-type", content_type), *CORS_HEADERS, (b"x-oneapi-request-id", call.request_id.encode())]
+    headers: Headers = [
+        (b"content-type", content_type),
+        *CORS_HEADERS,
+        (b"x-oneapi-request-id", call.request_id.encode()),
+    ]
     if upstream_id:
         headers.append((b"x-upstream-request-id", upstream_id))
     return headers
@@ -74,7 +80,9 @@ async def run_attempt(
     call.channel = channel
     call.upstream_model = map_model(call.model, channel.model_mapping)
     body = _body_for(call, channel, runtime)
-    url = upstream_url(channel, call.endpoint, call.upstream_model, runtime.settings.azure_default_api_version)
+    url = upstream_url(
+        channel, call.endpoint, call.upstream_model, runtime.settings.azure_default_api_version
+    )
     headers = _request_headers(call, channel, key, client_headers)
     settings = runtime.settings
     response = await runtime.upstream.request(
@@ -84,7 +92,9 @@ async def run_attempt(
         body,
         proxy=channel.proxy,
         total_timeout=float(settings.relay_timeout) if settings.relay_timeout > 0 else None,
-        read_timeout=float(settings.streaming_timeout) if call.stream and settings.streaming_timeout > 0 else None,
+        read_timeout=float(settings.streaming_timeout)
+        if call.stream and settings.streaming_timeout > 0
+        else None,
     )
     async with response:
         status = map_status(response.status, channel.status_code_mapping)
@@ -102,7 +112,9 @@ async def run_attempt(
         if call.stream:
             policy = OpenAIPassThrough(call.wants_usage, call.model, call.request_id, call.prompt_estimate)
             stream_headers = [*SSE_HEADERS, *CORS_HEADERS, (b"x-oneapi-request-id", call.request_id.encode())]
-            end = await relay_stream(response, send, policy, stream_headers, max_line=settings.stream_line_cap_bytes)
+            end = await relay_stream(
+                response, send, policy, stream_headers, max_line=settings.stream_line_cap_bytes
+            )
             call.response_started = end.started
             call.first_byte_at = end.first_byte_at
             call.stream_status = end.reason
@@ -118,7 +130,11 @@ async def run_attempt(
             call.usage = usage_of(payload)
             call.upstream_request_id = response_id(payload) or (upstream_id or b"").decode("latin-1")
         await send(
-            {"type": "http.response.start", "status": 200, "headers": _response_headers(call, content_type, upstream_id)}
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": _response_headers(call, content_type, upstream_id),
+            }
         )
         call.response_started = True
         await send({"type": "http.response.body", "body": payload, "more_body": False})

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from newapi.billing.ledger import Hold
-from newapi.cache.channels import Tier
 from newapi.billing.pricing import ModelPrice
+from newapi.cache.channels import Tier
 from newapi.core.endpoints import Endpoint
 from newapi.core.structs import ChannelInfo, TokenInfo, UserInfo
 from newapi.core.usage import Usage

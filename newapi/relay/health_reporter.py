@@ -38,7 +38,9 @@ class HealthReporter:
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
-    async def _disable(self, channel: ChannelInfo, key_index: int, reason: str, target: tuple[int, int]) -> None:
+    async def _disable(
+        self, channel: ChannelInfo, key_index: int, reason: str, target: tuple[int, int]
+    ) -> None:
         runtime = self._runtime
         try:
             async with runtime.sessions() as db, db.begin():

@@ -49,7 +49,9 @@ class LegacyBilling:
         runtime = self._runtime
         try:
             ip = client_ip(scope, runtime.settings.trusted_proxies)
-            return await admission.authenticate(runtime, scope["path"], ip, RequestHeaders(scope), scope.get("query_string", b""))
+            return await admission.authenticate(
+                runtime, scope["path"], ip, RequestHeaders(scope), scope.get("query_string", b"")
+            )
         except GatewayError as error:
             await send_error(send, error, "openai", new_request_id())
             return None

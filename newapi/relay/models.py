@@ -21,7 +21,21 @@ if TYPE_CHECKING:
     from newapi.runtime import Runtime
 
 _OWNERS = (
-    (("gpt-", "o1", "o3", "o4", "chatgpt", "dall-e", "tts-", "whisper", "text-embedding", "text-moderation"), "openai"),
+    (
+        (
+            "gpt-",
+            "o1",
+            "o3",
+            "o4",
+            "chatgpt",
+            "dall-e",
+            "tts-",
+            "whisper",
+            "text-embedding",
+            "text-moderation",
+        ),
+        "openai",
+    ),
     (("claude",), "anthropic"),
     (("gemini", "gemma", "imagen", "veo"), "google"),
     (("deepseek",), "deepseek"),

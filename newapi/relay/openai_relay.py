@@ -133,7 +133,9 @@ class OpenAIRelay:
             if call.forced_channel_id is not None:
                 channel = index.by_id.get(call.forced_channel_id)
                 if channel is None or channel.status != 1:
-                    raise NoChannel(f"channel {call.forced_channel_id} is not available", code="channel_not_available")
+                    raise NoChannel(
+                        f"channel {call.forced_channel_id} is not available", code="channel_not_available"
+                    )
             else:
                 channel = pick_channel(tiers, attempt, frozenset(call.tried))
             if channel is None:
@@ -144,7 +146,9 @@ class OpenAIRelay:
             key, call.key_index = pick_key(channel, self._polling)
             try:
                 if not key:
-                    raise UpstreamError("channel has no enabled key", code="channel:no_available_key", channel_error=True)
+                    raise UpstreamError(
+                        "channel has no enabled key", code="channel:no_available_key", channel_error=True
+                    )
                 await run_attempt(runtime, call, channel, key, headers, send)
                 return
             except UpstreamError as error:
@@ -193,5 +197,7 @@ def _client_view(error: UpstreamStatusError) -> GatewayError:
 async def not_implemented(scope: Scope, receive: Receive, send: Send) -> None:
     import orjson
 
-    body = orjson.dumps({"error": {"message": "API not implemented", "type": "new_api_error", "code": "api_not_implemented"}})
+    body = orjson.dumps(
+        {"error": {"message": "API not implemented", "type": "new_api_error", "code": "api_not_implemented"}}
+    )
     await send_bytes(send, 501, body)

@@ -26,7 +26,9 @@ _NOT_IMPLEMENTED_PREFIXES = ("/v1/files", "/v1/fine-tunes", "/v1/fine_tuning", "
 
 async def invalid_url(scope: Scope, receive: Receive, send: Send) -> None:
     message = f"Invalid URL ({scope['method']} {scope['path']})"
-    body = orjson.dumps({"error": {"message": message, "type": "invalid_request_error", "param": "", "code": ""}})
+    body = orjson.dumps(
+        {"error": {"message": message, "type": "invalid_request_error", "param": "", "code": ""}}
+    )
     await send_bytes(send, 404, body)
 
 

@@ -15,7 +15,9 @@ def map_model(model: str, mapping: dict[str, str]) -> str:
         if not target or target == current:
             break
         if target in seen:
-            raise BadRequest(f"model mapping of this channel contains a cycle at {target}", code="model_mapping_cycle")
+            raise BadRequest(
+                f"model mapping of this channel contains a cycle at {target}", code="model_mapping_cycle"
+            )
         seen.add(target)
         current = target
     return current

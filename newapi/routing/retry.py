@@ -23,7 +23,9 @@ def parse_ranges(spec: str) -> tuple[tuple[int, int], ...]:
 
 
 def _retry_ranges(options: OptionStore) -> tuple[tuple[int, int], ...]:
-    return parse_ranges(options.get("AutomaticRetryStatusCodes", DEFAULT_RETRY_STATUS_CODES) or DEFAULT_RETRY_STATUS_CODES)
+    return parse_ranges(
+        options.get("AutomaticRetryStatusCodes", DEFAULT_RETRY_STATUS_CODES) or DEFAULT_RETRY_STATUS_CODES
+    )
 
 
 def retry_ranges(options: OptionStore) -> tuple[tuple[int, int], ...]:

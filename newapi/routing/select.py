@@ -53,7 +53,9 @@ def pick_channel(
     return None
 
 
-def pick_key(channel: ChannelInfo, polling: dict[int, int], rng: random.Random | None = None) -> tuple[str, int]:
+def pick_key(
+    channel: ChannelInfo, polling: dict[int, int], rng: random.Random | None = None
+) -> tuple[str, int]:
     """The key to use and its index: multi-key channels pick among enabled keys."""
     if not channel.multi_key:
         return (channel.keys[0] if channel.keys else ""), 0

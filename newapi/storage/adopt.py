@@ -8,7 +8,6 @@ retyped, so New API can keep reading the same database.
 from __future__ import annotations
 
 import logging
-
 from collections.abc import Iterable
 
 from sqlalchemy import Connection, inspect

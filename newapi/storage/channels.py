@@ -6,8 +6,7 @@ import time
 from collections.abc import Iterable
 
 import orjson
-
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from newapi.core.constants import ChannelStatus
@@ -82,7 +81,9 @@ async def set_channel_status(db: AsyncSession, channel_id: int, status: int, rea
     channel.status = status
     channel.other_info = orjson.dumps(info).decode()
     await db.execute(
-        Ability.__table__.update().where(Ability.channel_id == channel_id).values(enabled=status == ChannelStatus.ENABLED)
+        update(Ability)
+        .where(Ability.channel_id == channel_id)
+        .values(enabled=status == ChannelStatus.ENABLED)
     )
     return True
 
@@ -109,9 +110,15 @@ async def set_key_status(db: AsyncSession, channel_id: int, index: int, status: 
         statuses[str(index)] = status
         reasons[str(index)] = reason[:500]
         times[str(index)] = int(time.time())
-    info.update(multi_key_status_list=statuses, multi_key_disabled_reason=reasons, multi_key_disabled_time=times)
+    info.update(
+        multi_key_status_list=statuses, multi_key_disabled_reason=reasons, multi_key_disabled_time=times
+    )
     channel.channel_info = orjson.dumps(info).decode()
     size = int(info.get("multi_key_size") or 0) or len([k for k in channel.key.split("\n") if k.strip()])
-    if status != ChannelStatus.ENABLED and size and all(int(statuses.get(str(i), 1)) != 1 for i in range(size)):
+    if (
+        status != ChannelStatus.ENABLED
+        and size
+        and all(int(statuses.get(str(i), 1)) != 1 for i in range(size))
+    ):
         await set_channel_status(db, channel_id, ChannelStatus.AUTO_DISABLED, "all keys are disabled")
     return True

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from newapi.storage.tables import Ability, Channel, Token, User
@@ -43,17 +43,17 @@ _ABILITIES = select(
 )
 
 
-async def token_row(engine: AsyncEngine, key: str) -> Row[Any] | None:
+async def token_row(engine: AsyncEngine, key: str) -> Any:
     async with engine.connect() as conn:
         return (await conn.execute(_TOKEN_BY_KEY, {"key": key})).first()
 
 
-async def user_row(engine: AsyncEngine, user_id: int) -> Row[Any] | None:
+async def user_row(engine: AsyncEngine, user_id: int) -> Any:
     async with engine.connect() as conn:
         return (await conn.execute(_USER_BY_ID, {"user_id": user_id})).first()
 
 
-async def channel_rows(engine: AsyncEngine) -> tuple[Sequence[Row[Any]], Sequence[Row[Any]]]:
+async def channel_rows(engine: AsyncEngine) -> tuple[Sequence[Any], Sequence[Any]]:
     """All channels and all ability rows, read in one connection."""
     async with engine.connect() as conn:
         channels = (await conn.execute(_CHANNELS)).all()

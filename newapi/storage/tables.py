@@ -325,7 +325,16 @@ class Midjourney(Base):
 
     __table_args__ = tuple(
         _ix("midjourneys", column)
-        for column in ("user_id", "action", "mj_id", "submit_time", "start_time", "finish_time", "status", "progress")
+        for column in (
+            "user_id",
+            "action",
+            "mj_id",
+            "submit_time",
+            "start_time",
+            "finish_time",
+            "status",
+            "progress",
+        )
     )
 
 
@@ -372,6 +381,19 @@ class Task(Base):
 
 # New API's own tables, in creation order (the base migration adopts exactly these).
 NEW_API_TABLES = tuple(
-    model.__table__  # type: ignore[attr-defined]
-    for model in (User, Token, Channel, Ability, Log, Option, Setup, Redemption, TopUp, QuotaData, Midjourney, Task)
+    model.__table__
+    for model in (
+        User,
+        Token,
+        Channel,
+        Ability,
+        Log,
+        Option,
+        Setup,
+        Redemption,
+        TopUp,
+        QuotaData,
+        Midjourney,
+        Task,
+    )
 )

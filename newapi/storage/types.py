@@ -17,6 +17,7 @@ from sqlalchemy.types import TypeDecorator, UserDefinedType
 # (where only INTEGER PRIMARY KEY aliases the rowid).
 GoInt = BigInteger().with_variant(Integer(), "sqlite")
 
+
 def sized(length: int) -> Any:
     """GORM ``size:N`` on a string: varchar(N) on PostgreSQL, text on SQLite."""
     return String(length).with_variant(Text(), "sqlite")

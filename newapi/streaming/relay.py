@@ -74,5 +74,7 @@ async def relay_stream(
         else:
             reason, code = "cut", "stream_interrupted"
             error = "upstream closed the stream before it finished"
-        await send({"type": "http.response.body", "body": policy.error_event(error, code), "more_body": False})
+        await send(
+            {"type": "http.response.body", "body": policy.error_event(error, code), "more_body": False}
+        )
         return StreamEnd(reason, True, first_byte_at, error)

@@ -30,7 +30,9 @@ async def client(gateway: Gateway) -> AsyncIterator[httpx.AsyncClient]:
 async def add_user(gateway: Gateway, username: str, password: str, role: int = 1) -> int:
     assert gateway.runtime is not None
     async with gateway.runtime.sessions() as db, db.begin():
-        user = User(username=username, password=await hash_password(password), role=role, status=1, group="default")
+        user = User(
+            username=username, password=await hash_password(password), role=role, status=1, group="default"
+        )
         db.add(user)
         await db.flush()
         return user.id
@@ -42,7 +44,9 @@ async def test_first_run_setup_creates_root_once(client: httpx.AsyncClient) -> N
     status = (await client.get("/api/status")).json()["data"]
     assert status["setup"] is False
 
-    bad = await client.post("/api/setup", json={"username": "root", "password": "short", "confirmPassword": "short"})
+    bad = await client.post(
+        "/api/setup", json={"username": "root", "password": "short", "confirmPassword": "short"}
+    )
     assert bad.json() == {"success": False, "message": "password must be at least 8 characters"}
     mismatch = await client.post(
         "/api/setup", json={"username": "root", "password": "12345678", "confirmPassword": "87654321"}
@@ -82,11 +86,15 @@ async def test_personal_access_token(client: httpx.AsyncClient) -> None:
     token = (await root.get("/api/user/token")).json()["data"]
     assert len(token) == 32
     async with httpx.AsyncClient(transport=client._transport, base_url="http://gateway") as bare:
-        ok = await bare.get("/api/user/self", headers={"Authorization": f"Bearer {token}", "New-Api-User": "1"})
+        ok = await bare.get(
+            "/api/user/self", headers={"Authorization": f"Bearer {token}", "New-Api-User": "1"}
+        )
         assert ok.json()["success"] is True
         raw = await bare.get("/api/user/self", headers={"Authorization": token, "New-Api-User": "1"})
         assert raw.json()["success"] is True
-        bad = await bare.get("/api/user/self", headers={"Authorization": "Bearer " + "x" * 32, "New-Api-User": "1"})
+        bad = await bare.get(
+            "/api/user/self", headers={"Authorization": "Bearer " + "x" * 32, "New-Api-User": "1"}
+        )
         assert bad.status_code == 401
 
 
@@ -122,7 +130,9 @@ async def test_token_crud_masks_keys(client: httpx.AsyncClient, gateway: Gateway
     assert off.json()["data"]["status"] == 2
 
     assert (await root.post("/api/token/", json={"name": "x" * 51})).json()["success"] is False
-    assert (await root.post("/api/token/", json={"name": "n", "remain_quota": "lots"})).json()["success"] is False
+    assert (await root.post("/api/token/", json={"name": "n", "remain_quota": "lots"})).json()[
+        "success"
+    ] is False
     assert (await root.post("/api/token/", json={"name": "n", "group": "nope"})).json()["success"] is False
     assert (await root.get("/api/token/abc")).json()["success"] is False
     assert (await root.delete(f"/api/token/{token_id}")).json()["success"] is True
@@ -154,7 +164,12 @@ async def test_channel_crud_rebuilds_abilities(client: httpx.AsyncClient, gatewa
     assert gateway.runtime is not None
     async with gateway.runtime.sessions() as db:
         rows = (await db.execute(select(Ability.group, Ability.model))).all()
-    assert sorted(rows) == [("default", "gpt-4o"), ("default", "gpt-4o-mini"), ("vip", "gpt-4o"), ("vip", "gpt-4o-mini")]
+    assert sorted(rows) == [
+        ("default", "gpt-4o"),
+        ("default", "gpt-4o-mini"),
+        ("vip", "gpt-4o"),
+        ("vip", "gpt-4o-mini"),
+    ]
     assert [t.priority for t in gateway.runtime.channels.tiers("vip", "gpt-4o")] == [5]
 
     updated = await root.put("/api/channel/", json={"id": channel_id, "models": "gpt-4.1", "key": ""})
@@ -168,7 +183,10 @@ async def test_channel_crud_rebuilds_abilities(client: httpx.AsyncClient, gatewa
     assert searched["total"] == 1
     assert (await root.get("/api/channel/search?keyword=%25%25")).json()["data"]["total"] == 0
 
-    bad = await root.post("/api/channel/", json={"mode": "single", "channel": {"type": 1, "models": "m", "key": "k", "model_mapping": "{bad"}})
+    bad = await root.post(
+        "/api/channel/",
+        json={"mode": "single", "channel": {"type": 1, "models": "m", "key": "k", "model_mapping": "{bad"}},
+    )
     assert bad.json() == {"success": False, "message": "model_mapping must be valid JSON"}
     assert (await root.post("/api/channel/", json=[1, 2])).json()["success"] is False
     assert (await root.delete(f"/api/channel/{channel_id}")).json()["success"] is True
@@ -198,7 +216,9 @@ async def test_batch_and_multi_key_channel_creation(client: httpx.AsyncClient, g
 
 async def test_options_are_root_only_and_hide_secrets(client: httpx.AsyncClient, gateway: Gateway) -> None:
     root = await setup_root(client)
-    assert (await root.put("/api/option/", json={"key": "SMTPToken", "value": "smtp-secret"})).json()["success"]
+    assert (await root.put("/api/option/", json={"key": "SMTPToken", "value": "smtp-secret"})).json()[
+        "success"
+    ]
     options = (await root.get("/api/option/")).json()["data"]
     keys = {o["key"] for o in options}
     assert "RetryTimes" in keys and "SMTPToken" not in keys
@@ -208,7 +228,9 @@ async def test_options_are_root_only_and_hide_secrets(client: httpx.AsyncClient,
     assert gateway.runtime is not None and gateway.runtime.options.get_int("RetryTimes") == 3
     bad = await root.put("/api/option/", json={"key": "ModelRatio", "value": '{"gpt-4o": "cheap"}'})
     assert bad.json() == {"success": False, "message": "ModelRatio: the value of 'gpt-4o' must be a number"}
-    assert (await root.put("/api/option/", json={"key": "RetryTimes", "value": "many"})).json()["success"] is False
+    assert (await root.put("/api/option/", json={"key": "RetryTimes", "value": "many"})).json()[
+        "success"
+    ] is False
     assert (await root.put("/api/option/", json={"value": 1})).json()["success"] is False
 
 
@@ -227,5 +249,3 @@ async def test_unknown_api_path_is_404(client: httpx.AsyncClient) -> None:
     response = await client.get("/api/nope")
     assert response.status_code == 404
     assert response.json()["error"]["message"] == "Invalid URL (GET /api/nope)"
-
-

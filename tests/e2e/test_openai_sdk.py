@@ -21,10 +21,13 @@ from tests.support.server import serve
 pytestmark = pytest.mark.e2e
 
 MODELS = (
-    "gpt-4o-mini,gpt-4o,gpt-3.5-turbo-instruct,text-embedding-3-small,dall-e-3,tts-1,whisper-1,"
-    "slow,stall,cut"
+    "gpt-4o-mini,gpt-4o,gpt-3.5-turbo-instruct,text-embedding-3-small,dall-e-3,tts-1,whisper-1,slow,stall,cut"
 )
-MAPPING = {"slow": "gpt-4o-mini-latency-200ms-chunks-40", "stall": "gpt-4o-mini-stall-after-3", "cut": "gpt-4o-mini-cut-after-3"}
+MAPPING = {
+    "slow": "gpt-4o-mini-latency-200ms-chunks-40",
+    "stall": "gpt-4o-mini-stall-after-3",
+    "cut": "gpt-4o-mini-cut-after-3",
+}
 
 
 @pytest.fixture(scope="module")
@@ -39,9 +42,12 @@ def gateway(mock: MockUpstreamThread, tmp_path_factory: pytest.TempPathFactory) 
     env = {"SQLITE_PATH": str(directory / "one-api.db"), "STREAMING_TIMEOUT": "2"}
     with serve(env, workers=1, cwd=directory) as base, httpx.Client(base_url=base, timeout=10) as admin:
         assert admin.post(
-            "/api/setup", json={"username": "root", "password": "rootpass123", "confirmPassword": "rootpass123"}
+            "/api/setup",
+            json={"username": "root", "password": "rootpass123", "confirmPassword": "rootpass123"},
         ).json()["success"]
-        assert admin.post("/api/user/login", json={"username": "root", "password": "rootpass123"}).json()["success"]
+        assert admin.post("/api/user/login", json={"username": "root", "password": "rootpass123"}).json()[
+            "success"
+        ]
         headers = {"New-Api-User": "1"}
         created = admin.post(
             "/api/channel/",
@@ -60,11 +66,15 @@ def gateway(mock: MockUpstreamThread, tmp_path_factory: pytest.TempPathFactory) 
         ).json()
         assert created["success"], created
         ratios = {"gpt-4o-mini": 0.075, "slow": 0.075, "stall": 0.075, "cut": 0.075, "gpt-4o": 1.25}
-        ratios.update({"gpt-3.5-turbo-instruct": 0.75, "text-embedding-3-small": 0.01, "whisper-1": 15, "tts-1": 7.5})
-        assert admin.put("/api/option/", json={"key": "ModelRatio", "value": json.dumps(ratios)}, headers=headers).json()[
-            "success"
-        ]
-        token = admin.post("/api/token/", json={"name": "sdk", "unlimited_quota": True}, headers=headers).json()
+        ratios.update(
+            {"gpt-3.5-turbo-instruct": 0.75, "text-embedding-3-small": 0.01, "whisper-1": 15, "tts-1": 7.5}
+        )
+        assert admin.put(
+            "/api/option/", json={"key": "ModelRatio", "value": json.dumps(ratios)}, headers=headers
+        ).json()["success"]
+        token = admin.post(
+            "/api/token/", json={"name": "sdk", "unlimited_quota": True}, headers=headers
+        ).json()
         yield base, "sk-" + token["data"]["key"]
 
 
@@ -75,7 +85,9 @@ def client(gateway: tuple[str, str]) -> openai.OpenAI:
 
 
 def test_chat(client: openai.OpenAI) -> None:
-    reply = client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hello"}])
+    reply = client.chat.completions.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "hello"}]
+    )
     assert reply.choices[0].message.content
     assert reply.usage is not None and reply.usage.completion_tokens == 8
 
@@ -122,12 +134,15 @@ def test_images_and_audio(client: openai.OpenAI) -> None:
 def test_client_disconnect_cancels_upstream(gateway: tuple[str, str], mock: MockUpstreamThread) -> None:
     base, key = gateway
     mock.clear()
-    with httpx.Client(timeout=10) as http, http.stream(
-        "POST",
-        f"{base}/v1/chat/completions",
-        json={"model": "slow", "messages": [{"role": "user", "content": "x"}], "stream": True},
-        headers={"Authorization": f"Bearer {key}"},
-    ) as response:
+    with (
+        httpx.Client(timeout=10) as http,
+        http.stream(
+            "POST",
+            f"{base}/v1/chat/completions",
+            json={"model": "slow", "messages": [{"role": "user", "content": "x"}], "stream": True},
+            headers={"Authorization": f"Bearer {key}"},
+        ) as response,
+    ):
         received = 0
         for line in response.iter_lines():
             if line.startswith("data: "):
@@ -162,4 +177,3 @@ def test_stream_failures_end_with_an_error_event(gateway: tuple[str, str], model
     assert "[DONE]" not in text
     last = [e for e in text.split("\n\n") if e.strip()][-1]
     assert last.startswith("data: {") and f'"code":"{code}"' in last
-

@@ -39,9 +39,13 @@ async def _set(gateway: Gateway, table: type, ident: int, **values: object) -> N
 
 async def test_key_sources(gateway: Gateway, client: httpx.AsyncClient, mock: MockUpstreamThread) -> None:
     account = await _setup(gateway, mock)
-    assert (await client.post("/v1/chat/completions", json=CHAT, headers={"Authorization": account.key})).status_code == 200
     assert (
-        await client.post("/v1/chat/completions", json=CHAT, headers={"Authorization": f"bearer {account.bare}"})
+        await client.post("/v1/chat/completions", json=CHAT, headers={"Authorization": account.key})
+    ).status_code == 200
+    assert (
+        await client.post(
+            "/v1/chat/completions", json=CHAT, headers={"Authorization": f"bearer {account.bare}"}
+        )
     ).status_code == 200
     # x-api-key only counts on Claude and model-list paths.
     models = await client.get("/v1/models", headers={"x-api-key": account.key})
@@ -81,10 +85,14 @@ async def test_token_refusals(
 async def test_user_refusals(gateway: Gateway, client: httpx.AsyncClient, mock: MockUpstreamThread) -> None:
     account = await _setup(gateway, mock)
     headers = {"Authorization": account.key}
-    assert (await client.post("/v1/chat/completions", json=CHAT, headers={"Authorization": "sk-" + "x" * 48})).status_code == 401
+    assert (
+        await client.post("/v1/chat/completions", json=CHAT, headers={"Authorization": "sk-" + "x" * 48})
+    ).status_code == 401
     missing = await client.post("/v1/chat/completions", json=CHAT)
     assert missing.status_code == 401 and _error(missing)["code"] == "missing_api_key"
-    forced = await client.post("/v1/chat/completions", json=CHAT, headers={"Authorization": account.key + "-1"})
+    forced = await client.post(
+        "/v1/chat/completions", json=CHAT, headers={"Authorization": account.key + "-1"}
+    )
     assert forced.status_code == 403 and _error(forced)["code"] == "channel_forbidden"
     await _set(gateway, User, account.user_id, status=2)
     banned = await client.post("/v1/chat/completions", json=CHAT, headers=headers)
@@ -94,7 +102,9 @@ async def test_user_refusals(gateway: Gateway, client: httpx.AsyncClient, mock: 
 async def test_bad_bodies(gateway: Gateway, client: httpx.AsyncClient, mock: MockUpstreamThread) -> None:
     account = await _setup(gateway, mock)
     headers = {"Authorization": account.key, "Content-Type": "application/json"}
-    malformed = await client.post("/v1/chat/completions", content=b'{"model": "gpt-4o-mini",', headers=headers)
+    malformed = await client.post(
+        "/v1/chat/completions", content=b'{"model": "gpt-4o-mini",', headers=headers
+    )
     assert malformed.status_code == 400 and "invalid JSON" in str(_error(malformed)["message"])
     wrong = await client.post(
         "/v1/chat/completions", json={**CHAT, "max_tokens": "[undefined]"}, headers=headers
@@ -103,7 +113,9 @@ async def test_bad_bodies(gateway: Gateway, client: httpx.AsyncClient, mock: Moc
     assert "max_tokens" in str(_error(wrong)["message"]) and _error(wrong)["param"] == "max_tokens"
     empty = await client.post("/v1/chat/completions", content=b"", headers=headers)
     assert empty.status_code == 400
-    unknown = await client.post("/v1/chat/completions", json={**CHAT, "model": "no-such-model"}, headers=headers)
+    unknown = await client.post(
+        "/v1/chat/completions", json={**CHAT, "model": "no-such-model"}, headers=headers
+    )
     assert unknown.status_code == 503 and _error(unknown)["code"] == "model_not_found"
     assert "no available channel for model no-such-model" in str(_error(unknown)["message"])
     no_model = await client.post("/v1/chat/completions", json={"messages": []}, headers=headers)
@@ -121,14 +133,22 @@ async def test_body_limit_applies_after_decompression(
     response = await client.post(
         "/v1/chat/completions",
         content=bomb,
-        headers={"Authorization": account.key, "Content-Encoding": "gzip", "Content-Type": "application/json"},
+        headers={
+            "Authorization": account.key,
+            "Content-Encoding": "gzip",
+            "Content-Type": "application/json",
+        },
     )
     assert response.status_code == 413
     small = gzip.compress(b'{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}')
     ok = await client.post(
         "/v1/chat/completions",
         content=small,
-        headers={"Authorization": account.key, "Content-Encoding": "gzip", "Content-Type": "application/json"},
+        headers={
+            "Authorization": account.key,
+            "Content-Encoding": "gzip",
+            "Content-Type": "application/json",
+        },
     )
     assert ok.status_code == 200, ok.text
 
@@ -146,7 +166,9 @@ async def test_paths(gateway: Gateway, client: httpx.AsyncClient, mock: MockUpst
     assert (await client.get("/v1/models/claude-x", headers=headers)).status_code == 404
 
 
-async def test_legacy_billing_endpoints(gateway: Gateway, client: httpx.AsyncClient, mock: MockUpstreamThread) -> None:
+async def test_legacy_billing_endpoints(
+    gateway: Gateway, client: httpx.AsyncClient, mock: MockUpstreamThread
+) -> None:
     account = await _setup(gateway, mock, unlimited=False, token_quota=1_000_000)
     headers = {"Authorization": account.key}
     sub = (await client.get("/v1/dashboard/billing/subscription", headers=headers)).json()

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 
-import httpx
 import orjson
 import pytest
 from sqlalchemy import select
@@ -34,13 +33,17 @@ async def db_gateway(db_env: dict[str, str], settings_for: Callable[..., Setting
         yield app
 
 
-async def _rows(gateway: Gateway, account_user: int, account_token: int, channel_id: int) -> tuple[User, Token, Channel, list[Log]]:
+async def _rows(
+    gateway: Gateway, account_user: int, account_token: int, channel_id: int
+) -> tuple[User, Token, Channel, list[Log]]:
     assert gateway.runtime is not None
     async with gateway.runtime.sessions() as db:
         user = await db.get(User, account_user)
         token = await db.get(Token, account_token)
         channel = await db.get(Channel, channel_id)
-        logs = list((await db.execute(select(Log).where(Log.user_id == account_user).order_by(Log.id))).scalars())
+        logs = list(
+            (await db.execute(select(Log).where(Log.user_id == account_user).order_by(Log.id))).scalars()
+        )
     assert user is not None and token is not None and channel is not None
     return user, token, channel, logs
 
@@ -56,7 +59,9 @@ async def test_charges_match_new_api_formula(db_gateway: Gateway, mock: MockUpst
     body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "price me"}]}
     async with client_for(gateway) as client:
         for i in range(6):
-            response = await client.post("/v1/chat/completions", json={**body, "stream": i % 2 == 1}, headers=headers)
+            response = await client.post(
+                "/v1/chat/completions", json={**body, "stream": i % 2 == 1}, headers=headers
+            )
             assert response.status_code == 200, response.text
     await gateway.runtime.ledger.flush()
     user, token, channel, logs = await _rows(gateway, account.user_id, account.token_id, channel_id)
@@ -67,7 +72,11 @@ async def test_charges_match_new_api_formula(db_gateway: Gateway, mock: MockUpst
     assert len(logs) == 6
     for log in logs:
         assert (log.type, log.quota, log.prompt_tokens, log.completion_tokens) == (2, COST, 100, 50)
-        assert log.model_name == "gpt-4o-mini" and log.channel_id == channel_id and log.token_id == account.token_id
+        assert (
+            log.model_name == "gpt-4o-mini"
+            and log.channel_id == channel_id
+            and log.token_id == account.token_id
+        )
         assert log.token_name == "test token" and log.group == "default" and log.request_id
         other = orjson.loads(log.other or "{}")
         assert other["model_ratio"] == 0.075 and other["completion_ratio"] == 4 and other["group_ratio"] == 1
@@ -75,7 +84,9 @@ async def test_charges_match_new_api_formula(db_gateway: Gateway, mock: MockUpst
         assert other["admin_info"]["use_channel"] == [str(channel_id)]
     assert [log.is_stream for log in logs] == [False, True] * 3
     async with gateway.runtime.sessions() as db:
-        buckets = (await db.execute(select(QuotaData).where(QuotaData.user_id == account.user_id))).scalars().all()
+        buckets = (
+            (await db.execute(select(QuotaData).where(QuotaData.user_id == account.user_id))).scalars().all()
+        )
     assert sum(b.count or 0 for b in buckets) == 6 and sum(b.quota or 0 for b in buckets) == 6 * COST
     assert sum(b.token_used or 0 for b in buckets) == 6 * 150
 
@@ -87,7 +98,7 @@ async def test_concurrent_requests_never_overdraw(db_gateway: Gateway, mock: Moc
     await add_channel(
         gateway,
         mock.url,
-        model_mapping=orjson.dumps({"gpt-4o-mini": "gpt-4o-mini-usage-100-50-slow-ttfb-300ms"}).decode(),
+        model_mapping=orjson.dumps({"gpt-4o-mini": "gpt-4o-mini-usage-100-50-slow-ttfb-1500ms"}).decode(),
     )
     balance = 10 * PRE
     account = await add_account(gateway, quota=balance)
@@ -136,7 +147,9 @@ async def test_failed_requests_cost_nothing(db_gateway: Gateway, mock: MockUpstr
 
 
 async def test_client_asking_for_usage_gets_it(gateway: Gateway, mock: MockUpstreamThread) -> None:
-    await add_channel(gateway, mock.url, model_mapping=orjson.dumps({"gpt-4o-mini": "gpt-4o-mini-usage-7-3"}).decode())
+    await add_channel(
+        gateway, mock.url, model_mapping=orjson.dumps({"gpt-4o-mini": "gpt-4o-mini-usage-7-3"}).decode()
+    )
     account = await add_account(gateway)
     async with client_for(gateway) as client:
         response = await client.post(
@@ -151,12 +164,17 @@ async def test_client_asking_for_usage_gets_it(gateway: Gateway, mock: MockUpstr
         )
     chunks = [orjson.loads(line[6:]) for line in response.text.split("\n") if line.startswith("data: {")]
     usage = [c["usage"] for c in chunks if c.get("usage")]
-    assert usage == [{"prompt_tokens": 7, "completion_tokens": 3, "total_tokens": 10}] or usage[0]["prompt_tokens"] == 7
+    assert (
+        usage == [{"prompt_tokens": 7, "completion_tokens": 3, "total_tokens": 10}]
+        or usage[0]["prompt_tokens"] == 7
+    )
 
 
 async def test_missing_usage_is_estimated_and_flagged(gateway: Gateway, mock: MockUpstreamThread) -> None:
     assert gateway.runtime is not None
-    await add_channel(gateway, mock.url, model_mapping=orjson.dumps({"gpt-4o-mini": "gpt-4o-mini-no-usage"}).decode())
+    await add_channel(
+        gateway, mock.url, model_mapping=orjson.dumps({"gpt-4o-mini": "gpt-4o-mini-no-usage"}).decode()
+    )
     account = await add_account(gateway)
     async with client_for(gateway) as client:
         response = await client.post(

@@ -1,4 +1,7 @@
-"""Channel selection through the relay: priority tiers, retries, mappings, forced channels, multi-key, auto-disable."""
+"""Channel selection through the relay.
+
+Priority tiers, retries, mappings, forced channels, multi-key, auto-disable.
+"""
 
 from __future__ import annotations
 
@@ -28,13 +31,17 @@ def _mapping(target: str) -> str:
 
 async def test_retry_moves_down_the_priority_tiers(gateway: Gateway, mock: MockUpstreamThread) -> None:
     assert gateway.runtime is not None
-    bad = await add_channel(gateway, mock.url, priority=10, key="sk-bad", model_mapping=_mapping("gpt-4o-mini-status-503"))
+    bad = await add_channel(
+        gateway, mock.url, priority=10, key="sk-bad", model_mapping=_mapping("gpt-4o-mini-status-503")
+    )
     good = await add_channel(gateway, mock.url, priority=0, key="sk-good")
     account = await add_account(gateway)
     await _option(gateway, "RetryTimes", "2")
     mock.clear()
     async with client_for(gateway) as client:
-        response = await client.post("/v1/chat/completions", json=BODY, headers={"Authorization": account.key})
+        response = await client.post(
+            "/v1/chat/completions", json=BODY, headers={"Authorization": account.key}
+        )
     assert response.status_code == 200, response.text
     keys = [r.headers.get("authorization") for r in mock.requests()]
     assert keys == ["Bearer sk-bad", "Bearer sk-good"]
@@ -74,22 +81,31 @@ async def test_status_code_mapping_applies_before_retry(gateway: Gateway, mock: 
     account = await add_account(gateway)
     mock.clear()
     async with client_for(gateway) as client:
-        response = await client.post("/v1/chat/completions", json=BODY, headers={"Authorization": account.key})
+        response = await client.post(
+            "/v1/chat/completions", json=BODY, headers={"Authorization": account.key}
+        )
     assert response.status_code == 400 and len(mock.requests()) == 1
 
 
 async def test_model_mapping_chains_and_cycles(gateway: Gateway, mock: MockUpstreamThread) -> None:
     await add_channel(
-        gateway, mock.url, models="a,x", model_mapping=orjson.dumps({"a": "b", "b": "gpt-4o-mini", "x": "y", "y": "x"}).decode()
+        gateway,
+        mock.url,
+        models="a,x",
+        model_mapping=orjson.dumps({"a": "b", "b": "gpt-4o-mini", "x": "y", "y": "x"}).decode(),
     )
     await _option(gateway, "ModelRatio", orjson.dumps({"a": 1, "x": 1}).decode())
     account = await add_account(gateway)
     async with client_for(gateway) as client:
         mock.clear()
-        chained = await client.post("/v1/chat/completions", json={**BODY, "model": "a"}, headers={"Authorization": account.key})
+        chained = await client.post(
+            "/v1/chat/completions", json={**BODY, "model": "a"}, headers={"Authorization": account.key}
+        )
         assert chained.status_code == 200
         assert orjson.loads(mock.requests()[-1].body)["model"] == "gpt-4o-mini"
-        cycle = await client.post("/v1/chat/completions", json={**BODY, "model": "x"}, headers={"Authorization": account.key})
+        cycle = await client.post(
+            "/v1/chat/completions", json={**BODY, "model": "x"}, headers={"Authorization": account.key}
+        )
         assert cycle.status_code == 400 and cycle.json()["error"]["code"] == "model_mapping_cycle"
 
 
@@ -113,19 +129,29 @@ async def test_multi_key_polling_rotates_keys(gateway: Gateway, mock: MockUpstre
     mock.clear()
     async with client_for(gateway) as client:
         for _ in range(6):
-            assert (await client.post("/v1/chat/completions", json=BODY, headers={"Authorization": account.key})).status_code == 200
-    assert [r.headers["authorization"] for r in mock.requests()] == ["Bearer k1", "Bearer k2", "Bearer k3"] * 2
+            assert (
+                await client.post("/v1/chat/completions", json=BODY, headers={"Authorization": account.key})
+            ).status_code == 200
+    assert [r.headers["authorization"] for r in mock.requests()] == [
+        "Bearer k1",
+        "Bearer k2",
+        "Bearer k3",
+    ] * 2
 
 
 async def test_auto_disable_on_401_when_enabled(gateway: Gateway, mock: MockUpstreamThread) -> None:
     assert gateway.runtime is not None
-    broken = await add_channel(gateway, mock.url, priority=10, model_mapping=_mapping("gpt-4o-mini-status-401"))
+    broken = await add_channel(
+        gateway, mock.url, priority=10, model_mapping=_mapping("gpt-4o-mini-status-401")
+    )
     await add_channel(gateway, mock.url, priority=0)
     await _option(gateway, "AutomaticDisableChannelEnabled", "true")
     await _option(gateway, "RetryTimes", "1")
     account = await add_account(gateway)
     async with client_for(gateway) as client:
-        response = await client.post("/v1/chat/completions", json=BODY, headers={"Authorization": account.key})
+        response = await client.post(
+            "/v1/chat/completions", json=BODY, headers={"Authorization": account.key}
+        )
     assert response.status_code == 200
     await gateway.runtime.health.close()
     async with gateway.runtime.sessions() as db:

@@ -8,7 +8,9 @@ from newapi.testing import MockUpstreamThread
 from tests.support.provision import add_account, add_channel
 
 
-async def test_chat_non_stream_and_stream(gateway: Gateway, client: httpx.AsyncClient, mock: MockUpstreamThread) -> None:
+async def test_chat_non_stream_and_stream(
+    gateway: Gateway, client: httpx.AsyncClient, mock: MockUpstreamThread
+) -> None:
     await add_channel(gateway, mock.url)
     account = await add_account(gateway)
     headers = {"Authorization": f"Bearer {account.key}"}

@@ -8,6 +8,7 @@ API writes them, start a real ``newapi serve`` on it, log in and list them.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -16,7 +17,6 @@ import asyncpg
 import bcrypt
 import httpx
 import pytest
-import sqlite3
 
 from tests.support.server import serve
 from tests.support.services import throwaway_postgres
@@ -39,11 +39,14 @@ ROWS = [
         " VALUES (1, 1, :key, 1, 'legacy token', :now, :now, -1, 5000, :false, :false, '', '', 0, '')"
     ),
     (
-        'INSERT INTO channels (id, type, "key", status, name, weight, created_time, base_url, models, "group",'
-        " used_quota, priority, auto_ban, open_ai_organization) VALUES"
+        'INSERT INTO channels (id, type, "key", status, name, weight, created_time, base_url, models,'
+        ' "group", used_quota, priority, auto_ban, open_ai_organization) VALUES'
         " (1, 1, :ckey, 1, 'legacy channel', 0, :now, '', 'gpt-4o,gpt-4o-mini', 'default', 0, 0, 1, 'org-1')"
     ),
-    'INSERT INTO abilities ("group", model, channel_id, enabled, priority, weight) VALUES (\'default\', \'gpt-4o\', 1, :true, 0, 0)',
+    (
+        'INSERT INTO abilities ("group", model, channel_id, enabled, priority, weight)'
+        " VALUES ('default', 'gpt-4o', 1, :true, 0, 0)"
+    ),
     "INSERT INTO options (\"key\", value) VALUES ('SystemName', 'Legacy Gateway')",
 ]
 
@@ -56,9 +59,12 @@ def _params(style: str) -> dict[str, object]:
 
 def _older(ddl: str) -> str:
     # Pretend the database comes from an older New API without some later columns.
-    return ddl.replace(',"upstream_request_id" varchar(128) DEFAULT \'\'', "").replace(
-        ",`upstream_request_id` varchar(128) DEFAULT \"\"", ""
-    ).replace(',"auto_groups" text', "").replace(",`auto_groups` text", "")
+    return (
+        ddl.replace(",\"upstream_request_id\" varchar(128) DEFAULT ''", "")
+        .replace(',`upstream_request_id` varchar(128) DEFAULT ""', "")
+        .replace(',"auto_groups" text', "")
+        .replace(",`auto_groups` text", "")
+    )
 
 
 def _ddl_statements(kind: str) -> list[str]:
@@ -66,7 +72,8 @@ def _ddl_statements(kind: str) -> list[str]:
     return [
         _older(line.rstrip(";"))
         for line in text.splitlines()
-        if line.startswith("CREATE") and "upstream_request_id" not in line.split("(", 1)[0]
+        if line.startswith("CREATE")
+        and "upstream_request_id" not in line.split("(", 1)[0]
         and "idx_logs_upstream_request_id" not in line
     ]
 
@@ -116,7 +123,10 @@ async def legacy_env(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIte
 @pytest.mark.e2e
 async def test_new_api_database_is_used_unchanged(legacy_env: dict[str, str], tmp_path: Path) -> None:
     def scenario() -> None:
-        with serve(legacy_env, workers=2, cwd=tmp_path) as base, httpx.Client(base_url=base, timeout=10) as client:
+        with (
+            serve(legacy_env, workers=2, cwd=tmp_path) as base,
+            httpx.Client(base_url=base, timeout=10) as client,
+        ):
             assert client.get("/api/setup").json()["data"]["status"] is True  # root exists: set up
             status = client.get("/api/status").json()["data"]
             assert status["system_name"] == "Legacy Gateway"
@@ -145,7 +155,10 @@ async def test_new_api_database_is_used_unchanged(legacy_env: dict[str, str], tm
     # The later columns were added in place; no index was duplicated under another name.
     assert {"upstream_request_id"} <= columns["logs"] and {"auto_groups"} <= columns["tokens"]
     assert sorted(i for i in indexes if i.startswith("idx_tokens")) == [
-        "idx_tokens_deleted_at", "idx_tokens_key", "idx_tokens_name", "idx_tokens_user_id"
+        "idx_tokens_deleted_at",
+        "idx_tokens_key",
+        "idx_tokens_name",
+        "idx_tokens_user_id",
     ]
 
 
@@ -160,9 +173,14 @@ async def _schema_facts(env: dict[str, str]) -> tuple[dict[str, set[str]], list[
     try:
         columns = {}
         for table in ("logs", "tokens"):
-            rows = await pg.fetch("SELECT column_name FROM information_schema.columns WHERE table_name=$1", table)
+            rows = await pg.fetch(
+                "SELECT column_name FROM information_schema.columns WHERE table_name=$1", table
+            )
             columns[table] = {r["column_name"] for r in rows}
-        indexes = [r["indexname"] for r in await pg.fetch("SELECT indexname FROM pg_indexes WHERE schemaname='public'")]
+        indexes = [
+            r["indexname"]
+            for r in await pg.fetch("SELECT indexname FROM pg_indexes WHERE schemaname='public'")
+        ]
     finally:
         await pg.close()
     return columns, indexes

@@ -6,23 +6,42 @@ made) would alter columns or add duplicate indexes.
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
-import sqlite3
 from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from newapi.storage.migrate import migrate
 from newapi.storage.engine import resolve_database
+from newapi.storage.migrate import migrate
 from tests.conftest import make_settings
 from tests.support.services import throwaway_postgres
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "newapi_schema"
-TABLES = ("users", "tokens", "channels", "abilities", "logs", "options", "redemptions", "top_ups", "quota_data", "setups", "midjourneys", "tasks")
-_ALIASES = {"bigserial": "bigint", "integer": "bigint", "int": "bigint", "numeric": "numeric", "decimal": "numeric"}
+TABLES = (
+    "users",
+    "tokens",
+    "channels",
+    "abilities",
+    "logs",
+    "options",
+    "redemptions",
+    "top_ups",
+    "quota_data",
+    "setups",
+    "midjourneys",
+    "tasks",
+)
+_ALIASES = {
+    "bigserial": "bigint",
+    "integer": "bigint",
+    "int": "bigint",
+    "numeric": "numeric",
+    "decimal": "numeric",
+}
 
 
 def _norm(type_name: str) -> str:
@@ -35,6 +54,7 @@ async def _describe(url: str) -> dict[str, Any]:
     engine = create_async_engine(url)
     try:
         async with engine.connect() as conn:
+
             def read(sync: Any) -> dict[str, Any]:
                 insp = inspect(sync)
                 out: dict[str, Any] = {}

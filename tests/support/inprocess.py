@@ -62,7 +62,9 @@ async def login(client: httpx.AsyncClient, username: str, password: str) -> Sess
     return Session(client, body["data"]["id"])
 
 
-async def setup_root(client: httpx.AsyncClient, username: str = "root", password: str = "rootpass123") -> Session:
+async def setup_root(
+    client: httpx.AsyncClient, username: str = "root", password: str = "rootpass123"
+) -> Session:
     response = await client.post(
         "/api/setup", json={"username": username, "password": password, "confirmPassword": password}
     )

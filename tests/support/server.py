@@ -23,16 +23,31 @@ class ServerFailed(RuntimeError):
 
 
 @contextlib.contextmanager
-def serve(env: dict[str, str], *, workers: int = 1, cwd: Path | None = None, timeout: float = 30.0) -> Iterator[str]:
+def serve(
+    env: dict[str, str], *, workers: int = 1, cwd: Path | None = None, timeout: float = 30.0
+) -> Iterator[str]:
     """Run the gateway until the block ends; yields its base URL."""
     port = free_port()
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("SQL_DSN", "REDIS_CONN", "SQLITE_PATH"))}
+    full_env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("SQL_DSN", "REDIS_CONN", "SQLITE_PATH"))
+    }
     full_env.update({"GLOBAL_API_RATE_LIMIT_ENABLE": "false", "SESSION_SECRET": "e2e-session-secret"})
     full_env.update(env)
     log_path = (cwd or ROOT) / f".server-{port}.log"
     log = open(log_path, "wb")  # noqa: SIM115 - closed in finally
     process = subprocess.Popen(
-        [sys.executable, "-m", "newapi", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
+        [
+            sys.executable,
+            "-m",
+            "newapi",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
         env=full_env,
         cwd=cwd or ROOT,
         stdout=log,

@@ -102,7 +102,13 @@ class OpenAIPassThrough:
 
     def error_event(self, message: str, code: str) -> bytes:
         body = orjson.dumps(
-            {"error": {"message": f"{message} (request id: {self._request_id})", "type": "new_api_error", "code": code}}
+            {
+                "error": {
+                    "message": f"{message} (request id: {self._request_id})",
+                    "type": "new_api_error",
+                    "code": code,
+                }
+            }
         )
         return b"data: " + body + b"\n\n"
 

@@ -25,5 +25,3 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("newapi_flush_batches")
     op.drop_table("newapi_quota_leases")
-
-
