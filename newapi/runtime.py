@@ -121,6 +121,14 @@ class Runtime:
         await self.engine.dispose()
 
 
+def _sql_ledger(database: Database, settings: Settings, engine: AsyncEngine) -> SqlLedger:
+    if database.dialect == "sqlite":
+        # SQLite writers queue up behind BEGIN IMMEDIATE on their own engine.
+        writer = create_engine(database, settings, writer=True)
+        return SqlLedger(writer, database.dialect, node_name=settings.node_name, owns_engine=True)
+    return SqlLedger(engine, database.dialect, node_name=settings.node_name)
+
+
 async def build_runtime(settings: Settings) -> Runtime:
     """Connect to the database (and Redis), and load the caches."""
     database = resolve_database(settings)
@@ -153,7 +161,7 @@ async def build_runtime(settings: Settings) -> Runtime:
         users=KeyedCache(load_user, ttl=ttl),
         channels=ChannelIndex(),
         limiter=build_rate_limiter(redis, settings.redis_prefix),
-        ledger=SqlLedger(engine, database.dialect, node_name=settings.node_name),
+        ledger=_sql_ledger(database, settings, engine),
         upstream=UpstreamClient(
             max_idle_per_host=settings.relay_max_idle_conns_per_host,
             max_idle_total=settings.relay_max_idle_conns,

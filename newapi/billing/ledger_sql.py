@@ -136,8 +136,10 @@ class SqlLedger:
         node_name: str = "",
         flush_interval: float = 1.0,
         data_export: bool = True,
+        owns_engine: bool = False,
     ) -> None:
         self._engine = engine
+        self._owns_engine = owns_engine
         self._dialect = dialect
         self.node = f"{node_name or 'node'}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._node_name = node_name
@@ -297,6 +299,13 @@ class SqlLedger:
         # Give back all spare credit at shutdown.
         for balance in (*self._users.values(), *self._tokens.values()):
             balance.spent_recently = 0
+        try:
+            await self._final_flush()
+        finally:
+            if self._owns_engine:
+                await self._engine.dispose()
+
+    async def _final_flush(self) -> None:
         for _ in range(3):
             try:
                 await self.flush(final=True)

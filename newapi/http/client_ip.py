@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from functools import cache
+from functools import cache, lru_cache
 
 from newapi.core.types import Scope
 
@@ -24,6 +24,7 @@ def _trusted(spec: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, 
     return tuple(networks)
 
 
+@lru_cache(maxsize=4096)
 def _is_trusted(address: str, spec: str) -> bool:
     try:
         ip = ipaddress.ip_address(address)

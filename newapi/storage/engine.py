@@ -86,14 +86,28 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.close()
 
 
-def create_engine(database: Database, settings: Settings, *, pool: bool = True) -> AsyncEngine:
-    """An async engine with pool sizes from New API's ``SQL_MAX_*`` settings."""
+def _begin_immediate(conn: Any) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def create_engine(
+    database: Database, settings: Settings, *, pool: bool = True, writer: bool = False
+) -> AsyncEngine:
+    """An async engine with pool sizes from New API's ``SQL_MAX_*`` settings.
+
+    ``writer=True`` makes an SQLite engine start every transaction with ``BEGIN
+    IMMEDIATE``: a transaction that reads and then writes would otherwise fail at
+    once with "database is locked" when another writer committed in between,
+    instead of waiting its turn.
+    """
     kwargs: dict[str, Any] = {}
     if database.dialect == "sqlite":
         directory = os.path.dirname(database.url.split("///", 1)[-1])
         if directory:
             os.makedirs(directory, exist_ok=True)
         kwargs["connect_args"] = {"timeout": 30}
+        if writer:
+            kwargs["connect_args"]["isolation_level"] = None
     elif pool:
         size = max(1, min(settings.sql_max_idle_conns, 20))
         overflow = max(0, min(settings.sql_max_open_conns, 100) - size)
@@ -108,6 +122,9 @@ def create_engine(database: Database, settings: Settings, *, pool: bool = True) 
     engine = create_async_engine(database.url, **kwargs)
     if database.dialect == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        if writer:
+            # The driver no longer begins transactions itself; we do, taking the write lock first.
+            event.listen(engine.sync_engine, "begin", _begin_immediate)
     return engine
 
 
