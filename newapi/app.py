@@ -8,6 +8,7 @@ everything else to the web console.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 from typing import Any
@@ -18,6 +19,7 @@ from newapi.http.responses import send_bytes, send_preflight
 from newapi.relay.router import RELAY_PREFIXES, RelayRouter
 from newapi.runtime import Runtime, build_runtime
 from newapi.settings import Settings, get_settings
+from newapi.tokens import preload as preload_tokenizers
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +44,8 @@ class Gateway:
 
     async def startup(self) -> None:
         settings = self._settings or get_settings()
+        # Loading the tokenizer ranks takes tens of milliseconds; do it before serving.
+        await asyncio.to_thread(preload_tokenizers)
         self.runtime = await build_runtime(settings)
         self._management = build_management_app(self.runtime)
         self._relay = RelayRouter(self.runtime)

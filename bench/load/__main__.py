@@ -46,7 +46,10 @@ class Row:
 def _body(model: str, stream: bool) -> bytes:
     body: dict[str, object] = {
         "model": model,
-        "messages": [{"role": "system", "content": "You are terse."}, {"role": "user", "content": "Say hello to the benchmark."}],
+        "messages": [
+            {"role": "system", "content": "You are terse."},
+            {"role": "user", "content": "Say hello to the benchmark."},
+        ],
         "max_tokens": 64,
     }
     if stream:
@@ -80,9 +83,10 @@ def _measure(server: procs.Server, key: str, scenario: str, args: argparse.Names
 def _versions() -> dict[str, str]:
     def run(*cmd: str) -> str:
         try:
-            return subprocess.run(cmd, capture_output=True, text=True, check=False).stdout.strip() or subprocess.run(
-                cmd, capture_output=True, text=True, check=False
-            ).stderr.strip()
+            return (
+                subprocess.run(cmd, capture_output=True, text=True, check=False).stdout.strip()
+                or subprocess.run(cmd, capture_output=True, text=True, check=False).stderr.strip()
+            )
         except OSError:
             return "missing"
 
@@ -93,8 +97,23 @@ def _versions() -> dict[str, str]:
         "granian": granian.__version__,
         "nginx": run(procs.ensure_nginx(), "-v"),
         "wrk": run("wrk", "--version").splitlines()[0] if run("wrk", "--version") else "missing",
-        "cpu": next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")), ""),
-        "cores": str(len([line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("processor")])),
+        "cpu": next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")
+            ),
+            "",
+        ),
+        "cores": str(
+            len(
+                [
+                    line
+                    for line in Path("/proc/cpuinfo").read_text().splitlines()
+                    if line.startswith("processor")
+                ]
+            )
+        ),
         "kernel": platform.release(),
     }
 
@@ -102,12 +121,17 @@ def _versions() -> dict[str, str]:
 def _table(rows: list[Row]) -> str:
     by = {(r.scenario, r.target): r for r in rows}
     lines = [
-        "scenario  target   req/s   CPU µs/req  ×floor  p50 ms  p99 ms  +p50 ms  +p99 ms  events/s  peak MB  errors",
+        "scenario  target   req/s   CPU µs/req  ×floor  p50 ms  p99 ms  +p50 ms  +p99 ms"
+        "  events/s  peak MB  errors",
     ]
     for row in rows:
         floor = by.get((row.scenario, "nginx"))
         direct = by.get((row.scenario, "mock"))
-        ratio = row.cpu_us_per_request / floor.cpu_us_per_request if floor and row.target != "mock" else float("nan")
+        ratio = (
+            row.cpu_us_per_request / floor.cpu_us_per_request
+            if floor and row.target != "mock"
+            else float("nan")
+        )
         added50 = row.p50_ms - direct.p50_ms if direct else float("nan")
         added99 = row.p99_ms - direct.p99_ms if direct else float("nan")
         lines.append(
@@ -121,7 +145,9 @@ def _table(rows: list[Row]) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.load")
     parser.add_argument("--seconds", type=float, default=10.0, help="wrk duration per measurement")
-    parser.add_argument("--latency-seconds", type=float, default=6.0, help="paced latency run per measurement")
+    parser.add_argument(
+        "--latency-seconds", type=float, default=6.0, help="paced latency run per measurement"
+    )
     parser.add_argument("--rate", type=float, default=200.0, help="requests/s of the latency run")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--scenarios", default=",".join(SCENARIOS))
@@ -135,7 +161,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp, procs.mock_upstream(chunks=20) as mock:
         workdir = Path(tmp)
         models = sorted({SCENARIOS[s][0] for s in scenarios})
-        with procs.nginx_floor(mock, workdir) as nginx, procs.gateway(mock, workdir, models) as (gateway, key):
+        with (
+            procs.nginx_floor(mock, workdir) as nginx,
+            procs.gateway(mock, workdir, models) as (gateway, key),
+        ):
             for scenario in scenarios:
                 for server in (mock, nginx, gateway):
                     rows.append(_measure(server, key, scenario, args))

@@ -38,7 +38,19 @@ def wrk(url: str, body: bytes, key: str, *, connections: int, seconds: float, th
         script.write(WRK_SCRIPT.format(body=json.dumps(body.decode()), key=key))
     started = time.monotonic()
     out = subprocess.run(
-        ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{max(1, round(seconds))}s", "-s", script.name, "--latency", url],
+        [
+            "wrk",
+            "-t",
+            str(threads),
+            "-c",
+            str(connections),
+            "-d",
+            f"{max(1, round(seconds))}s",
+            "-s",
+            script.name,
+            "--latency",
+            url,
+        ],
         capture_output=True,
         text=True,
         check=True,
@@ -47,7 +59,10 @@ def wrk(url: str, body: bytes, key: str, *, connections: int, seconds: float, th
     Path(script.name).unlink(missing_ok=True)
     requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     errors = 0
-    for pattern in (r"Non-2xx or 3xx responses: (\d+)", r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)"):
+    for pattern in (
+        r"Non-2xx or 3xx responses: (\d+)",
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)",
+    ):
         match = re.search(pattern, out)
         if match:
             errors += sum(int(g) for g in match.groups())
@@ -65,7 +80,12 @@ class Latency:
     errors: int
 
 
-async def _one(host: str, port: int, request: bytes, pool: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]]) -> float:
+async def _one(
+    host: str,
+    port: int,
+    request: bytes,
+    pool: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]],
+) -> float:
     try:
         reader, writer = pool.get_nowait()
     except asyncio.QueueEmpty:

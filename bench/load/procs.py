@@ -52,7 +52,17 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 @contextlib.contextmanager
 def mock_upstream(chunks: int) -> Iterator[Server]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "newapi.testing.mock", "--port", "0", "--chunks", str(chunks), "--max-records", "0"],
+        [
+            sys.executable,
+            "-m",
+            "newapi.testing.mock",
+            "--port",
+            "0",
+            "--chunks",
+            str(chunks),
+            "--max-records",
+            "0",
+        ],
         stdout=subprocess.PIPE,
         cwd=ROOT,
         start_new_session=True,
@@ -122,14 +132,16 @@ def nginx_floor(upstream: Server, workdir: Path) -> Iterator[Server]:
         _stop(process)
 
 
-def _wait(url: str, process: subprocess.Popen[bytes], timeout: float = 30.0, headers: dict[str, str] | None = None) -> None:
+def _wait(
+    url: str, process: subprocess.Popen[bytes], timeout: float = 30.0, headers: dict[str, str] | None = None
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"server exited while starting: {url}")
         try:
             request = urllib.request.Request(url, headers=headers or {})
-            with urllib.request.urlopen(request, timeout=1):  # noqa: S310 - loopback only
+            with urllib.request.urlopen(request, timeout=1):
                 return
         except Exception:
             time.sleep(0.1)
@@ -143,13 +155,15 @@ def _call(base: str, method: str, path: str, body: object, cookie: str = "") -> 
     request.add_header("New-Api-User", "1")
     if cookie:
         request.add_header("Cookie", cookie)
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback only
+    with urllib.request.urlopen(request, timeout=10) as response:
         cookie = response.headers.get("Set-Cookie", "").split(";", 1)[0] or cookie
         return json.loads(response.read()), cookie
 
 
 @contextlib.contextmanager
-def gateway(upstream: Server, workdir: Path, models: list[str], extra_env: dict[str, str] | None = None) -> Iterator[tuple[Server, str]]:
+def gateway(
+    upstream: Server, workdir: Path, models: list[str], extra_env: dict[str, str] | None = None
+) -> Iterator[tuple[Server, str]]:
     """``newapi serve`` with one worker on SQLite, provisioned through its own management API."""
     port = free_port()
     env = dict(os.environ)
@@ -163,7 +177,20 @@ def gateway(upstream: Server, workdir: Path, models: list[str], extra_env: dict[
     )
     log = open(workdir / "gateway.log", "wb")  # noqa: SIM115 - closed below
     process = subprocess.Popen(
-        [sys.executable, "-m", "newapi", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1", "--log-level", "warning"],
+        [
+            sys.executable,
+            "-m",
+            "newapi",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "--log-level",
+            "warning",
+        ],
         env=env,
         cwd=workdir,
         stdout=log,
@@ -174,9 +201,20 @@ def gateway(upstream: Server, workdir: Path, models: list[str], extra_env: dict[
     try:
         _wait(base + "/api/status", process)
         password = "benchpass123"
-        _call(base, "POST", "/api/setup", {"username": "root", "password": password, "confirmPassword": password})
+        _call(
+            base,
+            "POST",
+            "/api/setup",
+            {"username": "root", "password": password, "confirmPassword": password},
+        )
         _, cookie = _call(base, "POST", "/api/user/login", {"username": "root", "password": password})
-        channel = {"type": 1, "key": "sk-bench", "name": "mock", "base_url": upstream.url, "models": ",".join(models)}
+        channel = {
+            "type": 1,
+            "key": "sk-bench",
+            "name": "mock",
+            "base_url": upstream.url,
+            "models": ",".join(models),
+        }
         _call(base, "POST", "/api/channel/", {"mode": "single", "channel": channel}, cookie)
         ratios = {m: 0.075 for m in models}
         _call(base, "PUT", "/api/option/", {"key": "ModelRatio", "value": json.dumps(ratios)}, cookie)

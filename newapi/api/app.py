@@ -51,6 +51,7 @@ ROUTES: Sequence[tuple[str, str, Endpoint]] = (
     ("GET", "/api/channel/search", channels.search_channels),
     ("POST", "/api/channel/", channels.create_channel),
     ("PUT", "/api/channel/", channels.update_channel),
+    ("GET", "/api/channel/test/{id}", channels.test_channel),
     ("GET", "/api/channel/{id}", channels.get_channel),
     ("DELETE", "/api/channel/{id}", channels.delete_channel),
     ("GET", "/api/option/", options.list_options),

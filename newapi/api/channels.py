@@ -16,7 +16,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from newapi.api.auth import Caller, admin_only, runtime_of
-from newapi.api.envelope import ApiError, convert, int_query, ok, page_params, paged, path_int, read_json
+from newapi.api.envelope import (
+    ApiError,
+    JSONResponse,
+    convert,
+    int_query,
+    ok,
+    page_params,
+    paged,
+    path_int,
+    read_json,
+)
 from newapi.api.likes import like_pattern
 from newapi.cache.parse import split_keys
 from newapi.core.constants import ChannelStatus, ChannelType
@@ -281,3 +291,26 @@ async def delete_channel(request: Request, caller: Caller) -> Response:
         raise ApiError("channel not found")
     await runtime.invalidate("channels")
     return ok()
+
+
+@admin_only
+async def test_channel(request: Request, caller: Caller) -> Response:
+    """``GET /api/channel/test/:id?model=&endpoint_type=&stream=``: New API's answer shape."""
+    from newapi.relay.channel_test import test_channel as run_test
+
+    runtime = runtime_of(request)
+    channel_id = path_int(request)
+    if channel_id not in runtime.channels.by_id:
+        raise ApiError("channel not found")
+    stream = request.query_params.get("stream", "") in ("true", "1")
+    result = await run_test(
+        runtime,
+        channel_id,
+        request.query_params.get("model", ""),
+        request.query_params.get("endpoint_type", ""),
+        stream,
+    )
+    body: dict[str, Any] = {"success": result.success, "message": result.message, "time": result.seconds}
+    if result.error_code:
+        body["error_code"] = result.error_code
+    return JSONResponse(body)

@@ -68,6 +68,10 @@ class Ledger(Protocol):
         """Give the whole hold back (the request failed before costing anything)."""
         ...
 
+    async def record_only(self, debit: Debit) -> None:
+        """Write ``debit``'s log row without moving any balance (channel tests, error logs)."""
+        ...
+
     async def start(self) -> None: ...
 
     async def close(self) -> None:
