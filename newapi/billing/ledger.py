@@ -68,6 +68,15 @@ class Ledger(Protocol):
         """Give the whole hold back (the request failed before costing anything)."""
         ...
 
+    async def adjust(self, user_id: int, delta: int, *, token_id: int = 0) -> int:
+        """Add ``delta`` (may be negative) to a user's balance, or a token's when ``token_id``.
+
+        Admin quota edits, redemptions, top-ups and refunds go through here as
+        deltas, never as whole-row writes, so they can't wipe concurrent debits.
+        Returns the new balance as the ledger sees it.
+        """
+        ...
+
     async def record_only(self, debit: Debit) -> None:
         """Write ``debit``'s log row without moving any balance (channel tests, error logs)."""
         ...

@@ -275,6 +275,15 @@ class SqlLedger:
             token = self._tokens[hold.token_id]
             token.used += cost
 
+    async def adjust(self, user_id: int, delta: int, *, token_id: int = 0) -> int:
+        table = _TOKENS if token_id else _USERS
+        column = table.c.remain_quota if token_id else table.c.quota
+        ident = token_id or user_id
+        async with self._engine.begin() as conn:
+            await conn.execute(update(table).where(table.c.id == ident).values({column: column + delta}))
+            value = (await conn.execute(select(column).where(table.c.id == ident))).scalar_one_or_none()
+        return int(value or 0)
+
     async def record_only(self, debit: Debit) -> None:
         if debit.log:
             self._debits.append(debit)
