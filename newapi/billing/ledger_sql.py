@@ -24,85 +24,36 @@ import time
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from newapi.billing.db_writes import (
+    BATCHES,
+    LEASES,
+    SETTLE_CHANNEL,
+    SETTLE_TOKEN,
+    SETTLE_USER,
+    TAKE_TOKEN,
+    TAKE_USER,
+    TOKENS,
+    USERS,
+    bump_bucket,
+    insert_logs_sql,
+    log_row,
+)
 from newapi.billing.ledger import Debit, Hold
 from newapi.core.errors import QuotaExceeded
-from newapi.storage.ledger_tables import FlushBatch, QuotaLease
-from newapi.storage.tables import Channel, Log, QuotaData, Token, User
 
 log = logging.getLogger(__name__)
-
-_USERS = cast(Table, User.__table__)
-_TOKENS = cast(Table, Token.__table__)
-_CHANNELS = cast(Table, Channel.__table__)
-_QUOTA_DATA = cast(Table, QuotaData.__table__)
-_LOGS = cast(Table, Log.__table__)
-_LEASES = cast(Table, QuotaLease.__table__)
-_BATCHES = cast(Table, FlushBatch.__table__)
 
 # Spare credit is only taken from balances this many reservations deep, so a
 # nearly empty balance is always reserved exactly and never stranded in a worker.
 SPARE_DEPTH = 64
 ORPHAN_AFTER = 120  # seconds without a flush before another worker refunds a lease
-
-_TAKE_USER = (
-    update(_USERS)
-    .where(_USERS.c.id == bindparam("b_id"), _USERS.c.quota >= bindparam("b_n"))
-    .values(quota=_USERS.c.quota - bindparam("b_n"))
-)
-_TAKE_TOKEN = (
-    update(_TOKENS)
-    .where(_TOKENS.c.id == bindparam("b_id"), _TOKENS.c.remain_quota >= bindparam("b_n"))
-    .values(remain_quota=_TOKENS.c.remain_quota - bindparam("b_n"))
-)
-_SETTLE_USER = (
-    update(_USERS)
-    .where(_USERS.c.id == bindparam("b_id"))
-    .values(
-        quota=_USERS.c.quota + bindparam("b_back"),
-        used_quota=_USERS.c.used_quota + bindparam("b_used"),
-        request_count=_USERS.c.request_count + bindparam("b_count"),
-    )
-)
-_SETTLE_TOKEN = (
-    update(_TOKENS)
-    .where(_TOKENS.c.id == bindparam("b_id"))
-    .values(
-        remain_quota=_TOKENS.c.remain_quota + bindparam("b_back"),
-        used_quota=_TOKENS.c.used_quota + bindparam("b_used"),
-        accessed_time=bindparam("b_now"),
-    )
-)
-_SETTLE_CHANNEL = (
-    update(_CHANNELS)
-    .where(_CHANNELS.c.id == bindparam("b_id"))
-    .values(used_quota=_CHANNELS.c.used_quota + bindparam("b_used"))
-)
-_QD = _QUOTA_DATA.c
-_BUMP_QUOTA_DATA = (
-    update(_QUOTA_DATA)
-    .where(
-        _QD.user_id == bindparam("b_user"),
-        _QD.username == bindparam("b_username"),
-        _QD.model_name == bindparam("b_model"),
-        _QD.created_at == bindparam("b_hour"),
-        _QD.use_group == bindparam("b_group"),
-        _QD.token_id == bindparam("b_token"),
-        _QD.channel_id == bindparam("b_channel"),
-        _QD.node_name == bindparam("b_node"),
-    )
-    .values(
-        count=_QD.count + bindparam("b_count"),
-        quota=_QD.quota + bindparam("b_quota"),
-        token_used=_QD.token_used + bindparam("b_tokens"),
-    )
-)
 
 
 class _Short(Exception):
@@ -151,7 +102,7 @@ class SqlLedger:
         self._debits: list[Debit] = []
         self._buckets: dict[tuple[Any, ...], list[int]] = {}
         self._settled: set[str] = set()
-        self._insert_logs_sql = _insert_logs_sql(dialect)
+        self._insert_logs_sql = insert_logs_sql(dialect)
         self._flush_lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
@@ -192,12 +143,12 @@ class SqlLedger:
             try:
                 async with self._engine.begin() as conn:
                     if take_user:
-                        result = await conn.execute(_TAKE_USER, {"b_id": hold.user_id, "b_n": take_user})
+                        result = await conn.execute(TAKE_USER, {"b_id": hold.user_id, "b_n": take_user})
                         if result.rowcount == 0:
                             raise _Short("user")
                         await self._grow_lease(conn, "user", hold.user_id, take_user, now)
                     if take_token:
-                        result = await conn.execute(_TAKE_TOKEN, {"b_id": hold.token_id, "b_n": take_token})
+                        result = await conn.execute(TAKE_TOKEN, {"b_id": hold.token_id, "b_n": take_token})
                         if result.rowcount == 0:
                             raise _Short("token")
                         await self._grow_lease(conn, "token", hold.token_id, take_token, now)
@@ -219,7 +170,7 @@ class SqlLedger:
 
     async def _grow_lease(self, conn: AsyncConnection, kind: str, ident: int, amount: int, now: int) -> None:
         dialect_insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
-        table = _LEASES
+        table = LEASES
         statement = dialect_insert(table).values(
             node=self.node, kind=kind, ident=ident, amount=amount, updated_at=now
         )
@@ -276,7 +227,7 @@ class SqlLedger:
             token.used += cost
 
     async def adjust(self, user_id: int, delta: int, *, token_id: int = 0) -> int:
-        table = _TOKENS if token_id else _USERS
+        table = TOKENS if token_id else USERS
         column = table.c.remain_quota if token_id else table.c.quota
         ident = token_id or user_id
         async with self._engine.begin() as conn:
@@ -392,10 +343,10 @@ class SqlLedger:
         now = int(time.time())
         async with self._engine.begin() as conn:
             try:
-                await conn.execute(insert(_BATCHES).values(id=batch, created_at=now))
+                await conn.execute(insert(BATCHES).values(id=batch, created_at=now))
             except IntegrityError:
                 return  # this batch was applied by an earlier attempt whose commit we did not see
-            rows = [_log_row(d) for d in debits if d.log]
+            rows = [log_row(d) for d in debits if d.log]
             if rows:
                 # Straight to the driver: SQLAlchemy's per-row parameter handling would
                 # cost as much again as the insert itself at thousands of rows a second.
@@ -407,61 +358,26 @@ class SqlLedger:
                 if t.back or t.used or t.count
             ]
             if user_rows:
-                await conn.execute(_SETTLE_USER, user_rows)
+                await conn.execute(SETTLE_USER, user_rows)
             token_rows = [
                 {"b_id": tid, "b_back": t.back, "b_used": t.used, "b_now": now}
                 for tid, t in sorted(tokens.items())
                 if t.back or t.used
             ]
             if token_rows:
-                await conn.execute(_SETTLE_TOKEN, token_rows)
+                await conn.execute(SETTLE_TOKEN, token_rows)
             channel_rows = [{"b_id": cid, "b_used": used} for cid, used in sorted(channels.items()) if used]
             if channel_rows:
-                await conn.execute(_SETTLE_CHANNEL, channel_rows)
+                await conn.execute(SETTLE_CHANNEL, channel_rows)
             for key, (count, quota, tokens_used) in sorted(buckets.items()):
-                await self._bump_bucket(conn, key, count, quota, tokens_used)
+                await bump_bucket(conn, key, count, quota, tokens_used, self._node_name)
             await self._write_leases(conn, "user", users, now)
             await self._write_leases(conn, "token", tokens, now)
-
-    async def _bump_bucket(
-        self, conn: AsyncConnection, key: tuple[Any, ...], count: int, quota: int, used: int
-    ) -> None:
-        user_id, username, model, hour, group, token_id, channel_id = key
-        params = {
-            "b_user": user_id,
-            "b_username": username,
-            "b_model": model,
-            "b_hour": hour,
-            "b_group": group,
-            "b_token": token_id,
-            "b_channel": channel_id,
-            "b_node": self._node_name,
-            "b_count": count,
-            "b_quota": quota,
-            "b_tokens": used,
-        }
-        result = await conn.execute(_BUMP_QUOTA_DATA, params)
-        if result.rowcount == 0:
-            await conn.execute(
-                insert(_QUOTA_DATA).values(
-                    user_id=user_id,
-                    username=username,
-                    model_name=model,
-                    created_at=hour,
-                    use_group=group,
-                    token_id=token_id,
-                    channel_id=channel_id,
-                    node_name=self._node_name,
-                    count=count,
-                    quota=quota,
-                    token_used=used,
-                )
-            )
 
     async def _write_leases(
         self, conn: AsyncConnection, kind: str, taken: dict[int, _Taken], now: int
     ) -> None:
-        table = _LEASES
+        table = LEASES
         mine = (table.c.node == self.node, table.c.kind == kind)
         for ident, t in sorted(taken.items()):
             if not t.accounted:
@@ -477,7 +393,7 @@ class SqlLedger:
 
     async def sweep_orphans(self) -> int:
         """Refund leases of workers that stopped flushing (killed); returns how many."""
-        table = _LEASES
+        table = LEASES
         cutoff = int(time.time()) - ORPHAN_AFTER
         refunded = 0
         async with self._engine.begin() as conn:
@@ -502,11 +418,11 @@ class SqlLedger:
                     continue
                 if kind == "user":
                     await conn.execute(
-                        _SETTLE_USER, {"b_id": ident, "b_back": amount, "b_used": 0, "b_count": 0}
+                        SETTLE_USER, {"b_id": ident, "b_back": amount, "b_used": 0, "b_count": 0}
                     )
                 else:
                     await conn.execute(
-                        _SETTLE_TOKEN,
+                        SETTLE_TOKEN,
                         {"b_id": ident, "b_back": amount, "b_used": 0, "b_now": int(time.time())},
                     )
                 refunded += 1
@@ -546,63 +462,3 @@ def _forget_idle(balances: dict[int, _Balance]) -> None:
     idle = [i for i, b in balances.items() if not (b.free or b.held or b.used or b.lease or b.lock.locked())]
     for ident in idle:
         del balances[ident]
-
-
-_LOG_COLUMNS = (
-    "user_id",
-    "created_at",
-    "type",
-    "content",
-    "username",
-    "token_name",
-    "model_name",
-    "quota",
-    "prompt_tokens",
-    "completion_tokens",
-    "use_time",
-    "is_stream",
-    "channel_id",
-    "token_id",
-    "group",
-    "ip",
-    "request_id",
-    "upstream_request_id",
-    "other",
-)
-
-
-def _insert_logs_sql(dialect: str) -> str:
-    quote = "`" if dialect in ("sqlite", "mysql") else '"'
-    columns = ", ".join(f"{quote}{c}{quote}" for c in _LOG_COLUMNS)
-    if dialect == "postgresql":
-        marks = ", ".join(f"${i}" for i in range(1, len(_LOG_COLUMNS) + 1))
-    elif dialect == "mysql":
-        marks = ", ".join("%s" for _ in _LOG_COLUMNS)
-    else:
-        marks = ", ".join("?" for _ in _LOG_COLUMNS)
-    # Only our own constant column names and placeholders go into this text.
-    return f"INSERT INTO logs ({columns}) VALUES ({marks})"  # noqa: S608
-
-
-def _log_row(d: Debit) -> tuple[Any, ...]:
-    return (
-        d.user_id,
-        d.created_at,
-        d.log_type,
-        d.content,
-        d.username,
-        d.token_name,
-        d.model_name,
-        d.quota,
-        d.prompt_tokens,
-        d.completion_tokens,
-        d.use_time,
-        d.is_stream,
-        d.channel_id,
-        d.token_id,
-        d.group,
-        d.ip,
-        d.request_id,
-        d.upstream_request_id,
-        d.other,
-    )

@@ -1,0 +1,174 @@
+"""The database writes every ledger shares: consume logs, counters, hourly quota_data buckets.
+
+Statements are built once; rows go in executemany batches in a fixed order.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from sqlalchemy import Table, bindparam, insert, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from newapi.billing.ledger import Debit
+from newapi.storage.ledger_tables import FlushBatch, QuotaLease
+from newapi.storage.tables import Channel, Log, QuotaData, Token, User
+
+USERS = cast(Table, User.__table__)
+TOKENS = cast(Table, Token.__table__)
+CHANNELS = cast(Table, Channel.__table__)
+QUOTA_DATA = cast(Table, QuotaData.__table__)
+LOGS = cast(Table, Log.__table__)
+LEASES = cast(Table, QuotaLease.__table__)
+BATCHES = cast(Table, FlushBatch.__table__)
+
+
+TAKE_USER = (
+    update(USERS)
+    .where(USERS.c.id == bindparam("b_id"), USERS.c.quota >= bindparam("b_n"))
+    .values(quota=USERS.c.quota - bindparam("b_n"))
+)
+TAKE_TOKEN = (
+    update(TOKENS)
+    .where(TOKENS.c.id == bindparam("b_id"), TOKENS.c.remain_quota >= bindparam("b_n"))
+    .values(remain_quota=TOKENS.c.remain_quota - bindparam("b_n"))
+)
+SETTLE_USER = (
+    update(USERS)
+    .where(USERS.c.id == bindparam("b_id"))
+    .values(
+        quota=USERS.c.quota + bindparam("b_back"),
+        used_quota=USERS.c.used_quota + bindparam("b_used"),
+        request_count=USERS.c.request_count + bindparam("b_count"),
+    )
+)
+SETTLE_TOKEN = (
+    update(TOKENS)
+    .where(TOKENS.c.id == bindparam("b_id"))
+    .values(
+        remain_quota=TOKENS.c.remain_quota + bindparam("b_back"),
+        used_quota=TOKENS.c.used_quota + bindparam("b_used"),
+        accessed_time=bindparam("b_now"),
+    )
+)
+SETTLE_CHANNEL = (
+    update(CHANNELS)
+    .where(CHANNELS.c.id == bindparam("b_id"))
+    .values(used_quota=CHANNELS.c.used_quota + bindparam("b_used"))
+)
+_QD = QUOTA_DATA.c
+_BUMPQUOTA_DATA = (
+    update(QUOTA_DATA)
+    .where(
+        _QD.user_id == bindparam("b_user"),
+        _QD.username == bindparam("b_username"),
+        _QD.model_name == bindparam("b_model"),
+        _QD.created_at == bindparam("b_hour"),
+        _QD.use_group == bindparam("b_group"),
+        _QD.token_id == bindparam("b_token"),
+        _QD.channel_id == bindparam("b_channel"),
+        _QD.node_name == bindparam("b_node"),
+    )
+    .values(
+        count=_QD.count + bindparam("b_count"),
+        quota=_QD.quota + bindparam("b_quota"),
+        token_used=_QD.token_used + bindparam("b_tokens"),
+    )
+)
+
+
+async def bump_bucket(
+    conn: AsyncConnection, key: tuple[Any, ...], count: int, quota: int, used: int, node_name: str
+) -> None:
+    """Add to an hourly quota_data row (update, else insert: New API has no unique key on it)."""
+    user_id, username, model, hour, group, token_id, channel_id = key
+    params = {
+        "b_user": user_id,
+        "b_username": username,
+        "b_model": model,
+        "b_hour": hour,
+        "b_group": group,
+        "b_token": token_id,
+        "b_channel": channel_id,
+        "b_node": node_name,
+        "b_count": count,
+        "b_quota": quota,
+        "b_tokens": used,
+    }
+    result = await conn.execute(_BUMPQUOTA_DATA, params)
+    if result.rowcount == 0:
+        await conn.execute(
+            insert(QUOTA_DATA).values(
+                user_id=user_id,
+                username=username,
+                model_name=model,
+                created_at=hour,
+                use_group=group,
+                token_id=token_id,
+                channel_id=channel_id,
+                node_name=node_name,
+                count=count,
+                quota=quota,
+                token_used=used,
+            )
+        )
+
+
+_LOG_COLUMNS = (
+    "user_id",
+    "created_at",
+    "type",
+    "content",
+    "username",
+    "token_name",
+    "model_name",
+    "quota",
+    "prompt_tokens",
+    "completion_tokens",
+    "use_time",
+    "is_stream",
+    "channel_id",
+    "token_id",
+    "group",
+    "ip",
+    "request_id",
+    "upstream_request_id",
+    "other",
+)
+
+
+def insert_logs_sql(dialect: str) -> str:
+    quote = "`" if dialect in ("sqlite", "mysql") else '"'
+    columns = ", ".join(f"{quote}{c}{quote}" for c in _LOG_COLUMNS)
+    if dialect == "postgresql":
+        marks = ", ".join(f"${i}" for i in range(1, len(_LOG_COLUMNS) + 1))
+    elif dialect == "mysql":
+        marks = ", ".join("%s" for _ in _LOG_COLUMNS)
+    else:
+        marks = ", ".join("?" for _ in _LOG_COLUMNS)
+    # Only our own constant column names and placeholders go into this text.
+    return f"INSERT INTO logs ({columns}) VALUES ({marks})"  # noqa: S608
+
+
+def log_row(d: Debit) -> tuple[Any, ...]:
+    return (
+        d.user_id,
+        d.created_at,
+        d.log_type,
+        d.content,
+        d.username,
+        d.token_name,
+        d.model_name,
+        d.quota,
+        d.prompt_tokens,
+        d.completion_tokens,
+        d.use_time,
+        d.is_stream,
+        d.channel_id,
+        d.token_id,
+        d.group,
+        d.ip,
+        d.request_id,
+        d.upstream_request_id,
+        d.other,
+    )
