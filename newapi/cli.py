@@ -77,6 +77,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     share_generated_secret()
     settings = get_settings()
+    settings.check_multi_node()
     if settings.is_master and not args.no_migrate:
         from newapi.storage.migrate import migrate
 

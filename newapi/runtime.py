@@ -9,10 +9,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from newapi.api.session import SessionSigner
 from newapi.billing.ledger import Ledger
+from newapi.billing.flusher import Flusher
+from newapi.billing.ledger_redis import RedisLedger
 from newapi.billing.ledger_sql import SqlLedger
 from newapi.cache.bus import InvalidationBus
 from newapi.cache.channels import ChannelIndex
@@ -48,6 +51,7 @@ class Runtime:
     health: HealthReporter = field(init=False)
     redis: Any | None = None
     bus: InvalidationBus | None = None
+    flusher: Flusher | None = None
     started_at: int = field(default_factory=lambda: int(time.time()))
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -89,6 +93,9 @@ class Runtime:
 
     async def start_background(self) -> None:
         await self.ledger.start()
+        if self.flusher is not None and self.settings.is_master:
+            # Every master worker runs one; the Redis lease lets a single one flush at a time.
+            self._tasks.append(asyncio.create_task(self.flusher.run_forever(), name="ledger-flusher"))
         if self.bus is not None:
             self.bus.start()
         self._tasks.append(asyncio.create_task(self._periodic_reload(), name="periodic-reload"))
@@ -121,6 +128,19 @@ class Runtime:
         await self.engine.dispose()
 
 
+def _ledger(database: Database, settings: Settings, engine: AsyncEngine, redis: Any | None) -> Ledger:
+    if redis is None:
+        return _sql_ledger(database, settings, engine)
+    return RedisLedger(
+        redis,
+        engine,
+        prefix=settings.redis_prefix,
+        hold_ttl=settings.ledger_hold_ttl,
+        overdraft=settings.ledger_overdraft,
+        max_backlog=settings.ledger_max_backlog,
+    )
+
+
 def _sql_ledger(database: Database, settings: Settings, engine: AsyncEngine) -> SqlLedger:
     if database.dialect == "sqlite":
         # SQLite writers queue up behind BEGIN IMMEDIATE on their own engine.
@@ -131,15 +151,22 @@ def _sql_ledger(database: Database, settings: Settings, engine: AsyncEngine) -> 
 
 async def build_runtime(settings: Settings) -> Runtime:
     """Connect to the database (and Redis), and load the caches."""
+    settings.check_multi_node()
     database = resolve_database(settings)
     engine = create_engine(database, settings)
     redis = None
     if settings.uses_redis:
-        import redis.asyncio as aioredis
 
-        redis = aioredis.from_url(
-            settings.redis_conn_string, max_connections=max(settings.redis_pool_size, 10)
+        # A blocking pool: a burst of requests waits for a connection instead of failing.
+        pool = aioredis.BlockingConnectionPool.from_url(
+            settings.redis_conn_string,
+            max_connections=max(settings.redis_pool_size, 10),
+            timeout=5,
+            # A partitioned Redis must fail requests fast (503), not hang them.
+            socket_timeout=3,
+            socket_connect_timeout=3,
         )
+        redis = aioredis.Redis(connection_pool=pool)
 
     async def load_token(key: str) -> TokenInfo | None:
         row = await lookups.token_row(engine, key)
@@ -161,7 +188,7 @@ async def build_runtime(settings: Settings) -> Runtime:
         users=KeyedCache(load_user, ttl=ttl),
         channels=ChannelIndex(),
         limiter=build_rate_limiter(redis, settings.redis_prefix),
-        ledger=_sql_ledger(database, settings, engine),
+        ledger=_ledger(database, settings, engine, redis),
         upstream=UpstreamClient(
             max_idle_per_host=settings.relay_max_idle_conns_per_host,
             max_idle_total=settings.relay_max_idle_conns,
@@ -170,7 +197,17 @@ async def build_runtime(settings: Settings) -> Runtime:
         redis=redis,
     )
     if redis is not None:
-        runtime.bus = InvalidationBus(runtime.apply_invalidation, redis, settings.redis_prefix)
+        # Pub/sub idles for long stretches: it gets its own client without a read timeout.
+        listener = aioredis.from_url(settings.redis_conn_string, health_check_interval=30)
+        runtime.bus = InvalidationBus(runtime.apply_invalidation, redis, settings.redis_prefix, listener=listener)
+        runtime.flusher = Flusher(
+            redis,
+            engine,
+            database.dialect,
+            prefix=settings.redis_prefix,
+            node_name=settings.node_name,
+            interval=float(settings.batch_update_interval),
+        )
     await runtime.reload_options()
     await runtime.reload_channels()
     return runtime

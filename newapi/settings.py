@@ -77,6 +77,7 @@ class Settings:
     session_secret: str = ""
     session_secret_generated: bool = False
     crypto_secret: str = ""
+    crypto_secret_set: bool = False
     session_cookie_secure: bool = False
     memory_cache_enabled: bool = False
     sync_frequency: int = 60
@@ -125,6 +126,9 @@ class Settings:
     # Ours.
     data_dir: str = ""
     redis_prefix: str = ""
+    ledger_hold_ttl: float = 3600.0
+    ledger_overdraft: int = 0
+    ledger_max_backlog: int = 1_000_000
     web_dist: str = ""
     allow_private_urls: bool = False
     no_extensions: bool = False
@@ -152,6 +156,26 @@ class Settings:
     def stream_line_cap_bytes(self) -> int:
         mb = self.stream_scanner_max_buffer_mb if self.stream_scanner_max_buffer_mb > 0 else 128
         return mb * 1024 * 1024
+
+    def check_multi_node(self) -> None:
+        """Refuse a shared (multi-node) setup whose nodes would disagree on secrets.
+
+        With Redis or ``NODE_TYPE=slave`` several nodes share state: a generated
+        SESSION_SECRET would log users out between nodes, and CRYPTO_SECRET must
+        match for the shared cache keys.
+        """
+        if not (self.uses_redis or not self.is_master):
+            return
+        missing = []
+        if self.session_secret_generated:
+            missing.append("SESSION_SECRET")
+        if not self.crypto_secret_set:
+            missing.append("CRYPTO_SECRET")
+        if missing:
+            raise SettingsError(
+                f"a multi-node setup (Redis or NODE_TYPE=slave) needs {' and '.join(missing)} set to the same "
+                "value on every node"
+            )
 
     def with_overrides(self, **changes: Any) -> Settings:
         """A copy with some fields changed (used by the CLI flags and tests)."""
@@ -191,6 +215,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         session_secret=session_secret,
         session_secret_generated=generated or _flag(env, "NEWAPI_SESSION_SECRET_GENERATED", False),
         crypto_secret=crypto_secret,
+        crypto_secret_set=bool(_str(env, "CRYPTO_SECRET")),
         session_cookie_secure=_flag(env, "SESSION_COOKIE_SECURE", False),
         memory_cache_enabled=_flag(env, "MEMORY_CACHE_ENABLED", False),
         sync_frequency=max(1, _int(env, "SYNC_FREQUENCY", 60)),
@@ -238,6 +263,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         tz=_str(env, "TZ"),
         data_dir=_str(env, "NEWAPI_DATA_DIR"),
         redis_prefix=_str(env, "NEWAPI_REDIS_PREFIX"),
+        ledger_hold_ttl=_float(env, "NEWAPI_LEDGER_HOLD_TTL", 3600.0),
+        ledger_overdraft=max(0, _int(env, "NEWAPI_LEDGER_OVERDRAFT", 0)),
+        ledger_max_backlog=max(1, _int(env, "NEWAPI_LEDGER_MAX_BACKLOG", 1_000_000)),
         web_dist=_str(env, "NEWAPI_WEB_DIST"),
         allow_private_urls=_flag(env, "NEWAPI_ALLOW_PRIVATE_URLS", False),
         no_extensions=extensions_disabled(env),

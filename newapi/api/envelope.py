@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import msgspec
 import orjson
@@ -14,6 +14,16 @@ T = TypeVar("T")
 
 DEFAULT_PAGE_SIZE = 10
 MAX_PAGE_SIZE = 100
+INT32_MAX = 2**31 - 1
+# Unix timestamps and similar: bounded so no driver ever sees an out-of-range integer.
+INT53_MAX = 2**53
+
+#: Field types for request Structs: bounded so the database never sees an
+#: integer it cannot store (an out-of-range bind would be a 500, not a message).
+Id = Annotated[int, msgspec.Meta(ge=0, le=INT32_MAX)]
+Quota = Annotated[int, msgspec.Meta(ge=-INT32_MAX, le=INT32_MAX)]
+Timestamp = Annotated[int, msgspec.Meta(ge=-INT53_MAX, le=INT53_MAX)]
+SmallInt = Annotated[int, msgspec.Meta(ge=-INT32_MAX, le=INT32_MAX)]
 
 
 class ApiError(Exception):
@@ -53,15 +63,18 @@ def _int_param(request: Request, names: Sequence[str], default: int) -> int:
         if raw is None or raw == "":
             continue
         try:
-            return int(raw)
+            value = int(raw)
         except ValueError:
             raise ApiError(f"invalid value for {name}: must be an integer") from None
+        if abs(value) > INT32_MAX:
+            raise ApiError(f"invalid value for {name}: out of range")
+        return value
     return default
 
 
 def page_params(request: Request) -> tuple[int, int]:
     """1-based page and page size from ``p`` and ``page_size`` (or ``ps`` / ``size``)."""
-    page = max(1, _int_param(request, ("p",), 1))
+    page = min(max(1, _int_param(request, ("p",), 1)), INT32_MAX // MAX_PAGE_SIZE)
     size = _int_param(request, ("page_size", "ps", "size"), DEFAULT_PAGE_SIZE)
     if size <= 0:
         size = DEFAULT_PAGE_SIZE
@@ -77,17 +90,23 @@ def int_query(request: Request, name: str, default: int | None = None) -> int | 
     if raw is None or raw == "":
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise ApiError(f"invalid value for {name}: must be an integer") from None
+    if abs(value) > INT53_MAX:
+        raise ApiError(f"invalid value for {name}: out of range")
+    return value
 
 
 def path_int(request: Request, name: str = "id") -> int:
     raw = request.path_params.get(name, "")
     try:
-        return int(raw)
+        value = int(raw)
     except (TypeError, ValueError):
         raise ApiError(f"invalid {name}") from None
+    if not 0 <= value <= INT32_MAX:
+        raise ApiError(f"invalid {name}")
+    return value
 
 
 async def read_json(request: Request, limit: int = 4 * 1024 * 1024) -> Any:
@@ -105,14 +124,32 @@ async def read_json(request: Request, limit: int = 4 * 1024 * 1024) -> Any:
         raise ApiError(f"invalid JSON body: {exc}") from None
 
 
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
 def convert(data: Any, kind: type[T]) -> T:
     """``data`` as ``kind`` (a msgspec Struct), with msgspec's message naming the field."""
     if not isinstance(data, dict):
         raise ApiError("request body must be a JSON object")
+    # PostgreSQL cannot store NUL in text; refuse it here rather than fail in the driver.
+    if _has_nul(data):
+        raise ApiError("invalid request: text must not contain NUL characters")
     try:
         return msgspec.convert(data, kind, strict=False)
     except msgspec.ValidationError as exc:
         raise ApiError(f"invalid request: {exc}") from None
+
+
+def query_as(request: Request, kind: type[T]) -> T:
+    """The query string as ``kind``: typed, bounded, with a message naming a bad parameter."""
+    return convert({k: v for k, v in request.query_params.items() if v != ""}, kind)
 
 
 async def body_as(request: Request, kind: type[T]) -> T:

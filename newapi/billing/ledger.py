@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+import orjson
+
 
 @dataclass(slots=True)
 class Hold:
@@ -49,6 +51,41 @@ class Debit:
     upstream_request_id: str = ""
     log: bool = True  # LogConsumeEnabled
     log_type: int = 2
+    token_unlimited: bool = False  # an unlimited token's remain_quota is left alone
+
+
+_DEBIT_FIELDS = (
+    "request_id",
+    "user_id",
+    "username",
+    "token_id",
+    "token_name",
+    "channel_id",
+    "model_name",
+    "group",
+    "quota",
+    "prompt_tokens",
+    "completion_tokens",
+    "use_time",
+    "is_stream",
+    "content",
+    "other",
+    "created_at",
+    "ip",
+    "upstream_request_id",
+    "log",
+    "log_type",
+    "token_unlimited",
+)
+
+
+def debit_to_json(debit: Debit) -> bytes:
+    """A compact, order-fixed JSON array (the Redis stream carries these)."""
+    return orjson.dumps([getattr(debit, name) for name in _DEBIT_FIELDS])
+
+
+def debit_from_json(data: bytes | str) -> Debit:
+    return Debit(**dict(zip(_DEBIT_FIELDS, orjson.loads(data), strict=True)))
 
 
 class Ledger(Protocol):

@@ -22,9 +22,10 @@ Apply = Callable[[str, str], Awaitable[None]]
 
 
 class InvalidationBus:
-    def __init__(self, apply: Apply, redis: Any | None = None, prefix: str = "") -> None:
+    def __init__(self, apply: Apply, redis: Any | None = None, prefix: str = "", listener: Any | None = None) -> None:
         self._apply = apply
         self._redis = redis
+        self._listener = listener or redis
         self._channel = f"{prefix}{CHANNEL}"
         # Messages we published ourselves are already applied; skip their echo.
         self._origin = f"{os.getpid()}:{id(self)}"
@@ -52,12 +53,14 @@ class InvalidationBus:
             except asyncio.CancelledError:
                 pass
             self._task = None
+        if self._listener is not None and self._listener is not self._redis:
+            await self._listener.aclose()
 
     async def _listen(self) -> None:
-        assert self._redis is not None
+        assert self._listener is not None
         first = True
         while True:
-            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+            pubsub = self._listener.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.subscribe(self._channel)
                 if not first:

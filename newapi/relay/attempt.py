@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from newapi.adaptors.headers import apply_header_override
-from newapi.adaptors.openai.request import auth_headers, build_body, plan_body, upstream_url
+from newapi.adaptors.openai.channel import auth_headers, build_body, plan_body, upstream_url
 from newapi.adaptors.openai.response import error_message, response_id, usage_of
 from newapi.adaptors.openai.stream import OpenAIPassThrough
 from newapi.core.errors import UpstreamStatusError

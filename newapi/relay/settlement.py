@@ -115,6 +115,7 @@ def build_debit(runtime: Runtime, call: Call) -> tuple[Debit, Charge]:
         ip=call.client_ip if call.user.setting.get("record_ip_log") else "",
         upstream_request_id=call.upstream_request_id,
         log=runtime.options.get_bool("LogConsumeEnabled", True),
+        token_unlimited=call.token.unlimited_quota,
     )
     return debit, charge
 

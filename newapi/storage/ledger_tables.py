@@ -33,3 +33,16 @@ class FlushBatch(Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     created_at: Mapped[int] = mapped_column(GoInt, nullable=False, default=0)
+
+
+class LedgerEntry(Base):
+    """One applied stream entry of the Redis ledger (a debit's request id, or an adjustment's id).
+
+    The flusher inserts these in the same transaction as the debits, so an entry
+    delivered twice (a crash before the acknowledgement) is applied once.
+    """
+
+    __tablename__ = "newapi_ledger_entries"
+
+    id: Mapped[str] = mapped_column(String(96), primary_key=True)
+    created_at: Mapped[int] = mapped_column(GoInt, nullable=False, default=0)

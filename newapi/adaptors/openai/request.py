@@ -1,204 +1,222 @@
-"""Building the upstream request for OpenAI-compatible channels.
-
-The client's body is forwarded byte for byte unless something must change
-(model mapping, forced stream usage, per-model parameter rules, overrides);
-then it is decoded once, edited, and encoded once.
-"""
+"""OpenAI Chat Completions requests to and from the neutral model (reference §4.1, §4.4, §4.6)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
-from newapi.core.constants import ChannelType
-from newapi.core.endpoints import Endpoint
-from newapi.core.structs import ChannelInfo
+from newapi.convert import model as m
 
-# Channel types whose OpenAI-format streams accept stream_options (New API's list, reference §10).
-STREAM_OPTIONS_TYPES = frozenset(
-    {
-        ChannelType.OPENAI,
-        ChannelType.AZURE,
-        ChannelType.ANTHROPIC,
-        ChannelType.AWS,
-        ChannelType.GEMINI,
-        ChannelType.CLOUDFLARE,
-        ChannelType.VOLCENGINE,
-        ChannelType.OLLAMA,
-        ChannelType.XAI,
-        ChannelType.DEEPSEEK,
-        ChannelType.BAIDU_V2,
-        ChannelType.ZHIPU_V4,
-        ChannelType.ALI,
-        ChannelType.SUBMODEL,
-        ChannelType.CODEX,
-        ChannelType.MOONSHOT,
-        ChannelType.MINIMAX,
-        ChannelType.SILICONFLOW,
-        ChannelType.TENCENT,
-    }
-)
-
-_EFFORT_SUFFIXES = ("-xhigh", "-high", "-medium", "-low", "-minimal", "-none")
-_FORCE_USAGE_PREFIX = b'{"stream_options":{"include_usage":true},'
+# reasoning_effort <-> thinking budget (New API's Claude mapping, reference §4.1)
+EFFORT_BUDGET = {"minimal": 1024, "low": 1280, "medium": 2048, "high": 4096, "xhigh": 8192, "max": 16384}
 
 
-@dataclass(slots=True)
-class BodyPlan:
-    """What must change in the client's JSON body before it goes upstream."""
-
-    upstream_model: str
-    model_changed: bool
-    force_usage: bool  # set stream_options.include_usage = true
-    drop_stream_options: bool
-    reasoning_effort: str  # from a model-name suffix
-    param_override: dict[str, Any]
-    openrouter: bool
-
-    @property
-    def needs_edit(self) -> bool:
-        return bool(
-            self.model_changed
-            or self.force_usage
-            or self.drop_stream_options
-            or self.reasoning_effort
-            or self.param_override
-            or self.openrouter
-            or _is_reasoning_model(self.upstream_model)
-        )
+def effort_for_budget(budget: int) -> str:
+    for effort in ("low", "medium", "high"):
+        if budget <= EFFORT_BUDGET[effort]:
+            return effort
+    return "high"
 
 
-def _is_reasoning_model(model: str) -> bool:
-    return model.startswith(("o1", "o3", "o4", "gpt-5"))
+def _content_parts(content: Any) -> list[m.Text | m.Media]:
+    if content is None:
+        return []
+    if isinstance(content, str):
+        return [m.Text(content)] if content else []
+    parts: list[m.Text | m.Media] = []
+    for part in content if isinstance(content, list) else []:
+        if not isinstance(part, dict):
+            continue
+        kind = part.get("type")
+        cache = part.get("cache_control")
+        if kind in ("text", "input_text", "output_text") or (kind is None and "text" in part):
+            parts.append(m.Text(str(part.get("text") or ""), cache))
+        elif kind == "image_url":
+            image = part.get("image_url")
+            url = image.get("url", "") if isinstance(image, dict) else str(image or "")
+            media = m.parse_data_url(url)
+            media.cache_control = cache
+            parts.append(media)
+        elif kind == "input_audio":
+            audio = part.get("input_audio") or {}
+            parts.append(m.Media(f"audio/{audio.get('format', 'wav')}", data=audio.get("data", "")))
+        elif kind == "file":
+            file = part.get("file") or {}
+            parts.append(m.parse_data_url(str(file.get("file_data", "")), "application/pdf"))
+    return parts
 
 
-def split_effort_suffix(model: str) -> tuple[str, str]:
-    """``o3-high`` -> (``o3``, ``high``) for o-series and gpt-5 models (reference §4.8)."""
-    if not _is_reasoning_model(model):
-        return model, ""
-    for suffix in _EFFORT_SUFFIXES:
-        if model.endswith(suffix):
-            return model[: -len(suffix)], suffix[1:]
-    return model, ""
+def _tool_calls(calls: Any) -> list[m.ToolCall]:
+    out: list[m.ToolCall] = []
+    for call in calls if isinstance(calls, list) else []:
+        function = call.get("function") or {}
+        arguments = function.get("arguments")
+        if not isinstance(arguments, str):
+            arguments = orjson.dumps(arguments if arguments is not None else {}).decode()
+        out.append(m.ToolCall(str(call.get("id") or ""), str(function.get("name") or ""), arguments or "{}"))
+    return out
 
 
-def plan_body(
-    channel: ChannelInfo,
-    upstream_model: str,
-    original_model: str,
-    *,
-    stream: bool,
-    client_stream_options: bool,
-    force_stream_option: bool,
-    endpoint: Endpoint,
-) -> BodyPlan:
-    model, effort = split_effort_suffix(upstream_model) if endpoint.can_stream else (upstream_model, "")
-    supports = channel.type in STREAM_OPTIONS_TYPES
-    return BodyPlan(
-        upstream_model=model,
-        model_changed=model != original_model,
-        force_usage=stream and supports and force_stream_option,
-        drop_stream_options=client_stream_options and not supports,
-        reasoning_effort=effort,
-        param_override=channel.param_override if "operations" not in channel.param_override else {},
-        openrouter=channel.type == ChannelType.OPENROUTER and endpoint.can_stream,
-    )
-
-
-def _merge(target: dict[str, Any], override: dict[str, Any]) -> None:
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(target.get(key), dict):
-            _merge(target[key], value)
+def parse_request(body: dict[str, Any]) -> m.Request:
+    req = m.Request(model=str(body.get("model") or ""))
+    names: dict[str, str] = {}  # tool_call_id -> function name, for tool results
+    for message in body.get("messages") or []:
+        role = message.get("role")
+        content = message.get("content")
+        if role in ("system", "developer"):
+            req.system.extend(p for p in _content_parts(content) if isinstance(p, m.Text))
+        elif role == "assistant":
+            parts: list[m.Part] = []
+            reasoning = message.get("reasoning_content") or message.get("reasoning")
+            if isinstance(reasoning, str) and reasoning:
+                parts.append(m.Thinking(reasoning))
+            parts.extend(_content_parts(content))
+            calls = _tool_calls(message.get("tool_calls"))
+            names.update((c.id, c.name) for c in calls)
+            parts.extend(calls)
+            req.messages.append(m.Message("assistant", parts))
+        elif role in ("tool", "function"):
+            call_id = str(message.get("tool_call_id") or message.get("name") or "")
+            name = str(message.get("name") or names.get(call_id, ""))
+            result = m.ToolResult(call_id, name, _content_parts(content))
+            last = req.messages[-1] if req.messages else None
+            if last is not None and last.role == "user" and all(isinstance(p, m.ToolResult) for p in last.parts):
+                last.parts.append(result)
+            else:
+                req.messages.append(m.Message("user", [result]))
         else:
-            target[key] = value
+            req.messages.append(m.Message("user", list(_content_parts(content))))
+    for tool in body.get("tools") or []:
+        if isinstance(tool, dict) and tool.get("type", "function") == "function":
+            function = tool.get("function") or {}
+            req.tools.append(
+                m.Tool(
+                    str(function.get("name") or ""),
+                    str(function.get("description") or ""),
+                    function.get("parameters"),
+                    tool.get("cache_control"),
+                )
+            )
+    req.tool_choice = _parse_choice(body.get("tool_choice"))
+    req.parallel_tool_calls = body.get("parallel_tool_calls")
+    req.max_tokens = body.get("max_completion_tokens") or body.get("max_tokens")
+    req.temperature = body.get("temperature")
+    req.top_p = body.get("top_p")
+    req.top_k = body.get("top_k")
+    stop = body.get("stop")
+    req.stop = [stop] if isinstance(stop, str) else list(stop or [])
+    req.stream = body.get("stream") is True
+    options = body.get("stream_options")
+    req.include_usage = isinstance(options, dict) and options.get("include_usage") is True
+    req.reasoning_effort = body.get("reasoning_effort")
+    reasoning = body.get("reasoning")
+    if isinstance(reasoning, dict):  # OpenRouter's shape
+        if isinstance(reasoning.get("max_tokens"), int):
+            req.thinking_budget = reasoning["max_tokens"]
+        req.reasoning_effort = reasoning.get("effort") or req.reasoning_effort
+    req.response_format = body.get("response_format")
+    req.seed = body.get("seed")
+    req.user = str(body.get("user") or "")
+    return req
 
 
-def _adjust_reasoning_model(body: dict[str, Any], model: str) -> None:
-    # New API's OpenAI adaptor rules for o-series and gpt-5 (reference §4.9).
-    if "max_tokens" in body:
-        if "max_completion_tokens" not in body:
-            body["max_completion_tokens"] = body["max_tokens"]
-        del body["max_tokens"]
-    if model.startswith("gpt-5"):
-        for name in ("temperature", "top_p", "logprobs"):
-            body.pop(name, None)
-    else:
-        body.pop("temperature", None)
-    messages = body.get("messages")
-    if isinstance(messages, list) and not model.startswith(("o1-mini", "o1-preview")):
-        for message in messages:
-            if isinstance(message, dict) and message.get("role") == "system":
-                message["role"] = "developer"
-                break
+def _parse_choice(choice: Any) -> m.ToolChoice | None:
+    if choice in ("auto", "none", "required"):
+        return m.ToolChoice(choice)
+    if isinstance(choice, dict):
+        name = (choice.get("function") or {}).get("name") or choice.get("name")
+        if name:
+            return m.ToolChoice("tool", str(name))
+    return None
 
 
-def build_body(raw: bytes, plan: BodyPlan) -> bytes:
-    """The upstream body: ``raw`` itself when nothing changes."""
-    if not plan.needs_edit:
-        return raw
-    only_usage = plan.force_usage and not (
-        plan.model_changed
-        or plan.drop_stream_options
-        or plan.reasoning_effort
-        or plan.param_override
-        or plan.openrouter
-        or _is_reasoning_model(plan.upstream_model)
-    )
-    if only_usage and b'"stream_options"' not in raw:
-        stripped = raw.lstrip()
-        if stripped[:1] == b"{":
-            rest = stripped[1:].lstrip()
-            # Splicing the key in front keeps the client's bytes and skips a decode/encode.
-            return _FORCE_USAGE_PREFIX[:-1] + (b"," + rest if rest[:1] != b"}" else rest)
-    body = orjson.loads(raw)
-    if not isinstance(body, dict):
-        return raw
-    if plan.model_changed:
-        body["model"] = plan.upstream_model
-    if plan.drop_stream_options:
-        body.pop("stream_options", None)
-    if plan.force_usage:
-        options = body.get("stream_options")
-        if not isinstance(options, dict):
-            options = body["stream_options"] = {}
-        options["include_usage"] = True
-    if plan.reasoning_effort:
-        body["reasoning_effort"] = plan.reasoning_effort
-    if _is_reasoning_model(plan.upstream_model):
-        _adjust_reasoning_model(body, plan.upstream_model)
-    if plan.openrouter:
-        usage = body.get("usage")
-        if not isinstance(usage, dict):
-            body["usage"] = {"include": True}
-    if plan.param_override:
-        _merge(body, plan.param_override)
-    return orjson.dumps(body)
+def _render_parts(parts: list[m.Text | m.Media]) -> str | list[dict[str, Any]]:
+    if all(isinstance(p, m.Text) and p.cache_control is None for p in parts):
+        return "".join(p.text for p in parts if isinstance(p, m.Text))
+    out: list[dict[str, Any]] = []
+    for part in parts:
+        if isinstance(part, m.Text):
+            item: dict[str, Any] = {"type": "text", "text": part.text}
+        elif part.media_type.startswith("audio/") and part.data:
+            item = {"type": "input_audio", "input_audio": {"data": part.data, "format": part.media_type[6:]}}
+        elif part.media_type.startswith("image/"):
+            item = {"type": "image_url", "image_url": {"url": m.data_url(part)}}
+        else:
+            item = {"type": "file", "file": {"file_data": m.data_url(part)}}
+        if part.cache_control is not None:
+            item["cache_control"] = part.cache_control
+        out.append(item)
+    return out
 
 
-def upstream_url(channel: ChannelInfo, endpoint: Endpoint, model: str, azure_default_version: str) -> str:
-    base = channel.base_url
-    if channel.type == ChannelType.CUSTOM:
-        return base.replace("{model}", model)
-    if channel.type == ChannelType.AZURE:
-        version = channel.other or azure_default_version
-        deployment = model.replace(".", "")
-        suffix = endpoint.path.removeprefix("/v1")
-        return f"{base}/openai/deployments/{deployment}{suffix}?api-version={version}"
-    if base.endswith("/v1") and endpoint.path.startswith("/v1/"):
-        return base + endpoint.path[3:]
-    return base + endpoint.path
+def render_messages(req: m.Request) -> list[dict[str, Any]]:
+    messages: list[dict[str, Any]] = []
+    if req.system:
+        messages.append({"role": "system", "content": _render_parts(list(req.system))})
+    for message in req.messages:
+        if message.role == "assistant":
+            text = [p for p in message.parts if isinstance(p, m.Text | m.Media)]
+            calls = [p for p in message.parts if isinstance(p, m.ToolCall)]
+            out: dict[str, Any] = {"role": "assistant", "content": _render_parts(text) if text else None}
+            if calls:
+                out["tool_calls"] = [
+                    {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+                    for c in calls
+                ]
+            if out["content"] is None and not calls:
+                out["content"] = ""
+            messages.append(out)
+            continue
+        rest: list[m.Text | m.Media] = []
+        for part in message.parts:
+            if isinstance(part, m.ToolResult):
+                messages.append(
+                    {"role": "tool", "tool_call_id": part.call_id, "content": _render_parts(part.content)}
+                )
+            elif isinstance(part, m.Text | m.Media):
+                rest.append(part)
+        if rest or not message.parts:
+            messages.append({"role": "user", "content": _render_parts(rest)})
+    return messages
 
 
-def auth_headers(channel: ChannelInfo, key: str) -> list[tuple[bytes, bytes]]:
-    if channel.type == ChannelType.AZURE:
-        headers = [(b"api-key", key.encode())]
-    else:
-        headers = [(b"authorization", b"Bearer " + key.encode())]
-    if channel.type == ChannelType.OPENAI and channel.openai_organization:
-        headers.append((b"openai-organization", channel.openai_organization.encode()))
-    if channel.type == ChannelType.OPENROUTER:
-        headers.append((b"http-referer", b"https://github.com/QuantumNous/new-api"))
-        headers.append((b"x-title", b"New API"))
-    return headers
+def render_request(req: m.Request) -> dict[str, Any]:
+    body: dict[str, Any] = {"model": req.model, "messages": render_messages(req)}
+    if req.tools:
+        body["tools"] = [_render_tool(t) for t in req.tools]
+    if req.tool_choice is not None:
+        choice = req.tool_choice
+        body["tool_choice"] = (
+            {"type": "function", "function": {"name": choice.name}} if choice.mode == "tool" else choice.mode
+        )
+    if req.parallel_tool_calls is not None:
+        body["parallel_tool_calls"] = req.parallel_tool_calls
+    if req.max_tokens:
+        body["max_tokens"] = req.max_tokens
+    for name in ("temperature", "top_p", "seed", "response_format"):
+        value = getattr(req, name)
+        if value is not None:
+            body[name] = value
+    if req.stop:
+        body["stop"] = req.stop
+    if req.stream:
+        body["stream"] = True
+        if req.include_usage:
+            body["stream_options"] = {"include_usage": True}
+    effort = req.reasoning_effort
+    if effort is None and req.thinking_budget is not None and req.thinking_budget != 0:
+        effort = effort_for_budget(req.thinking_budget) if req.thinking_budget > 0 else "medium"
+    if effort is not None:
+        body["reasoning_effort"] = "high" if effort in ("xhigh", "max") else effort
+    if req.user:
+        body["user"] = req.user
+    return body
+
+
+def _render_tool(tool: m.Tool) -> dict[str, Any]:
+    function: dict[str, Any] = {"name": tool.name}
+    if tool.description:
+        function["description"] = tool.description
+    function["parameters"] = tool.parameters if tool.parameters is not None else {"type": "object", "properties": {}}
+    return {"type": "function", "function": function}

@@ -72,3 +72,44 @@ class ErrorBody(msgspec.Struct):
 request_decoder = msgspec.json.Decoder(RequestView)
 usage_decoder = msgspec.json.Decoder(WithUsage)
 error_decoder = msgspec.json.Decoder(ErrorBody)
+
+
+# -- chat completions, for conversion ---------------------------------------------------------
+
+
+class Function(msgspec.Struct):
+    name: str | None = None
+    arguments: str | None = None
+
+
+class ToolCall(msgspec.Struct):
+    id: str | None = None
+    index: int | None = None
+    function: Function = msgspec.field(default_factory=Function)
+
+
+class Message(msgspec.Struct):
+    content: str | None = None
+    reasoning_content: str | None = None
+    reasoning: str | None = None
+    tool_calls: list[ToolCall] | None = None
+
+
+class Choice(msgspec.Struct):
+    message: Message | None = None
+    delta: Message | None = None
+    finish_reason: str | None = None
+
+
+class Completion(msgspec.Struct):
+    """A chat completion or one chunk of its stream."""
+
+    id: str | None = None
+    model: str | None = None
+    created: int | None = None
+    choices: list[Choice] | None = None
+    usage: Usage | None = None
+    error: ErrorDetail | None = None
+
+
+completion_decoder = msgspec.json.Decoder(Completion)

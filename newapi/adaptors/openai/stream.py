@@ -1,6 +1,7 @@
-"""OpenAI-format streams passed through to an OpenAI-format client.
+"""OpenAI Chat Completions streams: pass-through, and Reader/Writer for conversion.
 
-Every event goes out as the bytes it arrived as. The only events looked into
+Passed through (the channel speaks chat and so does the client), every event goes out as the
+bytes it arrived as. The only events looked into
 are those carrying a ``usage`` object (decoded for billing) — and the usage-only
 chunk the gateway forced upstream is dropped when the client did not ask for
 it. Per-stream state is a few counters, never the text.
@@ -12,7 +13,11 @@ import time
 
 import orjson
 
-from newapi.adaptors.openai.response import usage_of
+import msgspec
+
+from newapi.adaptors.openai import schemas
+from newapi.adaptors.openai.response import convert_usage, render_usage, stop_reason_of, usage_of
+from newapi.convert import model as m
 from newapi.core.usage import Usage
 from newapi.streaming.scanner import SSEEvent
 
@@ -131,3 +136,132 @@ class OpenAIPassThrough:
             },
         }
         return b"data: " + orjson.dumps(chunk) + b"\n\n"
+
+
+class Reader:
+    """Chat completion chunks -> neutral events."""
+
+    __slots__ = ("_begun", "_tools")
+
+    def __init__(self) -> None:
+        self._begun = False
+        self._tools: set[int] = set()
+
+    def read(self, event: SSEEvent) -> list[m.Event]:
+        data = event.data
+        if data is None or event.done:
+            return []
+        try:
+            view = schemas.completion_decoder.decode(data)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            return []  # New API skips a chunk it cannot parse and goes on
+        if view.error is not None:
+            return [m.Failure(view.error.message or "upstream error", str(view.error.code or "upstream_error"))]
+        out: list[m.Event] = []
+        if not self._begun:
+            self._begun = True
+            out.append(m.Begin(view.id or "", view.model or ""))
+        if view.choices:
+            choice = view.choices[0]
+            delta = choice.delta
+            if delta is not None:
+                reasoning = delta.reasoning_content or delta.reasoning
+                if reasoning:
+                    out.append(m.ThinkingDelta(reasoning))
+                if delta.content:
+                    out.append(m.TextDelta(delta.content))
+                for call in delta.tool_calls or ():
+                    index = call.index or 0
+                    if index not in self._tools:
+                        self._tools.add(index)
+                        out.append(m.ToolStart(index, call.id or "", call.function.name or ""))
+                    if call.function.arguments:
+                        out.append(m.ToolArgs(index, call.function.arguments))
+            if choice.finish_reason:
+                reason = stop_reason_of(choice.finish_reason)
+                out.append(m.Finish("tool_calls" if reason == "stop" and self._tools else reason))
+        if view.usage is not None:
+            out.append(m.UsageReport(convert_usage(view.usage)))
+        return out
+
+
+class Writer:
+    """Neutral events -> chat completion chunks; ``think_to_content`` is New API's §4.7 setting."""
+
+    __slots__ = (
+        "_head",
+        "_id",
+        "_in_think",
+        "_model",
+        "_request_id",
+        "_started",
+        "_think_to_content",
+        "_wants_usage",
+    )
+
+    def __init__(self, model: str, request_id: str, wants_usage: bool, think_to_content: bool = False) -> None:
+        self._model = model
+        self._request_id = request_id
+        self._wants_usage = wants_usage
+        self._think_to_content = think_to_content
+        self._id = ""
+        self._head = b""
+        self._started = False
+        self._in_think = False
+
+    def _begin(self, ident: str) -> bytes:
+        self._started = True
+        self._id = ident or f"chatcmpl-{self._request_id}"
+        self._head = (
+            b'data: {"id":'
+            + orjson.dumps(self._id)
+            + b',"object":"chat.completion.chunk","created":%d,"model":' % int(time.time())
+            + orjson.dumps(self._model)
+            + b',"choices":[{"index":0,"delta":'
+        )
+        return self._chunk({"role": "assistant", "content": ""})
+
+    def _chunk(self, delta: dict[str, object], finish: str | None = None) -> bytes:
+        tail = b',"finish_reason":null}]}\n\n' if finish is None else b',"finish_reason":"%b"}]}\n\n' % finish.encode()
+        return self._head + orjson.dumps(delta) + tail
+
+    def write(self, event: m.Event) -> bytes:
+        kind = type(event)
+        lead = b"" if self._started else self._begin(event.id if kind is m.Begin else "")  # type: ignore[union-attr]
+        if kind is m.TextDelta:
+            text: str = event.text  # type: ignore[union-attr]
+            if self._in_think:
+                self._in_think = False
+                text = "\n</think>\n" + text
+            return lead + self._chunk({"content": text})
+        if kind is m.ThinkingDelta:
+            if self._think_to_content:
+                text = event.text  # type: ignore[union-attr]
+                if not self._in_think:
+                    self._in_think = True
+                    text = "<think>\n" + text
+                return lead + self._chunk({"content": text})
+            return lead + self._chunk({"reasoning_content": event.text})  # type: ignore[union-attr]
+        if kind is m.ToolStart:
+            call = {"index": event.index, "id": event.id, "type": "function"}  # type: ignore[union-attr]
+            call["function"] = {"name": event.name, "arguments": ""}  # type: ignore[union-attr]
+            return lead + self._chunk({"tool_calls": [call]})
+        if kind is m.ToolArgs:
+            call = {"index": event.index, "function": {"arguments": event.arguments}}  # type: ignore[union-attr]
+            return lead + self._chunk({"tool_calls": [call]})
+        if kind is m.Finish:
+            return lead + self._chunk({}, event.reason)  # type: ignore[union-attr]
+        return lead
+
+    def close(self, usage: Usage) -> bytes:
+        lead = b"" if self._started else self._begin("")
+        if self._in_think:
+            lead += self._chunk({"content": "\n</think>\n"})
+        if self._wants_usage:
+            head = self._head[: self._head.index(b'"choices"')]
+            lead += head + b'"choices":[],"usage":' + orjson.dumps(render_usage(usage)) + b"}\n\n"
+        return lead + _DONE
+
+    def error(self, message: str, code: str) -> bytes:
+        body = orjson.dumps({"error": {"message": message, "type": "new_api_error", "code": code}})
+        return b"data: " + body + b"\n\n"

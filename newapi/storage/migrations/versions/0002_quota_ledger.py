@@ -6,7 +6,7 @@ Revises: 0001
 
 from alembic import op
 
-from newapi.storage.ledger_tables import FlushBatch, QuotaLease
+from newapi.storage.ledger_tables import FlushBatch, LedgerEntry, QuotaLease
 from newapi.storage.tables import Base
 
 revision = "0002"
@@ -16,12 +16,13 @@ depends_on = None
 
 
 def upgrade() -> None:
-    tables = [Base.metadata.tables[t.__tablename__] for t in (QuotaLease, FlushBatch)]
+    tables = [Base.metadata.tables[t.__tablename__] for t in (QuotaLease, FlushBatch, LedgerEntry)]
     bind = op.get_bind()
     for table in tables:
         table.create(bind, checkfirst=True)
 
 
 def downgrade() -> None:
+    op.drop_table("newapi_ledger_entries")
     op.drop_table("newapi_flush_batches")
     op.drop_table("newapi_quota_leases")

@@ -1,0 +1,204 @@
+"""Building the upstream request for OpenAI-compatible channels.
+
+The client's body is forwarded byte for byte unless something must change
+(model mapping, forced stream usage, per-model parameter rules, overrides);
+then it is decoded once, edited, and encoded once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from newapi.core.constants import ChannelType
+from newapi.core.endpoints import Endpoint
+from newapi.core.structs import ChannelInfo
+
+# Channel types whose OpenAI-format streams accept stream_options (New API's list, reference §10).
+STREAM_OPTIONS_TYPES = frozenset(
+    {
+        ChannelType.OPENAI,
+        ChannelType.AZURE,
+        ChannelType.ANTHROPIC,
+        ChannelType.AWS,
+        ChannelType.GEMINI,
+        ChannelType.CLOUDFLARE,
+        ChannelType.VOLCENGINE,
+        ChannelType.OLLAMA,
+        ChannelType.XAI,
+        ChannelType.DEEPSEEK,
+        ChannelType.BAIDU_V2,
+        ChannelType.ZHIPU_V4,
+        ChannelType.ALI,
+        ChannelType.SUBMODEL,
+        ChannelType.CODEX,
+        ChannelType.MOONSHOT,
+        ChannelType.MINIMAX,
+        ChannelType.SILICONFLOW,
+        ChannelType.TENCENT,
+    }
+)
+
+_EFFORT_SUFFIXES = ("-xhigh", "-high", "-medium", "-low", "-minimal", "-none")
+_FORCE_USAGE_PREFIX = b'{"stream_options":{"include_usage":true},'
+
+
+@dataclass(slots=True)
+class BodyPlan:
+    """What must change in the client's JSON body before it goes upstream."""
+
+    upstream_model: str
+    model_changed: bool
+    force_usage: bool  # set stream_options.include_usage = true
+    drop_stream_options: bool
+    reasoning_effort: str  # from a model-name suffix
+    param_override: dict[str, Any]
+    openrouter: bool
+
+    @property
+    def needs_edit(self) -> bool:
+        return bool(
+            self.model_changed
+            or self.force_usage
+            or self.drop_stream_options
+            or self.reasoning_effort
+            or self.param_override
+            or self.openrouter
+            or _is_reasoning_model(self.upstream_model)
+        )
+
+
+def _is_reasoning_model(model: str) -> bool:
+    return model.startswith(("o1", "o3", "o4", "gpt-5"))
+
+
+def split_effort_suffix(model: str) -> tuple[str, str]:
+    """``o3-high`` -> (``o3``, ``high``) for o-series and gpt-5 models (reference §4.8)."""
+    if not _is_reasoning_model(model):
+        return model, ""
+    for suffix in _EFFORT_SUFFIXES:
+        if model.endswith(suffix):
+            return model[: -len(suffix)], suffix[1:]
+    return model, ""
+
+
+def plan_body(
+    channel: ChannelInfo,
+    upstream_model: str,
+    original_model: str,
+    *,
+    stream: bool,
+    client_stream_options: bool,
+    force_stream_option: bool,
+    endpoint: Endpoint,
+) -> BodyPlan:
+    model, effort = split_effort_suffix(upstream_model) if endpoint.can_stream else (upstream_model, "")
+    supports = channel.type in STREAM_OPTIONS_TYPES
+    return BodyPlan(
+        upstream_model=model,
+        model_changed=model != original_model,
+        force_usage=stream and supports and force_stream_option,
+        drop_stream_options=client_stream_options and not supports,
+        reasoning_effort=effort,
+        param_override=channel.param_override if "operations" not in channel.param_override else {},
+        openrouter=channel.type == ChannelType.OPENROUTER and endpoint.can_stream,
+    )
+
+
+def _merge(target: dict[str, Any], override: dict[str, Any]) -> None:
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(target.get(key), dict):
+            _merge(target[key], value)
+        else:
+            target[key] = value
+
+
+def _adjust_reasoning_model(body: dict[str, Any], model: str) -> None:
+    # New API's OpenAI adaptor rules for o-series and gpt-5 (reference §4.9).
+    if "max_tokens" in body:
+        if "max_completion_tokens" not in body:
+            body["max_completion_tokens"] = body["max_tokens"]
+        del body["max_tokens"]
+    if model.startswith("gpt-5"):
+        for name in ("temperature", "top_p", "logprobs"):
+            body.pop(name, None)
+    else:
+        body.pop("temperature", None)
+    messages = body.get("messages")
+    if isinstance(messages, list) and not model.startswith(("o1-mini", "o1-preview")):
+        for message in messages:
+            if isinstance(message, dict) and message.get("role") == "system":
+                message["role"] = "developer"
+                break
+
+
+def build_body(raw: bytes, plan: BodyPlan) -> bytes:
+    """The upstream body: ``raw`` itself when nothing changes."""
+    if not plan.needs_edit:
+        return raw
+    only_usage = plan.force_usage and not (
+        plan.model_changed
+        or plan.drop_stream_options
+        or plan.reasoning_effort
+        or plan.param_override
+        or plan.openrouter
+        or _is_reasoning_model(plan.upstream_model)
+    )
+    if only_usage and b'"stream_options"' not in raw:
+        stripped = raw.lstrip()
+        if stripped[:1] == b"{":
+            rest = stripped[1:].lstrip()
+            # Splicing the key in front keeps the client's bytes and skips a decode/encode.
+            return _FORCE_USAGE_PREFIX[:-1] + (b"," + rest if rest[:1] != b"}" else rest)
+    body = orjson.loads(raw)
+    if not isinstance(body, dict):
+        return raw
+    if plan.model_changed:
+        body["model"] = plan.upstream_model
+    if plan.drop_stream_options:
+        body.pop("stream_options", None)
+    if plan.force_usage:
+        options = body.get("stream_options")
+        if not isinstance(options, dict):
+            options = body["stream_options"] = {}
+        options["include_usage"] = True
+    if plan.reasoning_effort:
+        body["reasoning_effort"] = plan.reasoning_effort
+    if _is_reasoning_model(plan.upstream_model):
+        _adjust_reasoning_model(body, plan.upstream_model)
+    if plan.openrouter:
+        usage = body.get("usage")
+        if not isinstance(usage, dict):
+            body["usage"] = {"include": True}
+    if plan.param_override:
+        _merge(body, plan.param_override)
+    return orjson.dumps(body)
+
+
+def upstream_url(channel: ChannelInfo, endpoint: Endpoint, model: str, azure_default_version: str) -> str:
+    base = channel.base_url
+    if channel.type == ChannelType.CUSTOM:
+        return base.replace("{model}", model)
+    if channel.type == ChannelType.AZURE:
+        version = channel.other or azure_default_version
+        deployment = model.replace(".", "")
+        suffix = endpoint.path.removeprefix("/v1")
+        return f"{base}/openai/deployments/{deployment}{suffix}?api-version={version}"
+    if base.endswith("/v1") and endpoint.path.startswith("/v1/"):
+        return base + endpoint.path[3:]
+    return base + endpoint.path
+
+
+def auth_headers(channel: ChannelInfo, key: str) -> list[tuple[bytes, bytes]]:
+    if channel.type == ChannelType.AZURE:
+        headers = [(b"api-key", key.encode())]
+    else:
+        headers = [(b"authorization", b"Bearer " + key.encode())]
+    if channel.type == ChannelType.OPENAI and channel.openai_organization:
+        headers.append((b"openai-organization", channel.openai_organization.encode()))
+    if channel.type == ChannelType.OPENROUTER:
+        headers.append((b"http-referer", b"https://github.com/QuantumNous/new-api"))
+        headers.append((b"x-title", b"New API"))
+    return headers

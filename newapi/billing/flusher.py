@@ -1,0 +1,300 @@
+"""Writing the Redis ledger's stream to the database, exactly once per entry.
+
+One flusher runs at a time across every worker and node (a Redis lease). It
+reads a batch through a consumer group (pending entries first: those a dead
+flusher read but never acknowledged), applies it in ONE database transaction —
+entry ids into ``newapi_ledger_entries`` (conflicts skipped), then the consume
+logs, the aggregated counter deltas and the hourly ``quota_data`` buckets for
+the entries that were new — and acknowledges (and deletes) the entries only
+after the commit. A crash at any point leaves the entries pending for the next
+flusher; the entry ids make the replay a no-op where the commit had happened.
+Deadlocks and timeouts are retried with jitter; nothing is dropped.
+
+The sweeper releases holds whose request outlived its hold expiry (a worker
+killed mid-request leaves them behind).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+import time
+import uuid
+from collections import defaultdict
+from typing import Any, cast
+
+from redis.exceptions import RedisError, ResponseError
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from newapi.billing.db_writes import (
+    SETTLE_CHANNEL,
+    SETTLE_TOKEN,
+    SETTLE_USER,
+    bump_bucket,
+    insert_logs_sql,
+    log_row,
+)
+from newapi.billing.ledger import Debit, debit_from_json
+from newapi.billing.ledger_redis import LedgerKeys, script_source
+from newapi.storage.ledger_tables import LedgerEntry
+
+log = logging.getLogger(__name__)
+
+GROUP = "flusher"
+CONSUMER = "flusher"  # one flusher at a time (the lease), so one consumer name
+ENTRIES = cast(Table, LedgerEntry.__table__)
+
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+
+
+class Flusher:
+    def __init__(
+        self,
+        redis: Any,
+        engine: AsyncEngine,
+        dialect: str,
+        *,
+        prefix: str = "",
+        node_name: str = "",
+        batch: int = 1000,
+        interval: float = 1.0,
+        lease_ttl: float = 15.0,
+        data_export: bool = True,
+    ) -> None:
+        self._redis = redis
+        self._engine = engine
+        self._dialect = dialect
+        self.keys = LedgerKeys(prefix)
+        self._node_name = node_name
+        self._batch = batch
+        self._interval = interval
+        self._lease_ttl_ms = int(lease_ttl * 1000)
+        self._data_export = data_export
+        self._owner = f"{node_name}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._renew = redis.register_script(_RENEW)
+        self._release = redis.register_script(script_source("release.lua"))
+        self._insert_logs = insert_logs_sql(dialect)
+        self._group_ready = False
+        self.applied = 0
+        self.replayed = 0
+
+    # -- leadership ---------------------------------------------------------------------
+
+    async def _lead(self) -> bool:
+        if await self._renew(keys=[self.keys.lease], args=[self._owner, self._lease_ttl_ms]):
+            return True
+        return bool(await self._redis.set(self.keys.lease, self._owner, nx=True, px=self._lease_ttl_ms))
+
+    async def _ensure_group(self) -> None:
+        if self._group_ready:
+            return
+        try:
+            await self._redis.xgroup_create(self.keys.stream, GROUP, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+        self._group_ready = True
+
+    # -- the loop -----------------------------------------------------------------------
+
+    async def run_forever(self) -> None:
+        sweep_at = 0.0
+        while True:
+            try:
+                if not await self._lead():
+                    await asyncio.sleep(self._interval)
+                    continue
+                await self._ensure_group()
+                done = await self.flush_once(block_ms=int(self._interval * 1000))
+                if time.monotonic() >= sweep_at:
+                    await self.sweep()
+                    sweep_at = time.monotonic() + self._interval
+                if done < self._batch:
+                    # A partial batch: let the next one fill for up to BATCH_UPDATE_INTERVAL.
+                    await asyncio.sleep(self._interval)
+            except asyncio.CancelledError:
+                raise
+            except (RedisError, OSError):
+                log.warning("flusher lost Redis; retrying", exc_info=True)
+                self._group_ready = False
+                await asyncio.sleep(self._interval)
+
+    async def flush_once(self, block_ms: int | None = None) -> int:
+        """Apply one batch (pending entries first); returns how many entries were acknowledged."""
+        await self._ensure_group()
+        entries = await self._read(pending=True)
+        if not entries:
+            entries = await self._read(pending=False, block_ms=block_ms)
+        if not entries:
+            return 0
+        await self._apply_with_retry(entries)
+        ids = [entry_id for entry_id, _ in entries]
+        await self._redis.xack(self.keys.stream, GROUP, *ids)
+        await self._redis.xdel(self.keys.stream, *ids)
+        return len(ids)
+
+    async def drain(self, rounds: int = 10_000) -> int:
+        """Flush until the stream is empty (tests, shutdown)."""
+        total = 0
+        for _ in range(rounds):
+            done = await self.flush_once()
+            if done == 0:
+                break
+            total += done
+        return total
+
+    async def _read(
+        self, pending: bool, block_ms: int | None = None
+    ) -> list[tuple[bytes, dict[bytes, bytes]]]:
+        response = await self._redis.xreadgroup(
+            GROUP,
+            CONSUMER,
+            {self.keys.stream: "0" if pending else ">"},
+            count=self._batch,
+            block=None if pending else block_ms,
+        )
+        if not response:
+            return []
+        _, entries = response[0]
+        # A pending read also lists entries deleted since (their fields are gone); skip those.
+        return [(entry_id, fields) for entry_id, fields in entries if fields]
+
+    async def _apply_with_retry(self, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> None:
+        delay = 0.05
+        while True:
+            try:
+                async with self._engine.begin() as conn:
+                    await self._apply(conn, entries)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # Deadlock, timeout, database down: keep the entries and try again.
+                log.warning("ledger flush failed; retrying", exc_info=True)
+                await asyncio.sleep(delay + random.random() * delay)
+                delay = min(delay * 2, 5.0)
+
+    async def _apply(self, conn: AsyncConnection, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> None:
+        now = int(time.time())
+        parsed: dict[str, tuple[str, dict[bytes, bytes]]] = {}
+        for _entry_id, fields in entries:
+            ident = fields.get(b"id", b"").decode()
+            if ident and ident not in parsed:
+                parsed[ident] = (fields.get(b"k", b"").decode(), fields)
+        if not parsed:
+            return
+        new = await self._claim(conn, list(parsed), now)
+        self.replayed += len(parsed) - len(new)
+        debits: list[Debit] = []
+        logs: list[Debit] = []
+        users: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])  # back, used, count
+        tokens: dict[int, list[int]] = defaultdict(lambda: [0, 0])  # back, used
+        channels: dict[int, int] = defaultdict(int)
+        buckets: dict[tuple[Any, ...], list[int]] = {}
+        for ident in sorted(new):
+            kind, fields = parsed[ident]
+            if kind == "adjust":
+                delta = int(fields[b"delta"])
+                who = int(fields[b"who"])
+                if fields.get(b"kind") == b"token":
+                    tokens[who][0] += delta
+                else:
+                    users[who][0] += delta
+                continue
+            debit = debit_from_json(fields[b"d"])
+            if debit.log:
+                logs.append(debit)
+            if kind != "debit":
+                continue
+            debits.append(debit)
+            cost = max(0, debit.quota)
+            user = users[debit.user_id]
+            user[0] -= cost
+            user[1] += cost
+            user[2] += 1
+            token = tokens[debit.token_id]
+            if not debit.token_unlimited:
+                token[0] -= cost
+            token[1] += cost
+            channels[debit.channel_id] += cost
+            if self._data_export and debit.log:
+                hour = debit.created_at - debit.created_at % 3600
+                key = (
+                    debit.user_id,
+                    debit.username,
+                    debit.model_name,
+                    hour,
+                    debit.group,
+                    debit.token_id,
+                    debit.channel_id,
+                )
+                bucket = buckets.setdefault(key, [0, 0, 0])
+                bucket[0] += 1
+                bucket[1] += cost
+                bucket[2] += debit.prompt_tokens + debit.completion_tokens
+        if logs:
+            await conn.exec_driver_sql(self._insert_logs, [log_row(d) for d in logs])
+        rows = [
+            {"b_id": u, "b_back": v[0], "b_used": v[1], "b_count": v[2]} for u, v in sorted(users.items())
+        ]
+        if rows:
+            await conn.execute(SETTLE_USER, rows)
+        rows = [
+            {"b_id": t, "b_back": v[0], "b_used": v[1], "b_now": now} for t, v in sorted(tokens.items()) if t
+        ]
+        if rows:
+            await conn.execute(SETTLE_TOKEN, rows)
+        rows = [{"b_id": c, "b_used": used} for c, used in sorted(channels.items()) if c and used]
+        if rows:
+            await conn.execute(SETTLE_CHANNEL, rows)
+        for key, (count, quota, used) in sorted(buckets.items()):
+            await bump_bucket(conn, key, count, quota, used, self._node_name)
+        self.applied += len(new)
+
+    async def _claim(self, conn: AsyncConnection, idents: list[str], now: int) -> set[str]:
+        """Record entry ids; returns those not seen before (the ones to apply)."""
+        dialect_insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
+        statement = (
+            dialect_insert(ENTRIES)
+            .values([{"id": ident, "created_at": now} for ident in idents])
+            .on_conflict_do_nothing(index_elements=["id"])
+            .returning(ENTRIES.c.id)
+        )
+        return {row[0] for row in (await conn.execute(statement)).all()}
+
+    # -- orphaned holds -------------------------------------------------------------------
+
+    async def sweep(self, now_ms: int | None = None, limit: int = 500) -> int:
+        """Release holds past their expiry; returns how many were released."""
+        cutoff = int(time.time() * 1000) if now_ms is None else now_ms
+        expired = await self._redis.zrangebyscore(self.keys.holds, "-inf", cutoff, start=0, num=limit)
+        released = 0
+        for raw in expired:
+            request_id = raw.decode() if isinstance(raw, bytes) else str(raw)
+            user, token = await self._redis.hmget(self.keys.hold(request_id), "u", "t")
+            if user is None:
+                await self._redis.zrem(self.keys.holds, request_id)
+                continue
+            amount = await self._release(
+                keys=[
+                    self.keys.hold(request_id),
+                    self.keys.user(int(user)),
+                    self.keys.token(int(token or 0)),
+                    self.keys.holds,
+                    self.keys.settled(request_id),
+                ],
+                args=[request_id],
+            )
+            released += 1 if int(amount) else 0
+        if released:
+            log.warning("released %d holds left by requests that never finished", released)
+        return released

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator
+
+import pytest
+
+from newapi.app import Gateway
+from newapi.settings import Settings
+from newapi.testing import MockUpstreamThread
+from tests.support.inprocess import running_app
+from tests.support.services import throwaway_postgres
+
+
+@pytest.fixture(scope="module")
+def mock() -> Iterator[MockUpstreamThread]:
+    with MockUpstreamThread(chunks=5) as upstream:
+        yield upstream
+
+
+@pytest.fixture
+async def pg_env() -> AsyncIterator[dict[str, str]]:
+    async with throwaway_postgres() as dsn:
+        yield {"SQL_DSN": dsn}
+
+
+@pytest.fixture
+async def redis_gateway(
+    pg_env: dict[str, str], redis_env: dict[str, str], settings_for: Callable[..., Settings]
+) -> AsyncIterator[Gateway]:
+    """A gateway on PostgreSQL with the Redis ledger; its flusher loop is not started (tests drain it)."""
+    settings = settings_for(pg_env, redis_env, NODE_TYPE="master")
+    async with running_app(settings) as app:
+        assert app.runtime is not None and app.runtime.flusher is not None
+        for task in list(app.runtime._tasks):
+            if task.get_name() == "ledger-flusher":
+                task.cancel()
+        yield app
