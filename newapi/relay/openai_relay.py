@@ -81,6 +81,7 @@ class OpenAIRelay:
             admission.check_model(call)
             self._route(call)
             watch = DisconnectWatch(receive)
+            send = watch.guard(send)
             await admission.reserve(runtime, call)
             await self._attempts(call, headers, send)
         except asyncio.CancelledError:

@@ -3,20 +3,25 @@
 A disconnect only shows up when the app awaits ``receive()``; after the body is
 read, one pending ``receive()`` per request turns the disconnect into a
 cancellation of the request's task (which closes the upstream socket).
+
+Once the last byte of the response is handed over, the watch is disarmed: a
+client closing its connection after a complete answer must never cancel the
+settlement that follows (it awaits the ledger).
 """
 
 from __future__ import annotations
 
 import asyncio
 
-from newapi.core.types import Receive
+from newapi.core.types import Message, Receive, Send
 
 
 class DisconnectWatch:
-    __slots__ = ("_future", "_task", "gone")
+    __slots__ = ("_future", "_task", "armed", "gone")
 
     def __init__(self, receive: Receive) -> None:
         self.gone = False
+        self.armed = True
         self._task = asyncio.current_task()
         self._future: asyncio.Future[object] = asyncio.ensure_future(receive())
         self._future.add_done_callback(self._fired)
@@ -26,10 +31,20 @@ class DisconnectWatch:
             return
         if future.exception() is None:
             message = future.result()
-            if isinstance(message, dict) and message.get("type") == "http.disconnect":
+            if isinstance(message, dict) and message.get("type") == "http.disconnect" and self.armed:
                 self.gone = True
                 if self._task is not None and not self._task.done():
                     self._task.cancel()
+
+    def guard(self, send: Send) -> Send:
+        """``send``, disarming the watch just before the response's final message."""
+
+        async def guarded(message: Message) -> None:
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                self.armed = False
+            await send(message)
+
+        return guarded
 
     def stop(self) -> None:
         if not self._future.done():
