@@ -110,14 +110,16 @@ class Flusher:
         sweep_at = 0.0
         while True:
             try:
+                if time.monotonic() >= sweep_at:
+                    # Releasing is atomic and idempotent, so every worker sweeps, leader or not:
+                    # a killed leader's orphans don't wait for its lease to expire.
+                    await self.sweep()
+                    sweep_at = time.monotonic() + self._interval
                 if not await self._lead():
                     await asyncio.sleep(self._interval)
                     continue
                 await self._ensure_group()
                 done = await self.flush_once(block_ms=int(self._interval * 1000))
-                if time.monotonic() >= sweep_at:
-                    await self.sweep()
-                    sweep_at = time.monotonic() + self._interval
                 if done < self._batch:
                     # A partial batch: let the next one fill for up to BATCH_UPDATE_INTERVAL.
                     await asyncio.sleep(self._interval)

@@ -22,6 +22,12 @@ class ServerFailed(RuntimeError):
     pass
 
 
+class ServerURL(str):
+    """The base URL, also carrying the server's main process id."""
+
+    pid: int
+
+
 @contextlib.contextmanager
 def serve(
     env: dict[str, str], *, workers: int = 1, cwd: Path | None = None, timeout: float = 30.0
@@ -68,7 +74,9 @@ def serve(
             if time.monotonic() > deadline:
                 raise ServerFailed("server did not start:\n" + log_path.read_text(errors="replace")[-4000:])
             time.sleep(0.1)
-        yield base
+        url = ServerURL(base)
+        url.pid = process.pid
+        yield url
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGTERM)
