@@ -24,6 +24,7 @@ from newapi.cache.parse import token_from_row, user_from_row
 from newapi.core.structs import TokenInfo, UserInfo
 from newapi.options.store import OptionStore
 from newapi.ratelimit import RateLimiter, build_rate_limiter
+from newapi.ratelimit.model_limit import ModelRequestLimiter
 from newapi.relay.health_reporter import HealthReporter
 from newapi.settings import Settings
 from newapi.storage import lookups
@@ -52,6 +53,7 @@ class Runtime:
     redis: Any | None = None
     bus: InvalidationBus | None = None
     flusher: Flusher | None = None
+    model_limiter: ModelRequestLimiter = field(default_factory=ModelRequestLimiter)
     started_at: int = field(default_factory=lambda: int(time.time()))
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -200,6 +202,7 @@ async def build_runtime(settings: Settings) -> Runtime:
         # Pub/sub idles for long stretches: it gets its own client without a read timeout.
         listener = aioredis.from_url(settings.redis_conn_string, health_check_interval=30)
         runtime.bus = InvalidationBus(runtime.apply_invalidation, redis, settings.redis_prefix, listener=listener)
+        runtime.model_limiter = ModelRequestLimiter(redis, settings.redis_prefix)
         runtime.flusher = Flusher(
             redis,
             engine,

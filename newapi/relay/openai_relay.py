@@ -71,11 +71,13 @@ class OpenAIRelay:
         )
         headers = RequestHeaders(scope)
         watch: DisconnectWatch | None = None
+        limited = False
         try:
             caller = await admission.authenticate(
                 runtime, call.path, call.client_ip, headers, scope.get("query_string", b"")
             )
             admission.admit(call, caller)
+            limited = await runtime.model_limiter.check(runtime.options, caller.user.id, caller.group)
             body = await read_body(scope, receive, settings.max_request_body_bytes)
             admission.read_request(call, body, headers.content_type)
             admission.check_model(call)
@@ -103,6 +105,8 @@ class OpenAIRelay:
             await self._fail(call, InternalError("internal error"), send)
         else:
             await self._settle(call)
+            if limited:
+                await self._count_success(call)
         finally:
             if watch is not None:
                 watch.stop()
@@ -169,6 +173,13 @@ class OpenAIRelay:
             await settle(self._runtime, call)
         except Exception:
             log.exception("settling %s failed", call.request_id)
+
+    async def _count_success(self, call: Call) -> None:
+        assert call.user is not None
+        try:
+            await self._runtime.model_limiter.record_success(call.user.id)
+        except Exception:
+            log.warning("could not record a success for the model request limit", exc_info=True)
 
     async def _finish_gone(self, call: Call) -> None:
         if call.response_started or call.usage is not None:
