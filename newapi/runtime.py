@@ -168,7 +168,7 @@ async def build_runtime(settings: Settings) -> Runtime:
             socket_timeout=3,
             socket_connect_timeout=3,
         )
-        redis = aioredis.Redis(connection_pool=pool)
+        redis = aioredis.Redis.from_pool(pool)  # the client owns the pool and closes it
 
     async def load_token(key: str) -> TokenInfo | None:
         row = await lookups.token_row(engine, key)

@@ -1,0 +1,53 @@
+"""Several workers or nodes sharing PostgreSQL and Redis: invalidation, slaves, secrets."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import pytest
+
+from newapi.runtime import build_runtime
+from newapi.settings import Settings, SettingsError, load_settings
+from newapi.storage.migrate import migrate
+from tests.support.provision import add_channel
+
+pytestmark = pytest.mark.integration
+
+
+async def test_a_change_on_one_node_reaches_the_other(
+    pg_env: dict[str, str], redis_env: dict[str, str], settings_for: Callable[..., Settings]
+) -> None:
+    settings = settings_for(pg_env, redis_env)
+    await migrate(settings)
+    first, second = await build_runtime(settings), await build_runtime(settings.with_overrides(node_type="slave"))
+    try:
+        await first.start_background()
+        await second.start_background()
+        assert second.flusher is not None and all(t.get_name() != "ledger-flusher" for t in second._tasks)
+        await asyncio.sleep(0.3)  # both listeners subscribed
+
+        class Holder:
+            runtime = first
+
+        channel_id = await add_channel(Holder, "http://127.0.0.1:9", models="m1")  # type: ignore[arg-type]
+        for _ in range(50):
+            if channel_id in second.channels.by_id:
+                break
+            await asyncio.sleep(0.05)
+        assert second.channels.tiers("default", "m1"), "the other node never heard of the new channel"
+    finally:
+        await first.close()
+        await second.close()
+
+
+def test_multi_node_needs_shared_secrets() -> None:
+    base = {"REDIS_CONN_STRING": "redis://127.0.0.1:6379/0"}
+    with pytest.raises(SettingsError, match="SESSION_SECRET and CRYPTO_SECRET"):
+        load_settings(base).check_multi_node()
+    with pytest.raises(SettingsError, match="CRYPTO_SECRET"):
+        load_settings({**base, "SESSION_SECRET": "s"}).check_multi_node()
+    with pytest.raises(SettingsError, match="SESSION_SECRET"):
+        load_settings({"NODE_TYPE": "slave", "CRYPTO_SECRET": "c"}).check_multi_node()
+    load_settings({**base, "SESSION_SECRET": "s", "CRYPTO_SECRET": "c"}).check_multi_node()
+    load_settings({}).check_multi_node()  # one node, SQLite: a generated secret is fine
