@@ -16,7 +16,8 @@ directions, and a new family adds one pair instead of one module per partner. Th
 keeps what any family can carry (thinking with signatures, tool calls with streamed arguments,
 cache-control marks, each usage figure with its semantics), so a round trip through it loses only
 what the target family has no place for. :mod:`newapi.convert.stream` composes a Reader and a
-Writer into a stream policy; :mod:`newapi.relay.formats` (the pipeline, which alone may import every family) picks a family by name.
+Writer into a stream policy; :mod:`newapi.relay.formats` (the pipeline, which alone may import
+every family) picks a family by name.
 
 Nothing here is used when the channel speaks the caller's format: then bytes pass through.
 """

@@ -184,7 +184,9 @@ class Failure:
     code: str = "upstream_error"
 
 
-Event = Begin | TextDelta | ThinkingDelta | SignatureDelta | ToolStart | ToolArgs | Finish | UsageReport | Failure
+Event = (
+    Begin | TextDelta | ThinkingDelta | SignatureDelta | ToolStart | ToolArgs | Finish | UsageReport | Failure
+)
 
 
 def merge_usage(old: Usage | None, new: Usage) -> Usage:
@@ -212,7 +214,9 @@ def merge_usage(old: Usage | None, new: Usage) -> Usage:
 def openai_prompt(usage: Usage) -> int:
     """All input tokens, cache reads and writes included (OpenAI's ``prompt_tokens``)."""
     if usage.semantic == "anthropic":
-        return usage.prompt_tokens + usage.cached_tokens + usage.cache_write_tokens + usage.cache_write_1h_tokens
+        return (
+            usage.prompt_tokens + usage.cached_tokens + usage.cache_write_tokens + usage.cache_write_1h_tokens
+        )
     return usage.prompt_tokens
 
 

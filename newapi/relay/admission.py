@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import msgspec
 
+from newapi.adaptors.claude import schemas as claude_schemas
+from newapi.adaptors.gemini import schemas as gemini_schemas
 from newapi.adaptors.openai import schemas
 from newapi.auth.check import (
     Caller,
@@ -74,11 +76,20 @@ def read_request(call: Call, body: bytes, content_type: str) -> None:
     if not body.strip():
         raise BadRequest("the request body is empty; a JSON object is required")
     try:
+        if call.fmt == "claude":
+            _read_claude(call, claude_schemas.request_decoder.decode(body))
+            return
+        if call.fmt == "gemini":
+            _read_gemini(call, gemini_schemas.request_decoder.decode(body))
+            return
         view = schemas.request_decoder.decode(body)
     except msgspec.ValidationError as exc:
         raise BadRequest(f"invalid request: {exc}", param=_field_of(str(exc))) from None
     except msgspec.DecodeError as exc:
         raise BadRequest(f"invalid JSON body: {exc}") from None
+    if call.fmt == "responses":
+        # Responses streams always end with the usage: there is nothing to force or hide.
+        call.wants_usage = True
     call.model = view.model.strip() or endpoint.default_model
     call.stream = bool(view.stream) and endpoint.can_stream
     options = view.stream_options
@@ -97,6 +108,29 @@ def read_request(call: Call, body: bytes, content_type: str) -> None:
     call.quality = view.quality or ""
     # A cheap upper bound: JSON bytes / 4. Exact counting happens only when usage is missing.
     call.prompt_estimate = len(body) // 4
+
+
+def _max_tokens(value: int | None) -> int:
+    if value is not None and value < 0:
+        raise BadRequest("max_tokens must not be negative", param="max_tokens")
+    return min(value or 0, 2**31 - 1)
+
+
+def _read_claude(call: Call, view: claude_schemas.RequestView) -> None:
+    call.model = view.model.strip()
+    call.stream = bool(view.stream)
+    call.wants_usage = True
+    call.max_tokens = _max_tokens(view.max_tokens)
+    call.prompt_estimate = len(call.body) // 4
+
+
+def _read_gemini(call: Call, view: gemini_schemas.RequestView) -> None:
+    # The model and the streaming come from the URL (models/{model}:{action}).
+    call.stream = call.action == "streamGenerateContent"
+    call.wants_usage = True
+    config = view.generationConfig
+    call.max_tokens = _max_tokens(config.maxOutputTokens if config is not None else None)
+    call.prompt_estimate = len(call.body) // 4
 
 
 def _field_of(message: str) -> str:

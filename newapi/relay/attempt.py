@@ -1,24 +1,41 @@
-"""One attempt: send the request to one channel and relay its answer to the client."""
+"""One attempt: send the request to one channel and relay its answer to the client.
+
+The answer passes through as bytes when the channel speaks the client's format; otherwise it
+is converted, whole or event by event, through the neutral model.
+"""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterable
 from typing import TYPE_CHECKING
 
-from newapi.adaptors.headers import apply_header_override
-from newapi.adaptors.openai.channel import auth_headers, build_body, plan_body, upstream_url
-from newapi.adaptors.openai.response import error_message, response_id, usage_of
+import msgspec
+import orjson
+
+from newapi.adaptors.bedrock.eventstream import as_sse
+from newapi.adaptors.claude.stream import ClaudePassThrough
+from newapi.adaptors.claude.stream import Writer as ClaudeWriter
+from newapi.adaptors.gemini.stream import GeminiPassThrough
+from newapi.adaptors.gemini.stream import Writer as GeminiWriter
+from newapi.adaptors.openai import response as openai_response
 from newapi.adaptors.openai.stream import OpenAIPassThrough
-from newapi.core.errors import UpstreamStatusError
+from newapi.adaptors.openai.stream import Writer as OpenAIWriter
+from newapi.adaptors.responses.stream import ResponsesPassThrough
+from newapi.adaptors.responses.stream import Writer as ResponsesWriter
+from newapi.convert.stream import ConvertingPolicy, Writer
+from newapi.core.errors import UpstreamProtocolError, UpstreamStatusError
 from newapi.core.structs import ChannelInfo
 from newapi.core.types import Headers, Send
 from newapi.core.usage import Usage
 from newapi.http.headers import RequestHeaders
 from newapi.http.responses import CORS_HEADERS, SSE_HEADERS
 from newapi.relay.call import Call
+from newapi.relay.formats import CLAUDE, CODECS, GEMINI, OPENAI, RESPONSES
 from newapi.relay.masking import mask_sensitive
-from newapi.relay.multipart import replace_field
+from newapi.relay.outgoing import Outgoing, Planner
 from newapi.routing.mapping import map_model
 from newapi.routing.retry import map_status
+from newapi.streaming.policy import StreamPolicy
 from newapi.streaming.relay import relay_stream
 
 if TYPE_CHECKING:
@@ -29,37 +46,52 @@ MAX_ERROR_BYTES = 1024 * 1024
 _JSON_CT = b"application/json"
 
 
-def _request_headers(
-    call: Call, channel: ChannelInfo, key: str, client: RequestHeaders
-) -> list[tuple[bytes, bytes]]:
-    headers = auth_headers(channel, key)
-    if call.endpoint.multipart:
-        headers.append((b"content-type", call.content_type.encode("latin-1")))
-    else:
-        headers.append((b"content-type", _JSON_CT))
-    headers.append((b"accept", b"text/event-stream" if call.stream else b"application/json"))
-    headers.append((b"accept-encoding", b"identity"))
-    if channel.header_override:
-        headers = apply_header_override(headers, channel.header_override, client.raw, key)
-    return headers
+def _think_to_content(channel: ChannelInfo) -> bool:
+    return bool(channel.setting.get("thinking_to_content"))
 
 
-def _body_for(call: Call, channel: ChannelInfo, runtime: Runtime) -> bytes:
-    if call.endpoint.multipart:
-        if call.upstream_model != call.model:
-            return replace_field(call.body, call.content_type, "model", call.upstream_model)
-        return call.body
-    plan = plan_body(
-        channel,
-        call.upstream_model,
-        call.model,
-        stream=call.stream,
-        client_stream_options=call.client_stream_options,
-        force_stream_option=runtime.settings.force_stream_option,
-        endpoint=call.endpoint,
-    )
-    call.upstream_model = plan.upstream_model
-    return build_body(call.body, plan)
+def _writer(call: Call, channel: ChannelInfo) -> Writer:
+    if call.fmt == CLAUDE:
+        return ClaudeWriter(call.model, call.request_id)
+    if call.fmt == GEMINI:
+        return GeminiWriter(call.model, call.request_id, sse=call.sse)
+    if call.fmt == RESPONSES:
+        return ResponsesWriter(call.model, call.request_id)
+    return OpenAIWriter(call.model, call.request_id, call.wants_usage, _think_to_content(channel))
+
+
+def stream_policy(call: Call, channel: ChannelInfo, target: str) -> StreamPolicy:
+    """Pass-through when the channel speaks the client's format, else a converting policy."""
+    if target == call.fmt:
+        if call.fmt == OPENAI and not _think_to_content(channel):
+            return OpenAIPassThrough(call.wants_usage, call.model, call.request_id, call.prompt_estimate)
+        if call.fmt == CLAUDE:
+            return ClaudePassThrough(call.request_id)
+        if call.fmt == GEMINI:
+            return GeminiPassThrough(call.request_id, call.sse)
+        if call.fmt == RESPONSES:
+            return ResponsesPassThrough(call.request_id)
+    reader = CODECS[target].reader()
+    return ConvertingPolicy(reader, _writer(call, channel), call.request_id, call.prompt_estimate)
+
+
+def convert_reply(
+    call: Call, channel: ChannelInfo, target: str, payload: bytes
+) -> tuple[bytes, Usage | None, str]:
+    """(client body, usage, upstream id) of a whole reply from a channel speaking ``target``."""
+    think = call.fmt == OPENAI and _think_to_content(channel)
+    if target == call.fmt and not think:
+        codec = CODECS[target]
+        return payload, codec.usage_of(payload), codec.response_id(payload)
+    try:
+        reply = CODECS[target].parse_response(payload)
+    except (msgspec.DecodeError, msgspec.ValidationError, orjson.JSONDecodeError) as exc:
+        raise UpstreamProtocolError(f"upstream response is not valid JSON: {exc}") from None
+    upstream_id = reply.id
+    reply.model = call.model
+    if think:
+        return openai_response.render_response(reply, think_to_content=True), reply.usage, upstream_id
+    return CODECS[call.fmt].render_response(reply), reply.usage, upstream_id
 
 
 def _response_headers(call: Call, content_type: bytes, upstream_id: bytes | None) -> Headers:
@@ -74,22 +106,24 @@ def _response_headers(call: Call, content_type: bytes, upstream_id: bytes | None
 
 
 async def run_attempt(
-    runtime: Runtime, call: Call, channel: ChannelInfo, key: str, client_headers: RequestHeaders, send: Send
+    runtime: Runtime,
+    call: Call,
+    channel: ChannelInfo,
+    key: str,
+    client_headers: RequestHeaders,
+    send: Send,
+    planner: Planner | None = None,
 ) -> None:
     """Relay one attempt. Raises an UpstreamError when it failed before anything reached the client."""
     call.channel = channel
     call.upstream_model = map_model(call.model, channel.model_mapping)
-    body = _body_for(call, channel, runtime)
-    url = upstream_url(
-        channel, call.endpoint, call.upstream_model, runtime.settings.azure_default_api_version
-    )
-    headers = _request_headers(call, channel, key, client_headers)
+    out: Outgoing = await (planner or Planner(runtime)).build(call, channel, key, client_headers)
     settings = runtime.settings
     response = await runtime.upstream.request(
         "POST",
-        url,
-        headers,
-        body,
+        out.url,
+        out.headers,
+        out.body,
         proxy=channel.proxy,
         total_timeout=float(settings.relay_timeout) if settings.relay_timeout > 0 else None,
         read_timeout=float(settings.streaming_timeout)
@@ -100,7 +134,7 @@ async def run_attempt(
         status = map_status(response.status, channel.status_code_mapping)
         if status >= 300 or response.status >= 300:
             raw = await response.read(MAX_ERROR_BYTES)
-            message, code = error_message(raw)
+            message, code = CODECS[out.target].error_message(raw)
             raise UpstreamStatusError(
                 mask_sensitive(message) or f"upstream returned status {response.status}",
                 status=status,
@@ -108,27 +142,39 @@ async def run_attempt(
                 content_type=(response.header(b"content-type") or b"").decode("latin-1"),
                 upstream_code=code,
             )
-        upstream_id = response.header(b"x-request-id")
+        upstream_id = response.header(b"x-request-id") or response.header(b"request-id")
         if call.stream:
-            policy = OpenAIPassThrough(call.wants_usage, call.model, call.request_id, call.prompt_estimate)
-            stream_headers = [*SSE_HEADERS, *CORS_HEADERS, (b"x-oneapi-request-id", call.request_id.encode())]
+            policy = stream_policy(call, channel, out.target)
+            sse = call.fmt != GEMINI or call.sse
+            base = SSE_HEADERS if sse else [(b"content-type", _JSON_CT)]
+            stream_headers = [*base, *CORS_HEADERS, (b"x-oneapi-request-id", call.request_id.encode())]
+            chunks: AsyncIterable[bytes] = as_sse(response) if out.event_stream else response
             end = await relay_stream(
-                response, send, policy, stream_headers, max_line=settings.stream_line_cap_bytes
+                chunks, send, policy, stream_headers, max_line=settings.stream_line_cap_bytes
             )
             call.response_started = end.started
             call.first_byte_at = end.first_byte_at
             call.stream_status = end.reason
             call.usage = policy.usage
             call.upstream_request_id = policy.upstream_id or (upstream_id or b"").decode("latin-1")
-            if call.usage is None:
+            if call.usage is None or not call.usage.valid:
                 call.local_count = True
                 call.usage = Usage(prompt_tokens=0, completion_tokens=policy.completion_estimate())
             return
         payload = await response.read(MAX_RESPONSE_BYTES)
         content_type = response.header(b"content-type") or _JSON_CT
-        if not call.endpoint.binary_response:
-            call.usage = usage_of(payload)
-            call.upstream_request_id = response_id(payload) or (upstream_id or b"").decode("latin-1")
+        if call.endpoint.binary_response:
+            body = payload
+        elif call.fmt == OPENAI and out.target == OPENAI and not _think_to_content(channel):
+            body = payload
+            call.usage = openai_response.usage_of(payload)
+            call.upstream_request_id = openai_response.response_id(payload) or (upstream_id or b"").decode(
+                "latin-1"
+            )
+        else:
+            body, call.usage, upstream = convert_reply(call, channel, out.target, payload)
+            call.upstream_request_id = upstream or (upstream_id or b"").decode("latin-1")
+            content_type = _JSON_CT
         await send(
             {
                 "type": "http.response.start",
@@ -137,4 +183,4 @@ async def run_attempt(
             }
         )
         call.response_started = True
-        await send({"type": "http.response.body", "body": payload, "more_body": False})
+        await send({"type": "http.response.body", "body": body, "more_body": False})

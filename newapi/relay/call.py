@@ -50,3 +50,8 @@ class Call:
     upstream_request_id: str = ""
     client_gone: bool = False
     response_started: bool = False
+    #: the API format the client speaks: openai (chat and the other OpenAI endpoints),
+    #: responses, claude or gemini (see newapi.relay.formats)
+    fmt: str = "openai"
+    action: str = ""  # Gemini: generateContent, streamGenerateContent, embedContent, ...
+    sse: bool = True  # Gemini streams: alt=sse (else one JSON array)

@@ -1,4 +1,8 @@
-"""``GET /v1/models`` and ``/v1/models/{model}``: the models this key may use."""
+"""``GET /v1/models``, ``/v1/models/{model}`` and ``/v1beta/models``: the models this key may use.
+
+``/v1/models`` answers in the caller's family (reference §1.1): Anthropic's list for an
+``x-api-key`` with ``anthropic-version``, Gemini's for ``x-goog-api-key`` or ``?key=``, else OpenAI's.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from newapi.auth.check import Caller
-from newapi.core.errors import GatewayError, NotFound
+from newapi.auth.keys import query_key
+from newapi.core.errors import Family, GatewayError, NotFound
 from newapi.core.types import Receive, Scope, Send
 from newapi.http.client_ip import client_ip
 from newapi.http.headers import RequestHeaders
@@ -76,6 +81,23 @@ def model_entry(model: str, created: int) -> dict[str, Any]:
     return {"id": model, "object": "model", "created": created, "owned_by": owner_of(model)}
 
 
+def claude_entry(model: str, created: int) -> dict[str, Any]:
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(created))
+    return {"id": model, "created_at": stamp, "display_name": model, "type": "model"}
+
+
+def gemini_entry(model: str) -> dict[str, Any]:
+    embedding = "embed" in model
+    methods = ["embedContent", "batchEmbedContents"] if embedding else ["generateContent", "countTokens"]
+    return {
+        "name": f"models/{model}",
+        "version": "001",
+        "displayName": model,
+        "description": model,
+        "supportedGenerationMethods": methods,
+    }
+
+
 class ModelsEndpoint:
     def __init__(self, runtime: Runtime) -> None:
         self._runtime = runtime
@@ -89,15 +111,45 @@ class ModelsEndpoint:
         )
 
     async def list(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = RequestHeaders(scope)
+        if headers.x_api_key and headers.anthropic_version:
+            shape = "claude"
+        elif headers.x_goog_api_key or query_key(scope.get("query_string", b"")):
+            shape = "gemini"
+        else:
+            shape = "openai"
+        await self._list(scope, send, shape)
+
+    async def list_gemini(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._list(scope, send, "gemini")
+
+    async def _list(self, scope: Scope, send: Send, shape: Family) -> None:
         request_id = new_request_id()
         try:
             caller = await self._caller(scope)
         except GatewayError as error:
-            await send_error(send, error, "openai", request_id)
+            await send_error(send, error, shape, request_id)
             return
-        data = [model_entry(m, self._created) for m in models_for(self._runtime, caller)]
-        body = orjson.dumps({"object": "list", "data": data, "success": True})
-        await send_bytes(send, 200, body, extra=[(b"x-oneapi-request-id", request_id.encode())])
+        names = models_for(self._runtime, caller)
+        if shape == "claude":
+            data: list[dict[str, Any]] = [claude_entry(m, self._created) for m in names]
+            answer: dict[str, Any] = {
+                "data": data,
+                "first_id": names[0] if names else None,
+                "last_id": names[-1] if names else None,
+                "has_more": False,
+            }
+        elif shape == "gemini":
+            answer = {"models": [gemini_entry(m) for m in names]}
+        else:
+            answer = {
+                "object": "list",
+                "data": [model_entry(m, self._created) for m in names],
+                "success": True,
+            }
+        await send_bytes(
+            send, 200, orjson.dumps(answer), extra=[(b"x-oneapi-request-id", request_id.encode())]
+        )
 
     async def retrieve(self, scope: Scope, receive: Receive, send: Send, model: str) -> None:
         request_id = new_request_id()

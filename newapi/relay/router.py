@@ -10,9 +10,12 @@ import orjson
 from newapi.core import endpoints as ep
 from newapi.core.types import Receive, Scope, Send
 from newapi.http.responses import send_bytes
+from newapi.relay import endpoints as native
+from newapi.relay.count_tokens import CountTokens
+from newapi.relay.formats import CLAUDE, GEMINI, RESPONSES
 from newapi.relay.legacy_billing import LegacyBilling
 from newapi.relay.models import ModelsEndpoint
-from newapi.relay.openai_relay import OpenAIRelay, not_implemented
+from newapi.relay.pipeline import Relay, not_implemented
 
 if TYPE_CHECKING:
     from newapi.runtime import Runtime
@@ -34,13 +37,18 @@ async def invalid_url(scope: Scope, receive: Receive, send: Send) -> None:
 
 class RelayRouter:
     def __init__(self, runtime: Runtime) -> None:
-        openai = OpenAIRelay(runtime)
+        relay = self._relay = Relay(runtime)
         self._models = ModelsEndpoint(runtime)
+        self._count = CountTokens(runtime)
         billing = LegacyBilling(runtime)
         self.exact: dict[str, dict[str, Handler]] = {}
         for path, endpoint in ep.BY_PATH.items():
-            self.add("POST", path, openai.handler(endpoint))
+            self.add("POST", path, relay.handler(endpoint))
+        self.add("POST", "/v1/responses", relay.handler(native.RESPONSES, RESPONSES))
+        self.add("POST", "/v1/messages", relay.handler(native.MESSAGES, CLAUDE))
+        self.add("POST", "/v1/messages/count_tokens", self._count_claude)
         self.add("GET", "/v1/models", self._models.list)
+        self.add("GET", "/v1beta/models", self._models.list_gemini)
         for prefix in ("", "/v1"):
             self.add("GET", f"{prefix}/dashboard/billing/subscription", billing.subscription)
             self.add("GET", f"{prefix}/dashboard/billing/usage", billing.usage)
@@ -57,10 +65,18 @@ class RelayRouter:
             return None
         return methods.get(method)
 
+    async def _count_claude(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._count.handle(scope, receive, send, CLAUDE)
+
     async def dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Paths under the relay prefixes that are not exact routes."""
         method: str = scope["method"]
         path: str = scope["path"]
+        if method == "POST":
+            gemini = native.split_gemini_path(path)
+            if gemini is not None:
+                await self._gemini(scope, receive, send, *gemini)
+                return
         if path.startswith("/v1/models/"):
             model = path[len("/v1/models/") :]
             if method == "GET" and model:
@@ -69,7 +85,24 @@ class RelayRouter:
             if method == "DELETE":
                 await not_implemented(scope, receive, send)
                 return
+        if method == "GET" and path.startswith("/v1beta/models/"):
+            await self._models.retrieve(scope, receive, send, path[len("/v1beta/models/") :])
+            return
         if path.startswith(_NOT_IMPLEMENTED_PREFIXES):
             await not_implemented(scope, receive, send)
             return
         await invalid_url(scope, receive, send)
+
+    async def _gemini(self, scope: Scope, receive: Receive, send: Send, model: str, action: str) -> None:
+        if action in native.GEMINI_GENERATE_ACTIONS:
+            await self._relay.handle(
+                native.GEMINI, scope, receive, send, fmt=GEMINI, model=model, action=action
+            )
+        elif action in native.GEMINI_EMBED_ACTIONS:
+            await self._relay.handle(
+                native.GEMINI_EMBED, scope, receive, send, fmt=GEMINI, model=model, action=action
+            )
+        elif action == "countTokens":
+            await self._count.handle(scope, receive, send, GEMINI, model)
+        else:
+            await invalid_url(scope, receive, send)

@@ -18,10 +18,14 @@ def _source(block: dict[str, Any], kind: str) -> m.Media:
     default = "application/pdf" if kind == "document" else "image/png"
     cache = block.get("cache_control")
     if source.get("type") == "url":
-        return m.Media(str(source.get("media_type") or default), url=str(source.get("url") or ""), cache_control=cache)
+        return m.Media(
+            str(source.get("media_type") or default), url=str(source.get("url") or ""), cache_control=cache
+        )
     if source.get("type") == "text":
         return m.Media("text/plain", data=str(source.get("data") or ""), cache_control=cache)
-    return m.Media(str(source.get("media_type") or default), data=str(source.get("data") or ""), cache_control=cache)
+    return m.Media(
+        str(source.get("media_type") or default), data=str(source.get("data") or ""), cache_control=cache
+    )
 
 
 def _result_content(content: Any) -> list[m.Text | m.Media]:
@@ -80,7 +84,9 @@ def parse_request(body: dict[str, Any]) -> m.Request:
     if isinstance(system, str):
         req.system = [m.Text(system)] if system else []
     elif isinstance(system, list):
-        req.system = [m.Text(str(b.get("text") or ""), b.get("cache_control")) for b in system if isinstance(b, dict)]
+        req.system = [
+            m.Text(str(b.get("text") or ""), b.get("cache_control")) for b in system if isinstance(b, dict)
+        ]
     names: dict[str, str] = {}
     for message in body.get("messages") or []:
         role = "assistant" if message.get("role") == "assistant" else "user"
@@ -139,7 +145,10 @@ def _media_block(media: m.Media) -> dict[str, Any]:
     elif media.media_type == "text/plain":
         block = {"type": kind, "source": {"type": "text", "media_type": "text/plain", "data": media.data}}
     else:
-        block = {"type": kind, "source": {"type": "base64", "media_type": media.media_type, "data": media.data}}
+        block = {
+            "type": kind,
+            "source": {"type": "base64", "media_type": media.media_type, "data": media.data},
+        }
     if media.cache_control is not None:
         block["cache_control"] = media.cache_control
     return block
@@ -161,7 +170,11 @@ def _render_part(part: m.Part) -> dict[str, Any] | None:
         if part.redacted:
             return {"type": "redacted_thinking", "data": part.text}
         # Claude refuses thinking it did not sign; unsigned reasoning from other families is dropped.
-        return {"type": "thinking", "thinking": part.text, "signature": part.signature} if part.signature else None
+        return (
+            {"type": "thinking", "thinking": part.text, "signature": part.signature}
+            if part.signature
+            else None
+        )
     if isinstance(part, m.ToolCall):
         try:
             arguments = orjson.loads(part.arguments or "{}")
@@ -249,7 +262,9 @@ def _render_tool(tool: m.Tool) -> dict[str, Any]:
     out: dict[str, Any] = {"name": tool.name}
     if tool.description:
         out["description"] = tool.description
-    out["input_schema"] = tool.parameters if tool.parameters is not None else {"type": "object", "properties": {}}
+    out["input_schema"] = (
+        tool.parameters if tool.parameters is not None else {"type": "object", "properties": {}}
+    )
     if tool.cache_control is not None:
         out["cache_control"] = tool.cache_control
     return out

@@ -81,7 +81,11 @@ def parse_request(body: dict[str, Any]) -> m.Request:
             name = str(message.get("name") or names.get(call_id, ""))
             result = m.ToolResult(call_id, name, _content_parts(content))
             last = req.messages[-1] if req.messages else None
-            if last is not None and last.role == "user" and all(isinstance(p, m.ToolResult) for p in last.parts):
+            if (
+                last is not None
+                and last.role == "user"
+                and all(isinstance(p, m.ToolResult) for p in last.parts)
+            ):
                 last.parts.append(result)
             else:
                 req.messages.append(m.Message("user", [result]))
@@ -218,5 +222,7 @@ def _render_tool(tool: m.Tool) -> dict[str, Any]:
     function: dict[str, Any] = {"name": tool.name}
     if tool.description:
         function["description"] = tool.description
-    function["parameters"] = tool.parameters if tool.parameters is not None else {"type": "object", "properties": {}}
+    function["parameters"] = (
+        tool.parameters if tool.parameters is not None else {"type": "object", "properties": {}}
+    )
     return {"type": "function", "function": function}

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import time
 
-import orjson
-
 import msgspec
+import orjson
 
 from newapi.adaptors.openai import schemas
 from newapi.adaptors.openai.response import convert_usage, render_usage, stop_reason_of, usage_of
@@ -156,7 +155,9 @@ class Reader:
         except (msgspec.DecodeError, msgspec.ValidationError):
             return []  # New API skips a chunk it cannot parse and goes on
         if view.error is not None:
-            return [m.Failure(view.error.message or "upstream error", str(view.error.code or "upstream_error"))]
+            return [
+                m.Failure(view.error.message or "upstream error", str(view.error.code or "upstream_error"))
+            ]
         out: list[m.Event] = []
         if not self._begun:
             self._begun = True
@@ -199,7 +200,9 @@ class Writer:
         "_wants_usage",
     )
 
-    def __init__(self, model: str, request_id: str, wants_usage: bool, think_to_content: bool = False) -> None:
+    def __init__(
+        self, model: str, request_id: str, wants_usage: bool, think_to_content: bool = False
+    ) -> None:
         self._model = model
         self._request_id = request_id
         self._wants_usage = wants_usage
@@ -222,7 +225,11 @@ class Writer:
         return self._chunk({"role": "assistant", "content": ""})
 
     def _chunk(self, delta: dict[str, object], finish: str | None = None) -> bytes:
-        tail = b',"finish_reason":null}]}\n\n' if finish is None else b',"finish_reason":"%b"}]}\n\n' % finish.encode()
+        tail = (
+            b',"finish_reason":null}]}\n\n'
+            if finish is None
+            else b',"finish_reason":"%b"}]}\n\n' % finish.encode()
+        )
         return self._head + orjson.dumps(delta) + tail
 
     def write(self, event: m.Event) -> bytes:

@@ -1,7 +1,11 @@
-"""The OpenAI-format relay endpoints, composed from the pipeline's stages.
+"""The relay pipeline, composed from the stages, for every client API family.
 
 read body -> authenticate -> decode -> price and reserve -> attempts (select a
-channel, map the model, call upstream, relay) -> settle or release -> log.
+channel, map the model, build the channel's request, call upstream, relay or
+convert back) -> settle or release -> log.
+
+The client's family (OpenAI, Responses, Claude, Gemini) is a parameter of the
+request: it decides how the body is read and in which shape errors go back.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 import orjson
@@ -33,7 +38,9 @@ from newapi.options.groups import usable_groups
 from newapi.relay import admission
 from newapi.relay.attempt import run_attempt
 from newapi.relay.call import Call
+from newapi.relay.formats import CODECS
 from newapi.relay.ids import new_request_id
+from newapi.relay.outgoing import Planner
 from newapi.relay.settlement import settle
 from newapi.relay.watch import DisconnectWatch
 from newapi.routing.retry import retry_ranges, should_retry
@@ -45,20 +52,34 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-class OpenAIRelay:
-    """One instance per worker; ``handler(endpoint)`` gives the ASGI handler of an endpoint."""
+Handler = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class Relay:
+    """One instance per worker; ``handler(endpoint, fmt)`` gives the ASGI handler of an endpoint."""
 
     def __init__(self, runtime: Runtime) -> None:
         self._runtime = runtime
         self._polling: dict[int, int] = {}
+        self.planner = Planner(runtime)
 
-    def handler(self, endpoint: Endpoint):  # type: ignore[no-untyped-def]
+    def handler(self, endpoint: Endpoint, fmt: str = "openai") -> Handler:
         async def handle(scope: Scope, receive: Receive, send: Send) -> None:
-            await self.handle(endpoint, scope, receive, send)
+            await self.handle(endpoint, scope, receive, send, fmt=fmt)
 
         return handle
 
-    async def handle(self, endpoint: Endpoint, scope: Scope, receive: Receive, send: Send) -> None:
+    async def handle(
+        self,
+        endpoint: Endpoint,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        *,
+        fmt: str = "openai",
+        model: str = "",
+        action: str = "",
+    ) -> None:
         runtime = self._runtime
         settings = runtime.settings
         call = Call(
@@ -68,7 +89,12 @@ class OpenAIRelay:
             started=time.monotonic(),
             created_at=int(time.time()),
             client_ip=client_ip(scope, settings.trusted_proxies),
+            fmt=fmt,
+            model=model,
+            action=action,
         )
+        if action:
+            call.sse = b"alt=sse" in scope.get("query_string", b"")
         headers = RequestHeaders(scope)
         watch: DisconnectWatch | None = None
         limited = False
@@ -158,7 +184,7 @@ class OpenAIRelay:
                     raise UpstreamError(
                         "channel has no enabled key", code="channel:no_available_key", channel_error=True
                     )
-                await run_attempt(runtime, call, channel, key, headers, send)
+                await run_attempt(runtime, call, channel, key, headers, send, self.planner)
                 return
             except UpstreamError as error:
                 last = error
@@ -203,7 +229,7 @@ class OpenAIRelay:
             return  # the stream already ended with an error event
         if isinstance(error, UpstreamStatusError):
             error = _client_view(error)
-        await send_error(send, error, "openai", call.request_id)
+        await send_error(send, error, CODECS[call.fmt].errors, call.request_id)
 
     async def _error_log(self, call: Call, error: GatewayError) -> None:
         """New API's type-5 error log (ERROR_LOG_ENABLED): no charge, the masked message."""

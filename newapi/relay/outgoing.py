@@ -1,0 +1,337 @@
+"""The upstream request of one attempt: which format the channel speaks, its URL, headers and body.
+
+When the channel speaks the client's format the client's body goes up as it came, edited (once
+decoded, once encoded) only for model mapping, a model-name suffix, Bedrock/Vertex framing or a
+parameter override. Otherwise the body is converted through the neutral model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from newapi.adaptors.bedrock import channel as bedrock
+from newapi.adaptors.claude import channel as claude_channel
+from newapi.adaptors.claude import request as claude_request
+from newapi.adaptors.gemini import channel as gemini_channel
+from newapi.adaptors.gemini import request as gemini_request
+from newapi.adaptors.headers import apply_header_override
+from newapi.adaptors.openai import channel as openai_channel
+from newapi.adaptors.openai import request as openai_request
+from newapi.adaptors.responses import channel as responses_channel
+from newapi.adaptors.responses import request as responses_request
+from newapi.adaptors.responses.request import Unconvertible
+from newapi.adaptors.vertex import channel as vertex
+from newapi.adaptors.vertex.credentials import TokenCache, parse_service_account
+from newapi.convert import model as m
+from newapi.core.constants import ChannelType
+from newapi.core.endpoints import CHAT as _CHAT
+from newapi.core.errors import BadRequest, UpstreamError
+from newapi.core.structs import ChannelInfo
+from newapi.http.headers import RequestHeaders
+from newapi.options.store import OptionStore
+from newapi.relay.call import Call
+from newapi.relay.formats import CLAUDE, CODECS, GEMINI, OPENAI, RESPONSES
+from newapi.relay.multipart import replace_field
+
+if TYPE_CHECKING:
+    from newapi.runtime import Runtime
+
+_JSON = b"application/json"
+_CLAUDE_TYPES = frozenset({ChannelType.ANTHROPIC, ChannelType.AWS})
+
+
+def native_formats(channel: ChannelInfo, model: str) -> tuple[str, ...]:
+    """The formats a channel speaks, the one it is converted to first."""
+    kind = channel.type
+    if kind in _CLAUDE_TYPES:
+        return (CLAUDE,)
+    if kind == ChannelType.GEMINI:
+        return (GEMINI,)
+    if kind == ChannelType.VERTEX_AI:
+        return (CLAUDE,) if "claude" in model else (GEMINI,)
+    return (OPENAI, RESPONSES)
+
+
+@dataclass(frozen=True, slots=True)
+class Thinking:
+    """The thinking-adapter options (reference §4.8), read once per options version."""
+
+    claude_adapter: bool
+    claude_share: float
+    claude_max_tokens: dict[str, int]
+    gemini_adapter: bool
+    blacklist: frozenset[str]
+
+    @staticmethod
+    def read(options: OptionStore) -> Thinking:
+        defaults = options.get_json("claude.default_max_tokens", {}) or {}
+        return Thinking(
+            claude_adapter=options.get_bool("claude.thinking_adapter_enabled", True),
+            claude_share=options.get_float("claude.thinking_adapter_budget_tokens_percentage", 0.8) or 0.8,
+            claude_max_tokens={str(k): int(v) for k, v in defaults.items() if isinstance(v, int)},
+            gemini_adapter=options.get_bool("gemini.thinking_adapter_enabled", False),
+            blacklist=frozenset(options.get_json("global.thinking_model_blacklist", []) or []),
+        )
+
+    def claude_default(self, model: str) -> int:
+        return self.claude_max_tokens.get(model) or self.claude_max_tokens.get("default") or 8192
+
+
+@dataclass(slots=True)
+class Outgoing:
+    url: str
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+    target: str  # the format the channel is spoken to in
+    event_stream: bool = False  # Bedrock's binary event stream instead of SSE
+
+
+def _merge(target: dict[str, Any], override: dict[str, Any]) -> None:
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(target.get(key), dict):
+            _merge(target[key], value)
+        else:
+            target[key] = value
+
+
+def _decode(body: bytes) -> dict[str, Any]:
+    value = orjson.loads(body)
+    if not isinstance(value, dict):
+        raise BadRequest("the request body must be a JSON object")
+    return value
+
+
+class Planner:
+    """Builds the upstream request for an attempt; one per worker (it holds the Vertex token cache)."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+        self._vertex: TokenCache | None = None
+
+    def _tokens(self) -> TokenCache:
+        if self._vertex is None:  # created on first use: most deployments have no Vertex channel
+            upstream = self._runtime.upstream
+
+            async def post(url: str, headers: list[tuple[bytes, bytes]], body: bytes) -> tuple[int, bytes]:
+                async with await upstream.request("POST", url, headers, body, total_timeout=30.0) as response:
+                    return response.status, await response.read(1 << 20)
+
+            self._vertex = TokenCache(post)
+        return self._vertex
+
+    async def build(self, call: Call, channel: ChannelInfo, key: str, client: RequestHeaders) -> Outgoing:
+        natives = native_formats(channel, call.upstream_model)
+        target = call.fmt if call.fmt in natives else natives[0]
+        if target == OPENAI and call.fmt == OPENAI:
+            out = self._openai_passthrough(call, channel, key)
+        else:
+            thinking = self._runtime.options.derived(Thinking.read)
+            if target == CLAUDE:
+                out = await self._claude(call, channel, key, client, thinking)
+            elif target == GEMINI:
+                out = await self._gemini(call, channel, key, thinking)
+            else:
+                out = self._openai_family(call, channel, key, target)
+        if channel.header_override:
+            out.headers = apply_header_override(out.headers, channel.header_override, client.raw, key)
+        return out
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _convert(self, call: Call, model: str) -> m.Request:
+        try:
+            body = _decode(call.body)
+            req = CODECS[call.fmt].parse_request(body)
+        except Unconvertible as exc:
+            raise BadRequest(str(exc), code="invalid_request") from None
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise BadRequest(f"cannot convert the request: {exc}") from None
+        req.model = model
+        req.stream = call.stream
+        return req
+
+    def _edit(self, call: Call, channel: ChannelInfo, model: str, needs: bool) -> dict[str, Any] | None:
+        """The client's body decoded for editing, or None when it can go up unchanged."""
+        override = channel.param_override if "operations" not in channel.param_override else {}
+        if not needs and not override and model == call.model:
+            return None
+        return _decode(call.body)
+
+    def _finish(self, body: dict[str, Any], channel: ChannelInfo) -> bytes:
+        override = channel.param_override if "operations" not in channel.param_override else {}
+        if override:
+            _merge(body, override)
+        return orjson.dumps(body)
+
+    # -- OpenAI-type channels ------------------------------------------------------------------
+
+    def _openai_passthrough(self, call: Call, channel: ChannelInfo, key: str) -> Outgoing:
+        settings = self._runtime.settings
+        if call.endpoint.multipart:
+            body = call.body
+            if call.upstream_model != call.model:
+                body = replace_field(call.body, call.content_type, "model", call.upstream_model)
+        else:
+            plan = openai_channel.plan_body(
+                channel,
+                call.upstream_model,
+                call.model,
+                stream=call.stream,
+                client_stream_options=call.client_stream_options,
+                force_stream_option=settings.force_stream_option,
+                endpoint=call.endpoint,
+            )
+            call.upstream_model = plan.upstream_model
+            body = openai_channel.build_body(call.body, plan)
+        url = openai_channel.upstream_url(
+            channel, call.endpoint, call.upstream_model, settings.azure_default_api_version
+        )
+        headers = openai_channel.auth_headers(channel, key)
+        content_type = call.content_type.encode("latin-1") if call.endpoint.multipart else _JSON
+        headers.append((b"content-type", content_type))
+        headers.append((b"accept", b"text/event-stream" if call.stream else b"application/json"))
+        headers.append((b"accept-encoding", b"identity"))
+        return Outgoing(url, headers, body, OPENAI)
+
+    def _openai_family(self, call: Call, channel: ChannelInfo, key: str, target: str) -> Outgoing:
+        """Chat or Responses on an OpenAI-type channel, converted from another family or passed."""
+        settings = self._runtime.settings
+        model, effort = openai_channel.split_effort_suffix(call.upstream_model)
+        call.upstream_model = model
+        if target == RESPONSES:
+            if call.fmt == RESPONSES:
+                body = self._edit(call, channel, model, bool(effort))
+                if body is not None:
+                    body["model"] = model
+            else:
+                body = responses_request.render_request(self._convert(call, model))
+            if effort and body is not None:
+                responses_channel.apply_effort(body, effort)
+            raw = call.body if body is None else self._finish(body, channel)
+            url = responses_channel.upstream_url(channel, model, settings.azure_default_api_version)
+        else:
+            req = self._convert(call, model)
+            supports = channel.type in openai_channel.STREAM_OPTIONS_TYPES
+            req.include_usage = call.stream and supports and settings.force_stream_option
+            chat = openai_request.render_request(req)
+            plan = openai_channel.plan_body(
+                channel,
+                model,
+                model,
+                stream=call.stream,
+                client_stream_options=req.include_usage,
+                force_stream_option=settings.force_stream_option,
+                endpoint=_CHAT,
+            )
+            if effort:
+                plan.reasoning_effort = effort
+            raw = openai_channel.build_body(orjson.dumps(chat), plan)
+            url = openai_channel.upstream_url(channel, _CHAT, model, settings.azure_default_api_version)
+        headers = openai_channel.auth_headers(channel, key)
+        headers.append((b"content-type", _JSON))
+        headers.append((b"accept", b"text/event-stream" if call.stream else b"application/json"))
+        headers.append((b"accept-encoding", b"identity"))
+        return Outgoing(url, headers, raw, target)
+
+    # -- Claude channels (Anthropic, Bedrock, Vertex) --------------------------------------------
+
+    async def _claude(
+        self, call: Call, channel: ChannelInfo, key: str, client: RequestHeaders, thinking: Thinking
+    ) -> Outgoing:
+        model, suffix = claude_channel.split_suffix(
+            call.upstream_model, thinking.claude_adapter, thinking.blacklist
+        )
+        call.upstream_model = model
+        wrapped = channel.type in (ChannelType.AWS, ChannelType.VERTEX_AI)
+        if call.fmt == CLAUDE:
+            body = self._edit(call, channel, model, suffix is not None or wrapped)
+            if body is not None:
+                body["model"] = model
+        else:
+            req = self._convert(call, model)
+            body = claude_request.render_request(req, thinking.claude_default(model))
+        if suffix is not None:
+            assert body is not None
+            claude_channel.apply_thinking(body, suffix, thinking.claude_share, thinking.claude_default(model))
+        # Betas and versions belong to Claude clients; others get the default and no betas.
+        version = client.anthropic_version if call.fmt == CLAUDE else ""
+        beta = client.anthropic_beta if call.fmt == CLAUDE else ""
+        accept = b"text/event-stream" if call.stream else b"application/json"
+        if channel.type == ChannelType.AWS:
+            assert body is not None
+            try:
+                credentials = bedrock.parse_key(key)
+            except ValueError as exc:
+                raise UpstreamError(str(exc), code="channel:invalid_key", channel_error=True) from None
+            raw = self._finish(bedrock.body_for(body, beta), channel)
+            url = bedrock.upstream_url(channel, credentials, model, call.stream)
+            headers = bedrock.auth_headers(credentials, url, raw, call.stream)
+            if credentials.api_key:
+                headers.append((b"content-type", _JSON))
+            return Outgoing(url, headers, raw, CLAUDE, event_stream=call.stream)
+        if channel.type == ChannelType.VERTEX_AI:
+            assert body is not None
+            account = parse_service_account(key)
+            if account is None:
+                raise UpstreamError(
+                    "Claude on Vertex AI needs a service-account key",
+                    code="channel:invalid_key",
+                    channel_error=True,
+                )
+            raw = self._finish(vertex.claude_body(body), channel)
+            token = await self._tokens().token(account)
+            url = vertex.claude_url(channel, account.project_id, model, call.stream)
+            headers = [
+                (b"authorization", b"Bearer " + token.encode()),
+                (b"content-type", _JSON),
+                (b"accept", accept),
+            ]
+            return Outgoing(url, headers, raw, CLAUDE)
+        raw = call.body if body is None else self._finish(body, channel)
+        headers = claude_channel.auth_headers(key, version, beta)
+        headers += [(b"content-type", _JSON), (b"accept", accept), (b"accept-encoding", b"identity")]
+        return Outgoing(claude_channel.upstream_url(channel), headers, raw, CLAUDE)
+
+    # -- Gemini channels (Gemini, Vertex) --------------------------------------------------------
+
+    async def _gemini(self, call: Call, channel: ChannelInfo, key: str, thinking: Thinking) -> Outgoing:
+        model, suffix = gemini_channel.split_suffix(
+            call.upstream_model, thinking.gemini_adapter, thinking.blacklist
+        )
+        call.upstream_model = model
+        action = (
+            call.action
+            if call.fmt == GEMINI
+            else ("streamGenerateContent" if call.stream else "generateContent")
+        )
+        if call.fmt == GEMINI:
+            body = self._edit(call, channel, model, suffix is not None)
+        else:
+            safety = self._runtime.settings.gemini_safety_setting
+            body = gemini_request.render_request(self._convert(call, model), safety)
+        if suffix is not None:
+            assert body is not None
+            gemini_channel.apply_thinking(body, model, suffix)
+        raw = call.body if body is None else self._finish(body, channel)
+        stream = call.stream and action == "streamGenerateContent"
+        accept = b"text/event-stream" if stream else b"application/json"
+        if channel.type == ChannelType.VERTEX_AI:
+            account = parse_service_account(key)
+            if account is None:
+                url = vertex.gemini_url(channel, "", model, action, stream, api_key=key)
+                headers = [(b"content-type", _JSON), (b"accept", accept)]
+            else:
+                token = await self._tokens().token(account)
+                url = vertex.gemini_url(channel, account.project_id, model, action, stream)
+                headers = [
+                    (b"authorization", b"Bearer " + token.encode()),
+                    (b"content-type", _JSON),
+                    (b"accept", accept),
+                ]
+            return Outgoing(url, headers, raw, GEMINI)
+        headers = gemini_channel.auth_headers(key)
+        headers += [(b"content-type", _JSON), (b"accept", accept), (b"accept-encoding", b"identity")]
+        return Outgoing(gemini_channel.upstream_url(channel, model, action, stream), headers, raw, GEMINI)
