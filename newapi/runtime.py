@@ -26,6 +26,7 @@ from newapi.options.store import OptionStore
 from newapi.ratelimit import RateLimiter, build_rate_limiter
 from newapi.ratelimit.model_limit import ModelRequestLimiter
 from newapi.relay.health_reporter import HealthReporter
+from newapi.resp.client import RespClient
 from newapi.settings import Settings
 from newapi.storage import lookups
 from newapi.storage.engine import Database, create_engine, resolve_database, session_factory
@@ -136,6 +137,7 @@ def _ledger(database: Database, settings: Settings, engine: AsyncEngine, redis: 
     return RedisLedger(
         redis,
         engine,
+        fast=RespClient(settings.redis_conn_string),
         prefix=settings.redis_prefix,
         hold_ttl=settings.ledger_hold_ttl,
         overdraft=settings.ledger_overdraft,

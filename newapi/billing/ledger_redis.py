@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from newapi.billing.ledger import Debit, Hold, debit_to_json
 from newapi.core.errors import QuotaExceeded, ServiceUnavailable
+from newapi.resp.client import RespClient, RespError, Script
 from newapi.storage.tables import Token, User
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,7 @@ class RedisLedger:
         overdraft: int = 0,
         max_backlog: int = 1_000_000,
         settled_ttl: int = 86400,
+        fast: RespClient | None = None,
     ) -> None:
         self._redis = redis
         self._engine = engine
@@ -86,9 +88,16 @@ class RedisLedger:
         self._overdraft = overdraft
         self._max_backlog = max_backlog
         self._settled_ttl = settled_ttl
-        self._reserve = redis.register_script(script_source("reserve.lua"))
-        self._settle = redis.register_script(script_source("settle.lua"))
-        self._release = redis.register_script(script_source("release.lua"))
+        # The per-request scripts go through the lean pipelined client when there is one.
+        self._fast = fast
+        if fast is not None:
+            self._reserve: Any = Script(fast, script_source("reserve.lua"))
+            self._settle: Any = Script(fast, script_source("settle.lua"))
+            self._release: Any = Script(fast, script_source("release.lua"))
+        else:
+            self._reserve = redis.register_script(script_source("reserve.lua"))
+            self._settle = redis.register_script(script_source("settle.lua"))
+            self._release = redis.register_script(script_source("release.lua"))
         self._adjust = redis.register_script(script_source("adjust.lua"))
         self._retry: deque[tuple[str, Hold, Debit | None]] = deque()
         self._retry_task: asyncio.Task[None] | None = None
@@ -157,7 +166,7 @@ class RedisLedger:
                     )
                 else:
                     raise QuotaExceeded("insufficient user quota", code="insufficient_user_quota")
-        except (RedisError, OSError):
+        except (RedisError, RespError, OSError):
             raise unavailable() from None
         raise unavailable()
 
@@ -167,7 +176,7 @@ class RedisLedger:
         hold.settled = True
         try:
             await self._settle_now(hold, debit)
-        except (RedisError, OSError):
+        except (RedisError, RespError, OSError):
             # The debit must not be lost: keep it and retry until Redis answers.
             self._queue_retry("settle", hold, debit)
 
@@ -199,7 +208,7 @@ class RedisLedger:
         hold.settled = True
         try:
             await self.release_by_id(hold.request_id, hold.user_id, hold.token_id)
-        except (RedisError, OSError):
+        except (RedisError, RespError, OSError):
             self._queue_retry("release", hold, None)
 
     async def release_by_id(self, request_id: str, user_id: int, token_id: int) -> int:
@@ -259,7 +268,7 @@ class RedisLedger:
                     await self._settle_now(hold, debit)
                 else:
                     await self.release_by_id(hold.request_id, hold.user_id, hold.token_id)
-            except (RedisError, OSError):
+            except (RedisError, RespError, OSError):
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
                 continue
@@ -276,3 +285,5 @@ class RedisLedger:
             self._retry_task.cancel()
         if self._retry:
             log.error("%d settlements could not reach the quota store before shutdown", len(self._retry))
+        if self._fast is not None:
+            await self._fast.aclose()
