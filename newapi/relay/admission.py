@@ -161,6 +161,11 @@ async def reserve(runtime: Runtime, call: Call) -> None:
     call.price = price
     call.group_ratio = book.group_ratio(call.user.group, call.group)
     amount = pre_consume_quota(price, call.group_ratio, call.prompt_estimate, call.max_tokens, book, n=call.n)
+    free = call.group_ratio == 0 or (
+        price.per_call_usd == 0 if price.per_call_usd is not None else price.model_ratio == 0
+    )
+    if free and not runtime.options.get_bool("quota_setting.enable_free_model_pre_consume", True):
+        return  # New API: a free model with pre-consume off skips billing entirely (no hold, no log)
     if amount == 0 and call.user.quota <= 0:
         # New API keeps a billing session for free models, which needs a positive balance.
         raise QuotaExceeded("insufficient user quota", code="insufficient_user_quota")
