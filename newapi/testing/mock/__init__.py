@@ -1,9 +1,11 @@
-"""A mock upstream LLM provider (OpenAI, Azure OpenAI, Anthropic, Gemini) serving real HTTP/1.1.
+"""A mock upstream LLM provider (OpenAI, Azure OpenAI, Anthropic, Gemini, AWS Bedrock, Vertex AI)
+serving real HTTP/1.1.
 
 Tests start :class:`MockUpstream` in-process (or :class:`MockUpstreamThread` from sync code); the
 load benchmark runs ``python -m newapi.testing.mock`` (prints ``LISTENING <port>``). Fault
 directives are documented in :mod:`newapi.testing.mock.faults`, the usage formula in
-:mod:`newapi.testing.mock.usage`, the control endpoints in :mod:`newapi.testing.mock.control`.
+:mod:`newapi.testing.mock.usage`, the control endpoints in :mod:`newapi.testing.mock.control`,
+the Bedrock and Vertex routes (with their SigV4 and OAuth checks) in :mod:`newapi.testing.mock.cloud`.
 
 A reply is a tool call when the request offers tools and its last user message contains
 "call a tool" (or the ``tool-call`` directive is set); the first tool offered is called with the

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -33,6 +33,21 @@ class MockConfig:
     require_key: str | None = None
     max_records: int = 100_000
     embedding_dims: int = 16
+    #: Bedrock: (access key, secret) pairs a SigV4 signature must verify against, and API keys
+    #: accepted as bearer tokens; with neither set, Bedrock routes check no credentials
+    aws_keys: tuple[tuple[str, str], ...] = ()
+    aws_api_keys: tuple[str, ...] = ()
+    #: Vertex: (client_email, RSA public key PEM) of service accounts whose JWTs ``/token``
+    #: accepts, and express-mode API keys; with neither set, Vertex routes check no credentials
+    google_accounts: tuple[tuple[str, str], ...] = ()
+    google_api_keys: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class Shared:
+    """State every request of one server can see: OAuth tokens it minted (token -> expiry)."""
+
+    tokens: dict[str, float] = field(default_factory=dict)
 
 
 class BadBody(Exception):
@@ -71,6 +86,7 @@ class Ctx:
     faults: Faults = NONE
     model: str = ""
     action: str = ""
+    shared: Shared = field(default_factory=Shared)
     _json: Any = None
     _form: dict[str, list[Part]] | None = None
 

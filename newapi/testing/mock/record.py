@@ -39,6 +39,9 @@ class RequestRecord:
     events_generated: int = 0
     usage: dict[str, int] | None = None
     usage_sent: bool = False
+    #: the credential a cloud route verified: ``sigv4:<access key>``, ``bedrock-key``,
+    #: ``oauth:<token>``, ``google-key`` (empty when none was checked)
+    auth: str = ""
 
     def copy(self) -> RequestRecord:
         return replace(self, headers=dict(self.headers))
@@ -71,4 +74,5 @@ class RequestRecord:
             "events_generated": self.events_generated,
             "usage": self.usage,
             "usage_sent": self.usage_sent,
+            "auth": self.auth,
         }

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
-from newapi.testing.mock import claude, errors, faults, gemini, media, openai, openai_misc, responses
+from newapi.testing.mock import claude, cloud, errors, faults, gemini, media, openai, openai_misc, responses
 from newapi.testing.mock.context import BadBody, Ctx, Reply, Stream
 from newapi.testing.mock.http11 import Request
 
@@ -36,6 +37,7 @@ _EXACT: dict[tuple[str, str], Route] = {
     ("POST", "/v1/messages"): Route("claude", claude.messages),
     ("POST", "/v1/messages/count_tokens"): Route("claude", claude.count_tokens),
     ("GET", "/v1beta/models"): Route("gemini", gemini.list_models),
+    ("POST", "/token"): Route("gemini", cloud.token, model="oauth-token"),
 }
 _GEMINI_ACTIONS: dict[str, Handler] = {
     "generateContent": gemini.generate,
@@ -58,6 +60,15 @@ def resolve(method: str, path: str) -> Route | None:
         return Route(found.family, found.handler, model=deployment) if found else None
     if path.startswith("/openai/v1/"):
         return _EXACT.get((method, path[len("/openai") :]))
+    if path.startswith("/model/") and method == "POST":
+        model, _, action = path[len("/model/") :].rpartition("/")
+        if action in ("invoke", "invoke-with-response-stream") and model:
+            return Route("claude", partial(cloud.bedrock, streaming=action != "invoke"), model, action)
+    vertex = cloud.split_vertex(path) if method == "POST" else None
+    if vertex is not None:
+        publisher, model, action = vertex
+        family = "gemini" if publisher == "google" else "claude"
+        return Route(family, partial(cloud.vertex, publisher=publisher, model=model, action=action), model, action)
     for prefix in ("/v1beta/models/", "/v1/models/"):
         if path.startswith(prefix):
             name, _, action = path[len(prefix) :].partition(":")

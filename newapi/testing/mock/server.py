@@ -10,7 +10,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from newapi.testing.mock import control, router
-from newapi.testing.mock.context import Ctx, MockConfig, Reply, Stream
+from newapi.testing.mock.context import Ctx, MockConfig, Reply, Shared, Stream
 from newapi.testing.mock.http11 import Request, render_head
 from newapi.testing.mock.protocol import MockProtocol
 from newapi.testing.mock.pump import Job
@@ -27,6 +27,7 @@ class State:
         self.connection_ids = itertools.count(1)
         self.connections: set[MockProtocol] = set()
         self.stopping = False
+        self.shared = Shared()
 
     def handle(self, conn: MockProtocol, req: Request) -> Job | None:
         """Start answering ``req``: a Job for provider routes, None when answered here."""
@@ -40,7 +41,7 @@ class State:
         )
         if self.config.max_records:
             self.records.append(record)
-        ctx = Ctx(req, self.config, record, router.guess_family(req.path))
+        ctx = Ctx(req, self.config, record, router.guess_family(req.path), shared=self.shared)
         reply: Reply | Stream
         try:
             reply, delay = router.dispatch(ctx)
