@@ -162,7 +162,12 @@ def _call(base: str, method: str, path: str, body: object, cookie: str = "") -> 
 
 @contextlib.contextmanager
 def gateway(
-    upstream: Server, workdir: Path, models: list[str], extra_env: dict[str, str] | None = None
+    upstream: Server,
+    workdir: Path,
+    models: list[str],
+    extra_env: dict[str, str] | None = None,
+    ratios: dict[str, float] | None = None,
+    options: dict[str, str] | None = None,
 ) -> Iterator[tuple[Server, str]]:
     """``newapi serve`` with one worker on SQLite, provisioned through its own management API."""
     port = free_port()
@@ -216,8 +221,11 @@ def gateway(
             "models": ",".join(models),
         }
         _call(base, "POST", "/api/channel/", {"mode": "single", "channel": channel}, cookie)
-        ratios = {m: 0.075 for m in models}
-        _call(base, "PUT", "/api/option/", {"key": "ModelRatio", "value": json.dumps(ratios)}, cookie)
+        prices = {m: 0.075 for m in models}
+        prices.update(ratios or {})
+        _call(base, "PUT", "/api/option/", {"key": "ModelRatio", "value": json.dumps(prices)}, cookie)
+        for key, value in (options or {}).items():
+            _call(base, "PUT", "/api/option/", {"key": key, "value": value}, cookie)
         token, _ = _call(base, "POST", "/api/token/", {"name": "bench", "unlimited_quota": True}, cookie)
         key = "sk-" + str(token["data"]["key"])  # type: ignore[index]
         time.sleep(0.5)

@@ -100,22 +100,36 @@ class RedisLedger:
             self._release = redis.register_script(script_source("release.lua"))
         self._adjust = redis.register_script(script_source("adjust.lua"))
         self._retry: deque[tuple[str, Hold, Debit | None]] = deque()
+        self._loading: dict[str, asyncio.Future[None]] = {}
         self._retry_task: asyncio.Task[None] | None = None
 
     # -- balances -------------------------------------------------------------------
 
     async def _load(self, kind: str, ident: int) -> None:
-        """Copy a balance from the database into Redis, unless another worker already did."""
-        async with self._engine.connect() as conn:
-            if kind == "user":
-                value = (await conn.execute(select(User.quota).where(User.id == ident))).scalar_one_or_none()
-                key = self.keys.user(ident)
-            else:
-                value = (
-                    await conn.execute(select(Token.remain_quota).where(Token.id == ident))
-                ).scalar_one_or_none()
-                key = self.keys.token(ident)
-        await self._redis.set(key, int(value or 0), nx=True)
+        """Copy a balance from the database into Redis, unless another worker already did.
+
+        Concurrent first uses of one balance share a single query.
+        """
+        key = self.keys.user(ident) if kind == "user" else self.keys.token(ident)
+        pending = self._loading.get(key)
+        if pending is not None:
+            await asyncio.shield(pending)
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._loading[key] = future
+        try:
+            async with self._engine.connect() as conn:
+                column = User.quota if kind == "user" else Token.remain_quota
+                table_id = User.id if kind == "user" else Token.id
+                value = (await conn.execute(select(column).where(table_id == ident))).scalar_one_or_none()
+            await self._redis.set(key, int(value or 0), nx=True)
+            future.set_result(None)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()
+            raise
+        finally:
+            del self._loading[key]
 
     async def balance(self, user_id: int) -> int | None:
         """The user's balance as Redis holds it (None if not loaded)."""

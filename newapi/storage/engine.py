@@ -109,8 +109,10 @@ def create_engine(
         if writer:
             kwargs["connect_args"]["isolation_level"] = None
     elif pool:
-        size = max(1, min(settings.sql_max_idle_conns, 20))
-        overflow = max(0, min(settings.sql_max_open_conns, 100) - size)
+        # One async worker needs few connections; New API's 100/1000 (sized for
+        # goroutines) would exhaust PostgreSQL with a handful of workers.
+        size = max(1, min(settings.sql_max_idle_conns, 10))
+        overflow = max(0, min(settings.sql_max_open_conns, 20) - size)
         kwargs.update(
             pool_size=size,
             max_overflow=overflow,

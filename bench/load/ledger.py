@@ -1,0 +1,91 @@
+"""The Redis ledger's cost: the same gateway, billed vs unbilled requests, in one run.
+
+    python -m bench.load.ledger [--seconds 8]
+
+The gateway runs with REDIS_CONN_STRING (the Redis ledger) on SQLite. "billed" is a
+priced model (reserve + settle scripts, the stream, the flusher's database writes);
+"unbilled" is a free model with New API's quota_setting.enable_free_model_pre_consume
+off, which skips billing entirely. Redis round trips per request come from
+INFO commandstats around the billed run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import tempfile
+import uuid
+from pathlib import Path
+
+from bench.load import loadgen, procs
+from bench.load.__main__ import _body
+from bench.load.measure import cpu_seconds
+
+
+# Commands clients send (Redis also counts the commands scripts run inside EVALSHA; those are not round trips).
+_CLIENT_COMMANDS = ("evalsha", "eval", "xreadgroup", "xack", "xdel", "zrangebyscore", "hmget", "publish")
+
+
+def _redis_calls() -> int:
+    out = subprocess.run(["redis-cli", "INFO", "commandstats"], capture_output=True, text=True, check=True).stdout
+    total = 0
+    for name, calls in re.findall(r"cmdstat_([a-z|]+):calls=(\d+)", out):
+        if name in _CLIENT_COMMANDS:
+            total += int(calls)
+    return total
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.load.ledger")
+    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--sql-dsn", default="", help="PostgreSQL DSN (default: SQLite)")
+    args = parser.parse_args()
+    env = {
+        "REDIS_CONN_STRING": "redis://127.0.0.1:6379/0",
+        "NEWAPI_REDIS_PREFIX": f"bench:{uuid.uuid4().hex[:8]}:",
+        "CRYPTO_SECRET": "bench",
+        "BATCH_UPDATE_INTERVAL": "1",
+    }
+    if args.sql_dsn:
+        env["SQL_DSN"] = args.sql_dsn
+    models = ["gpt-4o-mini", "free-model"]
+    results: dict[str, list[float]] = {"billed": [], "unbilled": []}
+    trips: list[float] = []
+    with tempfile.TemporaryDirectory() as tmp, procs.mock_upstream(chunks=20) as mock, procs.gateway(
+        mock,
+        Path(tmp),
+        models,
+        extra_env=env,
+        ratios={"free-model": 0.0},
+        options={"quota_setting.enable_free_model_pre_consume": "false"},
+    ) as (gateway, key):
+        url = gateway.url + "/v1/chat/completions"
+        for _ in range(args.rounds):
+            for label, model in (("billed", "gpt-4o-mini"), ("unbilled", "free-model")):
+                body = _body(model, False)
+                loadgen.wrk(url, body, key, connections=64, seconds=1)
+                calls = _redis_calls()
+                before = cpu_seconds(gateway.pids)
+                run = loadgen.wrk(url, body, key, connections=64, seconds=args.seconds)
+                cpu = cpu_seconds(gateway.pids) - before
+                results[label].append(cpu / max(run.requests, 1) * 1e6)
+                if label == "billed":
+                    trips.append((_redis_calls() - calls) / max(run.requests, 1))
+    billed = sorted(results["billed"])[len(results["billed"]) // 2]
+    unbilled = sorted(results["unbilled"])[len(results["unbilled"]) // 2]
+    report = {
+        "billed_cpu_us": round(billed, 1),
+        "unbilled_cpu_us": round(unbilled, 1),
+        "ratio": round(billed / unbilled, 3),
+        "redis_round_trips_per_request": round(sorted(trips)[len(trips) // 2], 2),
+        "rounds": {k: [round(v, 1) for v in vals] for k, vals in results.items()},
+    }
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
