@@ -103,11 +103,11 @@ class ModelsEndpoint:
         self._runtime = runtime
         self._created = int(time.time())
 
-    async def _caller(self, scope: Scope) -> Caller:
+    async def _caller(self, scope: Scope, path: str = "") -> Caller:
         runtime = self._runtime
         ip = client_ip(scope, runtime.settings.trusted_proxies)
         return await admission.authenticate(
-            runtime, scope["path"], ip, RequestHeaders(scope), scope.get("query_string", b"")
+            runtime, path or scope["path"], ip, RequestHeaders(scope), scope.get("query_string", b"")
         )
 
     async def list(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -126,7 +126,8 @@ class ModelsEndpoint:
     async def _list(self, scope: Scope, send: Send, shape: Family) -> None:
         request_id = new_request_id()
         try:
-            caller = await self._caller(scope)
+            # Google's SDK lists models at /v1/models with its own key header: read it as /v1beta does.
+            caller = await self._caller(scope, "/v1beta/models" if shape == "gemini" else "")
         except GatewayError as error:
             await send_error(send, error, shape, request_id)
             return

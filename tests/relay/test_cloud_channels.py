@@ -58,13 +58,24 @@ def _service_account(token_uri: str, private_pem: str = PRIVATE_PEM) -> str:
 
 
 def _claude_body(stream: bool) -> dict[str, object]:
-    return {"model": CLAUDE, "max_tokens": 64, "stream": stream, "messages": [{"role": "user", "content": "hi"}]}
+    return {
+        "model": CLAUDE,
+        "max_tokens": 64,
+        "stream": stream,
+        "messages": [{"role": "user", "content": "hi"}],
+    }
 
 
-async def test_bedrock_sigv4_whole_and_stream(gateway: Gateway, client: httpx.AsyncClient, cloud: MockUpstreamThread) -> None:
+async def test_bedrock_sigv4_whole_and_stream(
+    gateway: Gateway, client: httpx.AsyncClient, cloud: MockUpstreamThread
+) -> None:
     await add_channel(gateway, cloud.url, models=CLAUDE, channel_type=33, key=f"{AWS[0]}|{AWS[1]}|us-east-1")
     account = await add_account(gateway)
-    headers = {"x-api-key": account.key, "anthropic-version": "2023-06-01", "anthropic-beta": "tools-2024-04-04"}
+    headers = {
+        "x-api-key": account.key,
+        "anthropic-version": "2023-06-01",
+        "anthropic-beta": "tools-2024-04-04",
+    }
     whole = await client.post("/v1/messages", json=_claude_body(False), headers=headers)
     assert whole.status_code == 200, whole.text
     assert whole.json()["content"][0]["text"] == "Hello there friend this is"
@@ -72,7 +83,9 @@ async def test_bedrock_sigv4_whole_and_stream(gateway: Gateway, client: httpx.As
     assert record.auth == f"sigv4:{AWS[0]}"
     assert record.path == "/model/anthropic.claude-3-5-sonnet-20241022-v2:0/invoke"
     sent = orjson.loads(record.body)
-    assert sent["anthropic_version"] == "bedrock-2023-05-31" and sent["anthropic_beta"] == ["tools-2024-04-04"]
+    assert sent["anthropic_version"] == "bedrock-2023-05-31" and sent["anthropic_beta"] == [
+        "tools-2024-04-04"
+    ]
 
     stream = await client.post("/v1/messages", json=_claude_body(True), headers=headers)
     assert stream.status_code == 200, stream.text
@@ -81,12 +94,16 @@ async def test_bedrock_sigv4_whole_and_stream(gateway: Gateway, client: httpx.As
 
     # OpenAI client, converted, through the binary stream
     chat = {"model": CLAUDE, "messages": [{"role": "user", "content": "hi"}], "stream": True}
-    chat_stream = await client.post("/v1/chat/completions", json=chat, headers={"Authorization": f"Bearer {account.key}"})
+    chat_stream = await client.post(
+        "/v1/chat/completions", json=chat, headers={"Authorization": f"Bearer {account.key}"}
+    )
     assert chat_stream.status_code == 200
     assert chat_stream.text.endswith("data: [DONE]\n\n") and '"content":" there"' in chat_stream.text
 
 
-async def test_bedrock_api_key_and_wrong_secret(gateway: Gateway, client: httpx.AsyncClient, cloud: MockUpstreamThread) -> None:
+async def test_bedrock_api_key_and_wrong_secret(
+    gateway: Gateway, client: httpx.AsyncClient, cloud: MockUpstreamThread
+) -> None:
     await add_channel(gateway, cloud.url, models=CLAUDE, channel_type=33, key="bedrock-api-key|us-west-2")
     account = await add_account(gateway)
     headers = {"Authorization": f"Bearer {account.key}"}
@@ -96,11 +113,17 @@ async def test_bedrock_api_key_and_wrong_secret(gateway: Gateway, client: httpx.
     assert cloud.requests()[-1].auth == "bedrock-key"
 
 
-async def test_bedrock_wrong_secret_is_refused(gateway: Gateway, client: httpx.AsyncClient, cloud: MockUpstreamThread) -> None:
-    await add_channel(gateway, cloud.url, models=CLAUDE, channel_type=33, key=f"{AWS[0]}|not-the-secret|us-east-1")
+async def test_bedrock_wrong_secret_is_refused(
+    gateway: Gateway, client: httpx.AsyncClient, cloud: MockUpstreamThread
+) -> None:
+    await add_channel(
+        gateway, cloud.url, models=CLAUDE, channel_type=33, key=f"{AWS[0]}|not-the-secret|us-east-1"
+    )
     account = await add_account(gateway)
     response = await client.post(
-        "/v1/messages", json=_claude_body(False), headers={"x-api-key": account.key, "anthropic-version": "2023-06-01"}
+        "/v1/messages",
+        json=_claude_body(False),
+        headers={"x-api-key": account.key, "anthropic-version": "2023-06-01"},
     )
     assert response.status_code == 403
     assert response.json()["type"] == "error" and "signature" in response.json()["error"]["message"]
@@ -110,7 +133,9 @@ async def test_vertex_gemini_and_claude_with_service_account(
     gateway: Gateway, client: httpx.AsyncClient, cloud: MockUpstreamThread
 ) -> None:
     key = _service_account(cloud.url + "/token")
-    await add_channel(gateway, cloud.url, models=f"gemini-2.5-flash,{CLAUDE}", channel_type=41, key=key, other="us-east5")
+    await add_channel(
+        gateway, cloud.url, models=f"gemini-2.5-flash,{CLAUDE}", channel_type=41, key=key, other="us-east5"
+    )
     account = await add_account(gateway)
     goog = {"x-goog-api-key": account.key}
     body = {"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}
@@ -122,7 +147,10 @@ async def test_vertex_gemini_and_claude_with_service_account(
     tokens = [r for r in records if r.path == "/token"]
     assert len(tokens) == 1, "the access token is cached until it expires"
     calls = [r for r in records if r.path.startswith("/v1/projects/")]
-    assert calls[-1].path == "/v1/projects/mock-project/locations/us-east5/publishers/google/models/gemini-2.5-flash:streamGenerateContent"
+    assert (
+        calls[-1].path
+        == "/v1/projects/mock-project/locations/us-east5/publishers/google/models/gemini-2.5-flash:streamGenerateContent"
+    )
     assert calls[-1].auth.startswith("oauth:ya29.mock-")
 
     headers = {"Authorization": f"Bearer {account.key}"}
@@ -134,18 +162,30 @@ async def test_vertex_gemini_and_claude_with_service_account(
     assert orjson.loads(last.body)["anthropic_version"] == "vertex-2023-10-16"
 
 
-async def test_vertex_wrong_key_and_express_mode(gateway: Gateway, client: httpx.AsyncClient, cloud: MockUpstreamThread) -> None:
+async def test_vertex_wrong_key_and_express_mode(
+    gateway: Gateway, client: httpx.AsyncClient, cloud: MockUpstreamThread
+) -> None:
     other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    wrong = other.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    wrong = other.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     await add_channel(
-        gateway, cloud.url, models="gemini-2.0-flash", channel_type=41, key=_service_account(cloud.url + "/token", wrong.decode())
+        gateway,
+        cloud.url,
+        models="gemini-2.0-flash",
+        channel_type=41,
+        key=_service_account(cloud.url + "/token", wrong.decode()),
     )
     await add_channel(gateway, cloud.url, models="gemini-2.5-pro", channel_type=41, key="vertex-express-key")
     account = await add_account(gateway)
     body = {"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}
-    refused = await client.post("/v1beta/models/gemini-2.0-flash:generateContent", json=body, headers={"x-goog-api-key": account.key})
+    refused = await client.post(
+        "/v1beta/models/gemini-2.0-flash:generateContent", json=body, headers={"x-goog-api-key": account.key}
+    )
     assert refused.status_code >= 400
     assert "token exchange failed" in refused.json()["error"]["message"]
-    express = await client.post("/v1beta/models/gemini-2.5-pro:generateContent", json=body, headers={"x-goog-api-key": account.key})
+    express = await client.post(
+        "/v1beta/models/gemini-2.5-pro:generateContent", json=body, headers={"x-goog-api-key": account.key}
+    )
     assert express.status_code == 200, express.text
     assert cloud.requests()[-1].auth == "google-key"

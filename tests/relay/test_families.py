@@ -25,9 +25,15 @@ def _request(client_fmt: str, model: str, stream: bool, key: str, tools: bool = 
     """(path, json, headers) for a simple prompt in the client's format."""
     prompt = "please call a tool now" if tools else "hello there"
     if client_fmt == "openai":
-        body: dict[str, Any] = {"model": model, "messages": [{"role": "user", "content": prompt}], "stream": stream}
+        body: dict[str, Any] = {
+            "model": model,
+            "messages": [{"role": "user", "content": prompt}],
+            "stream": stream,
+        }
         if tools:
-            body["tools"] = [{"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}}}]
+            body["tools"] = [
+                {"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}}}
+            ]
         return {"url": "/v1/chat/completions", "json": body, "headers": {"Authorization": f"Bearer {key}"}}
     if client_fmt == "responses":
         body = {"model": model, "input": prompt, "stream": stream}
@@ -35,7 +41,12 @@ def _request(client_fmt: str, model: str, stream: bool, key: str, tools: bool = 
             body["tools"] = [{"type": "function", "name": "lookup", "parameters": {"type": "object"}}]
         return {"url": "/v1/responses", "json": body, "headers": {"Authorization": f"Bearer {key}"}}
     if client_fmt == "claude":
-        body = {"model": model, "max_tokens": 64, "messages": [{"role": "user", "content": prompt}], "stream": stream}
+        body = {
+            "model": model,
+            "max_tokens": 64,
+            "messages": [{"role": "user", "content": prompt}],
+            "stream": stream,
+        }
         if tools:
             body["tools"] = [{"name": "lookup", "input_schema": {"type": "object"}}]
         headers = {"x-api-key": key, "anthropic-version": "2023-06-01"}
@@ -48,7 +59,11 @@ def _request(client_fmt: str, model: str, stream: bool, key: str, tools: bool = 
 
 
 def _events(text: str) -> list[Any]:
-    return [orjson.loads(line[6:]) for line in text.splitlines() if line.startswith("data: ") and line != "data: [DONE]"]
+    return [
+        orjson.loads(line[6:])
+        for line in text.splitlines()
+        if line.startswith("data: ") and line != "data: [DONE]"
+    ]
 
 
 def _text_of(client_fmt: str, response: httpx.Response, stream: bool) -> str:
@@ -57,7 +72,9 @@ def _text_of(client_fmt: str, response: httpx.Response, stream: bool) -> str:
         if client_fmt == "openai":
             return str(data["choices"][0]["message"]["content"])
         if client_fmt == "responses":
-            return "".join(c["text"] for item in data["output"] if item["type"] == "message" for c in item["content"])
+            return "".join(
+                c["text"] for item in data["output"] if item["type"] == "message" for c in item["content"]
+            )
         if client_fmt == "claude":
             return "".join(b["text"] for b in data["content"] if b["type"] == "text")
         return "".join(p.get("text", "") for p in data["candidates"][0]["content"]["parts"])
@@ -68,7 +85,9 @@ def _text_of(client_fmt: str, response: httpx.Response, stream: bool) -> str:
         return "".join(e["delta"] for e in events if e["type"] == "response.output_text.delta")
     if client_fmt == "claude":
         return "".join(
-            e["delta"]["text"] for e in events if e["type"] == "content_block_delta" and e["delta"]["type"] == "text_delta"
+            e["delta"]["text"]
+            for e in events
+            if e["type"] == "content_block_delta" and e["delta"]["type"] == "text_delta"
         )
     return "".join(p.get("text", "") for e in events for p in e["candidates"][0]["content"]["parts"])
 
@@ -77,10 +96,17 @@ def _text_of(client_fmt: str, response: httpx.Response, stream: bool) -> str:
 @pytest.mark.parametrize("upstream", ["openai", "claude", "gemini"])
 @pytest.mark.parametrize("client_fmt", ["openai", "responses", "claude", "gemini"])
 async def test_text_any_to_any(
-    gateway: Gateway, client: httpx.AsyncClient, mock: MockUpstreamThread, client_fmt: str, upstream: str, stream: bool
+    gateway: Gateway,
+    client: httpx.AsyncClient,
+    mock: MockUpstreamThread,
+    client_fmt: str,
+    upstream: str,
+    stream: bool,
 ) -> None:
     account = await _setup(gateway, mock, upstream)
     response = await client.post(**_request(client_fmt, MODELS[upstream], stream, account.key))
     assert response.status_code == 200, response.text
     assert _text_of(client_fmt, response, stream) == "Hello there friend this is"
-    assert mock.requests()[-1].family == ("responses" if client_fmt == "responses" and upstream == "openai" else upstream)
+    assert mock.requests()[-1].family == (
+        "responses" if client_fmt == "responses" and upstream == "openai" else upstream
+    )

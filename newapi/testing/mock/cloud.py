@@ -115,7 +115,9 @@ def frame(headers: dict[str, str], payload: bytes) -> bytes:
 def _chunk_frame(event: bytes) -> bytes:
     data = event.split(b"data: ", 1)[1].split(b"\n", 1)[0]
     payload = orjson.dumps({"bytes": base64.b64encode(data).decode(), "p": "abcdefgh"})
-    return frame({":event-type": "chunk", ":content-type": "application/json", ":message-type": "event"}, payload)
+    return frame(
+        {":event-type": "chunk", ":content-type": "application/json", ":message-type": "event"}, payload
+    )
 
 
 def _framed(events: Iterator[bytes]) -> Iterator[bytes]:
@@ -126,7 +128,11 @@ def _framed(events: Iterator[bytes]) -> Iterator[bytes]:
 
 
 _EXCEPTION = frame(
-    {":exception-type": "modelStreamErrorException", ":content-type": "application/json", ":message-type": "exception"},
+    {
+        ":exception-type": "modelStreamErrorException",
+        ":content-type": "application/json",
+        ":message-type": "exception",
+    },
     b'{"message":"Model stream error (mock)."}',
 )
 
@@ -168,12 +174,18 @@ def token(ctx: Ctx) -> Reply:
         pem = dict(ctx.config.google_accounts)[claims["iss"]]
         key = serialization.load_pem_public_key(pem.encode())
         assert isinstance(key, rsa.RSAPublicKey) and header.get("alg") == "RS256"
-        key.verify(_b64decode(signature), f"{head}.{claims_b64}".encode(), padding.PKCS1v15(), hashes.SHA256())
+        key.verify(
+            _b64decode(signature), f"{head}.{claims_b64}".encode(), padding.PKCS1v15(), hashes.SHA256()
+        )
     except (KeyError, ValueError, AssertionError, InvalidSignature, orjson.JSONDecodeError):
         return Reply(400, b'{"error":"invalid_grant","error_description":"Invalid JWT Signature."}')
     now = time.time()
     scope_ok = "https://www.googleapis.com/auth/cloud-platform" in str(claims.get("scope", "")).split()
-    if not scope_ok or not str(claims.get("aud", "")).endswith("/token") or not claims["iat"] - 60 <= now < claims["exp"]:
+    if (
+        not scope_ok
+        or not str(claims.get("aud", "")).endswith("/token")
+        or not claims["iat"] - 60 <= now < claims["exp"]
+    ):
         return Reply(400, b'{"error":"invalid_grant","error_description":"Invalid JWT claims."}')
     minted = f"ya29.mock-{next(_minted)}"
     ctx.shared.tokens[minted] = now + 3600

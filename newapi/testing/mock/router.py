@@ -68,7 +68,9 @@ def resolve(method: str, path: str) -> Route | None:
     if vertex is not None:
         publisher, model, action = vertex
         family = "gemini" if publisher == "google" else "claude"
-        return Route(family, partial(cloud.vertex, publisher=publisher, model=model, action=action), model, action)
+        return Route(
+            family, partial(cloud.vertex, publisher=publisher, model=model, action=action), model, action
+        )
     for prefix in ("/v1beta/models/", "/v1/models/"):
         if path.startswith(prefix):
             name, _, action = path[len(prefix) :].partition(":")
