@@ -1,13 +1,14 @@
 """The management API (``/api/*``) as a Starlette app, mounted beside the relay.
 
 Every handler is wrapped so that a refusal becomes New API's envelope and an
-unexpected exception becomes a logged 500 envelope, never a trace.
+unexpected exception becomes a logged 500 envelope, never a trace. The route
+table below is also the source of ``/api/openapi.json``.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from functools import wraps
 
 import orjson
@@ -16,46 +17,143 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from newapi.api import channels, options, setup, status, tokens, users
+from newapi.api import (
+    account,
+    catalog,
+    channel_ops,
+    channels,
+    data,
+    logs,
+    options,
+    queries,
+    redemptions,
+    setup,
+    status,
+    tokens,
+    users,
+    users_admin,
+)
 from newapi.api.envelope import ApiError, fail
+from newapi.api.openapi import build_spec, openapi_json
 from newapi.api.ratelimits import global_api_limit
+from newapi.api.spec import Endpoint, Op
 from newapi.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
-Endpoint = Callable[[Request], Awaitable[Response]]
-
-# (method, path, handler). Static paths come before their ``{id}`` siblings.
-ROUTES: Sequence[tuple[str, str, Endpoint]] = (
-    ("GET", "/api/setup", setup.get_setup),
-    ("POST", "/api/setup", setup.post_setup),
-    ("GET", "/api/status", status.get_status),
-    ("GET", "/api/notice", status.get_notice),
-    ("GET", "/api/about", status.get_about),
-    ("GET", "/api/home_page_content", status.get_home_page_content),
-    ("POST", "/api/user/login", users.login),
-    ("GET", "/api/user/logout", users.logout),
-    ("POST", "/api/user/logout", users.logout),
-    ("GET", "/api/user/self", users.get_self),
-    ("PUT", "/api/user/self", users.update_self),
-    ("GET", "/api/user/token", users.generate_access_token),
-    ("GET", "/api/token/", tokens.list_tokens),
-    ("GET", "/api/token/search", tokens.search_tokens),
-    ("POST", "/api/token/", tokens.create_token),
-    ("PUT", "/api/token/", tokens.update_token),
-    ("POST", "/api/token/batch", tokens.delete_tokens),
-    ("GET", "/api/token/{id}", tokens.get_token),
-    ("POST", "/api/token/{id}/key", tokens.reveal_key),
-    ("DELETE", "/api/token/{id}", tokens.delete_token),
-    ("GET", "/api/channel/", channels.list_channels),
-    ("GET", "/api/channel/search", channels.search_channels),
-    ("POST", "/api/channel/", channels.create_channel),
-    ("PUT", "/api/channel/", channels.update_channel),
-    ("GET", "/api/channel/test/{id}", channels.test_channel),
-    ("GET", "/api/channel/{id}", channels.get_channel),
-    ("DELETE", "/api/channel/{id}", channels.delete_channel),
-    ("GET", "/api/option/", options.list_options),
-    ("PUT", "/api/option/", options.update_option),
+# Static paths come before their ``{id}`` siblings (the first match wins).
+ROUTES: Sequence[Op] = (
+    # Public: first run, status, site content, catalog.
+    Op("GET", "/api/setup", setup.get_setup),
+    Op("POST", "/api/setup", setup.post_setup, body=setup.SetupBody),
+    Op("GET", "/api/status", status.get_status),
+    Op("GET", "/api/notice", status.get_notice),
+    Op("GET", "/api/about", status.get_about),
+    Op("GET", "/api/home_page_content", status.get_home_page_content),
+    Op("GET", "/api/user-agreement", status.get_user_agreement),
+    Op("GET", "/api/privacy-policy", status.get_privacy_policy),
+    Op("GET", "/api/pricing", catalog.get_pricing),
+    Op("GET", "/api/ratio_config", catalog.get_ratio_config),
+    Op("GET", "/api/openapi.json", openapi_json),
+    Op("GET", "/api/models", catalog.dashboard_models),
+    # Users: sign-in, own account.
+    Op("POST", "/api/user/register", account.register, body=account.Registration),
+    Op("POST", "/api/user/login", users.login, body=users.LoginBody),
+    Op("GET", "/api/user/logout", users.logout),
+    Op("POST", "/api/user/logout", users.logout),
+    Op("GET", "/api/user/groups", catalog.get_user_groups),
+    Op("GET", "/api/user/self/groups", catalog.get_self_groups),
+    Op("GET", "/api/user/self", users.get_self),
+    Op("PUT", "/api/user/self", users.update_self, body=users.SelfUpdate),
+    Op("DELETE", "/api/user/self", account.delete_self),
+    Op("GET", "/api/user/models", catalog.get_user_models, query=queries.GroupFilter),
+    Op("GET", "/api/user/token", users.generate_access_token),
+    Op("GET", "/api/user/aff", account.get_aff_code),
+    Op("POST", "/api/user/aff_transfer", account.transfer_aff_quota, body=account.AffTransfer),
+    Op("PUT", "/api/user/setting", account.update_setting, body=account.UserSetting),
+    Op("GET", "/api/user/topup/self", redemptions.self_topups, paged=True),
+    Op("POST", "/api/user/topup", redemptions.redeem, body=redemptions.RedeemBody),
+    # Users: administration.
+    Op("GET", "/api/user/", users_admin.list_users, paged=True),
+    Op("GET", "/api/user/search", users_admin.search_users, query=users_admin.UserSearch, paged=True),
+    Op("GET", "/api/user/topup", redemptions.all_topups, query=redemptions.RedemptionSearch, paged=True),
+    Op("POST", "/api/user/", users_admin.create_user, body=users_admin.NewUser),
+    Op("PUT", "/api/user/", users_admin.update_user, body=users_admin.UserUpdate),
+    Op("POST", "/api/user/manage", users_admin.manage_user, body=users_admin.ManageBody),
+    Op("GET", "/api/user/{id}", users_admin.get_user),
+    Op("DELETE", "/api/user/{id}", users_admin.delete_user),
+    Op("GET", "/api/group/", catalog.list_groups),
+    # API keys.
+    Op("GET", "/api/token/", tokens.list_tokens, paged=True),
+    Op("GET", "/api/token/search", tokens.search_tokens, query=queries.TokenSearch, paged=True),
+    Op("POST", "/api/token/", tokens.create_token, body=tokens.TokenBody),
+    Op("PUT", "/api/token/", tokens.update_token, body=tokens.TokenBody, query=queries.StatusOnly),
+    Op("POST", "/api/token/batch", tokens.delete_tokens, body=tokens.BatchIds),
+    Op("GET", "/api/token/{id}", tokens.get_token),
+    Op("POST", "/api/token/{id}/key", tokens.reveal_key),
+    Op("DELETE", "/api/token/{id}", tokens.delete_token),
+    # Channels.
+    Op("GET", "/api/channel/", channels.list_channels, query=queries.ChannelList, paged=True),
+    Op("GET", "/api/channel/search", channels.search_channels, query=queries.ChannelSearch, paged=True),
+    Op("GET", "/api/channel/models", catalog.channel_models),
+    Op("GET", "/api/channel/models_enabled", catalog.enabled_models),
+    Op("GET", "/api/channel/test", channel_ops.test_all),
+    Op("GET", "/api/channel/test/{id}", channels.test_channel, query=queries.ChannelTest),
+    Op("GET", "/api/channel/update_balance", channel_ops.update_all_balances),
+    Op("GET", "/api/channel/update_balance/{id}", channel_ops.update_balance),
+    Op("POST", "/api/channel/", channels.create_channel, body=channels.CreateEnvelope),
+    Op("PUT", "/api/channel/", channels.update_channel, body=channels.ChannelBody),
+    Op("DELETE", "/api/channel/disabled", channel_ops.delete_disabled),
+    Op("POST", "/api/channel/tag/disabled", channel_ops.disable_tag, body=channel_ops.TagBody),
+    Op("POST", "/api/channel/tag/enabled", channel_ops.enable_tag, body=channel_ops.TagBody),
+    Op("PUT", "/api/channel/tag", channel_ops.edit_tag, body=channel_ops.TagEdit),
+    Op("GET", "/api/channel/tag/models", channel_ops.tag_models, query=channel_ops.TagQuery),
+    Op("POST", "/api/channel/batch", channel_ops.delete_batch, body=channel_ops.IdsBody),
+    Op("POST", "/api/channel/batch/tag", channel_ops.batch_tag, body=channel_ops.BatchTag),
+    Op("POST", "/api/channel/status/batch", channel_ops.status_batch, body=channel_ops.StatusBatch),
+    Op("POST", "/api/channel/fix", channel_ops.fix_abilities),
+    Op("GET", "/api/channel/fetch_models/{id}", channel_ops.fetch_channel_models),
+    Op("POST", "/api/channel/fetch_models", channel_ops.fetch_models, body=channel_ops.FetchModelsBody),
+    Op("POST", "/api/channel/copy/{id}", channel_ops.copy_channel, query=channel_ops.CopyQuery),
+    Op("POST", "/api/channel/multi_key/manage", channel_ops.manage_multi_key, body=channel_ops.MultiKeyBody),
+    Op("GET", "/api/channel/{id}", channels.get_channel),
+    Op("DELETE", "/api/channel/{id}", channels.delete_channel),
+    # Redemption codes.
+    Op("GET", "/api/redemption/", redemptions.list_redemptions, paged=True),
+    Op(
+        "GET",
+        "/api/redemption/search",
+        redemptions.search_redemptions,
+        query=redemptions.RedemptionSearch,
+        paged=True,
+    ),
+    Op("POST", "/api/redemption/", redemptions.create_redemptions, body=redemptions.NewRedemptions),
+    Op(
+        "PUT",
+        "/api/redemption/",
+        redemptions.update_redemption,
+        body=redemptions.RedemptionUpdate,
+        query=queries.StatusOnly,
+    ),
+    Op("DELETE", "/api/redemption/invalid", redemptions.delete_invalid_redemptions),
+    Op("GET", "/api/redemption/{id}", redemptions.get_redemption),
+    Op("DELETE", "/api/redemption/{id}", redemptions.delete_redemption),
+    # Logs and dashboard data.
+    Op("GET", "/api/log/", logs.all_logs, query=logs.LogQuery, paged=True),
+    Op("DELETE", "/api/log/", logs.delete_history, query=logs.DeleteQuery),
+    Op("GET", "/api/log/search", logs.search_all_logs, query=logs.SearchQuery, paged=True),
+    Op("GET", "/api/log/stat", logs.all_stat, query=logs.LogQuery),
+    Op("GET", "/api/log/self", logs.self_logs, query=logs.SelfLogQuery, paged=True),
+    Op("GET", "/api/log/self/search", logs.search_self_logs, query=logs.SearchQuery, paged=True),
+    Op("GET", "/api/log/self/stat", logs.self_stat, query=logs.SelfLogQuery),
+    Op("GET", "/api/log/token", logs.token_logs, query=logs.KeyQuery, auth="key"),
+    Op("GET", "/api/data/", data.all_data, query=data.AdminDataQuery),
+    Op("GET", "/api/data/users", data.users_data, query=data.AdminDataQuery),
+    Op("GET", "/api/data/self", data.self_data, query=data.DataQuery),
+    # Options (root).
+    Op("GET", "/api/option/", options.list_options),
+    Op("PUT", "/api/option/", options.update_option, body=queries.OptionBody),
+    Op("POST", "/api/option/rest_model_ratio", catalog.reset_model_ratio),
 )
 
 # Paths outside the global API limit (health checks poll these).
@@ -68,10 +166,13 @@ def _guard(handler: Endpoint) -> Endpoint:
         try:
             if request.url.path not in _UNLIMITED:
                 await global_api_limit(request)
+            if any("\x00" in value for value in request.query_params.values()):
+                raise ApiError("query parameters must not contain NUL characters")
             return await handler(request)
         except ApiError as exc:
             return fail(exc.message, exc.status, exc.code)
         except Exception:
+            # The path only: query strings may carry API keys (/api/log/token?key=).
             log.exception("management API error on %s %s", request.method, request.url.path)
             return fail("internal server error", 500)
 
@@ -88,10 +189,11 @@ async def _method_not_allowed(request: Request, exc: Exception) -> Response:
     return fail(f"method {request.method} is not allowed on {request.url.path}", 405)
 
 
-def build_management_app(runtime: Runtime, routes: Sequence[tuple[str, str, Endpoint]] = ROUTES) -> Starlette:
+def build_management_app(runtime: Runtime, routes: Sequence[Op] = ROUTES) -> Starlette:
     app = Starlette(
-        routes=[Route(path, _guard(handler), methods=[method]) for method, path, handler in routes],
+        routes=[Route(op.path, _guard(op.handler), methods=[op.method]) for op in routes],
         exception_handlers={404: _not_found, 405: _method_not_allowed},
     )
     app.state.runtime = runtime
+    app.state.openapi = orjson.dumps(build_spec(routes))
     return app

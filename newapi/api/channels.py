@@ -18,7 +18,9 @@ from starlette.responses import Response
 from newapi.api.auth import Caller, admin_only, runtime_of
 from newapi.api.envelope import (
     ApiError,
+    Id,
     JSONResponse,
+    SmallInt,
     convert,
     int_query,
     ok,
@@ -56,22 +58,22 @@ def channel_json(channel: Channel) -> dict[str, Any]:
 
 
 class ChannelBody(msgspec.Struct, omit_defaults=True):
-    id: int = 0
-    type: int | None = None
+    id: Id = 0
+    type: SmallInt | None = None
     key: str | None = None
     name: str | None = None
     base_url: str | None = None
     other: str | None = None
     models: str | None = None
     group: str | None = None
-    status: int | None = None
-    priority: int | None = None
-    weight: int | None = None
+    status: SmallInt | None = None
+    priority: SmallInt | None = None
+    weight: SmallInt | None = None
     test_model: str | None = None
     openai_organization: str | None = None
     model_mapping: str | None = None
     status_code_mapping: str | None = None
-    auto_ban: int | None = None
+    auto_ban: SmallInt | None = None
     tag: str | None = None
     setting: str | None = None
     settings: str | None = None
@@ -89,7 +91,7 @@ class CreateEnvelope(msgspec.Struct):
     channel: dict[str, Any] = {}
 
 
-def _check(body: ChannelBody) -> None:
+def check_channel(body: ChannelBody) -> None:
     if body.type is not None and body.type not in ChannelType._value2member_map_ and body.type < 0:
         raise ApiError("invalid channel type")
     if body.name is not None and len(body.name) > 255:
@@ -102,6 +104,12 @@ def _check(body: ChannelBody) -> None:
         raise ApiError("weight must not be negative")
     if body.status_code_mapping is not None and len(body.status_code_mapping) > 1024:
         raise ApiError("status_code_mapping must be at most 1024 characters")
+    if body.group is not None and len(body.group) > 64:
+        raise ApiError("group must be at most 64 characters (all groups, comma-separated)")
+    if body.models is not None and any(len(m.strip()) > 255 for m in body.models.split(",")):
+        raise ApiError("each model name must be at most 255 characters")
+    if body.auto_ban is not None and body.auto_ban not in (0, 1):
+        raise ApiError("auto_ban must be 0 or 1")
     for name in _JSON_TEXT:
         raw = getattr(body, name)
         if raw is None or not raw.strip():
@@ -134,7 +142,7 @@ def _apply(channel: Channel, body: ChannelBody) -> None:
         channel.group = ",".join(g.strip() for g in body.group.split(",") if g.strip()) or "default"
 
 
-def _multi_key_info(keys: tuple[str, ...], mode: str, previous: dict[str, Any] | None = None) -> str:
+def multi_key_info(keys: tuple[str, ...], mode: str, previous: dict[str, Any] | None = None) -> str:
     info = dict(previous or {})
     info.update(
         is_multi_key=True,
@@ -226,7 +234,7 @@ async def create_channel(request: Request, caller: Caller) -> Response:
         # New API's older form: the channel's fields at the top level, one channel per key line.
         envelope = CreateEnvelope(mode="batch")
         body = convert(raw, ChannelBody)
-    _check(body)
+    check_channel(body)
     if not body.key or not body.key.strip():
         raise ApiError("key is required")
     if body.type is None:
@@ -241,7 +249,7 @@ async def create_channel(request: Request, caller: Caller) -> Response:
             channel = Channel(created_time=now, status=ChannelStatus.ENABLED, key="", group="default")
             _apply(channel, body)
             channel.key = "\n".join(keys)
-            channel.channel_info = _multi_key_info(keys, envelope.multi_key_mode)
+            channel.channel_info = multi_key_info(keys, envelope.multi_key_mode)
             created.append(await save_channel(db, channel))
         else:
             batch = keys if envelope.mode == "batch" else (body.key.strip(),)
@@ -263,7 +271,7 @@ async def create_channel(request: Request, caller: Caller) -> Response:
 async def update_channel(request: Request, caller: Caller) -> Response:
     runtime = runtime_of(request)
     body = convert(await read_json(request), ChannelBody)
-    _check(body)
+    check_channel(body)
     if not body.id:
         raise ApiError("id is required")
     async with runtime.sessions() as db, db.begin():
@@ -275,7 +283,7 @@ async def update_channel(request: Request, caller: Caller) -> Response:
         if isinstance(info, dict) and info.get("is_multi_key"):
             keys = split_keys(channel.key)
             mode = (body.channel_info or {}).get("multi_key_mode") or info.get("multi_key_mode", "random")
-            channel.channel_info = _multi_key_info(keys, str(mode), info)
+            channel.channel_info = multi_key_info(keys, str(mode), info)
         await save_channel(db, channel)
         data = channel_json(channel)
     await runtime.invalidate("channels")

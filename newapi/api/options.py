@@ -31,6 +31,24 @@ def _as_text(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
+def _nested_problem(key: str, value: str) -> str | None:
+    """Checks on structured options that the generic validator only sees as "a JSON object"."""
+    if key == "GroupGroupRatio":
+        parsed = orjson.loads(value or "{}")
+        for user_group, ratios in parsed.items():
+            if not isinstance(ratios, dict):
+                return f"GroupGroupRatio: the value of {user_group!r} must be an object of group -> ratio"
+            for group, ratio in ratios.items():
+                if isinstance(ratio, bool) or not isinstance(ratio, int | float) or ratio < 0:
+                    pair = f"{user_group!r} -> {group!r}"
+                    return f"GroupGroupRatio: the ratio of {pair} must be a non-negative number"
+    if key == "UserUsableGroups":
+        parsed = orjson.loads(value or "{}")
+        if any(not isinstance(desc, str) for desc in parsed.values()):
+            return "UserUsableGroups: every group's description must be a string"
+    return None
+
+
 @root_only
 async def update_option(request: Request, caller: Caller) -> Response:
     runtime = runtime_of(request)
@@ -41,7 +59,11 @@ async def update_option(request: Request, caller: Caller) -> Response:
         raise ApiError("value is required")
     key = body["key"].strip()
     value = _as_text(body["value"])
-    problem = validate_option(key, value)
+    if "\x00" in key or "\x00" in value:
+        raise ApiError("option keys and values must not contain NUL characters")
+    if len(key) > 255:
+        raise ApiError("option key is too long")
+    problem = validate_option(key, value) or _nested_problem(key, value)
     if problem:
         raise ApiError(problem)
     async with runtime.sessions() as db, db.begin():

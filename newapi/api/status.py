@@ -71,3 +71,11 @@ async def get_about(request: Request) -> Response:
 
 async def get_home_page_content(request: Request) -> Response:
     return ok(runtime_of(request).options.get("HomePageContent"))
+
+
+async def get_user_agreement(request: Request) -> Response:
+    return ok(runtime_of(request).options.get("legal.user_agreement"))
+
+
+async def get_privacy_policy(request: Request) -> Response:
+    return ok(runtime_of(request).options.get("legal.privacy_policy"))

@@ -88,9 +88,7 @@ async def page(db: AsyncSession, where: LogFilter, offset: int, limit: int) -> t
 
 
 async def by_token(db: AsyncSession, token_id: int, limit: int = 100) -> list[Log]:
-    rows = await db.execute(
-        select(Log).where(Log.token_id == token_id).order_by(Log.id.desc()).limit(limit)
-    )
+    rows = await db.execute(select(Log).where(Log.token_id == token_id).order_by(Log.id.desc()).limit(limit))
     return list(rows.scalars().all())
 
 
@@ -106,7 +104,8 @@ async def stat(db: AsyncSession, where: LogFilter, now: int | None = None) -> di
         await db.execute(
             select(
                 func.count(),
-                func.coalesce(func.sum(Log.prompt_tokens), 0) + func.coalesce(func.sum(Log.completion_tokens), 0),
+                func.coalesce(func.sum(Log.prompt_tokens), 0)
+                + func.coalesce(func.sum(Log.completion_tokens), 0),
             ).where(*recent)
         )
     ).one()
@@ -175,7 +174,7 @@ async def delete_before(
             statement = delete(Log).where(old)
             if edge is not None:
                 statement = statement.where(Log.id <= edge)
-            removed = int((await conn.execute(statement)).rowcount or 0)  # type: ignore[attr-defined]
+            removed = int((await conn.execute(statement)).rowcount or 0)
         total += removed
         if on_batch is not None:
             on_batch(removed)

@@ -1,0 +1,46 @@
+"""Query-string Structs of the core routes, for the OpenAPI description (and bounds)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from newapi.api.envelope import SmallInt
+
+
+class TokenSearch(msgspec.Struct):
+    keyword: str = ""
+    token: str = ""
+
+
+class StatusOnly(msgspec.Struct):
+    status_only: bool = False
+
+
+class ChannelList(msgspec.Struct):
+    status: SmallInt | None = None
+    type: SmallInt | None = None
+    tag: str = ""
+    id_sort: bool = False
+
+
+class ChannelSearch(msgspec.Struct):
+    keyword: str = ""
+    group: str = ""
+    model: str = ""
+
+
+class ChannelTest(msgspec.Struct):
+    model: str = ""
+    endpoint_type: str = ""
+    stream: bool = False
+
+
+class GroupFilter(msgspec.Struct):
+    group: str = ""
+
+
+class OptionBody(msgspec.Struct):
+    key: str
+    value: Any = ""
