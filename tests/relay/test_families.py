@@ -10,6 +10,7 @@ import pytest
 
 from newapi.app import Gateway
 from newapi.testing import MockUpstreamThread
+from newapi.storage.tables import User
 from tests.support.provision import Account, add_account, add_channel
 
 CHANNELS = {"openai": 1, "claude": 14, "gemini": 24}
@@ -110,3 +111,134 @@ async def test_text_any_to_any(
     assert mock.requests()[-1].family == (
         "responses" if client_fmt == "responses" and upstream == "openai" else upstream
     )
+
+
+async def test_claude_cache_usage_is_billed_with_its_own_ratios(
+    gateway: Gateway, client: httpx.AsyncClient, mock: MockUpstreamThread
+) -> None:
+    """Claude's input excludes cache reads and writes: each is priced by its own ratio, once.
+
+    1000 prompt tokens of which 400 cache reads and 200 cache writes, 100 completion:
+    400 x 1 + 400 x 0.1 + 200 x 1.25 + 100 x 2 = 890 quota, whatever the client's family.
+    """
+    assert gateway.runtime is not None
+    options = gateway.runtime.options
+    for key, value in (
+        ("ModelRatio", {"claude-test": 1}),
+        ("CompletionRatio", {"claude-test": 2}),
+        ("CacheRatio", {"claude-test": 0.1}),
+        ("CreateCacheRatio", {"claude-test": 1.25}),
+    ):
+        options.set(key, orjson.dumps(value).decode())
+    mapping = orjson.dumps({"claude-test": "claude-test-usage-1000-100-400-200"}).decode()
+    await add_channel(gateway, mock.url, models="claude-test", channel_type=14, model_mapping=mapping)
+    account = await add_account(gateway, quota=1_000_000, unlimited=False, token_quota=1_000_000)
+    requests = [
+        _request("claude", "claude-test", False, account.key),
+        _request("claude", "claude-test", True, account.key),
+        _request("openai", "claude-test", False, account.key),
+        _request("openai", "claude-test", True, account.key),
+    ]
+    for request in requests:
+        response = await client.post(**request)
+        assert response.status_code == 200, response.text
+    whole = (await client.post(**requests[2])).json()
+    assert whole["usage"]["prompt_tokens"] == 1000
+    assert whole["usage"]["prompt_tokens_details"]["cached_tokens"] == 400
+    await gateway.runtime.ledger.flush()
+    async with gateway.runtime.sessions() as db:
+        user = await db.get(User, account.user_id)
+    assert user is not None and user.quota == 1_000_000 - 5 * 890
+
+
+async def test_errors_in_the_callers_shape(
+    gateway: Gateway, client: httpx.AsyncClient, mock: MockUpstreamThread
+) -> None:
+    assert gateway.runtime is not None
+    gateway.runtime.options.set("ModelRatio", orjson.dumps({"claude-limited": 1}).decode())
+    mapping = orjson.dumps({"claude-limited": "claude-limited-status-429"}).decode()
+    await add_channel(gateway, mock.url, models="claude-limited", channel_type=14, model_mapping=mapping)
+    account = await add_account(gateway)
+    bad_key = await client.post("/v1/messages", json={"model": "x"}, headers={"x-api-key": "sk-nope"})
+    assert bad_key.status_code == 401 and bad_key.json()["type"] == "error"
+    missing = await client.post(**_request("claude", "no-such-model", False, account.key))
+    assert missing.status_code == 503 and missing.json()["error"]["type"] == "overloaded_error"
+    gemini = await client.post(
+        "/v1beta/models/no-such-model:generateContent",
+        json={"contents": []},
+        headers={"x-goog-api-key": account.key},
+    )
+    assert gemini.json()["error"]["status"] == "UNAVAILABLE"
+    refused = await client.post(**_request("claude", "claude-limited", False, account.key))
+    assert refused.status_code == 429 and refused.json()["error"]["type"] == "rate_limit_error"
+
+
+async def test_model_lists_and_count_tokens(
+    gateway: Gateway, client: httpx.AsyncClient, mock: MockUpstreamThread
+) -> None:
+    await add_channel(gateway, mock.url, models="claude-sonnet-4-20250514,gemini-2.5-flash", channel_type=14)
+    account = await add_account(gateway)
+    claude = await client.get(
+        "/v1/models", headers={"x-api-key": account.key, "anthropic-version": "2023-06-01"}
+    )
+    assert claude.json()["data"][0]["type"] == "model" and claude.json()["has_more"] is False
+    gemini = await client.get(f"/v1beta/models?key={account.key}")
+    assert {m["name"] for m in gemini.json()["models"]} == {
+        "models/claude-sonnet-4-20250514",
+        "models/gemini-2.5-flash",
+    }
+    openai_list = await client.get("/v1/models", headers={"Authorization": f"Bearer {account.key}"})
+    assert openai_list.json()["object"] == "list"
+    body = {
+        "model": "claude-sonnet-4-20250514",
+        "messages": [{"role": "user", "content": "hello there world"}],
+    }
+    counted = await client.post("/v1/messages/count_tokens", json=body, headers={"x-api-key": account.key})
+    assert counted.status_code == 200 and counted.json()["input_tokens"] > 3
+    contents = {"contents": [{"role": "user", "parts": [{"text": "hello there world"}]}]}
+    total = await client.post(
+        "/v1beta/models/gemini-2.5-flash:countTokens", json=contents, headers={"x-goog-api-key": account.key}
+    )
+    assert total.status_code == 200 and total.json()["totalTokens"] > 3
+
+
+async def test_think_to_content_and_gemini_array_stream(
+    gateway: Gateway, client: httpx.AsyncClient, mock: MockUpstreamThread
+) -> None:
+    await add_channel(
+        gateway,
+        mock.url,
+        models="claude-sonnet-4-20250514",
+        channel_type=14,
+        setting='{"thinking_to_content": true}',
+    )
+    await add_channel(gateway, mock.url, models="gemini-2.5-flash", channel_type=24)
+    account = await add_account(gateway)
+    body = {
+        "model": "claude-sonnet-4-20250514",
+        "messages": [{"role": "user", "content": "x"}],
+        "reasoning_effort": "low",
+        "stream": True,
+    }
+    response = await client.post(
+        "/v1/chat/completions", json=body, headers={"Authorization": f"Bearer {account.key}"}
+    )
+    text = "".join(
+        (e["choices"][0]["delta"].get("content") or "") for e in _events(response.text) if e.get("choices")
+    )
+    assert text.startswith("<think>\nHello there") and "\n</think>\nHello there friend" in text
+    assert '"reasoning_content"' not in response.text
+    sent = orjson.loads(mock.requests()[-1].body)
+    assert sent["thinking"] == {"type": "enabled", "budget_tokens": 1280}
+    array = await client.post(
+        "/v1beta/models/gemini-2.5-flash:streamGenerateContent",
+        json={"contents": [{"role": "user", "parts": [{"text": "hi"}]}]},
+        headers={"x-goog-api-key": account.key},
+    )
+    items = orjson.loads(array.content)
+    assert (
+        isinstance(items, list)
+        and "".join(p["text"] for i in items for p in i["candidates"][0]["content"]["parts"])
+        == "Hello there friend this is"
+    )
+    assert items[-1]["usageMetadata"]["candidatesTokenCount"] == 5
