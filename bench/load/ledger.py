@@ -23,13 +23,14 @@ from bench.load import loadgen, procs
 from bench.load.__main__ import _body
 from bench.load.measure import cpu_seconds
 
-
-# Commands clients send (Redis also counts the commands scripts run inside EVALSHA; those are not round trips).
+# Commands clients send. Redis also counts what scripts run inside EVALSHA; those are no round trips.
 _CLIENT_COMMANDS = ("evalsha", "eval", "xreadgroup", "xack", "xdel", "zrangebyscore", "hmget", "publish")
 
 
 def _redis_calls() -> int:
-    out = subprocess.run(["redis-cli", "INFO", "commandstats"], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["redis-cli", "INFO", "commandstats"], capture_output=True, text=True, check=True
+    ).stdout
     total = 0
     for name, calls in re.findall(r"cmdstat_([a-z|]+):calls=(\d+)", out):
         if name in _CLIENT_COMMANDS:
@@ -54,14 +55,18 @@ def main() -> int:
     models = ["gpt-4o-mini", "free-model"]
     results: dict[str, list[float]] = {"billed": [], "unbilled": []}
     trips: list[float] = []
-    with tempfile.TemporaryDirectory() as tmp, procs.mock_upstream(chunks=20) as mock, procs.gateway(
-        mock,
-        Path(tmp),
-        models,
-        extra_env=env,
-        ratios={"free-model": 0.0},
-        options={"quota_setting.enable_free_model_pre_consume": "false"},
-    ) as (gateway, key):
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        procs.mock_upstream(chunks=20) as mock,
+        procs.gateway(
+            mock,
+            Path(tmp),
+            models,
+            extra_env=env,
+            ratios={"free-model": 0.0},
+            options={"quota_setting.enable_free_model_pre_consume": "false"},
+        ) as (gateway, key),
+    ):
         url = gateway.url + "/v1/chat/completions"
         for _ in range(args.rounds):
             for label, model in (("billed", "gpt-4o-mini"), ("unbilled", "free-model")):

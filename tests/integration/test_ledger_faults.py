@@ -23,7 +23,6 @@ import redis.asyncio as aioredis
 from sqlalchemy import func, select
 
 from newapi.app import Gateway
-from newapi.billing.flusher import Flusher
 from newapi.billing.ledger import Debit, Hold
 from newapi.billing.ledger_redis import RedisLedger
 from newapi.settings import Settings
@@ -59,7 +58,24 @@ async def test_flusher_killed_at_random_points(
         cost = rng.randint(1, 1000)
         hold = Hold(f"kill-{i}", account.user_id, account.token_id, True, cost)
         await ledger.reserve(hold)
-        debit = Debit(hold.request_id, account.user_id, "u", account.token_id, "t", 0, "m", "default", cost, 1, 1, 0, False, "", "{}", 0)
+        debit = Debit(
+            hold.request_id,
+            account.user_id,
+            "u",
+            account.token_id,
+            "t",
+            0,
+            "m",
+            "default",
+            cost,
+            1,
+            1,
+            0,
+            False,
+            "",
+            "{}",
+            0,
+        )
         await ledger.settle(hold, debit)
         accepted += cost
     points = ["read", "claim", "before_commit", "after_commit"]
@@ -67,7 +83,15 @@ async def test_flusher_killed_at_random_points(
         point = rng.choice(points) if round_ % 10 else "none"
         result = await asyncio.to_thread(
             subprocess.run,
-            [sys.executable, str(ROOT / "tests/integration/flusher_victim.py"), pg_env["SQL_DSN"], REDIS_URL, redis_env["NEWAPI_REDIS_PREFIX"], point, "7"],
+            [
+                sys.executable,
+                str(ROOT / "tests/integration/flusher_victim.py"),
+                pg_env["SQL_DSN"],
+                REDIS_URL,
+                redis_env["NEWAPI_REDIS_PREFIX"],
+                point,
+                "7",
+            ],
             cwd=ROOT,
             env={**os.environ, "PYTHONPATH": str(ROOT)},
             capture_output=True,
@@ -76,16 +100,23 @@ async def test_flusher_killed_at_random_points(
     await gateway.runtime.flusher.drain()
     async with gateway.runtime.sessions() as db:
         used = (await db.execute(select(func.sum(User.used_quota)))).scalar_one()
-        count = (await db.execute(select(func.count()).select_from(User).where(User.request_count > 0))).scalar_one()
+        count = (
+            await db.execute(select(func.count()).select_from(User).where(User.request_count > 0))
+        ).scalar_one()
         logs = (await db.execute(select(Log.request_id))).scalars().all()
-        quota = (await db.execute(select(func.sum(User.quota)).where(User.id.in_([a.user_id for a in accounts])))).scalar_one()
+        quota = (
+            await db.execute(select(func.sum(User.quota)).where(User.id.in_([a.user_id for a in accounts])))
+        ).scalar_one()
     assert used == accepted, "lost or duplicated debits"
     assert len(logs) == 300 and len(set(logs)) == 300 and count == 5
     assert quota == 5 * 10_000_000 - accepted
 
 
 async def test_redis_unreachable_answers_503(
-    pg_env: dict[str, str], redis_env: dict[str, str], settings_for: Callable[..., Settings], mock: MockUpstreamThread
+    pg_env: dict[str, str],
+    redis_env: dict[str, str],
+    settings_for: Callable[..., Settings],
+    mock: MockUpstreamThread,
 ) -> None:
     with fault_proxy("127.0.0.1", 6379) as proxy:
         env = {**redis_env, "REDIS_CONN_STRING": f"redis://127.0.0.1:{proxy.port}/0"}
@@ -94,45 +125,69 @@ async def test_redis_unreachable_answers_503(
             account = await add_account(gateway)
             body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x"}]}
             async with client_for(gateway) as client:
-                ok = await client.post("/v1/chat/completions", json=body, headers={"Authorization": account.key})
+                ok = await client.post(
+                    "/v1/chat/completions", json=body, headers={"Authorization": account.key}
+                )
                 assert ok.status_code == 200
                 for mode in ("reset", "blackhole"):
                     proxy.set_mode(mode)
                     started = time.monotonic()
-                    refused = await client.post("/v1/chat/completions", json=body, headers={"Authorization": account.key})
+                    refused = await client.post(
+                        "/v1/chat/completions", json=body, headers={"Authorization": account.key}
+                    )
                     assert refused.status_code == 503, refused.text
                     assert refused.json()["error"]["code"] == "quota_store_unavailable"
                     assert time.monotonic() - started < 10
                 proxy.set_mode("pass")
                 await asyncio.sleep(0.5)
-                again = await client.post("/v1/chat/completions", json=body, headers={"Authorization": account.key})
+                again = await client.post(
+                    "/v1/chat/completions", json=body, headers={"Authorization": account.key}
+                )
                 assert again.status_code == 200
 
 
 async def test_postgres_outage_under_load(
-    redis_env: dict[str, str], pg_env: dict[str, str], settings_for: Callable[..., Settings], mock: MockUpstreamThread
+    redis_env: dict[str, str],
+    pg_env: dict[str, str],
+    settings_for: Callable[..., Settings],
+    mock: MockUpstreamThread,
 ) -> None:
     dsn = pg_env["SQL_DSN"]
     with fault_proxy("127.0.0.1", 5432) as proxy:
         proxied = dsn.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
-        settings = settings_for({"SQL_DSN": proxied}, redis_env, BATCH_UPDATE_INTERVAL="1", NEWAPI_LEDGER_MAX_BACKLOG="100000")
+        settings = settings_for(
+            {"SQL_DSN": proxied}, redis_env, BATCH_UPDATE_INTERVAL="1", NEWAPI_LEDGER_MAX_BACKLOG="100000"
+        )
         async with running_app(settings) as gateway:
             assert gateway.runtime is not None and gateway.runtime.flusher is not None
-            await add_channel(gateway, mock.url, model_mapping=orjson.dumps({"gpt-4o-mini": "gpt-4o-mini-usage-100-50"}).decode())
+            await add_channel(
+                gateway,
+                mock.url,
+                model_mapping=orjson.dumps({"gpt-4o-mini": "gpt-4o-mini-usage-100-50"}).decode(),
+            )
             account = await add_account(gateway, quota=100_000_000)
             body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x"}]}
             ledger = _ledger(gateway)
             redis = gateway.runtime.redis
             assert redis is not None
             async with client_for(gateway) as client:
-                assert (await client.post("/v1/chat/completions", json=body, headers={"Authorization": account.key})).status_code == 200
+                assert (
+                    await client.post(
+                        "/v1/chat/completions", json=body, headers={"Authorization": account.key}
+                    )
+                ).status_code == 200
                 proxy.set_mode("blackhole")
                 outage_end = time.monotonic() + 30
                 statuses: list[int] = []
                 peak = 0
                 while time.monotonic() < outage_end:
                     batch = await asyncio.gather(
-                        *(client.post("/v1/chat/completions", json=body, headers={"Authorization": account.key}) for _ in range(5))
+                        *(
+                            client.post(
+                                "/v1/chat/completions", json=body, headers={"Authorization": account.key}
+                            )
+                            for _ in range(5)
+                        )
                     )
                     statuses.extend(r.status_code for r in batch)
                     peak = max(peak, await redis.xlen(ledger.keys.stream))
@@ -154,7 +209,11 @@ async def test_postgres_outage_under_load(
 
 
 async def test_backlog_is_bounded(
-    redis_gateway: Gateway, redis_env: dict[str, str], pg_env: dict[str, str], settings_for: Callable[..., Settings], mock: MockUpstreamThread
+    redis_gateway: Gateway,
+    redis_env: dict[str, str],
+    pg_env: dict[str, str],
+    settings_for: Callable[..., Settings],
+    mock: MockUpstreamThread,
 ) -> None:
     settings = settings_for(pg_env, redis_env, NEWAPI_LEDGER_MAX_BACKLOG="20")
     async with running_app(settings) as gateway:
@@ -167,7 +226,11 @@ async def test_backlog_is_bounded(
         body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x"}]}
         async with client_for(gateway) as client:
             statuses = [
-                (await client.post("/v1/chat/completions", json=body, headers={"Authorization": account.key})).status_code
+                (
+                    await client.post(
+                        "/v1/chat/completions", json=body, headers={"Authorization": account.key}
+                    )
+                ).status_code
                 for _ in range(30)
             ]
         assert statuses[:21] == [200] * 21 and set(statuses[21:]) == {503}
@@ -176,15 +239,21 @@ async def test_backlog_is_bounded(
 async def test_saves_during_spends_lose_nothing(redis_gateway: Gateway, mock: MockUpstreamThread) -> None:
     gateway = redis_gateway
     assert gateway.runtime is not None and gateway.runtime.flusher is not None
-    await add_channel(gateway, mock.url, model_mapping=orjson.dumps({"gpt-4o-mini": "gpt-4o-mini-usage-100-50"}).decode())
+    await add_channel(
+        gateway, mock.url, model_mapping=orjson.dumps({"gpt-4o-mini": "gpt-4o-mini-usage-100-50"}).decode()
+    )
     async with client_for(gateway) as client:
         root = await setup_root(client)
         body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x"}]}
-        token = (await root.post("/api/token/", json={"name": "spend", "unlimited_quota": True})).json()["data"]["key"]
+        token = (await root.post("/api/token/", json={"name": "spend", "unlimited_quota": True})).json()[
+            "data"
+        ]["key"]
         start = (await root.get("/api/user/self")).json()["data"]["quota"]
 
         async def spend() -> int:
-            return (await client.post("/v1/chat/completions", json=body, headers={"Authorization": f"sk-{token}"})).status_code
+            return (
+                await client.post("/v1/chat/completions", json=body, headers={"Authorization": f"sk-{token}"})
+            ).status_code
 
         async def save(i: int) -> bool:
             if i % 2:
@@ -232,11 +301,23 @@ def _kill_worker_mid_streams(env: dict[str, str], mock: MockUpstreamThread, tmp_
         headers = {"New-Api-User": "1"}
         admin.post(
             "/api/channel/",
-            json={"mode": "single", "channel": {"type": 1, "key": "k", "name": "m", "base_url": mock.url, "models": "slow", "model_mapping": '{"slow": "gpt-4o-mini-latency-100ms-chunks-100"}'}},
+            json={
+                "mode": "single",
+                "channel": {
+                    "type": 1,
+                    "key": "k",
+                    "name": "m",
+                    "base_url": mock.url,
+                    "models": "slow",
+                    "model_mapping": '{"slow": "gpt-4o-mini-latency-100ms-chunks-100"}',
+                },
+            },
             headers=headers,
         )
         admin.put("/api/option/", json={"key": "ModelRatio", "value": '{"slow": 0.075}'}, headers=headers)
-        key = admin.post("/api/token/", json={"name": "k", "unlimited_quota": True}, headers=headers).json()["data"]["key"]
+        key = admin.post("/api/token/", json={"name": "k", "unlimited_quota": True}, headers=headers).json()[
+            "data"
+        ]["key"]
         main_pid = base.pid  # type: ignore[attr-defined]
         worker = int(Path(f"/proc/{main_pid}/task/{main_pid}/children").read_text().split()[0])
 
@@ -246,8 +327,13 @@ def _kill_worker_mid_streams(env: dict[str, str], mock: MockUpstreamThread, tmp_
                 async def one() -> None:
                     try:
                         async with client.stream(
-                            "POST", "/v1/chat/completions",
-                            json={"model": "slow", "messages": [{"role": "user", "content": "x"}], "stream": True},
+                            "POST",
+                            "/v1/chat/completions",
+                            json={
+                                "model": "slow",
+                                "messages": [{"role": "user", "content": "x"}],
+                                "stream": True,
+                            },
                             headers={"Authorization": f"Bearer sk-{key}"},
                         ) as response:
                             async for _ in response.aiter_bytes():

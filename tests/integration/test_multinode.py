@@ -20,7 +20,10 @@ async def test_a_change_on_one_node_reaches_the_other(
 ) -> None:
     settings = settings_for(pg_env, redis_env)
     await migrate(settings)
-    first, second = await build_runtime(settings), await build_runtime(settings.with_overrides(node_type="slave"))
+    first, second = (
+        await build_runtime(settings),
+        await build_runtime(settings.with_overrides(node_type="slave")),
+    )
     try:
         await first.start_background()
         await second.start_background()

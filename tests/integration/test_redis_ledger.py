@@ -37,13 +37,19 @@ async def _user(gateway: Gateway, user_id: int) -> User:
 async def test_requests_settle_through_the_stream(redis_gateway: Gateway, mock: MockUpstreamThread) -> None:
     gateway = redis_gateway
     assert gateway.runtime is not None and gateway.runtime.flusher is not None
-    await add_channel(gateway, mock.url, model_mapping=orjson.dumps({"gpt-4o-mini": "gpt-4o-mini-usage-100-50"}).decode())
+    await add_channel(
+        gateway, mock.url, model_mapping=orjson.dumps({"gpt-4o-mini": "gpt-4o-mini-usage-100-50"}).decode()
+    )
     account = await add_account(gateway, quota=1_000_000, unlimited=False, token_quota=100_000)
     async with client_for(gateway) as client:
         for stream in (False, True, False):
             response = await client.post(
                 "/v1/chat/completions",
-                json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}], "stream": stream},
+                json={
+                    "model": "gpt-4o-mini",
+                    "messages": [{"role": "user", "content": "hi"}],
+                    "stream": stream,
+                },
                 headers={"Authorization": account.key},
             )
             assert response.status_code == 200, response.text
@@ -71,7 +77,10 @@ async def test_concurrent_requests_never_overdraw(redis_gateway: Gateway, mock: 
     body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x"}]}
     async with client_for(gateway) as client:
         results = await asyncio.gather(
-            *(client.post("/v1/chat/completions", json=body, headers={"Authorization": account.key}) for _ in range(200))
+            *(
+                client.post("/v1/chat/completions", json=body, headers={"Authorization": account.key})
+                for _ in range(200)
+            )
         )
     statuses = [r.status_code for r in results]
     admitted = statuses.count(200)
@@ -92,7 +101,24 @@ async def test_replayed_settles_and_flushes_apply_once(redis_gateway: Gateway) -
     for hold in holds:
         await ledger.reserve(hold)
     debits = [
-        Debit(h.request_id, account.user_id, "u", account.token_id, "t", 0, "gpt-4o-mini", "default", 40, 1, 1, 0, False, "", "{}", 0)
+        Debit(
+            h.request_id,
+            account.user_id,
+            "u",
+            account.token_id,
+            "t",
+            0,
+            "gpt-4o-mini",
+            "default",
+            40,
+            1,
+            1,
+            0,
+            False,
+            "",
+            "{}",
+            0,
+        )
         for h in holds
     ]
     for _ in range(3):

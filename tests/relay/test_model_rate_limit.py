@@ -35,7 +35,9 @@ async def _run(gateway: Gateway, mock: MockUpstreamThread) -> None:
     )
     async with client_for(gateway) as client:
         statuses = [
-            (await client.post("/v1/chat/completions", json=BODY, headers={"Authorization": account.key})).status_code
+            (
+                await client.post("/v1/chat/completions", json=BODY, headers={"Authorization": account.key})
+            ).status_code
             for _ in range(3)
         ]
         assert statuses == [200, 200, 429]
@@ -56,7 +58,10 @@ async def test_in_memory(gateway: Gateway, mock: MockUpstreamThread) -> None:
 
 @pytest.mark.integration
 async def test_in_redis(
-    tmp_path: object, redis_env: dict[str, str], settings_for: Callable[..., Settings], mock: MockUpstreamThread
+    tmp_path: object,
+    redis_env: dict[str, str],
+    settings_for: Callable[..., Settings],
+    mock: MockUpstreamThread,
 ) -> None:
     async with running_app(settings_for({"SQLITE_PATH": f"{tmp_path}/db.db"}, redis_env)) as gateway:
         await _run(gateway, mock)

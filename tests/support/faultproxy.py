@@ -50,7 +50,9 @@ class FaultProxy:
             writer.close()
             return
         self._writers.update((writer, up_writer))
-        await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer), return_exceptions=True)
+        await asyncio.gather(
+            self._pipe(reader, up_writer), self._pipe(up_reader, writer), return_exceptions=True
+        )
         for w in (writer, up_writer):
             self._writers.discard(w)
             w.close()
