@@ -123,6 +123,8 @@ class Runtime:
         self._tasks.clear()
         await self.health.close()
         await self.ledger.close()
+        if self.flusher is not None:
+            await self.flusher.close()
         await self.upstream.aclose()
         if self.bus is not None:
             await self.bus.stop()
@@ -212,6 +214,7 @@ async def build_runtime(settings: Settings) -> Runtime:
             prefix=settings.redis_prefix,
             node_name=settings.node_name,
             interval=float(settings.batch_update_interval),
+            fast=RespClient(settings.redis_conn_string, reply_timeout=float(settings.batch_update_interval) + 10),
         )
     await runtime.reload_options()
     await runtime.reload_channels()
