@@ -63,22 +63,21 @@ class ConvertingPolicy:
             return None
         parts: list[bytes] = []
         for item in self.reader.read(event):
-            kind = type(item)
-            if kind is m.TextDelta or kind is m.ThinkingDelta:
-                self._text_bytes += len(item.text)  # type: ignore[union-attr]
+            if isinstance(item, m.TextDelta | m.ThinkingDelta):
+                self._text_bytes += len(item.text)
                 self._events += 1
-            elif kind is m.ToolArgs:
-                self._text_bytes += len(item.arguments)  # type: ignore[union-attr]
+            elif isinstance(item, m.ToolArgs):
+                self._text_bytes += len(item.arguments)
                 self._events += 1
-            elif kind is m.UsageReport:
-                self.usage = m.merge_usage(self.usage, item.usage)  # type: ignore[union-attr]
-            elif kind is m.Begin:
-                self.upstream_id = self.upstream_id or item.id  # type: ignore[union-attr]
-                if item.usage is not None:  # type: ignore[union-attr]
-                    self.usage = m.merge_usage(self.usage, item.usage)  # type: ignore[union-attr]
-            elif kind is m.Failure:
+            elif isinstance(item, m.UsageReport):
+                self.usage = m.merge_usage(self.usage, item.usage)
+            elif isinstance(item, m.Begin):
+                self.upstream_id = self.upstream_id or item.id
+                if item.usage is not None:
+                    self.usage = m.merge_usage(self.usage, item.usage)
+            elif isinstance(item, m.Failure):
                 self._closed = True
-                parts.append(self.writer.error(item.message, item.code))  # type: ignore[union-attr]
+                parts.append(self.writer.error(item.message, item.code))
                 break
             out = self.writer.write(item)
             if out:

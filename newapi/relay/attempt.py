@@ -15,6 +15,7 @@ import orjson
 from newapi.adaptors.bedrock.eventstream import as_sse
 from newapi.adaptors.claude.stream import ClaudePassThrough
 from newapi.adaptors.claude.stream import Writer as ClaudeWriter
+from newapi.adaptors.gemini import response as gemini_response
 from newapi.adaptors.gemini.stream import GeminiPassThrough
 from newapi.adaptors.gemini.stream import Writer as GeminiWriter
 from newapi.adaptors.openai import response as openai_response
@@ -165,6 +166,10 @@ async def run_attempt(
         content_type = response.header(b"content-type") or _JSON_CT
         if call.endpoint.binary_response:
             body = payload
+        elif out.embed_batch is not None:
+            body = gemini_response.embeddings_response(payload, out.embed_batch)
+            call.usage = openai_response.usage_of(payload)
+            content_type = _JSON_CT
         elif call.fmt == OPENAI and out.target == OPENAI and not _think_to_content(channel):
             body = payload
             call.usage = openai_response.usage_of(payload)

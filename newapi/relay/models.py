@@ -112,6 +112,7 @@ class ModelsEndpoint:
 
     async def list(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = RequestHeaders(scope)
+        shape: Family
         if headers.x_api_key and headers.anthropic_version:
             shape = "claude"
         elif headers.x_goog_api_key or query_key(scope.get("query_string", b"")):

@@ -28,11 +28,13 @@ from newapi.adaptors.vertex.credentials import TokenCache, parse_service_account
 from newapi.convert import model as m
 from newapi.core.constants import ChannelType
 from newapi.core.endpoints import CHAT as _CHAT
+from newapi.core.endpoints import EMBEDDINGS
 from newapi.core.errors import BadRequest, UpstreamError
 from newapi.core.structs import ChannelInfo
 from newapi.http.headers import RequestHeaders
 from newapi.options.store import OptionStore
 from newapi.relay.call import Call
+from newapi.relay.endpoints import GEMINI_EMBED
 from newapi.relay.formats import CLAUDE, CODECS, GEMINI, OPENAI, RESPONSES
 from newapi.relay.multipart import replace_field
 
@@ -87,6 +89,8 @@ class Outgoing:
     body: bytes
     target: str  # the format the channel is spoken to in
     event_stream: bool = False  # Bedrock's binary event stream instead of SSE
+    #: a Gemini embedding request sent as OpenAI embeddings: None, or whether it was a batch
+    embed_batch: bool | None = None
 
 
 def _merge(target: dict[str, Any], override: dict[str, Any]) -> None:
@@ -125,7 +129,9 @@ class Planner:
     async def build(self, call: Call, channel: ChannelInfo, key: str, client: RequestHeaders) -> Outgoing:
         natives = native_formats(channel, call.upstream_model)
         target = call.fmt if call.fmt in natives else natives[0]
-        if target == OPENAI and call.fmt == OPENAI:
+        if call.endpoint is GEMINI_EMBED and target != GEMINI:
+            out = self._embeddings(call, channel, key, target)
+        elif target == OPENAI and call.fmt == OPENAI:
             out = self._openai_passthrough(call, channel, key)
         else:
             thinking = self._runtime.options.derived(Thinking.read)
@@ -235,6 +241,21 @@ class Planner:
         headers.append((b"accept", b"text/event-stream" if call.stream else b"application/json"))
         headers.append((b"accept-encoding", b"identity"))
         return Outgoing(url, headers, raw, target)
+
+    def _embeddings(self, call: Call, channel: ChannelInfo, key: str, target: str) -> Outgoing:
+        if target != OPENAI:
+            raise BadRequest("Gemini embeddings can go to Gemini, Vertex or OpenAI-compatible channels only")
+        try:
+            body, batch = gemini_request.embeddings_request(_decode(call.body), call.upstream_model)
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise BadRequest(f"cannot convert the request: {exc}") from None
+        settings = self._runtime.settings
+        url = openai_channel.upstream_url(
+            channel, EMBEDDINGS, call.upstream_model, settings.azure_default_api_version
+        )
+        headers = openai_channel.auth_headers(channel, key)
+        headers += [(b"content-type", _JSON), (b"accept", _JSON), (b"accept-encoding", b"identity")]
+        return Outgoing(url, headers, self._finish(body, channel), OPENAI, embed_batch=batch)
 
     # -- Claude channels (Anthropic, Bedrock, Vertex) --------------------------------------------
 

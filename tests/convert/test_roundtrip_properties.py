@@ -37,7 +37,9 @@ RENDER_REQUEST = {
     "gemini": gemini_request.render_request,
 }
 
-words = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=30)
+words = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=30
+)
 names = st.from_regex(r"[a-z][a-z0-9_]{0,15}", fullmatch=True)
 json_args = st.dictionaries(names, st.one_of(st.integers(-1000, 1000), words, st.booleans()), max_size=3)
 
@@ -48,7 +50,10 @@ def conversations(draw: st.DrawFn) -> m.Request:
     if draw(st.booleans()):
         req.system = [m.Text(draw(words))]
     tool_names = draw(st.lists(names, min_size=1, max_size=3, unique=True))
-    req.tools = [m.Tool(n, "does " + n, {"type": "object", "properties": {"q": {"type": "string"}}}) for n in tool_names]
+    req.tools = [
+        m.Tool(n, "does " + n, {"type": "object", "properties": {"q": {"type": "string"}}})
+        for n in tool_names
+    ]
     turns = draw(st.integers(1, 3))
     for turn in range(turns):
         req.messages.append(m.Message("user", [m.Text(draw(words))]))
@@ -62,7 +67,11 @@ def conversations(draw: st.DrawFn) -> m.Request:
             ]
             req.messages.append(m.Message("assistant", parts))
             results = [
-                m.ToolResult(ident, next(p.name for p in parts if isinstance(p, m.ToolCall) and p.id == ident), [m.Text(draw(words))])
+                m.ToolResult(
+                    ident,
+                    next(p.name for p in parts if isinstance(p, m.ToolCall) and p.id == ident),
+                    [m.Text(draw(words))],
+                )
                 for ident in ids
             ]
             req.messages.append(m.Message("user", list(results)))
@@ -122,11 +131,15 @@ def test_requests_survive_every_path_and_back(req: m.Request, pair: tuple[str, s
 def replies(draw: st.DrawFn) -> m.Reply:
     parts: list[m.Part] = [m.Text(draw(words))]
     calls = draw(st.integers(0, 2))
-    parts += [m.ToolCall(f"call_{i}", draw(names), orjson.dumps(draw(json_args)).decode()) for i in range(calls)]
+    parts += [
+        m.ToolCall(f"call_{i}", draw(names), orjson.dumps(draw(json_args)).decode()) for i in range(calls)
+    ]
     prompt = draw(st.integers(0, 10_000))
     cached = draw(st.integers(0, prompt))
     usage = Usage(prompt_tokens=prompt, completion_tokens=draw(st.integers(1, 5000)), cached_tokens=cached)
-    return m.Reply(id="abc", model="model-x", parts=parts, stop_reason="tool_calls" if calls else "stop", usage=usage)
+    return m.Reply(
+        id="abc", model="model-x", parts=parts, stop_reason="tool_calls" if calls else "stop", usage=usage
+    )
 
 
 def _reply_digest(reply: m.Reply) -> tuple[Any, ...]:
@@ -209,14 +222,19 @@ def streams(draw: st.DrawFn) -> tuple[list[m.Event], Usage]:
 
 @settings(max_examples=100, deadline=None)
 @given(streams(), st.sampled_from(PAIRS))
-def test_streams_survive_every_path_and_back(stream: tuple[list[m.Event], Usage], pair: tuple[str, str]) -> None:
+def test_streams_survive_every_path_and_back(
+    stream: tuple[list[m.Event], Usage], pair: tuple[str, str]
+) -> None:
     events, usage = stream
     source, target = pair
     original = _replay(source, events, usage)
     expected = _stream_digest(source, original)
     there, policy = _read(source, original, target)
     assert policy.usage is not None
-    assert (m.openai_prompt(policy.usage), policy.usage.completion_tokens) == (usage.prompt_tokens, usage.completion_tokens)
+    assert (m.openai_prompt(policy.usage), policy.usage.completion_tokens) == (
+        usage.prompt_tokens,
+        usage.completion_tokens,
+    )
     back, policy = _read(target, there, source)
     assert _stream_digest(target, there) == expected
     assert _stream_digest(source, back) == expected

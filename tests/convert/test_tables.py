@@ -118,15 +118,30 @@ def test_gemini_schema_cleaning_and_json_output() -> None:
         "messages": [{"role": "user", "content": "x"}],
         "response_format": {
             "type": "json_schema",
-            "json_schema": {"name": "r", "schema": {"type": "object", "additionalProperties": False, "properties": {"a": {"type": ["string", "null"]}}}},
+            "json_schema": {
+                "name": "r",
+                "schema": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {"a": {"type": ["string", "null"]}},
+                },
+            },
         },
-        "tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": {}, "$schema": "x"}}}],
+        "tools": [
+            {
+                "type": "function",
+                "function": {"name": "f", "parameters": {"type": "object", "properties": {}, "$schema": "x"}},
+            }
+        ],
         "stop": ["1", "2", "3", "4", "5", "6"],
     }
     body = gemini_request.render_request(openai_request.parse_request(chat), safety="BLOCK_NONE")
     config = body["generationConfig"]
     assert config["responseMimeType"] == "application/json"
-    assert config["responseSchema"] == {"type": "object", "properties": {"a": {"type": "string", "nullable": True}}}
+    assert config["responseSchema"] == {
+        "type": "object",
+        "properties": {"a": {"type": "string", "nullable": True}},
+    }
     assert config["stopSequences"] == ["1", "2", "3", "4", "5"]
     assert body["tools"] == [{"functionDeclarations": [{"name": "f", "description": ""}]}]
     assert {s["threshold"] for s in body["safetySettings"]} == {"BLOCK_NONE"}
@@ -174,7 +189,10 @@ def _shape(target: str, events: list[Any]) -> list[str]:
                 continue
             choice = e["choices"][0]
             delta = choice["delta"]
-            out.append(choice["finish_reason"] or "+".join(k for k in delta if k in ("role", "content", "reasoning_content", "tool_calls")))
+            out.append(
+                choice["finish_reason"]
+                or "+".join(k for k in delta if k in ("role", "content", "reasoning_content", "tool_calls"))
+            )
         elif target == "claude":
             kind = e["type"]
             if kind in ("content_block_start", "content_block_delta"):
@@ -183,13 +201,22 @@ def _shape(target: str, events: list[Any]) -> list[str]:
         elif target == "gemini":
             parts = e["candidates"][0]["content"]["parts"]
             keys = ["thought" if p.get("thought") else next(iter(p)) for p in parts]
-            out.append("+".join(keys) + ("|" + e["candidates"][0]["finishReason"] if "finishReason" in e["candidates"][0] else ""))
+            out.append(
+                "+".join(keys)
+                + ("|" + e["candidates"][0]["finishReason"] if "finishReason" in e["candidates"][0] else "")
+            )
         else:
             out.append(e["type"])
-    return [s for i, s in enumerate(out) if i == 0 or s != out[i - 1] or not s.endswith(("delta:text_delta", "content", "text", "delta"))]
+    return [
+        s
+        for i, s in enumerate(out)
+        if i == 0 or s != out[i - 1] or not s.endswith(("delta:text_delta", "content", "text", "delta"))
+    ]
 
 
-@pytest.mark.parametrize(("source", "target"), [p for p in itertools.product(FAMILIES, FAMILIES) if p[0] != p[1]])
+@pytest.mark.parametrize(
+    ("source", "target"), [p for p in itertools.product(FAMILIES, FAMILIES) if p[0] != p[1]]
+)
 def test_stream_tables(source: str, target: str) -> None:
     recorded = STREAMS["sources"][source].encode()
     events, policy = _convert(source, target, recorded)
@@ -211,7 +238,9 @@ def _digest(target: str, events: list[Any]) -> tuple[str, str]:
     return "".join(text), "".join(arguments)
 
 
-@pytest.mark.parametrize(("source", "target"), [p for p in itertools.product(FAMILIES, FAMILIES) if p[0] != p[1]])
+@pytest.mark.parametrize(
+    ("source", "target"), [p for p in itertools.product(FAMILIES, FAMILIES) if p[0] != p[1]]
+)
 def test_tool_stream_tables(source: str, target: str) -> None:
     """The mock's tool-call streams (with thinking where the family streams it) in every direction."""
     events, policy = _convert(source, target, STREAMS["tool_sources"][source].encode())

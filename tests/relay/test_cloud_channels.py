@@ -147,10 +147,8 @@ async def test_vertex_gemini_and_claude_with_service_account(
     tokens = [r for r in records if r.path == "/token"]
     assert len(tokens) == 1, "the access token is cached until it expires"
     calls = [r for r in records if r.path.startswith("/v1/projects/")]
-    assert (
-        calls[-1].path
-        == "/v1/projects/mock-project/locations/us-east5/publishers/google/models/gemini-2.5-flash:streamGenerateContent"
-    )
+    where = "/v1/projects/mock-project/locations/us-east5/publishers/google/models/gemini-2.5-flash"
+    assert calls[-1].path == where + ":streamGenerateContent"
     assert calls[-1].auth.startswith("oauth:ya29.mock-")
 
     headers = {"Authorization": f"Bearer {account.key}"}

@@ -9,8 +9,8 @@ import orjson
 import pytest
 
 from newapi.app import Gateway
-from newapi.testing import MockUpstreamThread
 from newapi.storage.tables import User
+from newapi.testing import MockUpstreamThread
 from tests.support.provision import Account, add_account, add_channel
 
 CHANNELS = {"openai": 1, "claude": 14, "gemini": 24}
@@ -242,3 +242,29 @@ async def test_think_to_content_and_gemini_array_stream(
         == "Hello there friend this is"
     )
     assert items[-1]["usageMetadata"]["candidatesTokenCount"] == 5
+
+
+@pytest.mark.parametrize("upstream", ["gemini", "openai"])
+async def test_gemini_embeddings(
+    gateway: Gateway, client: httpx.AsyncClient, mock: MockUpstreamThread, upstream: str
+) -> None:
+    model = "text-embedding-3-small" if upstream == "openai" else "gemini-embedding-001"
+    await add_channel(gateway, mock.url, models=model, channel_type=CHANNELS[upstream])
+    account = await add_account(gateway)
+    headers = {"x-goog-api-key": account.key}
+    one = await client.post(
+        f"/v1beta/models/{model}:embedContent",
+        json={"content": {"parts": [{"text": "a b"}]}},
+        headers=headers,
+    )
+    assert one.status_code == 200, one.text
+    assert len(one.json()["embedding"]["values"]) == 16
+    requests = [{"content": {"parts": [{"text": t}]}} for t in ("a", "b c")]
+    batch = await client.post(
+        f"/v1beta/models/{model}:batchEmbedContents", json={"requests": requests}, headers=headers
+    )
+    assert batch.status_code == 200, batch.text
+    assert len(batch.json()["embeddings"]) == 2
+    assert mock.requests()[-1].path == (
+        "/v1/embeddings" if upstream == "openai" else f"/v1beta/models/{model}:batchEmbedContents"
+    )

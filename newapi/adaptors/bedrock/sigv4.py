@@ -80,7 +80,8 @@ def sign(
     scope = f"{day}/{region}/{service}/aws4_request"
     request = canonical_request(method, parts.path, parts.query, headers, payload_hash)
     sig = signature(secret_key, day, region, service, string_to_sign(stamp, scope, request))
-    auth = f"{ALGORITHM} Credential={access_key}/{scope}, SignedHeaders={';'.join(sorted(headers))}, Signature={sig}"
+    signed = ";".join(sorted(headers))
+    auth = f"{ALGORITHM} Credential={access_key}/{scope}, SignedHeaders={signed}, Signature={sig}"
     out = [(name.encode(), value.encode()) for name, value in headers.items() if name != "host"]
     out.append((b"authorization", auth.encode()))
     return out

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 
@@ -89,7 +89,7 @@ def parse_request(body: dict[str, Any]) -> m.Request:
         ]
     names: dict[str, str] = {}
     for message in body.get("messages") or []:
-        role = "assistant" if message.get("role") == "assistant" else "user"
+        role: Literal["user", "assistant"] = "assistant" if message.get("role") == "assistant" else "user"
         req.messages.append(m.Message(role, _blocks(message.get("content"), names)))
     for tool in body.get("tools") or []:
         if isinstance(tool, dict) and tool.get("type") in (None, "custom"):
@@ -208,9 +208,9 @@ def render_messages(messages: list[m.Message]) -> list[dict[str, Any]]:
             out[-1]["content"].extend(blocks)
             continue
         out.append({"role": message.role, "content": blocks})
-    for message in out:
-        if not message["content"]:
-            message["content"] = [{"type": "text", "text": "..."}]
+    for turn in out:
+        if not turn["content"]:
+            turn["content"] = [{"type": "text", "text": "..."}]
     if out and out[0]["role"] != "user":
         out.insert(0, {"role": "user", "content": [{"type": "text", "text": "..."}]})
     return out

@@ -6,6 +6,8 @@ Usage arrives in two halves: ``message_start`` has the input side (and cache fig
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import msgspec
 import orjson
 
@@ -122,12 +124,12 @@ class Reader:
             return out
         if kind == "error":
             error = view.error
-            message = (error.message if error is not None else None) or "upstream stream error"
-            return [m.Failure(message, (error.type if error is not None else None) or "upstream_error")]
+            text = (error.message if error is not None else None) or "upstream stream error"
+            return [m.Failure(text, (error.type if error is not None else None) or "upstream_error")]
         return []
 
 
-def _sse(name: bytes, body: dict[str, object]) -> bytes:
+def _sse(name: bytes, body: Mapping[str, object]) -> bytes:
     return b"event: " + name + b"\ndata: " + orjson.dumps(body) + b"\n\n"
 
 
@@ -150,7 +152,7 @@ class Writer:
         self._started = True
         start_usage = render_usage(usage or Usage(), with_output=False)
         start_usage["output_tokens"] = 1 if usage is not None else 0
-        message = {
+        message: dict[str, object] = {
             "id": ident if ident.startswith("msg_") else f"msg_{ident or self._request_id}",
             "type": "message",
             "role": "assistant",
@@ -168,7 +170,7 @@ class Writer:
         self._kind = ""
         return b'event: content_block_stop\ndata: {"type":"content_block_stop","index":%d}\n\n' % self._index
 
-    def _open(self, kind: str, block: dict[str, object]) -> bytes:
+    def _open(self, kind: str, block: Mapping[str, object]) -> bytes:
         out = self._close_block()
         self._block += 1
         self._index = self._block
@@ -176,42 +178,41 @@ class Writer:
         start = {"type": "content_block_start", "index": self._index, "content_block": block}
         return out + _sse(b"content_block_start", start)
 
-    def _delta(self, index: int, delta: dict[str, object]) -> bytes:
+    def _delta(self, index: int, delta: Mapping[str, object]) -> bytes:
         return _sse(b"content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta})
 
     def write(self, event: m.Event) -> bytes:
-        kind = type(event)
-        if kind is m.Begin:
-            return b"" if self._started else self._begin(event.id, event.usage)  # type: ignore[union-attr]
+        if isinstance(event, m.Begin):
+            return b"" if self._started else self._begin(event.id, event.usage)
         out = b"" if self._started else self._begin("", None)
-        if kind is m.TextDelta:
+        if isinstance(event, m.TextDelta):
             if self._kind != "text":
                 out += self._open("text", {"type": "text", "text": ""})
-            return out + self._delta(self._index, {"type": "text_delta", "text": event.text})  # type: ignore[union-attr]
-        if kind is m.ThinkingDelta:
+            return out + self._delta(self._index, {"type": "text_delta", "text": event.text})
+        if isinstance(event, m.ThinkingDelta):
             if self._kind != "thinking":
                 out += self._open("thinking", {"type": "thinking", "thinking": "", "signature": ""})
-            thinking = {"type": "thinking_delta", "thinking": event.text}  # type: ignore[union-attr]
+            thinking = {"type": "thinking_delta", "thinking": event.text}
             return out + self._delta(self._index, thinking)
-        if kind is m.SignatureDelta:
-            if event.redacted_data:  # type: ignore[union-attr]
-                out += self._open("redacted", {"type": "redacted_thinking", "data": event.redacted_data})  # type: ignore[union-attr]
+        if isinstance(event, m.SignatureDelta):
+            if event.redacted_data:
+                out += self._open("redacted", {"type": "redacted_thinking", "data": event.redacted_data})
                 return out + self._close_block()
             if self._kind != "thinking":
                 out += self._open("thinking", {"type": "thinking", "thinking": "", "signature": ""})
-            signature = {"type": "signature_delta", "signature": event.signature}  # type: ignore[union-attr]
+            signature = {"type": "signature_delta", "signature": event.signature}
             return out + self._delta(self._index, signature)
-        if kind is m.ToolStart:
-            block = {"type": "tool_use", "id": event.id, "name": event.name, "input": {}}  # type: ignore[union-attr]
+        if isinstance(event, m.ToolStart):
+            block = {"type": "tool_use", "id": event.id, "name": event.name, "input": {}}
             out += self._open("tool", block)
-            self._tools[event.index] = self._index  # type: ignore[union-attr]
+            self._tools[event.index] = self._index
             return out
-        if kind is m.ToolArgs:
-            index = self._tools.get(event.index, self._index)  # type: ignore[union-attr]
-            args = {"type": "input_json_delta", "partial_json": event.arguments}  # type: ignore[union-attr]
+        if isinstance(event, m.ToolArgs):
+            index = self._tools.get(event.index, self._index)
+            args = {"type": "input_json_delta", "partial_json": event.arguments}
             return out + self._delta(index, args)
-        if kind is m.Finish:
-            self._stop = event.reason  # type: ignore[union-attr]
+        if isinstance(event, m.Finish):
+            self._stop = event.reason
         return out
 
     def close(self, usage: Usage) -> bytes:

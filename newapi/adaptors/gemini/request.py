@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 
@@ -144,7 +144,7 @@ def parse_request(body: dict[str, Any], model: str = "") -> m.Request:
     contents = body.get("contents")
     calls = _Calls()
     for content in [contents] if isinstance(contents, dict) else contents or []:
-        role = "assistant" if content.get("role") == "model" else "user"
+        role: Literal["user", "assistant"] = "assistant" if content.get("role") == "model" else "user"
         req.messages.append(m.Message(role, _parts(content.get("parts"), calls)))
     for tool in body.get("tools") or []:
         for decl in _get(tool, "functionDeclarations", "function_declarations") or []:
@@ -292,3 +292,20 @@ def _generation(req: m.Request) -> dict[str, Any]:
             thinking["includeThoughts"] = True
         out["thinkingConfig"] = thinking
     return out
+
+
+def embeddings_request(body: dict[str, Any], model: str) -> tuple[dict[str, Any], bool]:
+    """An ``embedContent``/``batchEmbedContents`` body as OpenAI embeddings, and whether it was a batch."""
+    batch = isinstance(body.get("requests"), list)
+    requests = body["requests"] if batch else [body]
+    texts = []
+    for request in requests:
+        content = request.get("content") or {}
+        texts.append(
+            " ".join(str(p.get("text") or "") for p in content.get("parts") or [] if isinstance(p, dict))
+        )
+    out: dict[str, Any] = {"model": model, "input": texts}
+    dims = requests[0].get("outputDimensionality") if requests else None
+    if isinstance(dims, int):
+        out["dimensions"] = dims
+    return out, batch

@@ -167,3 +167,14 @@ def render_response(reply: m.Reply) -> bytes:
     if reply.usage is not None:
         out["usageMetadata"] = render_usage(reply.usage)
     return orjson.dumps(out)
+
+
+def embeddings_response(openai_body: bytes, batch: bool) -> bytes:
+    """OpenAI embeddings as Gemini's ``embedContent`` / ``batchEmbedContents`` answer."""
+    data = orjson.loads(openai_body).get("data") or []
+    vectors = [
+        {"values": item.get("embedding") or []} for item in sorted(data, key=lambda d: d.get("index", 0))
+    ]
+    if batch:
+        return orjson.dumps({"embeddings": vectors})
+    return orjson.dumps({"embedding": vectors[0] if vectors else {"values": []}})

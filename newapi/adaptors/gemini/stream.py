@@ -182,24 +182,23 @@ class Writer:
         return self._chunk([part])
 
     def write(self, event: m.Event) -> bytes:
-        kind = type(event)
-        if kind is m.ToolArgs:
+        if isinstance(event, m.ToolArgs):
             if self._call is not None:
-                self._call.append(event.arguments)  # type: ignore[union-attr]
+                self._call.append(event.arguments)
             return b""
         out = self._flush_call() if self._call is not None else b""
-        if kind is m.TextDelta:
-            return out + self._chunk([{"text": event.text}])  # type: ignore[union-attr]
-        if kind is m.ThinkingDelta:
-            return out + self._chunk([{"text": event.text, "thought": True}])  # type: ignore[union-attr]
-        if kind is m.SignatureDelta and event.signature:  # type: ignore[union-attr]
-            return out + self._chunk([{"text": "", "thought": True, "thoughtSignature": event.signature}])  # type: ignore[union-attr]
-        if kind is m.ToolStart:
-            self._call = [event.id, event.name, event.signature]  # type: ignore[union-attr]
-        elif kind is m.Finish:
-            self._stop = event.reason  # type: ignore[union-attr]
-        elif kind is m.Begin and event.id:  # type: ignore[union-attr]
-            self._id = event.id  # type: ignore[union-attr]
+        if isinstance(event, m.TextDelta):
+            return out + self._chunk([{"text": event.text}])
+        if isinstance(event, m.ThinkingDelta):
+            return out + self._chunk([{"text": event.text, "thought": True}])
+        if isinstance(event, m.SignatureDelta) and event.signature:
+            return out + self._chunk([{"text": "", "thought": True, "thoughtSignature": event.signature}])
+        if isinstance(event, m.ToolStart):
+            self._call = [event.id, event.name, event.signature]
+        elif isinstance(event, m.Finish):
+            self._stop = event.reason
+        elif isinstance(event, m.Begin) and event.id:
+            self._id = event.id
         return out
 
     def close(self, usage: Usage) -> bytes:

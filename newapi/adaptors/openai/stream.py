@@ -233,31 +233,30 @@ class Writer:
         return self._head + orjson.dumps(delta) + tail
 
     def write(self, event: m.Event) -> bytes:
-        kind = type(event)
-        lead = b"" if self._started else self._begin(event.id if kind is m.Begin else "")  # type: ignore[union-attr]
-        if kind is m.TextDelta:
-            text: str = event.text  # type: ignore[union-attr]
+        lead = b"" if self._started else self._begin(event.id if isinstance(event, m.Begin) else "")
+        if isinstance(event, m.TextDelta):
+            text: str = event.text
             if self._in_think:
                 self._in_think = False
                 text = "\n</think>\n" + text
             return lead + self._chunk({"content": text})
-        if kind is m.ThinkingDelta:
+        if isinstance(event, m.ThinkingDelta):
             if self._think_to_content:
-                text = event.text  # type: ignore[union-attr]
+                text = event.text
                 if not self._in_think:
                     self._in_think = True
                     text = "<think>\n" + text
                 return lead + self._chunk({"content": text})
-            return lead + self._chunk({"reasoning_content": event.text})  # type: ignore[union-attr]
-        if kind is m.ToolStart:
-            call = {"index": event.index, "id": event.id, "type": "function"}  # type: ignore[union-attr]
-            call["function"] = {"name": event.name, "arguments": ""}  # type: ignore[union-attr]
+            return lead + self._chunk({"reasoning_content": event.text})
+        if isinstance(event, m.ToolStart):
+            call = {"index": event.index, "id": event.id, "type": "function"}
+            call["function"] = {"name": event.name, "arguments": ""}
             return lead + self._chunk({"tool_calls": [call]})
-        if kind is m.ToolArgs:
-            call = {"index": event.index, "function": {"arguments": event.arguments}}  # type: ignore[union-attr]
+        if isinstance(event, m.ToolArgs):
+            call = {"index": event.index, "function": {"arguments": event.arguments}}
             return lead + self._chunk({"tool_calls": [call]})
-        if kind is m.Finish:
-            return lead + self._chunk({}, event.reason)  # type: ignore[union-attr]
+        if isinstance(event, m.Finish):
+            return lead + self._chunk({}, event.reason)
         return lead
 
     def close(self, usage: Usage) -> bytes:

@@ -90,7 +90,9 @@ def parse_request(body: dict[str, Any]) -> m.Request:
         elif kind == "function_call_output":
             call_id = str(item.get("call_id") or "")
             output = item.get("output")
-            content = _content(output) if isinstance(output, list) else [m.Text(str(output or ""))]
+            content: list[m.Text | m.Media] = (
+                _content(output) if isinstance(output, list) else [m.Text(str(output or ""))]
+            )
             result = m.ToolResult(call_id, names.get(call_id, ""), content)
             last = req.messages[-1] if req.messages else None
             if (

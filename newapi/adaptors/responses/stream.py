@@ -224,15 +224,14 @@ class Writer:
         return out + self._event("response.output_item.done", output_index=index, item=item)
 
     def write(self, event: m.Event) -> bytes:
-        kind = type(event)
         out = b"" if self._started else self._begin()
         state = self._item
-        if kind is m.TextDelta:
+        if isinstance(event, m.TextDelta):
             if state is None or state["kind"] != "msg":
                 out += self._open("msg", {"type": "message", "role": "assistant", "content": []})
                 state = self._item
             assert state is not None
-            state["text"].append(event.text)  # type: ignore[union-attr]
+            state["text"].append(event.text)
             ident, index = state["item"]["id"], state["index"]
             return out + self._event(
                 "response.output_text.delta",
@@ -240,39 +239,39 @@ class Writer:
                 output_index=index,
                 content_index=0,
                 delta=event.text,
-                logprobs=[],  # type: ignore[union-attr]
+                logprobs=[],
             )
-        if kind is m.ThinkingDelta or kind is m.SignatureDelta:
+        if isinstance(event, m.ThinkingDelta | m.SignatureDelta):
             if state is None or state["kind"] != "rs":
                 out += self._open("rs", {"type": "reasoning", "summary": []})
                 state = self._item
             assert state is not None
-            if kind is m.SignatureDelta:
-                state["item"]["encrypted_content"] = event.signature or event.redacted_data  # type: ignore[union-attr]
+            if isinstance(event, m.SignatureDelta):
+                state["item"]["encrypted_content"] = event.signature or event.redacted_data
                 return out
-            state["text"].append(event.text)  # type: ignore[union-attr]
+            state["text"].append(event.text)
             ident, index = state["item"]["id"], state["index"]
             return out + self._event(
                 "response.reasoning_summary_text.delta",
                 item_id=ident,
                 output_index=index,
                 summary_index=0,
-                delta=event.text,  # type: ignore[union-attr]
+                delta=event.text,
             )
-        if kind is m.ToolStart:
-            call = {"type": "function_call", "call_id": event.id, "name": event.name, "arguments": ""}  # type: ignore[union-attr]
+        if isinstance(event, m.ToolStart):
+            call = {"type": "function_call", "call_id": event.id, "name": event.name, "arguments": ""}
             return out + self._open("fc", call)
-        if kind is m.ToolArgs and state is not None and state["kind"] == "fc":
-            state["text"].append(event.arguments)  # type: ignore[union-attr]
+        if isinstance(event, m.ToolArgs) and state is not None and state["kind"] == "fc":
+            state["text"].append(event.arguments)
             ident, index = state["item"]["id"], state["index"]
             return out + self._event(
                 "response.function_call_arguments.delta",
                 item_id=ident,
                 output_index=index,
-                delta=event.arguments,  # type: ignore[union-attr]
+                delta=event.arguments,
             )
-        if kind is m.Finish:
-            self._stop = event.reason  # type: ignore[union-attr]
+        if isinstance(event, m.Finish):
+            self._stop = event.reason
         return out
 
     def close(self, usage: Usage) -> bytes:

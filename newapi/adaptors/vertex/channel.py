@@ -51,7 +51,8 @@ def gemini_url(
 def claude_url(channel: ChannelInfo, project: str, model: str, stream: bool) -> str:
     region = region_for(channel, model)
     action = "streamRawPredict" if stream else "rawPredict"
-    return f"{_host(channel, region)}/v1/projects/{project}/locations/{region}/publishers/anthropic/models/{model}:{action}"
+    where = f"/v1/projects/{project}/locations/{region}/publishers/anthropic/models/{model}"
+    return f"{_host(channel, region)}{where}:{action}"
 
 
 def claude_body(body: dict[str, Any]) -> dict[str, Any]:

@@ -212,8 +212,8 @@ def vertex(ctx: Ctx, publisher: str, model: str, action: str) -> Reply | Stream:
             ctx.record.auth = _check_google(ctx)
     except Denied as denied:
         status = "UNAUTHENTICATED" if denied.status == 401 else "PERMISSION_DENIED"
-        body = {"error": {"code": denied.status, "message": str(denied), "status": status}}
-        return Reply(denied.status, orjson.dumps(body))
+        error = {"error": {"code": denied.status, "message": str(denied), "status": status}}
+        return Reply(denied.status, orjson.dumps(error))
     ctx.action = action
     if publisher == "google":
         handler = {"generateContent": gemini.generate, "streamGenerateContent": gemini.generate}.get(action)
