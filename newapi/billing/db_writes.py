@@ -172,3 +172,17 @@ def log_row(d: Debit) -> tuple[Any, ...]:
         d.upstream_request_id,
         d.other,
     )
+
+
+async def insert_logs(conn: AsyncConnection, dialect: str, statement: str, debits: list[Debit]) -> None:
+    """Append consume-log rows; on PostgreSQL through binary COPY, inside the same transaction."""
+    if not debits:
+        return
+    rows = [log_row(d) for d in debits]
+    if dialect == "postgresql":
+        raw = await conn.get_raw_connection()
+        driver = raw.driver_connection
+        if driver is not None and hasattr(driver, "copy_records_to_table"):
+            await driver.copy_records_to_table("logs", records=rows, columns=list(_LOG_COLUMNS))
+            return
+    await conn.exec_driver_sql(statement, rows)

@@ -33,8 +33,8 @@ from newapi.billing.db_writes import (
     SETTLE_TOKEN,
     SETTLE_USER,
     bump_bucket,
+    insert_logs,
     insert_logs_sql,
-    log_row,
 )
 from newapi.billing.ledger import Debit, debit_from_json
 from newapi.billing.ledger_redis import LedgerKeys, script_source
@@ -255,8 +255,7 @@ class Flusher:
                 bucket[0] += 1
                 bucket[1] += cost
                 bucket[2] += debit.prompt_tokens + debit.completion_tokens
-        if logs:
-            await conn.exec_driver_sql(self._insert_logs, [log_row(d) for d in logs])
+        await insert_logs(conn, self._dialect, self._insert_logs, logs)
         rows = [
             {"b_id": u, "b_back": v[0], "b_used": v[1], "b_count": v[2]} for u, v in sorted(users.items())
         ]
