@@ -28,9 +28,11 @@ def _client(proxy: str = "") -> httpx.AsyncClient:
 
 
 async def _get_json(client: httpx.AsyncClient, url: str, headers: dict[str, str]) -> Any:
+    if not all(value.isascii() and value.isprintable() for value in headers.values()):
+        raise UpstreamInfoError("the key has characters that cannot be sent in an HTTP header")
     try:
         response = await client.get(url, headers=headers)
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
         raise UpstreamInfoError(f"request to the provider failed: {type(exc).__name__}") from None
     if response.status_code != 200:
         raise UpstreamInfoError(f"the provider answered HTTP {response.status_code}")
