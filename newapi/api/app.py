@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from functools import wraps
 
 import orjson
+from sqlalchemy.exc import OperationalError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -20,6 +21,7 @@ from starlette.routing import Route
 from newapi.api import (
     account,
     catalog,
+    channel_keys,
     channel_ops,
     channels,
     data,
@@ -115,7 +117,9 @@ ROUTES: Sequence[Op] = (
     Op("GET", "/api/channel/fetch_models/{id}", channel_ops.fetch_channel_models),
     Op("POST", "/api/channel/fetch_models", channel_ops.fetch_models, body=channel_ops.FetchModelsBody),
     Op("POST", "/api/channel/copy/{id}", channel_ops.copy_channel, query=channel_ops.CopyQuery),
-    Op("POST", "/api/channel/multi_key/manage", channel_ops.manage_multi_key, body=channel_ops.MultiKeyBody),
+    Op(
+        "POST", "/api/channel/multi_key/manage", channel_keys.manage_multi_key, body=channel_keys.MultiKeyBody
+    ),
     Op("GET", "/api/channel/{id}", channels.get_channel),
     Op("DELETE", "/api/channel/{id}", channels.delete_channel),
     # Redemption codes.
@@ -171,6 +175,12 @@ def _guard(handler: Endpoint) -> Endpoint:
             return await handler(request)
         except ApiError as exc:
             return fail(exc.message, exc.status, exc.code)
+        except OperationalError as exc:
+            # SQLite gives up after its busy timeout when writers queue too long.
+            if "locked" in str(exc.orig):
+                return fail("the database is busy; please retry", 503)
+            log.exception("management API database error on %s %s", request.method, request.url.path)
+            return fail("internal server error", 500)
         except Exception:
             # The path only: query strings may carry API keys (/api/log/token?key=).
             log.exception("management API error on %s %s", request.method, request.url.path)

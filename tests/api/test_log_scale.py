@@ -13,11 +13,13 @@ import time
 from collections.abc import AsyncIterator, Callable
 
 import pytest
+from sqlalchemy import insert
 
 from newapi.app import Gateway
 from newapi.billing.ledger import Debit
 from newapi.settings import Settings
 from newapi.storage.logs import delete_before
+from newapi.storage.tables import Log
 from tests.api.conftest import QUIET
 from tests.support.inprocess import Session, client_for, running_app, setup_root
 from tests.support.services import throwaway_postgres
@@ -96,10 +98,29 @@ async def test_filtered_log_pages_under_100ms(big: tuple[Gateway, Session]) -> N
 
 
 async def test_retention_batches_interleave_with_log_writes(big: tuple[Gateway, Session]) -> None:
-    gateway, _ = big
+    await _retention_interleaves(big[0], ROWS)
+
+
+async def test_retention_interleaves_on_sqlite(
+    tmp_path: object, settings_for: Callable[..., Settings]
+) -> None:
+    rows = 20_000
+    settings = settings_for({"SQLITE_PATH": f"{tmp_path}/one-api.db"}, **QUIET)
+    async with running_app(settings) as gateway:
+        assert gateway.runtime is not None
+        values = [
+            {"user_id": g % 50, "created_at": BASE + g * STEP, "type": 2, "content": "", "other": ""}
+            for g in range(1, rows + 1)
+        ]
+        async with gateway.runtime.engine.begin() as conn:
+            await conn.execute(insert(Log), values)
+        await _retention_interleaves(gateway, rows)
+
+
+async def _retention_interleaves(gateway: Gateway, rows: int) -> None:
     assert gateway.runtime is not None
     runtime = gateway.runtime
-    cutoff = BASE + (ROWS // 2) * STEP  # the older half: 50,000 rows
+    cutoff = BASE + (rows // 2) * STEP  # the older half
     batches: list[tuple[float, int]] = []
     writes: list[float] = []
     done = asyncio.Event()
@@ -139,7 +160,7 @@ async def test_retention_batches_interleave_with_log_writes(big: tuple[Gateway, 
     )
     done.set()
     await writer
-    assert removed == ROWS // 2 - 1  # rows 1 .. 49,999 are older than the cutoff
+    assert removed == rows // 2 - 1  # rows 1 .. rows/2 - 1 are older than the cutoff
     assert all(n <= 1000 for _, n in batches) and len(batches) >= removed // 1000
     during = [t for t in writes if batches[0][0] <= t <= batches[-1][0]]
     assert len(during) >= 5, "consume-log writes were held up while retention ran"
