@@ -53,7 +53,7 @@ def main() -> int:
     if args.sql_dsn:
         env["SQL_DSN"] = args.sql_dsn
     models = ["gpt-4o-mini", "free-model"]
-    results: dict[str, list[float]] = {"billed": [], "unbilled": []}
+    results: dict[str, list[float]] = {"billed": [], "unbilled": [], "billed_no_flusher": []}
     trips: list[float] = []
     with (
         tempfile.TemporaryDirectory() as tmp,
@@ -79,12 +79,26 @@ def main() -> int:
                 results[label].append(cpu / max(run.requests, 1) * 1e6)
                 if label == "billed":
                     trips.append((_redis_calls() - calls) / max(run.requests, 1))
+        # A second node of the same deployment with NODE_TYPE=slave runs no flusher: its billed
+        # requests show the request path's share; the flusher's is the rest.
+        slave_env = {**env, "NODE_TYPE": "slave"}
+        with procs.gateway(
+            mock, Path(tmp) / "slave", models, extra_env=slave_env, ratios={"free-model": 0.0}
+        ) as (slave, slave_key):
+            slave_url = slave.url + "/v1/chat/completions"
+            for _ in range(args.rounds):
+                body = _body("gpt-4o-mini", False)
+                loadgen.wrk(slave_url, body, slave_key, connections=64, seconds=1)
+                before = cpu_seconds(slave.pids)
+                run = loadgen.wrk(slave_url, body, slave_key, connections=64, seconds=args.seconds)
+                results["billed_no_flusher"].append((cpu_seconds(slave.pids) - before) / max(run.requests, 1) * 1e6)
     billed = sorted(results["billed"])[len(results["billed"]) // 2]
     unbilled = sorted(results["unbilled"])[len(results["unbilled"]) // 2]
     report = {
         "billed_cpu_us": round(billed, 1),
         "unbilled_cpu_us": round(unbilled, 1),
         "ratio": round(billed / unbilled, 3),
+        "billed_without_flusher_cpu_us": round(sorted(results["billed_no_flusher"])[len(results["billed_no_flusher"]) // 2], 1),
         "redis_round_trips_per_request": round(sorted(trips)[len(trips) // 2], 2),
         "rounds": {k: [round(v, 1) for v in vals] for k, vals in results.items()},
     }

@@ -170,6 +170,7 @@ def gateway(
     options: dict[str, str] | None = None,
 ) -> Iterator[tuple[Server, str]]:
     """``newapi serve`` with one worker on SQLite, provisioned through its own management API."""
+    workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     env = dict(os.environ)
     env.update(

@@ -101,6 +101,8 @@ class RedisLedger:
         self._adjust = redis.register_script(script_source("adjust.lua"))
         self._retry: deque[tuple[str, Hold, Debit | None]] = deque()
         self._loading: dict[str, asyncio.Future[None]] = {}
+        self._outbox: list[tuple[str, Hold, Debit | None]] = []
+        self._sender: asyncio.Task[None] | None = None
         self._retry_task: asyncio.Task[None] | None = None
 
     # -- balances -------------------------------------------------------------------
@@ -185,57 +187,110 @@ class RedisLedger:
         raise unavailable()
 
     async def settle(self, hold: Hold, debit: Debit) -> None:
+        """Queue the settlement; settlements of concurrent requests go to Redis in one write.
+
+        The request never waits for it: its response is already out, and an await
+        here would cost the worker an event-loop wake-up per request.
+        """
         if hold.settled:
             return
         hold.settled = True
-        try:
-            await self._settle_now(hold, debit)
-        except (RedisError, RespError, OSError):
-            # The debit must not be lost: keep it and retry until Redis answers.
-            self._queue_retry("settle", hold, debit)
-
-    async def _settle_now(self, hold: Hold, debit: Debit) -> None:
-        keys = self.keys
-        token = "0" if hold.unlimited else str(hold.token_id)
-        await self._settle(
-            keys=[
-                keys.hold(hold.request_id),
-                keys.user(hold.user_id),
-                keys.token(hold.token_id),
-                keys.holds,
-                keys.settled(hold.request_id),
-                keys.stream,
-            ],
-            args=[
-                hold.request_id,
-                max(0, debit.quota),
-                hold.user_id,
-                token,
-                debit_to_json(debit),
-                self._settled_ttl,
-            ],
-        )
+        self._send_later(("settle", hold, debit))
 
     async def release(self, hold: Hold) -> None:
         if hold.settled:
             return
         hold.settled = True
-        try:
+        self._send_later(("release", hold, None))
+
+    def _send_later(self, item: tuple[str, Hold, Debit | None]) -> None:
+        self._outbox.append(item)
+        if self._sender is None or self._sender.done():
+            self._sender = asyncio.create_task(self._send_outbox(), name="ledger-settle")
+
+    def _settle_keys(self, hold: Hold) -> list[str]:
+        keys = self.keys
+        return [
+            keys.hold(hold.request_id),
+            keys.user(hold.user_id),
+            keys.token(hold.token_id),
+            keys.holds,
+            keys.settled(hold.request_id),
+            keys.stream,
+        ]
+
+    def _settle_args(self, hold: Hold, debit: Debit) -> list[Any]:
+        token = "0" if hold.unlimited else str(hold.token_id)
+        return [
+            hold.request_id,
+            max(0, debit.quota),
+            hold.user_id,
+            token,
+            debit_to_json(debit),
+            self._settled_ttl,
+        ]
+
+    def _release_keys(self, request_id: str, user_id: int, token_id: int) -> list[str]:
+        keys = self.keys
+        return [
+            keys.hold(request_id),
+            keys.user(user_id),
+            keys.token(token_id),
+            keys.holds,
+            keys.settled(request_id),
+        ]
+
+    async def _send_outbox(self) -> None:
+        while self._outbox:
+            batch, self._outbox = self._outbox, []
+            try:
+                if self._fast is None:
+                    for item in batch:
+                        await self._one(item)
+                    continue
+                await self._pipelined(self._fast, batch)
+            except (RedisError, RespError, OSError):
+                for action, hold, debit in batch:
+                    self._queue_retry(action, hold, debit)
+
+    async def _pipelined(self, fast: RespClient, batch: list[tuple[str, Hold, Debit | None]]) -> None:
+        commands: list[tuple[Any, ...]] = []
+        for action, hold, debit in batch:
+            if action == "settle" and debit is not None:
+                keys, args, sha = self._settle_keys(hold), self._settle_args(hold, debit), self._settle.sha
+            else:
+                keys, args, sha = (
+                    self._release_keys(hold.request_id, hold.user_id, hold.token_id),
+                    [hold.request_id],
+                    self._release.sha,
+                )
+            commands.append(("EVALSHA", sha, len(keys), *keys, *args))
+        results = await fast.pipeline(commands)
+        again = [item for item, result in zip(batch, results, strict=True) if isinstance(result, RespError)]
+        if again:
+            # NOSCRIPT after a Redis restart (or a flushed script cache): load and run them one by one.
+            for item in again:
+                await self._one(item)
+
+    async def _one(self, item: tuple[str, Hold, Debit | None]) -> None:
+        action, hold, debit = item
+        if action == "settle" and debit is not None:
+            await self._settle(keys=self._settle_keys(hold), args=self._settle_args(hold, debit))
+        else:
             await self.release_by_id(hold.request_id, hold.user_id, hold.token_id)
-        except (RedisError, RespError, OSError):
-            self._queue_retry("release", hold, None)
+
+    async def wait_settled(self) -> None:
+        """Until every queued settlement and release has reached Redis (tests, shutdown)."""
+        while (self._sender is not None and not self._sender.done()) or self._outbox:
+            if self._sender is None or self._sender.done():
+                self._sender = asyncio.create_task(self._send_outbox(), name="ledger-settle")
+            await asyncio.shield(self._sender)
+        while self._retry_task is not None and not self._retry_task.done():
+            await asyncio.shield(self._retry_task)
 
     async def release_by_id(self, request_id: str, user_id: int, token_id: int) -> int:
-        keys = self.keys
         released = await self._release(
-            keys=[
-                keys.hold(request_id),
-                keys.user(user_id),
-                keys.token(token_id),
-                keys.holds,
-                keys.settled(request_id),
-            ],
-            args=[request_id],
+            keys=self._release_keys(request_id, user_id, token_id), args=[request_id]
         )
         return int(released)
 
@@ -278,10 +333,7 @@ class RedisLedger:
         while self._retry:
             action, hold, debit = self._retry[0]
             try:
-                if action == "settle" and debit is not None:
-                    await self._settle_now(hold, debit)
-                else:
-                    await self.release_by_id(hold.request_id, hold.user_id, hold.token_id)
+                await self._one((action, hold, debit))
             except (RedisError, RespError, OSError):
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
@@ -293,6 +345,8 @@ class RedisLedger:
         return None
 
     async def close(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.wait_settled(), 5.0)
         if self._retry_task is not None and not self._retry_task.done():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(self._retry_task), 5.0)

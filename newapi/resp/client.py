@@ -146,7 +146,7 @@ class RespClient:
         self._buffer.clear()
         protocol.transport.write(data)
 
-    async def _send(self, command: tuple[Any, ...]) -> Any:
+    def _submit(self, command: tuple[Any, ...]) -> asyncio.Future[Any]:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
         self._waiters.append((future, loop.time()))
@@ -156,7 +156,10 @@ class RespClient:
             loop.call_soon(self._flush)
         if self._watchdog is None:
             self._watchdog = loop.call_later(self._reply_timeout / 2, self._check_replies)
-        return await future
+        return future
+
+    async def _send(self, command: tuple[Any, ...]) -> Any:
+        return await self._submit(command)
 
     def _check_replies(self) -> None:
         """One timer per client instead of one per command: fail everything if Redis went quiet."""
@@ -178,6 +181,24 @@ class RespClient:
         if self._protocol is None:
             await self._connect()
         return await self._send(command)
+
+    async def pipeline(self, commands: list[tuple[Any, ...]]) -> list[Any]:
+        """Send ``commands`` in one write and wait once; each result is a reply or a RespError."""
+        if self._protocol is None:
+            await self._connect()
+        futures = [self._submit(command) for command in commands]
+        if futures:
+            # Replies come back in order: when the last is in, so are all the others.
+            await asyncio.wait([futures[-1]])
+        results: list[Any] = []
+        for future in futures:
+            if not future.done():
+                await asyncio.wait([future])
+            error = future.exception()
+            if isinstance(error, RespConnectionError):
+                raise error
+            results.append(error if error is not None else future.result())
+        return results
 
     def close(self) -> None:
         protocol = self._protocol

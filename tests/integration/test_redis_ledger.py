@@ -53,6 +53,7 @@ async def test_requests_settle_through_the_stream(redis_gateway: Gateway, mock: 
                 headers={"Authorization": account.key},
             )
             assert response.status_code == 200, response.text
+    await _ledger(gateway).wait_settled()
     assert await _ledger(gateway).balance(account.user_id) == 1_000_000 - 3 * COST
     assert (await _user(gateway, account.user_id)).quota == 1_000_000  # not flushed yet
     assert await gateway.runtime.flusher.drain() == 3
@@ -85,6 +86,7 @@ async def test_concurrent_requests_never_overdraw(redis_gateway: Gateway, mock: 
     statuses = [r.status_code for r in results]
     admitted = statuses.count(200)
     assert set(statuses) <= {200, 403} and 1 <= admitted <= 10
+    await _ledger(gateway).wait_settled()
     balance = await _ledger(gateway).balance(account.user_id)
     assert balance == 10 * PRE - admitted * COST and balance >= -PRE
     await gateway.runtime.flusher.drain()
@@ -125,6 +127,7 @@ async def test_replayed_settles_and_flushes_apply_once(redis_gateway: Gateway) -
         for hold, debit in zip(holds, debits, strict=True):
             hold.settled = False  # a client retrying a settle it never saw acknowledged
             await ledger.settle(hold, debit)
+    await ledger.wait_settled()
     assert await ledger.balance(account.user_id) == 10_000 - 5 * 40
     # Replay the same stream entries three times, as a flusher crashing before XACK would.
     entries = await gateway.runtime.redis.xrange(ledger.keys.stream)  # type: ignore[union-attr]
