@@ -100,3 +100,17 @@ async def test_channel_test_schedule(
     from newapi.jobs.lease import claim_period
 
     assert not await claim_period(gateway.runtime, "any-job", 60)
+
+
+async def test_background_jobs_start_and_stop(gateway: Gateway) -> None:
+    from newapi.jobs import background_jobs
+
+    assert gateway.runtime is not None
+    tasks = [asyncio.create_task(job) for job in background_jobs(gateway.runtime)]
+    await asyncio.sleep(0.05)
+    assert all(not t.done() or t.exception() is None for t in tasks)
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
