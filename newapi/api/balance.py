@@ -6,8 +6,10 @@ subtractions are plain deltas. An override ("set the balance to X") is turned
 into the delta ``X - current balance`` (:func:`current_balance`), so spending
 that happens around it is still charged. Races accepted: two admins overriding
 the same user at the same moment both apply their deltas (a per-user lock
-serialises overrides within one worker), and a request in flight during the
-override settles its real cost against the new balance.
+serialises overrides within one worker); and a request in flight during the
+override is charged its real cost after it. With the SQL ledger its hold counts
+as part of the balance being set; the Redis ledger's balance excludes holds, so
+there the unused part of an in-flight hold comes back on top of the new value.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from newapi.api.envelope import ApiError
 from newapi.billing.ledger_sql import SqlLedger
 from newapi.options.store import OptionStore
 from newapi.runtime import Runtime
-from newapi.storage.balances import effective_balance
+from newapi.storage.balances import effective_balance, effective_token_balance
 
 # One lock per user ever overridden in this worker: a few bytes each, bounded by the user count.
 _override_locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
@@ -71,3 +73,27 @@ async def override(runtime: Runtime, user_id: int, target: int) -> tuple[int, in
         if delta:
             await adjust(runtime, user_id, delta)
     return current, delta
+
+
+async def set_token_quota(runtime: Runtime, user_id: int, token_id: int, target: int) -> int:
+    """Set a token's remaining quota to ``target`` as a ledger delta; returns ``target``.
+
+    Quota held by requests in flight counts as part of the balance here (as for
+    users); those requests then settle their real cost against ``target``.
+    """
+    if isinstance(runtime.ledger, SqlLedger):
+        async with runtime.sessions() as db:
+            current = await effective_token_balance(db, token_id)
+    else:
+        try:
+            current = await runtime.ledger.adjust(user_id, 0, token_id=token_id)
+        except Exception:
+            raise ApiError("the token's quota could not be read; try again") from None
+    if current is None:
+        raise ApiError("token not found")
+    if target != current:
+        try:
+            await runtime.ledger.adjust(user_id, target - current, token_id=token_id)
+        except Exception:
+            raise ApiError("the token's quota could not be changed; try again") from None
+    return target

@@ -10,8 +10,20 @@ from sqlalchemy import delete, func, select, update
 from starlette.requests import Request
 from starlette.responses import Response
 
+from newapi.api import balance
 from newapi.api.auth import Caller, runtime_of, user_only
-from newapi.api.envelope import ApiError, body_as, ok, page_params, paged, path_int
+from newapi.api.envelope import (
+    ApiError,
+    Id,
+    Quota,
+    SmallInt,
+    Timestamp,
+    body_as,
+    ok,
+    page_params,
+    paged,
+    path_int,
+)
 from newapi.api.likes import like_pattern
 from newapi.api.ratelimits import search_limit
 from newapi.core.constants import TokenStatus
@@ -32,17 +44,17 @@ def token_json(token: Token, *, reveal: bool = False) -> dict[str, Any]:
 
 
 class TokenBody(msgspec.Struct):
-    id: int = 0
+    id: Id = 0
     name: str = ""
-    remain_quota: int = 0
-    expired_time: int = -1
+    remain_quota: Quota = 0
+    expired_time: Timestamp = -1
     unlimited_quota: bool = False
     model_limits_enabled: bool = False
     model_limits: str = ""
     allow_ips: str | None = ""
     group: str = ""
     cross_group_retry: bool = False
-    status: int = TokenStatus.ENABLED
+    status: SmallInt = TokenStatus.ENABLED
 
 
 def _validate(body: TokenBody, caller: Caller, groups: dict[str, str]) -> None:
@@ -182,9 +194,6 @@ async def update_token(request: Request, caller: Caller) -> Response:
             values.update(
                 name=target.name,
                 expired_time=target.expired_time,
-                # Applied as a delta against the locked row, so a debit that lands
-                # between the read and the write is never wiped out.
-                remain_quota=Token.remain_quota + (target.remain_quota - (token.remain_quota or 0)),
                 unlimited_quota=target.unlimited_quota,
                 model_limits_enabled=target.model_limits_enabled,
                 model_limits=target.model_limits,
@@ -194,10 +203,19 @@ async def update_token(request: Request, caller: Caller) -> Response:
             )
         await db.execute(update(Token).where(Token.id == token.id).values(**values))
         key = token.key or ""
+    new_quota: int | None = None
+    if target is not None:
+        # The quota is a balance the ledger owns: set it as a delta, never as a whole value.
+        new_quota = await balance.set_token_quota(runtime, caller.id, body.id, target.remain_quota)
     await runtime.invalidate("token", key)
     async with runtime.sessions() as db:
         fresh = await db.get(Token, body.id)
-    return ok(token_json(fresh) if fresh is not None else None)
+    if fresh is None:
+        return ok(None)
+    data = token_json(fresh)
+    if new_quota is not None:
+        data["remain_quota"] = new_quota
+    return ok(data)
 
 
 @user_only
@@ -211,7 +229,7 @@ async def delete_token(request: Request, caller: Caller) -> Response:
 
 
 class BatchIds(msgspec.Struct):
-    ids: list[int] = []
+    ids: list[Id] = []
 
 
 @user_only

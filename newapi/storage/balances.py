@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from newapi.storage.ledger_tables import QuotaLease
-from newapi.storage.tables import User
+from newapi.storage.tables import Token, User
 
 
 async def effective_balance(db: AsyncSession, user_id: int) -> int | None:
@@ -25,5 +25,18 @@ async def effective_balance(db: AsyncSession, user_id: int) -> int | None:
     )
     value = (
         await db.execute(select(func.coalesce(User.quota, 0) + leased).where(User.id == user_id))
+    ).scalar_one_or_none()
+    return None if value is None else int(value)
+
+
+async def effective_token_balance(db: AsyncSession, token_id: int) -> int | None:
+    """``tokens.remain_quota`` plus the token's leases (the same reasoning as for users)."""
+    leased = (
+        select(func.coalesce(func.sum(QuotaLease.amount), 0))
+        .where(QuotaLease.kind == "token", QuotaLease.ident == token_id)
+        .scalar_subquery()
+    )
+    value = (
+        await db.execute(select(func.coalesce(Token.remain_quota, 0) + leased).where(Token.id == token_id))
     ).scalar_one_or_none()
     return None if value is None else int(value)
