@@ -102,6 +102,12 @@ class Runtime:
         if self.bus is not None:
             self.bus.start()
         self._tasks.append(asyncio.create_task(self._periodic_reload(), name="periodic-reload"))
+        if self.settings.is_master:
+            # Channel tests, balance refresh, log retention: each takes a lease per period.
+            from newapi.jobs import background_jobs
+
+            for job in background_jobs(self):
+                self._tasks.append(asyncio.create_task(job))
 
     async def _periodic_reload(self) -> None:
         # New API reloads options and the channel cache every SYNC_FREQUENCY on
