@@ -97,3 +97,20 @@ async def set_token_quota(runtime: Runtime, user_id: int, token_id: int, target:
         except Exception:
             raise ApiError("the token's quota could not be changed; try again") from None
     return target
+
+
+async def shown_balance(runtime: Runtime, user_id: int, stored: int) -> int:
+    """The balance to show a person (read-only): the ledger's view when it has a newer one."""
+    ledger = runtime.ledger
+    if isinstance(ledger, SqlLedger):
+        async with runtime.sessions() as db:
+            value = await effective_balance(db, user_id)
+        return stored if value is None else value
+    reader = getattr(ledger, "balance", None)
+    if reader is None:
+        return stored
+    try:
+        value = await reader(user_id)
+    except Exception:
+        return stored
+    return stored if value is None else int(value)

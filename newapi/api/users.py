@@ -10,6 +10,7 @@ from sqlalchemy import or_, select, update
 from starlette.requests import Request
 from starlette.responses import Response
 
+from newapi.api import balance
 from newapi.api.auth import Caller, runtime_of, user_only
 from newapi.api.envelope import ApiError, body_as, ok
 from newapi.api.ratelimits import critical_limit
@@ -100,7 +101,9 @@ async def get_self(request: Request, caller: Caller) -> Response:
         user = await db.get(User, caller.id)
     if user is None:
         raise ApiError("user not found")
-    return ok(user_json(user))
+    data = user_json(user)
+    data["quota"] = await balance.shown_balance(runtime_of(request), user.id, int(user.quota or 0))
+    return ok(data)
 
 
 class SelfUpdate(msgspec.Struct):

@@ -118,7 +118,10 @@ async def search_users(request: Request, caller: Caller) -> Response:
 
 @admin_only
 async def get_user(request: Request, caller: Caller) -> Response:
-    return ok(admin_user_json(await _target(request, caller, path_int(request))))
+    user = await _target(request, caller, path_int(request))
+    data = admin_user_json(user)
+    data["quota"] = await balance.shown_balance(runtime_of(request), user.id, int(user.quota or 0))
+    return ok(data)
 
 
 class NewUser(msgspec.Struct):
