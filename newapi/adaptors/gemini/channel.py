@@ -32,6 +32,7 @@ class Thinking:
     budget: int | None = None  # an exact budget (-thinking-N, -nothinking: 0)
     share: bool = False  # -thinking: 0.6 x maxOutputTokens, or dynamic
     level: str = ""  # -low / -medium / -high: Gemini 3's thinkingLevel
+    show: bool = True  # includeThoughts (off for -nothinking, even where thinking cannot be off)
 
 
 def clamp_budget(model: str, budget: int) -> int:
@@ -50,7 +51,8 @@ def split_suffix(model: str, adapter_enabled: bool, blacklist: frozenset[str]) -
     if model.endswith("-nothinking"):
         base = model[: -len("-nothinking")]
         # 2.5 Pro cannot switch thinking off: its smallest budget instead
-        return base, Thinking(budget=clamp_budget(base, 0) if base.startswith("gemini-2.5-pro") else 0)
+        budget = clamp_budget(base, 0) if base.startswith("gemini-2.5-pro") else 0
+        return base, Thinking(budget=budget, show=False)
     if model.endswith("-thinking"):
         return model[: -len("-thinking")], Thinking(share=True)
     if model.startswith("gemini-3"):
@@ -66,7 +68,10 @@ def apply_thinking(body: dict[str, Any], model: str, thinking: Thinking) -> None
     if thinking.level:
         config = {"thinkingLevel": thinking.level, "includeThoughts": True}
     elif thinking.budget is not None:
-        config = {"thinkingBudget": thinking.budget, "includeThoughts": thinking.budget != 0}
+        config = {
+            "thinkingBudget": thinking.budget,
+            "includeThoughts": thinking.show and thinking.budget != 0,
+        }
     else:
         limit = generation.get("maxOutputTokens")
         budget = clamp_budget(model, int(limit * 0.6)) if isinstance(limit, int) and limit > 0 else -1

@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 import orjson
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from newapi.core.errors import UpstreamError
 
@@ -75,6 +73,10 @@ def signed_jwt(account: ServiceAccount, now: int | None = None) -> str:
         "exp": issued + LIFETIME,
     }
     signing_input = _b64(orjson.dumps(header)) + b"." + _b64(orjson.dumps(claims))
+    # Imported here: most workers never see a Vertex channel and need not carry OpenSSL's bindings.
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
     key = serialization.load_pem_private_key(account.private_key.encode(), password=None)
     if not isinstance(key, rsa.RSAPrivateKey):
         raise ValueError("the service account key is not an RSA key")
