@@ -16,6 +16,21 @@ from newapi.relay.call import Call
 from newapi.runtime import Runtime
 from newapi.tokens import count_text, estimate_tokens, provider_for_model
 
+_TEXT_KEYS = (
+    "content",
+    "text",
+    "input",
+    "prompt",
+    "query",
+    "documents",
+    "messages",
+    "system",
+    "instructions",
+    "contents",
+    "parts",
+    "systemInstruction",
+)
+
 
 def _prompt_text(call: Call) -> str:
     """The text of the prompt, for counting when the upstream reported no usage."""
@@ -36,7 +51,8 @@ def _prompt_text(call: Call) -> str:
             for item in value:
                 collect(item)
         elif isinstance(value, dict):
-            for key in ("content", "text", "input", "prompt", "query", "documents", "messages"):
+            # OpenAI, Responses, Claude and Gemini bodies: where each keeps the prompt's text
+            for key in _TEXT_KEYS:
                 if key in value:
                     collect(value[key])
 

@@ -7,9 +7,10 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from sqlalchemy import select
 
 from newapi.app import Gateway
-from newapi.storage.tables import User
+from newapi.storage.tables import Log, User
 from newapi.testing import MockUpstreamThread
 from tests.support.provision import Account, add_account, add_channel
 
@@ -268,3 +269,24 @@ async def test_gemini_embeddings(
     assert mock.requests()[-1].path == (
         "/v1/embeddings" if upstream == "openai" else f"/v1beta/models/{model}:batchEmbedContents"
     )
+
+
+async def test_gemini_stream_without_usage_is_counted_locally(
+    gateway: Gateway, client: httpx.AsyncClient, mock: MockUpstreamThread
+) -> None:
+    assert gateway.runtime is not None
+    mapping = orjson.dumps({"gemini-2.5-flash": "gemini-2.5-flash-no-usage"}).decode()
+    await add_channel(gateway, mock.url, models="gemini-2.5-flash", channel_type=24, model_mapping=mapping)
+    account = await add_account(gateway, quota=1_000_000, unlimited=False, token_quota=1_000_000)
+    body = {"contents": [{"role": "user", "parts": [{"text": "count these five words please"}]}]}
+    response = await client.post(
+        "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse",
+        json=body,
+        headers={"x-goog-api-key": account.key},
+    )
+    assert response.status_code == 200
+    await gateway.runtime.ledger.flush()
+    async with gateway.runtime.sessions() as db:
+        log = (await db.execute(select(Log).where(Log.user_id == account.user_id))).scalars().one()
+    assert 5 <= log.prompt_tokens <= 8 and log.completion_tokens > 0
+    assert orjson.loads(log.other or "{}")["admin_info"]["local_count_tokens"] is True
