@@ -290,3 +290,23 @@ async def test_gemini_stream_without_usage_is_counted_locally(
         log = (await db.execute(select(Log).where(Log.user_id == account.user_id))).scalars().one()
     assert 5 <= log.prompt_tokens <= 8 and log.completion_tokens > 0
     assert orjson.loads(log.other or "{}")["admin_info"]["local_count_tokens"] is True
+
+
+@pytest.mark.parametrize("upstream", ["claude", "openai"])
+async def test_anthropic_headers_reach_claude_channels_only(
+    gateway: Gateway, client: httpx.AsyncClient, mock: MockUpstreamThread, upstream: str
+) -> None:
+    account = await _setup(gateway, mock, upstream)
+    request = _request("claude", MODELS[upstream], False, account.key)
+    request["headers"].update(
+        {"anthropic-version": "2023-01-01", "anthropic-beta": "interleaved-thinking-2025-05-14"}
+    )
+    response = await client.post(**request)
+    assert response.status_code == 200, response.text
+    headers = mock.requests()[-1].headers
+    if upstream == "claude":
+        assert headers["anthropic-version"] == "2023-01-01"
+        assert headers["anthropic-beta"] == "interleaved-thinking-2025-05-14"
+        assert headers["x-api-key"] == "sk-upstream-test"
+    else:
+        assert "anthropic-beta" not in headers and "anthropic-version" not in headers
