@@ -24,6 +24,7 @@ _USAGE_MARKERS = (b'"usage":{', b'"usage": {')
 _EMPTY_CHOICES = (b'"choices":[]', b'"choices": []')
 _CONTENT = b'"content":"'
 _DONE = b"data: [DONE]\n\n"
+_OPEN_TAIL = b'},"finish_reason":null}]}\n\n'
 
 
 def content_length(data: bytes) -> int:
@@ -239,7 +240,7 @@ class Writer:
             if self._in_think:
                 self._in_think = False
                 text = "\n</think>\n" + text
-            return lead + self._chunk({"content": text})
+            return lead + self._head + b'{"content":' + orjson.dumps(text) + _OPEN_TAIL
         if isinstance(event, m.ThinkingDelta):
             if self._think_to_content:
                 text = event.text
