@@ -13,8 +13,8 @@ import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from newapi.api.session import SessionSigner
-from newapi.billing.ledger import Ledger
 from newapi.billing.flusher import Flusher
+from newapi.billing.ledger import Ledger
 from newapi.billing.ledger_redis import RedisLedger
 from newapi.billing.ledger_sql import SqlLedger
 from newapi.cache.bus import InvalidationBus
@@ -168,7 +168,6 @@ async def build_runtime(settings: Settings) -> Runtime:
     engine = create_engine(database, settings)
     redis = None
     if settings.uses_redis:
-
         # A blocking pool: a burst of requests waits for a connection instead of failing.
         pool = aioredis.BlockingConnectionPool.from_url(
             settings.redis_conn_string,
@@ -211,7 +210,9 @@ async def build_runtime(settings: Settings) -> Runtime:
     if redis is not None:
         # Pub/sub idles for long stretches: it gets its own client without a read timeout.
         listener = aioredis.from_url(settings.redis_conn_string, health_check_interval=30)
-        runtime.bus = InvalidationBus(runtime.apply_invalidation, redis, settings.redis_prefix, listener=listener)
+        runtime.bus = InvalidationBus(
+            runtime.apply_invalidation, redis, settings.redis_prefix, listener=listener
+        )
         runtime.model_limiter = ModelRequestLimiter(redis, settings.redis_prefix)
         runtime.flusher = Flusher(
             redis,
@@ -220,7 +221,9 @@ async def build_runtime(settings: Settings) -> Runtime:
             prefix=settings.redis_prefix,
             node_name=settings.node_name,
             interval=float(settings.batch_update_interval),
-            fast=RespClient(settings.redis_conn_string, reply_timeout=float(settings.batch_update_interval) + 10),
+            fast=RespClient(
+                settings.redis_conn_string, reply_timeout=float(settings.batch_update_interval) + 10
+            ),
         )
     await runtime.reload_options()
     await runtime.reload_channels()

@@ -173,8 +173,8 @@ class Settings:
             missing.append("CRYPTO_SECRET")
         if missing:
             raise SettingsError(
-                f"a multi-node setup (Redis or NODE_TYPE=slave) needs {' and '.join(missing)} set to the same "
-                "value on every node"
+                f"a multi-node setup (Redis or NODE_TYPE=slave) needs {' and '.join(missing)} "
+                "set to the same value on every node"
             )
 
     def with_overrides(self, **changes: Any) -> Settings:

@@ -37,7 +37,11 @@ async def db_env(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
 @pytest.fixture
 async def redis_env() -> AsyncIterator[dict[str, str]]:
     async with throwaway_redis_prefix() as prefix:
-        yield {"REDIS_CONN_STRING": REDIS_URL, "NEWAPI_REDIS_PREFIX": prefix, "CRYPTO_SECRET": "test-crypto-secret"}
+        yield {
+            "REDIS_CONN_STRING": REDIS_URL,
+            "NEWAPI_REDIS_PREFIX": prefix,
+            "CRYPTO_SECRET": "test-crypto-secret",
+        }
 
 
 @pytest.fixture

@@ -91,14 +91,18 @@ def main() -> int:
                 loadgen.wrk(slave_url, body, slave_key, connections=64, seconds=1)
                 before = cpu_seconds(slave.pids)
                 run = loadgen.wrk(slave_url, body, slave_key, connections=64, seconds=args.seconds)
-                results["billed_no_flusher"].append((cpu_seconds(slave.pids) - before) / max(run.requests, 1) * 1e6)
+                results["billed_no_flusher"].append(
+                    (cpu_seconds(slave.pids) - before) / max(run.requests, 1) * 1e6
+                )
     billed = sorted(results["billed"])[len(results["billed"]) // 2]
     unbilled = sorted(results["unbilled"])[len(results["unbilled"]) // 2]
     report = {
         "billed_cpu_us": round(billed, 1),
         "unbilled_cpu_us": round(unbilled, 1),
         "ratio": round(billed / unbilled, 3),
-        "billed_without_flusher_cpu_us": round(sorted(results["billed_no_flusher"])[len(results["billed_no_flusher"]) // 2], 1),
+        "billed_without_flusher_cpu_us": round(
+            sorted(results["billed_no_flusher"])[len(results["billed_no_flusher"]) // 2], 1
+        ),
         "redis_round_trips_per_request": round(sorted(trips)[len(trips) // 2], 2),
         "rounds": {k: [round(v, 1) for v in vals] for k, vals in results.items()},
     }

@@ -22,7 +22,9 @@ Apply = Callable[[str, str], Awaitable[None]]
 
 
 class InvalidationBus:
-    def __init__(self, apply: Apply, redis: Any | None = None, prefix: str = "", listener: Any | None = None) -> None:
+    def __init__(
+        self, apply: Apply, redis: Any | None = None, prefix: str = "", listener: Any | None = None
+    ) -> None:
         self._apply = apply
         self._redis = redis
         self._listener = listener or redis

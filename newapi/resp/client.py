@@ -103,7 +103,9 @@ class RespClient:
         try:
             try:
                 _, protocol = await asyncio.wait_for(
-                    loop.create_connection(lambda: _Protocol(self), self._host, self._port, ssl=self._tls or None),
+                    loop.create_connection(
+                        lambda: _Protocol(self), self._host, self._port, ssl=self._tls or None
+                    ),
                     self._connect_timeout,
                 )
             except (OSError, TimeoutError) as exc:
@@ -111,7 +113,9 @@ class RespClient:
             self._protocol = protocol
             setup: list[tuple[Any, ...]] = []
             if self._password is not None:
-                setup.append(("AUTH", self._username, self._password) if self._username else ("AUTH", self._password))
+                setup.append(
+                    ("AUTH", self._username, self._password) if self._username else ("AUTH", self._password)
+                )
             if self._db:
                 setup.append(("SELECT", self._db))
             for command in setup:
