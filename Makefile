@@ -28,9 +28,12 @@ services:
 
 test: $(STAMP) web services
 	$(VENV)/bin/ruff check newapi tests bench
+	$(VENV)/bin/ruff format --check newapi tests bench
 	$(VENV)/bin/mypy
 	$(VENV)/bin/pytest -q -p no:cacheprovider
-	NEWAPI_NO_EXTENSIONS=1 $(VENV)/bin/pytest -q -p no:cacheprovider -m "not e2e and not integration" tests/speedups tests/quality
+	# The same relay and kernels once more on the pure-Python twins of the accelerators.
+	NEWAPI_NO_EXTENSIONS=1 $(VENV)/bin/pytest -q -p no:cacheprovider -m "not e2e and not integration" \
+		tests/speedups tests/relay tests/tokens
 
 test-fast: $(STAMP)
 	$(VENV)/bin/pytest -q -x -m "not e2e"
