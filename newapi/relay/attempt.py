@@ -150,8 +150,19 @@ async def run_attempt(
             base = SSE_HEADERS if sse else [(b"content-type", _JSON_CT)]
             stream_headers = [*base, *CORS_HEADERS, (b"x-oneapi-request-id", call.request_id.encode())]
             chunks: AsyncIterable[bytes] = as_sse(response) if out.event_stream else response
+            options = runtime.options
+            ping = (
+                float(options.get_int("general_setting.ping_interval_seconds", 60))
+                if options.get_bool("general_setting.ping_interval_enabled")
+                else 0.0
+            )
             end = await relay_stream(
-                chunks, send, policy, stream_headers, max_line=settings.stream_line_cap_bytes
+                chunks,
+                send,
+                policy,
+                stream_headers,
+                max_line=settings.stream_line_cap_bytes,
+                ping_interval=ping,
             )
             call.response_started = end.started
             call.first_byte_at = end.first_byte_at

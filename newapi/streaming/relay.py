@@ -8,14 +8,45 @@ with an error event in the client's family and never a fake terminator.
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 
 from newapi.core.errors import UpstreamProtocolError, UpstreamTimeout
 from newapi.core.types import Headers, Send
 from newapi.streaming.policy import StreamPolicy
 from newapi.streaming.scanner import SSELineTooLong, SSEScanner
+
+PING = b": PING\n\n"
+PING_FOR_AT_MOST = 30 * 60.0  # New API stops its pinger after 30 minutes
+
+
+async def with_pings(chunks: AsyncIterable[bytes], interval: float) -> AsyncIterator[bytes | None]:
+    """``chunks``, with ``None`` whenever ``interval`` seconds pass without one (New API's keepalive)."""
+    iterator = aiter(chunks)
+    stop_at = time.monotonic() + PING_FOR_AT_MOST
+    pending: asyncio.Future[bytes] | None = None
+    try:
+        while True:
+            if pending is None:
+                pending = asyncio.ensure_future(anext(iterator))
+            if time.monotonic() < stop_at:
+                finished, _ = await asyncio.wait({pending}, timeout=interval)
+                if not finished:
+                    yield None
+                    continue
+            else:
+                await asyncio.wait({pending})
+            future, pending = pending, None
+            try:
+                chunk = future.result()
+            except StopAsyncIteration:
+                return
+            yield chunk
+    finally:
+        if pending is not None:
+            pending.cancel()
 
 
 @dataclass(slots=True)
@@ -33,16 +64,32 @@ async def relay_stream(
     headers: Headers,
     *,
     max_line: int,
+    ping_interval: float = 0.0,
 ) -> StreamEnd:
-    """Relay ``chunks`` to the client. Raises before the first byte is sent (so the caller may retry)."""
+    """Relay ``chunks`` to the client. Raises before the first byte is sent (so the caller may retry).
+
+    With ``ping_interval`` (New API's general_setting.ping_interval_*), a quiet upstream is
+    covered by ``: PING`` comments; the first one commits the response, as in New API.
+    """
     scanner = SSEScanner(max_line)
     started = False
     first_byte_at = 0.0
     reason = "eof"
     error = ""
     body_message = {"type": "http.response.body", "body": b"", "more_body": True}
+    source: AsyncIterable[bytes | None] = with_pings(chunks, ping_interval) if ping_interval > 0 else chunks
     try:
-        async for chunk in chunks:
+        async for chunk in source:
+            if chunk is None:
+                if getattr(policy, "done", False):
+                    continue  # the stream's terminator is out; nothing left to keep alive
+                if not started:
+                    await send({"type": "http.response.start", "status": 200, "headers": headers})
+                    started = True
+                    first_byte_at = time.monotonic()
+                body_message["body"] = PING
+                await send(body_message)
+                continue
             pieces = [out for event in scanner.feed(chunk) if (out := policy.on_event(event)) is not None]
             if not pieces:
                 continue
