@@ -50,6 +50,7 @@ bench-micro: $(STAMP)
 
 bench-load: $(STAMP) services
 	$(PY) -m bench.load
+	$(PY) -m bench.load.ledger
 
 bench: bench-micro bench-load
 

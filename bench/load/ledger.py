@@ -12,11 +12,13 @@ INFO commandstats around the billed run.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import re
 import subprocess
 import tempfile
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 from bench.load import loadgen, procs
@@ -42,8 +44,43 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.load.ledger")
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--sql-dsn", default="", help="PostgreSQL DSN (default: SQLite)")
+    parser.add_argument(
+        "--sql-dsn", default="", help="PostgreSQL DSN (default: a throwaway database on 127.0.0.1:5432)"
+    )
+    parser.add_argument("--sqlite", action="store_true", help="use SQLite instead of PostgreSQL")
     args = parser.parse_args()
+    if not args.sql_dsn and not args.sqlite:
+        with _throwaway_postgres() as dsn:
+            args.sql_dsn = dsn
+            return _run(args)
+    return _run(args)
+
+
+@contextlib.contextmanager
+def _throwaway_postgres() -> Iterator[str]:
+    name = f"newapi_bench_{uuid.uuid4().hex[:8]}"
+    subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-q", "-c", f'CREATE DATABASE "{name}"'], check=True
+    )
+    try:
+        yield f"postgres://postgres@127.0.0.1:5432/{name}"
+    finally:
+        subprocess.run(
+            [
+                "psql",
+                "-h",
+                "127.0.0.1",
+                "-U",
+                "postgres",
+                "-q",
+                "-c",
+                f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
+            ],
+            check=False,
+        )
+
+
+def _run(args: argparse.Namespace) -> int:
     env = {
         "REDIS_CONN_STRING": "redis://127.0.0.1:6379/0",
         "NEWAPI_REDIS_PREFIX": f"bench:{uuid.uuid4().hex[:8]}:",
