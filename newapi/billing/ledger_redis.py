@@ -62,6 +62,10 @@ class LedgerKeys:
         return f"{self.prefix}done:{request_id}"
 
 
+#: Seconds settlements wait to travel together to Redis.
+SETTLE_WINDOW = 0.005
+
+
 def unavailable() -> ServiceUnavailable:
     return ServiceUnavailable(
         "the quota store is unavailable; please retry shortly", code="quota_store_unavailable"
@@ -102,6 +106,7 @@ class RedisLedger:
         self._retry: deque[tuple[str, Hold, Debit | None]] = deque()
         self._loading: dict[str, asyncio.Future[None]] = {}
         self._outbox: list[tuple[str, Hold, Debit | None]] = []
+        self._timer: asyncio.TimerHandle | None = None
         self._sender: asyncio.Task[None] | None = None
         self._retry_task: asyncio.Task[None] | None = None
 
@@ -205,6 +210,13 @@ class RedisLedger:
 
     def _send_later(self, item: tuple[str, Hold, Debit | None]) -> None:
         self._outbox.append(item)
+        if self._timer is None and (self._sender is None or self._sender.done()):
+            # A short window gathers the settlements of many requests into one write and one
+            # wake-up; nobody waits on them (the responses are out).
+            self._timer = asyncio.get_running_loop().call_later(SETTLE_WINDOW, self._start_sender)
+
+    def _start_sender(self) -> None:
+        self._timer = None
         if self._sender is None or self._sender.done():
             self._sender = asyncio.create_task(self._send_outbox(), name="ledger-settle")
 
@@ -281,6 +293,9 @@ class RedisLedger:
 
     async def wait_settled(self) -> None:
         """Until every queued settlement and release has reached Redis (tests, shutdown)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._start_sender()
         while (self._sender is not None and not self._sender.done()) or self._outbox:
             if self._sender is None or self._sender.done():
                 self._sender = asyncio.create_task(self._send_outbox(), name="ledger-settle")
