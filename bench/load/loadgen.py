@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from bench.load import procs
+
 WRK_SCRIPT = """
 wrk.method = "POST"
 wrk.body = {body}
@@ -39,7 +41,7 @@ def wrk(url: str, body: bytes, key: str, *, connections: int, seconds: float, th
     started = time.monotonic()
     out = subprocess.run(
         [
-            "wrk",
+            procs.ensure_wrk(),
             "-t",
             str(threads),
             "-c",

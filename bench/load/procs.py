@@ -79,12 +79,24 @@ def mock_upstream(chunks: int) -> Iterator[Server]:
         _stop(process)
 
 
+def _ensure_tool(name: str, package: str) -> str:
+    """A Debian tool the load runs need, installed on first use (a fresh machine has neither)."""
+    for path in (shutil.which(name), f"/usr/sbin/{name}", f"/usr/bin/{name}"):
+        if path and Path(path).exists():
+            return path
+    subprocess.run(["apt-get", "install", "-y", "-q", package], check=True, stdout=subprocess.DEVNULL)
+    found = shutil.which(name) or f"/usr/sbin/{name}"
+    if not Path(found).exists():
+        raise RuntimeError(f"{name} is not installed and apt-get could not install {package}")
+    return found
+
+
 def ensure_nginx() -> str:
-    path = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
-    if path:
-        return path
-    subprocess.run(["apt-get", "install", "-y", "-q", "nginx-light"], check=True)
-    return "/usr/sbin/nginx"
+    return _ensure_tool("nginx", "nginx-light")
+
+
+def ensure_wrk() -> str:
+    return _ensure_tool("wrk", "wrk")
 
 
 NGINX_CONF = """
