@@ -5,12 +5,13 @@ Statements are built once; rows go in executemany batches in a fixed order.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from newapi.billing.ledger import Debit
+from newapi.billing.ledger import LOG_COLUMNS
 from newapi.storage.ledger_tables import FlushBatch, QuotaLease
 from newapi.storage.tables import Channel, Log, QuotaData, Token, User
 
@@ -114,75 +115,30 @@ async def bump_bucket(
         )
 
 
-_LOG_COLUMNS = (
-    "user_id",
-    "created_at",
-    "type",
-    "content",
-    "username",
-    "token_name",
-    "model_name",
-    "quota",
-    "prompt_tokens",
-    "completion_tokens",
-    "use_time",
-    "is_stream",
-    "channel_id",
-    "token_id",
-    "group",
-    "ip",
-    "request_id",
-    "upstream_request_id",
-    "other",
-)
-
-
 def insert_logs_sql(dialect: str) -> str:
     quote = "`" if dialect in ("sqlite", "mysql") else '"'
-    columns = ", ".join(f"{quote}{c}{quote}" for c in _LOG_COLUMNS)
+    columns = ", ".join(f"{quote}{c}{quote}" for c in LOG_COLUMNS)
     if dialect == "postgresql":
-        marks = ", ".join(f"${i}" for i in range(1, len(_LOG_COLUMNS) + 1))
+        marks = ", ".join(f"${i}" for i in range(1, len(LOG_COLUMNS) + 1))
     elif dialect == "mysql":
-        marks = ", ".join("%s" for _ in _LOG_COLUMNS)
+        marks = ", ".join("%s" for _ in LOG_COLUMNS)
     else:
-        marks = ", ".join("?" for _ in _LOG_COLUMNS)
+        marks = ", ".join("?" for _ in LOG_COLUMNS)
     # Only our own constant column names and placeholders go into this text.
     return f"INSERT INTO logs ({columns}) VALUES ({marks})"  # noqa: S608
 
 
-def log_row(d: Debit) -> tuple[Any, ...]:
-    return (
-        d.user_id,
-        d.created_at,
-        d.log_type,
-        d.content,
-        d.username,
-        d.token_name,
-        d.model_name,
-        d.quota,
-        d.prompt_tokens,
-        d.completion_tokens,
-        d.use_time,
-        d.is_stream,
-        d.channel_id,
-        d.token_id,
-        d.group,
-        d.ip,
-        d.request_id,
-        d.upstream_request_id,
-        d.other,
-    )
-
-
-async def insert_logs(conn: AsyncConnection, dialect: str, statement: str, debits: list[Debit]) -> None:
-    """Append consume-log rows; on PostgreSQL through binary COPY, inside the same transaction."""
-    if not debits:
+async def insert_logs(
+    conn: AsyncConnection, dialect: str, statement: str, rows: Sequence[Sequence[Any]]
+) -> None:
+    """Append consume-log rows (in LOG_COLUMNS order); on PostgreSQL through binary COPY,
+    inside the same transaction."""
+    if not rows:
         return
-    rows = [log_row(d) for d in debits]
     if dialect == "postgresql":
         raw = await conn.get_raw_connection()
         driver = raw.driver_connection
         if driver is not None and hasattr(driver, "copy_records_to_table"):
-            await driver.copy_records_to_table("logs", records=rows, columns=list(_LOG_COLUMNS))
+            await driver.copy_records_to_table("logs", records=rows, columns=list(LOG_COLUMNS))
             return
     await conn.exec_driver_sql(statement, rows)

@@ -11,7 +11,8 @@ flusher; the entry ids make the replay a no-op where the commit had happened.
 Deadlocks and timeouts are retried with jitter; nothing is dropped.
 
 The sweeper releases holds whose request outlived its hold expiry (a worker
-killed mid-request leaves them behind).
+killed mid-request leaves them behind). It leaves each one empty for a day, so
+that a request that was only slow still records its debit when it finishes.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import uuid
 from collections import defaultdict
 from typing import Any
 
+import orjson
 from redis.exceptions import RedisError, ResponseError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -36,7 +38,21 @@ from newapi.billing.db_writes import (
     insert_logs,
     insert_logs_sql,
 )
-from newapi.billing.ledger import Debit, debit_from_json
+from newapi.billing.ledger import (
+    R_CHANNEL,
+    R_COMPLETION,
+    R_CREATED,
+    R_GROUP,
+    R_LOG,
+    R_MODEL,
+    R_PROMPT,
+    R_QUOTA,
+    R_TOKEN,
+    R_TOKEN_UNLIMITED,
+    R_USER,
+    R_USERNAME,
+    record_from_debit_json,
+)
 from newapi.billing.ledger_redis import LedgerKeys, script_source
 from newapi.resp.client import RespClient
 
@@ -67,6 +83,7 @@ class Flusher:
         lease_ttl: float = 15.0,
         data_export: bool = True,
         fast: RespClient | None = None,
+        tombstone_ttl: float = 86400.0,
     ) -> None:
         self._redis = redis
         # Its own lean connection (XREADGROUP BLOCK must not stall anyone else's commands);
@@ -80,6 +97,8 @@ class Flusher:
         self._interval = interval
         self._lease_ttl_ms = int(lease_ttl * 1000)
         self._data_export = data_export
+        # How long a swept orphan's empty hold waits for its request to settle after all.
+        self._tombstone_ms = int(tombstone_ttl * 1000)
         self._owner = f"{node_name}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._renew = redis.register_script(_RENEW)
         self._release = redis.register_script(script_source("release.lua"))
@@ -199,24 +218,24 @@ class Flusher:
 
     async def _apply(self, conn: AsyncConnection, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> None:
         now = int(time.time())
-        parsed: dict[str, tuple[str, dict[bytes, bytes]]] = {}
+        parsed: dict[str, tuple[bytes, dict[bytes, bytes]]] = {}
         for _entry_id, fields in entries:
             ident = fields.get(b"id", b"").decode()
             if ident and ident not in parsed:
-                parsed[ident] = (fields.get(b"k", b"").decode(), fields)
+                parsed[ident] = (fields.get(b"k", b""), fields)
         if not parsed:
             return
         new = await self._claim(conn, list(parsed), now)
         self.replayed += len(parsed) - len(new)
-        debits: list[Debit] = []
-        logs: list[Debit] = []
+        logs: list[list[Any]] = []
         users: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])  # back, used, count
         tokens: dict[int, list[int]] = defaultdict(lambda: [0, 0])  # back, used
         channels: dict[int, int] = defaultdict(int)
         buckets: dict[tuple[Any, ...], list[int]] = {}
+        export = self._data_export
         for ident in sorted(new):
             kind, fields = parsed[ident]
-            if kind == "adjust":
+            if kind == b"adjust":
                 delta = int(fields[b"delta"])
                 who = int(fields[b"who"])
                 if fields.get(b"kind") == b"token":
@@ -224,38 +243,42 @@ class Flusher:
                 else:
                     users[who][0] += delta
                 continue
-            debit = debit_from_json(fields[b"d"])
-            if debit.log:
-                logs.append(debit)
-            if kind != "debit":
+            raw = fields.get(b"r")
+            record = orjson.loads(raw) if raw is not None else record_from_debit_json(fields[b"d"])
+            logged = record[R_LOG]
+            if logged:
+                logs.append(record)
+            if kind != b"debit":
                 continue
-            debits.append(debit)
-            cost = max(0, debit.quota)
-            user = users[debit.user_id]
+            cost = max(0, record[R_QUOTA])
+            user = users[record[R_USER]]
             user[0] -= cost
             user[1] += cost
             user[2] += 1
-            token = tokens[debit.token_id]
-            if not debit.token_unlimited:
+            token = tokens[record[R_TOKEN]]
+            if not record[R_TOKEN_UNLIMITED]:
                 token[0] -= cost
             token[1] += cost
-            channels[debit.channel_id] += cost
-            if self._data_export and debit.log:
-                hour = debit.created_at - debit.created_at % 3600
+            channels[record[R_CHANNEL]] += cost
+            if export and logged:
+                created = record[R_CREATED]
                 key = (
-                    debit.user_id,
-                    debit.username,
-                    debit.model_name,
-                    hour,
-                    debit.group,
-                    debit.token_id,
-                    debit.channel_id,
+                    record[R_USER],
+                    record[R_USERNAME],
+                    record[R_MODEL],
+                    created - created % 3600,
+                    record[R_GROUP],
+                    record[R_TOKEN],
+                    record[R_CHANNEL],
                 )
-                bucket = buckets.setdefault(key, [0, 0, 0])
+                bucket = buckets.get(key)
+                if bucket is None:
+                    bucket = buckets[key] = [0, 0, 0]
                 bucket[0] += 1
                 bucket[1] += cost
-                bucket[2] += debit.prompt_tokens + debit.completion_tokens
-        await insert_logs(conn, self._dialect, self._insert_logs, logs)
+                bucket[2] += record[R_PROMPT] + record[R_COMPLETION]
+        # The log row is the record's prefix; the two flags after it stay behind.
+        await insert_logs(conn, self._dialect, self._insert_logs, [record[:R_LOG] for record in logs])
         rows = [
             {"b_id": u, "b_back": v[0], "b_used": v[1], "b_count": v[2]} for u, v in sorted(users.items())
         ]
@@ -322,9 +345,8 @@ class Flusher:
                     self.keys.user(int(user)),
                     self.keys.token(int(token or 0)),
                     self.keys.holds,
-                    self.keys.settled(request_id),
                 ],
-                args=[request_id],
+                args=[request_id, self._tombstone_ms],
             )
             released += 1 if int(amount) else 0
         if released:

@@ -10,7 +10,7 @@ exactly once.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import orjson
 
@@ -53,8 +53,76 @@ class Debit:
     log_type: int = 2
     token_unlimited: bool = False  # an unlimited token's remain_quota is left alone
 
+    def log_row(self) -> tuple[Any, ...]:
+        """The consume-log row, in :data:`LOG_COLUMNS` order."""
+        return (
+            self.user_id,
+            self.created_at,
+            self.log_type,
+            self.content,
+            self.username,
+            self.token_name,
+            self.model_name,
+            self.quota,
+            self.prompt_tokens,
+            self.completion_tokens,
+            self.use_time,
+            self.is_stream,
+            self.channel_id,
+            self.token_id,
+            self.group,
+            self.ip,
+            self.request_id,
+            self.upstream_request_id,
+            self.other,
+        )
 
-_DEBIT_FIELDS = (
+
+#: New API's ``logs`` columns that a consume log fills, in the order of :meth:`Debit.log_row`.
+LOG_COLUMNS = (
+    "user_id",
+    "created_at",
+    "type",
+    "content",
+    "username",
+    "token_name",
+    "model_name",
+    "quota",
+    "prompt_tokens",
+    "completion_tokens",
+    "use_time",
+    "is_stream",
+    "channel_id",
+    "token_id",
+    "group",
+    "ip",
+    "request_id",
+    "upstream_request_id",
+    "other",
+)
+
+# Positions in a debit record (see debit_record): the log row first, then two flags, so the
+# flusher hands the row's prefix to the database as it is, without building a Debit.
+R_USER, R_CREATED, R_USERNAME, R_MODEL, R_QUOTA, R_PROMPT, R_COMPLETION = 0, 1, 4, 6, 7, 8, 9
+R_CHANNEL, R_TOKEN, R_GROUP, R_REQUEST = 12, 13, 14, 16
+R_LOG = len(LOG_COLUMNS)
+R_TOKEN_UNLIMITED = R_LOG + 1
+
+
+def debit_record(debit: Debit) -> bytes:
+    """The debit as the Redis stream carries it: a JSON array, the log row then ``log`` and
+    ``token_unlimited``."""
+    return orjson.dumps((*debit.log_row(), debit.log, debit.token_unlimited))
+
+
+def record_from_debit_json(data: bytes | str) -> list[Any]:
+    """A debit record from the earlier stream format (a JSON array of every Debit field by
+    name order), for entries written before an upgrade and still waiting to be flushed."""
+    debit = Debit(**dict(zip(_OLD_FIELDS, orjson.loads(data), strict=True)))
+    return [*debit.log_row(), debit.log, debit.token_unlimited]
+
+
+_OLD_FIELDS = (
     "request_id",
     "user_id",
     "username",
@@ -77,15 +145,6 @@ _DEBIT_FIELDS = (
     "log_type",
     "token_unlimited",
 )
-
-
-def debit_to_json(debit: Debit) -> bytes:
-    """A compact, order-fixed JSON array (the Redis stream carries these)."""
-    return orjson.dumps([getattr(debit, name) for name in _DEBIT_FIELDS])
-
-
-def debit_from_json(data: bytes | str) -> Debit:
-    return Debit(**dict(zip(_DEBIT_FIELDS, orjson.loads(data), strict=True)))
 
 
 class Ledger(Protocol):

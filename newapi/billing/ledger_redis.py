@@ -28,7 +28,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from newapi.billing.ledger import Debit, Hold, debit_to_json
+from newapi.billing.ledger import Debit, Hold, debit_record
 from newapi.core.errors import QuotaExceeded, ServiceUnavailable
 from newapi.resp.client import RespClient, RespError, Script
 from newapi.storage.tables import Token, User
@@ -58,9 +58,6 @@ class LedgerKeys:
     def hold(self, request_id: str) -> str:
         return f"{self.prefix}hold:{request_id}"
 
-    def settled(self, request_id: str) -> str:
-        return f"{self.prefix}done:{request_id}"
-
 
 #: Seconds settlements wait to travel together to Redis.
 SETTLE_WINDOW = 0.005
@@ -82,7 +79,6 @@ class RedisLedger:
         hold_ttl: float = 3600.0,
         overdraft: int = 0,
         max_backlog: int = 1_000_000,
-        settled_ttl: int = 86400,
         fast: RespClient | None = None,
     ) -> None:
         self._redis = redis
@@ -91,7 +87,6 @@ class RedisLedger:
         self._hold_ttl_ms = int(hold_ttl * 1000)
         self._overdraft = overdraft
         self._max_backlog = max_backlog
-        self._settled_ttl = settled_ttl
         # The per-request scripts go through the lean pipelined client when there is one.
         self._fast = fast
         if fast is not None:
@@ -227,20 +222,12 @@ class RedisLedger:
             keys.user(hold.user_id),
             keys.token(hold.token_id),
             keys.holds,
-            keys.settled(hold.request_id),
             keys.stream,
         ]
 
     def _settle_args(self, hold: Hold, debit: Debit) -> list[Any]:
         token = "0" if hold.unlimited else str(hold.token_id)
-        return [
-            hold.request_id,
-            max(0, debit.quota),
-            hold.user_id,
-            token,
-            debit_to_json(debit),
-            self._settled_ttl,
-        ]
+        return [hold.request_id, max(0, debit.quota), token, debit_record(debit)]
 
     def _release_keys(self, request_id: str, user_id: int, token_id: int) -> list[str]:
         keys = self.keys
@@ -249,7 +236,6 @@ class RedisLedger:
             keys.user(user_id),
             keys.token(token_id),
             keys.holds,
-            keys.settled(request_id),
         ]
 
     async def _send_outbox(self) -> None:
@@ -273,7 +259,7 @@ class RedisLedger:
             else:
                 keys, args, sha = (
                     self._release_keys(hold.request_id, hold.user_id, hold.token_id),
-                    [hold.request_id],
+                    [hold.request_id, 0],
                     self._release.sha,
                 )
             commands.append(("EVALSHA", sha, len(keys), *keys, *args))
@@ -303,9 +289,10 @@ class RedisLedger:
         while self._retry_task is not None and not self._retry_task.done():
             await asyncio.shield(self._retry_task)
 
-    async def release_by_id(self, request_id: str, user_id: int, token_id: int) -> int:
+    async def release_by_id(self, request_id: str, user_id: int, token_id: int, *, keep_ms: int = 0) -> int:
+        """Give the hold back; ``keep_ms`` keeps an empty hold that long (the sweeper's orphans)."""
         released = await self._release(
-            keys=self._release_keys(request_id, user_id, token_id), args=[request_id]
+            keys=self._release_keys(request_id, user_id, token_id), args=[request_id, keep_ms]
         )
         return int(released)
 
@@ -330,7 +317,7 @@ class RedisLedger:
             return
         try:
             await self._redis.xadd(
-                self.keys.stream, {"k": "log", "id": debit.request_id, "d": debit_to_json(debit)}
+                self.keys.stream, {"k": "log", "id": debit.request_id, "r": debit_record(debit)}
             )
         except (RedisError, OSError):
             log.warning("could not record log %s: quota store unavailable", debit.request_id)

@@ -43,7 +43,6 @@ from newapi.billing.db_writes import (
     USERS,
     bump_bucket,
     insert_logs_sql,
-    log_row,
 )
 from newapi.billing.ledger import Debit, Hold
 from newapi.core.errors import QuotaExceeded
@@ -346,7 +345,7 @@ class SqlLedger:
                 await conn.execute(insert(BATCHES).values(id=batch, created_at=now))
             except IntegrityError:
                 return  # this batch was applied by an earlier attempt whose commit we did not see
-            rows = [log_row(d) for d in debits if d.log]
+            rows = [d.log_row() for d in debits if d.log]
             if rows:
                 # Straight to the driver: SQLAlchemy's per-row parameter handling would
                 # cost as much again as the insert itself at thousands of rows a second.

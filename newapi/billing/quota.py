@@ -244,6 +244,76 @@ def compute_charge(
     Negative or absurd usage figures are clamped first and flagged ``other["usage_clamped"]``.
     """
     group = _group(group_ratio)
+    plain = _plain_charge(price, group, usage, user_group_ratio)
+    if plain is not None:
+        return plain
+    return _full_charge(price, group, usage, book, user_group_ratio, n)
+
+
+#: The log's ratio text of each (model ratio, completion ratio, group ratio) in use.
+_PLAIN_CONTENT: dict[tuple[float, float, float], str] = {}
+
+
+def _plain_charge(
+    price: ModelPrice, group: float, usage: Usage, user_group_ratio: float | None
+) -> Charge | None:
+    """The common case at a fraction of the full path's cost: ratio mode, plain text tokens.
+
+    Returns None whenever anything else is involved (cache, images, audio, tools, Claude
+    semantics, per-call prices, out-of-range figures, no usage, a near-tie, saturation);
+    the full path then decides. The float operations are the full path's, in its order,
+    so both give the same quota, content and other (a property test holds them equal).
+    """
+    p = usage.prompt_tokens
+    c = usage.completion_tokens
+    if (
+        price.per_call_usd is not None
+        or usage.cached_tokens
+        or usage.cache_write_tokens
+        or usage.cache_write_1h_tokens
+        or usage.image_tokens
+        or usage.audio_input_tokens
+        or usage.audio_output_tokens
+        or usage.web_search_calls
+        or usage.tool_calls
+        or usage.semantic == "anthropic"
+        or not (0 <= p <= MAX_USAGE_TOKENS and 0 <= c <= MAX_USAGE_TOKENS)
+        or not (p or c)
+    ):
+        return None
+    model_ratio = price.model_ratio
+    completion_ratio = price.completion_ratio
+    approx = (p + c * completion_ratio) * (model_ratio * group)
+    if not approx < MAX_QUOTA - 1:
+        return None
+    floor = math.floor(approx)
+    frac = approx - floor
+    if abs(frac - 0.5) <= 1e-6 + approx * 1e-12:
+        return None
+    quota = max(0, floor + (frac > 0.5))
+    if quota == 0 and model_ratio != 0 and group != 0:
+        quota = 1
+    key = (model_ratio, completion_ratio, group)
+    content = _PLAIN_CONTENT.get(key)
+    if content is None:
+        if len(_PLAIN_CONTENT) > 4096:
+            _PLAIN_CONTENT.clear()
+        content = _PLAIN_CONTENT[key] = f"{_ratios_text(price)}，分组倍率 {group:.2f}"
+    other: dict[str, object] = {
+        "model_ratio": model_ratio,
+        "group_ratio": group,
+        "completion_ratio": completion_ratio,
+        "cache_tokens": 0,
+        "cache_ratio": price.cache_ratio,
+        "model_price": -1.0,
+        "user_group_ratio": -1.0 if user_group_ratio is None else user_group_ratio,
+    }
+    return Charge(quota, content, other, False)
+
+
+def _full_charge(
+    price: ModelPrice, group: float, usage: Usage, book: PriceBook, user_group_ratio: float | None, n: int
+) -> Charge:
     req = _Request(price, group, usage, book, n)
     other: dict[str, object] = {
         "model_ratio": price.model_ratio,

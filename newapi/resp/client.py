@@ -2,7 +2,8 @@
 
 redis-py spends 60-100 CPU-µs per command in Python (pool, locks, command
 objects); the ledger makes two commands per request, which would cost more than
-the rest of the gateway. Here a command is one encoded write into a buffer that
+the rest of the gateway. Here a command is encoded by hiredis in C (a third of
+the Python encoder's cost for a 15-argument EVALSHA) into a buffer that
 is flushed once per event-loop turn (so concurrent requests share a syscall),
 and replies are parsed by hiredis in C and matched to waiters in order.
 
@@ -27,21 +28,6 @@ class RespError(Exception):
 
 class RespConnectionError(ConnectionError):
     """The connection to Redis failed or was lost."""
-
-
-def _encode(args: tuple[Any, ...]) -> bytes:
-    out = [b"*%d\r\n" % len(args)]
-    for arg in args:
-        if isinstance(arg, bytes):
-            data = arg
-        elif isinstance(arg, str):
-            data = arg.encode()
-        else:
-            data = str(arg).encode()
-        out.append(b"$%d\r\n" % len(data))
-        out.append(data)
-        out.append(b"\r\n")
-    return b"".join(out)
 
 
 class _Protocol(asyncio.Protocol):
@@ -154,7 +140,7 @@ class RespClient:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
         self._waiters.append((future, loop.time()))
-        self._buffer.append(_encode(command))
+        self._buffer.append(hiredis.pack_command(command))
         if not self._flush_scheduled:
             self._flush_scheduled = True
             loop.call_soon(self._flush)

@@ -9,7 +9,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from newapi.billing.pricing import ModelPrice, price_book
-from newapi.billing.quota import MAX_QUOTA, compute_charge, pre_consume_quota
+from newapi.billing.quota import (
+    MAX_QUOTA,
+    _full_charge,
+    _group,
+    _plain_charge,
+    compute_charge,
+    pre_consume_quota,
+)
 from newapi.core.usage import Usage
 from newapi.options.store import OptionStore
 
@@ -133,3 +140,35 @@ def test_pre_consume_is_bounded(
     quota = pre_consume_quota(price, group, prompt, max_tokens, BOOK, n)
     assert 0 <= quota <= MAX_QUOTA
     assert isinstance(quota, int)
+
+
+@st.composite
+def plain_usages(draw: st.DrawFn) -> Usage:
+    """Text tokens only, the shape of most chat requests (the settlement's fast path)."""
+    return Usage(prompt_tokens=draw(wild_tokens), completion_tokens=draw(wild_tokens))
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    model_prices(),
+    st.one_of(groups, st.floats(-10, 1e20), st.just(float("nan"))),
+    st.one_of(plain_usages(), usages()),
+    st.one_of(st.none(), ratios),
+)
+def test_the_fast_path_equals_the_full_one(
+    price: ModelPrice, group: float, usage: Usage, user_group_ratio: float | None
+) -> None:
+    clean = _group(group)
+    fast = _plain_charge(price, clean, usage, user_group_ratio)
+    full = _full_charge(price, clean, usage, BOOK, user_group_ratio, 1)
+    if fast is not None:
+        assert fast == full
+    assert compute_charge(price, group, usage, BOOK, user_group_ratio) == full
+
+
+def test_the_fast_path_takes_plain_chat_usage() -> None:
+    price = BOOK.price("gpt-4o-mini")
+    assert price is not None
+    assert _plain_charge(price, 1.0, Usage(prompt_tokens=120, completion_tokens=50), None) is not None
+    # (100 + 50 x 4) x 0.075 = 22.5 sits on a tie: only the exact path may round it.
+    assert _plain_charge(price, 1.0, Usage(prompt_tokens=100, completion_tokens=50), None) is None

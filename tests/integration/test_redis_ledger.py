@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import orjson
 from sqlalchemy import func, select
@@ -153,3 +154,82 @@ async def test_admin_adjustments_are_deltas(redis_gateway: Gateway) -> None:
     assert await ledger.adjust(account.user_id, -200) == 1_200
     await gateway.runtime.flusher.drain()
     assert (await _user(gateway, account.user_id)).quota == 1_300  # the hold is not in the database
+
+
+def _debit(account: Any, request_id: str, quota: int) -> Debit:
+    return Debit(
+        request_id, account.user_id, "u", account.token_id, "t", 0, "gpt-4o-mini", "default", quota,
+        1, 1, 0, False, "", "{}", 0,
+    )  # fmt: skip
+
+
+async def test_settling_leaves_no_key_per_request(redis_gateway: Gateway) -> None:
+    """Idempotency lives in the hold itself: a day of traffic must not leave a key per request."""
+    gateway = redis_gateway
+    assert gateway.runtime is not None and gateway.runtime.redis is not None
+    ledger = _ledger(gateway)
+    account = await add_account(gateway, quota=100_000, unlimited=False, token_quota=50_000)
+    holds = [Hold(f"keys-{i}", account.user_id, account.token_id, False, 50) for i in range(20)]
+    for hold in holds:
+        await ledger.reserve(hold)
+    for hold in holds[:15]:
+        await ledger.settle(hold, _debit(account, hold.request_id, 30))
+    for hold in holds[15:]:
+        await ledger.release(hold)
+    await ledger.wait_settled()
+    keys = [k.decode() async for k in gateway.runtime.redis.scan_iter(match=ledger.keys.prefix + "*")]
+    assert sorted(keys) == sorted(
+        [ledger.keys.user(account.user_id), ledger.keys.token(account.token_id), ledger.keys.stream]
+    )
+    assert await ledger.balance(account.user_id) == 100_000 - 15 * 30
+    assert int(await gateway.runtime.redis.get(ledger.keys.token(account.token_id))) == 50_000 - 15 * 30
+
+
+async def test_a_swept_request_that_finishes_late_still_pays(redis_gateway: Gateway) -> None:
+    """The sweeper gives an orphan's hold back but keeps it empty, so a late settle is recorded once."""
+    gateway = redis_gateway
+    assert gateway.runtime is not None and gateway.runtime.flusher is not None
+    ledger = _ledger(gateway)
+    flusher = gateway.runtime.flusher
+    account = await add_account(gateway, quota=1_000)
+    hold = Hold("slow-1", account.user_id, account.token_id, True, 300)
+    await ledger.reserve(hold)
+    assert await ledger.balance(account.user_id) == 700
+    assert await flusher.sweep(now_ms=2**62) == 1
+    assert await ledger.balance(account.user_id) == 1_000
+    assert await flusher.sweep(now_ms=2**62) == 0  # out of the index: swept once
+    for _ in range(2):
+        hold.settled = False
+        await ledger.settle(hold, _debit(account, hold.request_id, 120))
+        await ledger.wait_settled()
+    assert await ledger.balance(account.user_id) == 880
+    assert await flusher.drain() == 1
+    user = await _user(gateway, account.user_id)
+    assert (user.quota, user.used_quota, user.request_count) == (880, 120, 1)
+    # A release after the settle (a confused caller) gives nothing back.
+    assert await ledger.release_by_id(hold.request_id, account.user_id, account.token_id) == 0
+    assert await ledger.balance(account.user_id) == 880
+
+
+async def test_entries_in_the_earlier_stream_format_are_flushed(redis_gateway: Gateway) -> None:
+    """Entries written before an upgrade (every Debit field by name order) still reach the database."""
+    gateway = redis_gateway
+    assert gateway.runtime is not None and gateway.runtime.flusher is not None
+    assert gateway.runtime.redis is not None
+    ledger = _ledger(gateway)
+    account = await add_account(gateway, quota=1_000)
+    old = [
+        "old-1", account.user_id, "u", account.token_id, "t", 0, "gpt-4o-mini", "default", 70,
+        3, 4, 1, True, "content", "{}", 1_700_000_000, "", "up-1", True, 2, False,
+    ]  # fmt: skip
+    await gateway.runtime.redis.xadd(
+        ledger.keys.stream, {"k": "debit", "id": "old-1", "d": orjson.dumps(old)}
+    )
+    assert await gateway.runtime.flusher.drain() == 1
+    user = await _user(gateway, account.user_id)
+    assert (user.quota, user.used_quota, user.request_count) == (930, 70, 1)
+    async with gateway.runtime.sessions() as db:
+        row = (await db.execute(select(Log).where(Log.request_id == "old-1"))).scalar_one()
+    assert (row.quota, row.prompt_tokens, row.completion_tokens, row.is_stream, row.upstream_request_id) == (
+        70, 3, 4, True, "up-1",
+    )  # fmt: skip
