@@ -150,6 +150,7 @@ def _ledger(database: Database, settings: Settings, engine: AsyncEngine, redis: 
         hold_ttl=settings.ledger_hold_ttl,
         overdraft=settings.ledger_overdraft,
         max_backlog=settings.ledger_max_backlog,
+        credit_requests=settings.ledger_credit_requests,
     )
 
 

@@ -129,6 +129,7 @@ class Settings:
     ledger_hold_ttl: float = 3600.0
     ledger_overdraft: int = 0
     ledger_max_backlog: int = 1_000_000
+    ledger_credit_requests: int = 64
     web_dist: str = ""
     allow_private_urls: bool = False
     no_extensions: bool = False
@@ -266,6 +267,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ledger_hold_ttl=_float(env, "NEWAPI_LEDGER_HOLD_TTL", 3600.0),
         ledger_overdraft=max(0, _int(env, "NEWAPI_LEDGER_OVERDRAFT", 0)),
         ledger_max_backlog=max(1, _int(env, "NEWAPI_LEDGER_MAX_BACKLOG", 1_000_000)),
+        ledger_credit_requests=max(0, _int(env, "NEWAPI_LEDGER_CREDIT_REQUESTS", 64)),
         web_dist=_str(env, "NEWAPI_WEB_DIST"),
         allow_private_urls=_flag(env, "NEWAPI_ALLOW_PRIVATE_URLS", False),
         no_extensions=extensions_disabled(env),

@@ -25,6 +25,8 @@ class Hold:
     unlimited: bool  # the token has no quota of its own; only the user's balance is held
     amount: int
     settled: bool = False
+    credit: Any = None  # the worker credit block that admitted it (Redis ledger), if any
+    spend_seq: int = 0  # its settlement's sequence number within that block, once settled
 
 
 @dataclass(slots=True)

@@ -21,6 +21,7 @@ import logging
 import time
 import uuid
 from collections import deque
+from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
@@ -28,6 +29,8 @@ from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from newapi.billing.credit import CREDIT_BACKOFF, CREDIT_IDLE, Credit, credit_life
+from newapi.billing.credit import now as credit_now
 from newapi.billing.ledger import Debit, Hold, debit_record
 from newapi.core.errors import QuotaExceeded, ServiceUnavailable
 from newapi.resp.client import RespClient, RespError, Script
@@ -63,6 +66,17 @@ class LedgerKeys:
 SETTLE_WINDOW = 0.005
 
 
+@dataclass(slots=True, eq=False)
+class _Item:
+    """A settlement, spend or release on its way to Redis."""
+
+    action: str  # "settle" | "spend" | "release"
+    hold: Hold
+    debit: Debit | None = None
+    seq: int = 0  # a spend's sequence number within its credit block
+    sent: bool = False
+
+
 def unavailable() -> ServiceUnavailable:
     return ServiceUnavailable(
         "the quota store is unavailable; please retry shortly", code="quota_store_unavailable"
@@ -80,6 +94,7 @@ class RedisLedger:
         overdraft: int = 0,
         max_backlog: int = 1_000_000,
         fast: RespClient | None = None,
+        credit_requests: int = 64,
     ) -> None:
         self._redis = redis
         self._engine = engine
@@ -93,17 +108,31 @@ class RedisLedger:
             self._reserve: Any = Script(fast, script_source("reserve.lua"))
             self._settle: Any = Script(fast, script_source("settle.lua"))
             self._release: Any = Script(fast, script_source("release.lua"))
+            self._spend: Any = Script(fast, script_source("spend.lua"))
+            self._credit: Any = Script(fast, script_source("credit.lua"))
         else:
             self._reserve = redis.register_script(script_source("reserve.lua"))
             self._settle = redis.register_script(script_source("settle.lua"))
             self._release = redis.register_script(script_source("release.lua"))
+            self._spend = redis.register_script(script_source("spend.lua"))
+            self._credit = redis.register_script(script_source("credit.lua"))
         self._adjust = redis.register_script(script_source("adjust.lua"))
-        self._retry: deque[tuple[str, Hold, Debit | None]] = deque()
+        self._retry: deque[_Item] = deque()
         self._loading: dict[str, asyncio.Future[None]] = {}
-        self._outbox: list[tuple[str, Hold, Debit | None]] = []
+        self._outbox: list[_Item] = []
         self._timer: asyncio.TimerHandle | None = None
         self._sender: asyncio.Task[None] | None = None
         self._retry_task: asyncio.Task[None] | None = None
+        # Worker credit needs the lean client's health signal; without it every request reserves.
+        self._credit_requests = max(0, credit_requests) if fast is not None else 0
+        self._credit_life = credit_life(hold_ttl)
+        self._credits: dict[tuple[int, int, bool], Credit] = {}
+        self._retiring: list[Credit] = []
+        self._credit_seq = 0
+        self._backlog = 0
+        self._owner = uuid.uuid4().hex[:12]
+        self._credit_task: asyncio.Task[None] | None = None
+        self._grants: set[asyncio.Task[None]] = set()
 
     # -- balances -------------------------------------------------------------------
 
@@ -141,6 +170,22 @@ class RedisLedger:
     # -- the request path -------------------------------------------------------------
 
     async def reserve(self, hold: Hold, balance_hint: int = 0) -> None:
+        if self._credit_requests:
+            credit = self._credits.get((hold.user_id, hold.token_id, hold.unlimited))
+            if credit is not None and self._credit_healthy():
+                moment = credit_now()
+                if credit.take(max(0, hold.amount), moment):
+                    hold.credit = credit
+                    if credit.wants_more(moment):
+                        self._grant_later(credit)
+                    return
+                if credit.wants_more(moment):
+                    self._grant_later(credit)
+        await self._reserve_one(hold)
+        if self._credit_requests:
+            self._consider_credit(hold, balance_hint)
+
+    async def _reserve_one(self, hold: Hold) -> None:
         keys = self.keys
         token = "0" if hold.unlimited else str(hold.token_id)
         expires = int(time.time() * 1000) + self._hold_ttl_ms
@@ -195,15 +240,27 @@ class RedisLedger:
         if hold.settled:
             return
         hold.settled = True
-        self._send_later(("settle", hold, debit))
+        credit = hold.credit
+        if credit is None:
+            self._send_later(_Item("settle", hold, debit))
+            return
+        if not hold.spend_seq:
+            hold.spend_seq = credit.spend(max(0, hold.amount), max(0, debit.quota))
+        else:
+            credit.pending += 1  # settled again: the same sequence number, so Redis ignores it
+        self._send_later(_Item("spend", hold, debit, hold.spend_seq))
 
     async def release(self, hold: Hold) -> None:
         if hold.settled:
             return
         hold.settled = True
-        self._send_later(("release", hold, None))
+        credit = hold.credit
+        if credit is not None:
+            credit.give_back(max(0, hold.amount))  # the block still holds it in Redis
+            return
+        self._send_later(_Item("release", hold))
 
-    def _send_later(self, item: tuple[str, Hold, Debit | None]) -> None:
+    def _send_later(self, item: _Item) -> None:
         self._outbox.append(item)
         if self._timer is None and (self._sender is None or self._sender.done()):
             # A short window gathers the settlements of many requests into one write and one
@@ -215,19 +272,48 @@ class RedisLedger:
         if self._sender is None or self._sender.done():
             self._sender = asyncio.create_task(self._send_outbox(), name="ledger-settle")
 
-    def _settle_keys(self, hold: Hold) -> list[str]:
+    def _command(self, item: _Item) -> tuple[Any, ...]:
         keys = self.keys
-        return [
-            keys.hold(hold.request_id),
-            keys.user(hold.user_id),
-            keys.token(hold.token_id),
-            keys.holds,
-            keys.stream,
-        ]
-
-    def _settle_args(self, hold: Hold, debit: Debit) -> list[Any]:
+        hold, debit = item.hold, item.debit
         token = "0" if hold.unlimited else str(hold.token_id)
-        return [hold.request_id, max(0, debit.quota), token, debit_record(debit)]
+        if item.action == "settle" and debit is not None:
+            return (
+                "EVALSHA",
+                self._settle.sha,
+                5,
+                keys.hold(hold.request_id),
+                keys.user(hold.user_id),
+                keys.token(hold.token_id),
+                keys.holds,
+                keys.stream,
+                hold.request_id,
+                max(0, debit.quota),
+                token,
+                debit_record(debit),
+            )
+        if item.action == "spend" and debit is not None and hold.credit is not None:
+            return (
+                "EVALSHA",
+                self._spend.sha,
+                4,
+                keys.hold(hold.credit.id),
+                keys.user(hold.user_id),
+                keys.token(hold.token_id),
+                keys.stream,
+                hold.request_id,
+                max(0, debit.quota),
+                token,
+                debit_record(debit),
+                item.seq,
+            )
+        return (
+            "EVALSHA",
+            self._release.sha,
+            4,
+            *self._release_keys(hold.request_id, hold.user_id, hold.token_id),
+            hold.request_id,
+            0,
+        )
 
     def _release_keys(self, request_id: str, user_id: int, token_id: int) -> list[str]:
         keys = self.keys
@@ -241,41 +327,47 @@ class RedisLedger:
     async def _send_outbox(self) -> None:
         while self._outbox:
             batch, self._outbox = self._outbox, []
+            if self._retry:
+                # Spends of a block must reach Redis in order: nothing overtakes a retry.
+                for item in batch:
+                    self._queue_retry(item)
+                continue
             try:
                 if self._fast is None:
                     for item in batch:
                         await self._one(item)
+                        self._done(item)
                     continue
                 await self._pipelined(self._fast, batch)
             except (RedisError, RespError, OSError):
-                for action, hold, debit in batch:
-                    self._queue_retry(action, hold, debit)
+                for item in batch:
+                    if not item.sent:
+                        self._queue_retry(item)
 
-    async def _pipelined(self, fast: RespClient, batch: list[tuple[str, Hold, Debit | None]]) -> None:
-        commands: list[tuple[Any, ...]] = []
-        for action, hold, debit in batch:
-            if action == "settle" and debit is not None:
-                keys, args, sha = self._settle_keys(hold), self._settle_args(hold, debit), self._settle.sha
-            else:
-                keys, args, sha = (
-                    self._release_keys(hold.request_id, hold.user_id, hold.token_id),
-                    [hold.request_id, 0],
-                    self._release.sha,
-                )
-            commands.append(("EVALSHA", sha, len(keys), *keys, *args))
-        results = await fast.pipeline(commands)
-        again = [item for item, result in zip(batch, results, strict=True) if isinstance(result, RespError)]
-        if again:
-            # NOSCRIPT after a Redis restart (or a flushed script cache): load and run them one by one.
-            for item in again:
+    async def _pipelined(self, fast: RespClient, batch: list[_Item]) -> None:
+        results = await fast.pipeline([self._command(item) for item in batch])
+        for item, result in zip(batch, results, strict=True):
+            if item.action != "release" and isinstance(result, int) and result:
+                self._backlog = result  # the stream's length as the last settlement left it
+            if isinstance(result, RespError):
+                # NOSCRIPT after a Redis restart (or a flushed script cache): load and run it alone.
                 await self._one(item)
+            self._done(item)
 
-    async def _one(self, item: tuple[str, Hold, Debit | None]) -> None:
-        action, hold, debit = item
-        if action == "settle" and debit is not None:
-            await self._settle(keys=self._settle_keys(hold), args=self._settle_args(hold, debit))
-        else:
+    def _done(self, item: _Item) -> None:
+        item.sent = True
+        if item.action == "spend" and item.hold.credit is not None:
+            item.hold.credit.pending -= 1
+
+    async def _one(self, item: _Item) -> None:
+        hold, debit = item.hold, item.debit
+        if item.action == "release" or debit is None:
             await self.release_by_id(hold.request_id, hold.user_id, hold.token_id)
+            return
+        command = self._command(item)
+        script = self._settle if item.action == "settle" else self._spend
+        count = int(command[2])
+        await script(keys=list(command[3 : 3 + count]), args=list(command[3 + count :]))
 
     async def wait_settled(self) -> None:
         """Until every queued settlement and release has reached Redis (tests, shutdown)."""
@@ -295,6 +387,97 @@ class RedisLedger:
             keys=self._release_keys(request_id, user_id, token_id), args=[request_id, keep_ms]
         )
         return int(released)
+
+    # -- worker credit (credit.py) ------------------------------------------------------
+
+    def _credit_healthy(self) -> bool:
+        """Credit admits without asking Redis, so only while Redis is known to answer."""
+        return (
+            self._fast is not None
+            and self._fast.healthy
+            and not self._retry
+            # Requests on credit skip reserve.lua's backlog check: stop them at the same bound.
+            and self._backlog <= self._max_backlog
+        )
+
+    def _consider_credit(self, hold: Hold, balance_hint: int) -> None:
+        """After a per-request reservation: a key that can afford a block gets one."""
+        key = (hold.user_id, hold.token_id, hold.unlimited)
+        if hold.amount <= 0 or key in self._credits:
+            return
+        target = hold.amount * self._credit_requests
+        if balance_hint < 4 * target:
+            return
+        moment = credit_now()
+        self._credit_seq += 1
+        credit = Credit(
+            id=f"c:{self._owner}:{self._credit_seq}",
+            user_id=hold.user_id,
+            token_id=hold.token_id,
+            unlimited=hold.unlimited,
+            target=target,
+            retire_at=moment + self._credit_life,
+            last_used=moment,
+        )
+        self._credits[key] = credit
+        self._grant_later(credit)
+        if self._credit_task is None or self._credit_task.done():
+            self._credit_task = asyncio.create_task(self._retire_credits(), name="ledger-credit")
+
+    def _grant_later(self, credit: Credit) -> None:
+        credit.granting = True
+        task = asyncio.create_task(self._grant(credit), name="ledger-credit-grant")
+        self._grants.add(task)
+        task.add_done_callback(self._grants.discard)
+
+    async def _grant(self, credit: Credit) -> None:
+        keys = self.keys
+        token = "0" if credit.unlimited else str(credit.token_id)
+        expires = int(time.time() * 1000) + self._hold_ttl_ms
+        try:
+            status, _held = await self._credit(
+                keys=[
+                    keys.hold(credit.id),
+                    keys.user(credit.user_id),
+                    keys.token(credit.token_id),
+                    keys.holds,
+                    keys.stream,
+                ],
+                args=[credit.id, credit.target, credit.user_id, token, expires, self._max_backlog],
+            )
+            if status == 1:
+                credit.free += credit.target
+            else:
+                credit.no_grant_until = credit_now() + CREDIT_BACKOFF
+        except (RedisError, RespError, OSError):
+            credit.no_grant_until = credit_now() + CREDIT_BACKOFF
+        finally:
+            credit.granting = False
+
+    async def _retire_credits(self) -> None:
+        """Retire blocks past their life or idle; give back what is left once they drain."""
+        while self._credits or self._retiring:
+            await asyncio.sleep(min(1.0, self._credit_life / 4))
+            await self.return_credits(only_stale=True)
+
+    async def return_credits(self, *, only_stale: bool = False) -> None:
+        """Give every drained block back to the balances (all of them, or the stale ones)."""
+        if not only_stale and self._grants:
+            await asyncio.gather(*self._grants, return_exceptions=True)
+        moment = credit_now()
+        for key, credit in list(self._credits.items()):
+            if not only_stale or moment >= credit.retire_at or moment - credit.last_used > CREDIT_IDLE:
+                credit.retired = True
+                del self._credits[key]
+                self._retiring.append(credit)
+        for credit in list(self._retiring):
+            if not credit.drained():
+                continue
+            try:
+                await self.release_by_id(credit.id, credit.user_id, credit.token_id)
+            except (RedisError, RespError, OSError):
+                continue  # next round; past its expiry the sweeper gives it back instead
+            self._retiring.remove(credit)
 
     async def adjust(self, user_id: int, delta: int, *, token_id: int = 0) -> int:
         kind, ident = ("token", token_id) if token_id else ("user", user_id)
@@ -324,23 +507,24 @@ class RedisLedger:
 
     # -- retries of settlements Redis refused ---------------------------------------
 
-    def _queue_retry(self, action: str, hold: Hold, debit: Debit | None) -> None:
-        log.warning("quota store unavailable; will retry %s of %s", action, hold.request_id)
-        self._retry.append((action, hold, debit))
+    def _queue_retry(self, item: _Item) -> None:
+        log.warning("quota store unavailable; will retry %s of %s", item.action, item.hold.request_id)
+        self._retry.append(item)
         if self._retry_task is None or self._retry_task.done():
             self._retry_task = asyncio.create_task(self._drain_retries(), name="ledger-retry")
 
     async def _drain_retries(self) -> None:
         delay = 0.2
         while self._retry:
-            action, hold, debit = self._retry[0]
+            item = self._retry[0]
             try:
-                await self._one((action, hold, debit))
+                await self._one(item)
             except (RedisError, RespError, OSError):
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
                 continue
             self._retry.popleft()
+            self._done(item)
             delay = 0.2
 
     async def start(self) -> None:
@@ -355,5 +539,11 @@ class RedisLedger:
             self._retry_task.cancel()
         if self._retry:
             log.error("%d settlements could not reach the quota store before shutdown", len(self._retry))
+        if self._credit_task is not None:
+            self._credit_task.cancel()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.return_credits(), 5.0)
+        if self._retiring:
+            log.warning("%d credit blocks left to the sweeper", len(self._retiring))
         if self._fast is not None:
             await self._fast.aclose()

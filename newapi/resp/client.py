@@ -21,6 +21,9 @@ from urllib.parse import unquote, urlsplit
 
 import hiredis
 
+#: Seconds a reply may be outstanding before the connection counts as unhealthy.
+HEALTHY_REPLY_DELAY = 1.0
+
 
 class RespError(Exception):
     """Redis answered with an error reply."""
@@ -166,6 +169,16 @@ class RespClient:
                 self._lost(protocol)
             return
         self._watchdog = loop.call_later(self._reply_timeout / 2, self._check_replies)
+
+    @property
+    def healthy(self) -> bool:
+        """Connected, with no reply overdue by a second: a stalled Redis shows here long
+        before the reply timeout fails its commands."""
+        if self._protocol is None:
+            return False
+        if not self._waiters:
+            return True
+        return asyncio.get_running_loop().time() - self._waiters[0][1] < HEALTHY_REPLY_DELAY
 
     async def execute(self, *command: Any) -> Any:
         if self._protocol is None:

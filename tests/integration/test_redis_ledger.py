@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 from typing import Any
 
 import orjson
@@ -11,10 +12,12 @@ from sqlalchemy import func, select
 from newapi.app import Gateway
 from newapi.billing.ledger import Debit, Hold
 from newapi.billing.ledger_redis import RedisLedger
+from newapi.resp.client import RespClient
 from newapi.storage.tables import Log, Token, User
 from newapi.testing import MockUpstreamThread
 from tests.support.inprocess import client_for
 from tests.support.provision import add_account, add_channel
+from tests.support.services import REDIS_URL
 
 COST = 23  # (100 + 50 x 4) x 0.075 = 22.5 -> 23
 PRE = 37  # max(estimate, 500) x 0.075 = 37.5 -> 37
@@ -54,8 +57,13 @@ async def test_requests_settle_through_the_stream(redis_gateway: Gateway, mock: 
                 headers={"Authorization": account.key},
             )
             assert response.status_code == 200, response.text
-    await _ledger(gateway).wait_settled()
-    assert await _ledger(gateway).balance(account.user_id) == 1_000_000 - 3 * COST
+    ledger = _ledger(gateway)
+    await ledger.wait_settled()
+    # The first request reserved alone and won the key a credit block; the others drew on it.
+    assert await ledger.balance(account.user_id) < 1_000_000 - 3 * COST
+    await ledger.return_credits()
+    assert await ledger.balance(account.user_id) == 1_000_000 - 3 * COST
+    assert await gateway.runtime.redis.zcard(ledger.keys.holds) == 0  # type: ignore[union-attr]
     assert (await _user(gateway, account.user_id)).quota == 1_000_000  # not flushed yet
     assert await gateway.runtime.flusher.drain() == 3
     user = await _user(gateway, account.user_id)
@@ -233,3 +241,63 @@ async def test_entries_in_the_earlier_stream_format_are_flushed(redis_gateway: G
     assert (row.quota, row.prompt_tokens, row.completion_tokens, row.is_stream, row.upstream_request_id) == (
         70, 3, 4, True, "up-1",
     )  # fmt: skip
+
+
+async def test_credit_blocks_of_two_workers_settle_exactly(redis_gateway: Gateway) -> None:
+    """Two workers admit a busy key on credit, concurrently: every debit lands once, nothing leaks."""
+    gateway = redis_gateway
+    assert gateway.runtime is not None and gateway.runtime.flusher is not None
+    assert gateway.runtime.redis is not None
+    first = _ledger(gateway)
+    second = RedisLedger(
+        gateway.runtime.redis,
+        gateway.runtime.engine,
+        prefix=gateway.runtime.settings.redis_prefix,
+        fast=RespClient(REDIS_URL),
+    )
+    start = 10_000_000
+    account = await add_account(gateway, quota=start, unlimited=False, token_quota=start)
+    rng = random.Random(7)
+    spent = 0
+    on_credit = 0
+
+    async def one(ledger: RedisLedger, i: int) -> None:
+        nonlocal spent, on_credit
+        hold = Hold(f"{'a' if ledger is first else 'b'}-{i}", account.user_id, account.token_id, False, 40)
+        await ledger.reserve(hold, balance_hint=start)
+        on_credit += hold.credit is not None
+        await asyncio.sleep(rng.random() / 500)
+        if i % 7 == 0:
+            await ledger.release(hold)
+            return
+        cost = rng.choice([0, 1, 23, 40, 95])  # some above the estimate
+        spent += cost
+        await ledger.settle(hold, _debit(account, hold.request_id, cost))
+        if i % 11 == 0:
+            hold.settled = False  # settled twice: the second changes nothing
+            await ledger.settle(hold, _debit(account, hold.request_id, cost))
+
+    try:
+        for wave in range(6):
+            await asyncio.gather(
+                *(one(ledger, wave * 1000 + i) for ledger in (first, second) for i in range(100))
+            )
+        assert on_credit > 800
+        for ledger in (first, second):
+            await ledger.wait_settled()
+            await ledger.return_credits()
+        redis = gateway.runtime.redis
+        assert await ledger.balance(account.user_id) == start - spent
+        assert int(await redis.get(first.keys.token(account.token_id))) == start - spent
+        assert await redis.zcard(first.keys.holds) == 0
+        await gateway.runtime.flusher.drain()
+        user = await _user(gateway, account.user_id)
+        assert (user.quota, user.used_quota) == (start - spent, spent)
+        async with gateway.runtime.sessions() as db:
+            token = await db.get(Token, account.token_id)
+            logs = (await db.execute(select(Log.request_id))).scalars().all()
+        assert token is not None and token.remain_quota == start - spent
+        numbers = [wave * 1000 + i for wave in range(6) for i in range(100)]
+        assert sorted(logs) == sorted(f"{w}-{n}" for w in "ab" for n in numbers if n % 7)
+    finally:
+        await second.close()

@@ -12,7 +12,8 @@
 -- ARGV[2]  cost (quota; negative values are treated as 0: a relay call never credits)
 -- ARGV[3]  token id ("0" for an unlimited token)
 -- ARGV[4]  debit record (JSON array: the consume-log row, then the log and unlimited flags)
--- Returns 1 when the debit was recorded, 0 when there was no hold (already settled or released).
+-- Returns the stream's length once the debit is recorded (the worker watches the backlog
+-- through it), 0 when there was no hold (already settled or released).
 local held = redis.call('HGET', KEYS[1], 'a')
 if not held then
   return 0
@@ -35,4 +36,4 @@ end
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[4], ARGV[1])
 redis.call('XADD', KEYS[5], '*', 'k', 'debit', 'id', ARGV[1], 'r', ARGV[4])
-return 1
+return redis.call('XLEN', KEYS[5])

@@ -1,0 +1,89 @@
+"""Worker credit: quota a worker holds in Redis for one (user, token) and hands out locally.
+
+A per-request reservation costs the request a round trip to Redis and an event-loop
+suspension while it waits, the largest single cost of billing on the hot path. A busy
+key instead draws on a block its worker reserved in Redis beforehand (``credit.lua``):
+admission is then a subtraction in memory, and the settlement (``spend.lua``) takes the
+real cost out of the block as part of the batched write that settles anyway.
+
+Nothing here can overdraw: the block left the balance when it was granted, and a block
+is only granted out of a balance at least four times its size, so small balances keep
+exact per-request reservations. Credit is used only while the Redis connection is
+healthy; when Redis stalls or drops, requests go back to per-request reservations, which
+fail closed. A block retires after a short life (well before its hold would expire) or
+when idle, and what is left of it goes back to the balance once its requests have
+settled; a worker that dies leaves its blocks to the sweeper, like any other hold.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+#: Seconds a block admits requests before it retires (at most a third of the hold TTL).
+CREDIT_LIFE = 30.0
+#: Seconds without a request after which a block retires early.
+CREDIT_IDLE = 5.0
+#: Seconds to wait before asking again after Redis refused a block.
+CREDIT_BACKOFF = 5.0
+
+
+@dataclass(slots=True, eq=False)
+class Credit:
+    """One block: its Redis hold and what this worker has done with it."""
+
+    id: str  # the Redis hold's id
+    user_id: int
+    token_id: int
+    unlimited: bool
+    target: int  # quota asked for at each grant
+    retire_at: float
+    last_used: float
+    free: int = 0  # granted and not handed out
+    in_flight: int = 0  # requests admitted on it and not yet settled or released
+    pending: int = 0  # their settlements sent or queued, not yet acknowledged by Redis
+    seq: int = 0  # the last spend's sequence number
+    granting: bool = False
+    retired: bool = False
+    no_grant_until: float = 0.0
+
+    def take(self, amount: int, now: float) -> bool:
+        """Admit a request holding ``amount`` if the block can cover it."""
+        if self.retired or now >= self.retire_at or self.free < amount:
+            return False
+        self.free -= amount
+        self.in_flight += 1
+        self.last_used = now
+        return True
+
+    def spend(self, amount: int, cost: int) -> int:
+        """A request admitted on this block finished costing ``cost``; returns its sequence."""
+        self.in_flight -= 1
+        self.free += amount - cost
+        self.pending += 1
+        self.seq += 1
+        return self.seq
+
+    def give_back(self, amount: int) -> None:
+        """A request admitted on this block failed before costing anything."""
+        self.in_flight -= 1
+        self.free += amount
+
+    def wants_more(self, now: float) -> bool:
+        return (
+            not self.granting
+            and not self.retired
+            and now >= self.no_grant_until
+            and self.free < self.target // 2
+        )
+
+    def drained(self) -> bool:
+        return self.in_flight == 0 and self.pending == 0 and not self.granting
+
+
+def credit_life(hold_ttl: float) -> float:
+    return min(CREDIT_LIFE, hold_ttl / 3)
+
+
+def now() -> float:
+    return time.monotonic()
