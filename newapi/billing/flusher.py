@@ -1,14 +1,16 @@
-"""Writing the Redis ledger's stream to the database, exactly once per entry.
+"""Writing the Redis ledger's stream to the database, exactly once per settlement.
 
 One flusher runs at a time across every worker and node (a Redis lease). It
-reads a batch through a consumer group (pending entries first: those a dead
-flusher read but never acknowledged), applies it in ONE database transaction —
-entry ids into ``newapi_ledger_entries`` (conflicts skipped), then the consume
-logs, the aggregated counter deltas and the hourly ``quota_data`` buckets for
-the entries that were new — and acknowledges (and deletes) the entries only
-after the commit. A crash at any point leaves the entries pending for the next
-flusher; the entry ids make the replay a no-op where the commit had happened.
-Deadlocks and timeouts are retried with jitter; nothing is dropped.
+reads a batch of stream entries through a consumer group (pending entries
+first: those a dead flusher read but never acknowledged); an entry carries one
+settle.lua batch of debit records, or one adjustment or log. It applies them in
+ONE database transaction — the request ids into ``newapi_ledger_entries``
+(conflicts skipped), then the consume logs, the aggregated counter deltas and
+the hourly ``quota_data`` buckets of the settlements that were new — and only
+after the commit acknowledges and deletes the entries and lowers the backlog
+counter, in one script. A crash at any point leaves the entries pending for
+the next flusher; the request ids make the replay a no-op where the commit had
+happened. Deadlocks and timeouts are retried with jitter; nothing is dropped.
 
 The sweeper releases holds whose request outlived its hold expiry (a worker
 killed mid-request leaves them behind). It leaves each one empty for a day, so
@@ -47,6 +49,7 @@ from newapi.billing.ledger import (
     R_MODEL,
     R_PROMPT,
     R_QUOTA,
+    R_REQUEST,
     R_TOKEN,
     R_TOKEN_UNLIMITED,
     R_USER,
@@ -54,7 +57,7 @@ from newapi.billing.ledger import (
     record_from_debit_json,
 )
 from newapi.billing.ledger_redis import LedgerKeys, script_source
-from newapi.resp.client import RespClient
+from newapi.resp.client import RespClient, Script
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +105,11 @@ class Flusher:
         self._owner = f"{node_name}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._renew = redis.register_script(_RENEW)
         self._release = redis.register_script(script_source("release.lua"))
+        self._ack: Any = (
+            Script(fast, script_source("ack.lua"))
+            if fast is not None
+            else redis.register_script(script_source("ack.lua"))
+        )
         self._insert_logs = insert_logs_sql(dialect)
         self._group_ready = False
         self.applied = 0
@@ -139,7 +147,7 @@ class Flusher:
                     await asyncio.sleep(self._interval)
                     continue
                 await self._ensure_group()
-                done = await self.flush_once(block_ms=int(self._interval * 1000))
+                done, _ = await self._flush_batch(block_ms=int(self._interval * 1000))
                 if done < self._batch:
                     # A partial batch: let the next one fill for up to BATCH_UPDATE_INTERVAL.
                     await asyncio.sleep(self._interval)
@@ -151,22 +159,24 @@ class Flusher:
                 await asyncio.sleep(self._interval)
 
     async def flush_once(self, block_ms: int | None = None) -> int:
-        """Apply one batch (pending entries first); returns how many entries were acknowledged."""
+        """Apply one batch (pending entries first); returns how many records it acknowledged
+        (settlements, adjustments and logs)."""
+        return (await self._flush_batch(block_ms))[1]
+
+    async def _flush_batch(self, block_ms: int | None = None) -> tuple[int, int]:
+        """One batch: (stream entries, records) acknowledged."""
         await self._ensure_group()
         entries = await self._read(pending=True)
         if not entries:
             entries = await self._read(pending=False, block_ms=block_ms)
         if not entries:
-            return 0
-        await self._apply_with_retry(entries)
+            return 0, 0
+        settlements = await self._apply_with_retry(entries)
         ids = [entry_id for entry_id, _ in entries]
-        if self._fast is not None:
-            await self._fast.execute("XACK", self.keys.stream, GROUP, *ids)
-            await self._fast.execute("XDEL", self.keys.stream, *ids)
-        else:
-            await self._redis.xack(self.keys.stream, GROUP, *ids)
-            await self._redis.xdel(self.keys.stream, *ids)
-        return len(ids)
+        # Acknowledged only now, after the commit; the backlog counter drops in the same step.
+        await self._ack(keys=[self.keys.stream, self.keys.backlog], args=[GROUP, settlements, *ids])
+        others = sum(1 for _, fields in entries if fields.get(b"k") != b"debits")
+        return len(ids), settlements + others
 
     async def drain(self, rounds: int = 10_000) -> int:
         """Flush until the stream is empty (tests, shutdown)."""
@@ -201,13 +211,12 @@ class Flusher:
                 out.append((entry_id, fields))
         return out
 
-    async def _apply_with_retry(self, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> None:
+    async def _apply_with_retry(self, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> int:
         delay = 0.05
         while True:
             try:
                 async with self._engine.begin() as conn:
-                    await self._apply(conn, entries)
-                return
+                    return await self._apply(conn, entries)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -216,24 +225,34 @@ class Flusher:
                 await asyncio.sleep(delay + random.random() * delay)
                 delay = min(delay * 2, 5.0)
 
-    async def _apply(self, conn: AsyncConnection, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> None:
+    async def _apply(self, conn: AsyncConnection, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> int:
+        """Apply ``entries`` in ``conn``'s transaction; returns how many settlements they carry."""
         now = int(time.time())
-        parsed: dict[str, tuple[bytes, dict[bytes, bytes]]] = {}
+        parsed: dict[str, tuple[bytes, Any]] = {}
+        settlements = 0
         for _entry_id, fields in entries:
+            kind = fields.get(b"k", b"")
+            if kind == b"debits":
+                # One settle.lua batch: a JSON array of debit records, each keyed by its request id.
+                records = orjson.loads(fields[b"r"])
+                settlements += len(records)
+                for record in records:
+                    parsed.setdefault(record[R_REQUEST], (b"debit", record))
+                continue
             ident = fields.get(b"id", b"").decode()
             if ident and ident not in parsed:
-                parsed[ident] = (fields.get(b"k", b""), fields)
+                parsed[ident] = (kind, fields)
         if not parsed:
-            return
+            return settlements
         new = await self._claim(conn, list(parsed), now)
         self.replayed += len(parsed) - len(new)
         logs: list[list[Any]] = []
         users: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])  # back, used, count
         tokens: dict[int, list[int]] = defaultdict(lambda: [0, 0])  # back, used
-        channels: dict[int, int] = defaultdict(int)
-        buckets: dict[tuple[Any, ...], list[int]] = {}
-        export = self._data_export
-        for ident in sorted(new):
+        # Debits grouped by everything their counters depend on: one dict step per debit here,
+        # and the per-user, per-token, per-channel and hourly sums come from the few groups.
+        groups: dict[tuple[Any, ...], list[int]] = {}
+        for ident in new:
             kind, fields = parsed[ident]
             if kind == b"adjust":
                 delta = int(fields[b"delta"])
@@ -243,40 +262,59 @@ class Flusher:
                 else:
                     users[who][0] += delta
                 continue
-            raw = fields.get(b"r")
-            record = orjson.loads(raw) if raw is not None else record_from_debit_json(fields[b"d"])
+            if isinstance(fields, list):
+                record = fields
+            elif b"r" in fields:
+                record = orjson.loads(fields[b"r"])
+            else:
+                record = record_from_debit_json(fields[b"d"])
             logged = record[R_LOG]
             if logged:
                 logs.append(record)
             if kind != b"debit":
                 continue
-            cost = max(0, record[R_QUOTA])
-            user = users[record[R_USER]]
+            created = record[R_CREATED]
+            key = (
+                record[R_USER],
+                record[R_TOKEN],
+                record[R_CHANNEL],
+                record[R_TOKEN_UNLIMITED],
+                logged,
+                record[R_USERNAME],
+                record[R_MODEL],
+                record[R_GROUP],
+                created - created % 3600,
+            )
+            group = groups.get(key)
+            if group is None:
+                group = groups[key] = [0, 0, 0]
+            group[0] += 1
+            group[1] += max(0, record[R_QUOTA])
+            group[2] += record[R_PROMPT] + record[R_COMPLETION]
+        channels: dict[int, int] = defaultdict(int)
+        buckets: dict[tuple[Any, ...], list[int]] = {}
+        export = self._data_export
+        for (user_id, token_id, channel_id, unlimited, logged, username, model, group_name, hour), (
+            count,
+            cost,
+            used,
+        ) in groups.items():
+            user = users[user_id]
             user[0] -= cost
             user[1] += cost
-            user[2] += 1
-            token = tokens[record[R_TOKEN]]
-            if not record[R_TOKEN_UNLIMITED]:
+            user[2] += count
+            token = tokens[token_id]
+            if not unlimited:
                 token[0] -= cost
             token[1] += cost
-            channels[record[R_CHANNEL]] += cost
+            channels[channel_id] += cost
             if export and logged:
-                created = record[R_CREATED]
-                key = (
-                    record[R_USER],
-                    record[R_USERNAME],
-                    record[R_MODEL],
-                    created - created % 3600,
-                    record[R_GROUP],
-                    record[R_TOKEN],
-                    record[R_CHANNEL],
+                bucket = buckets.setdefault(
+                    (user_id, username, model, hour, group_name, token_id, channel_id), [0, 0, 0]
                 )
-                bucket = buckets.get(key)
-                if bucket is None:
-                    bucket = buckets[key] = [0, 0, 0]
-                bucket[0] += 1
+                bucket[0] += count
                 bucket[1] += cost
-                bucket[2] += record[R_PROMPT] + record[R_COMPLETION]
+                bucket[2] += used
         # The log row is the record's prefix; the two flags after it stay behind.
         await insert_logs(conn, self._dialect, self._insert_logs, [record[:R_LOG] for record in logs])
         rows = [
@@ -295,6 +333,7 @@ class Flusher:
         for key, (count, quota, used) in sorted(buckets.items()):
             await bump_bucket(conn, key, count, quota, used, self._node_name)
         self.applied += len(new)
+        return settlements
 
     async def _claim(self, conn: AsyncConnection, idents: list[str], now: int) -> set[str]:
         """Record entry ids; returns those not seen before (the ones to apply).
@@ -303,12 +342,16 @@ class Flusher:
         compiles it anew for every batch size, which costs more than the insert.
         """
         if self._dialect == "postgresql":
+            # Only the ids that were there already come back (normally none): the insert's own
+            # RETURNING decides, so two flushers overlapping at a lease handover can't both win.
             result = await conn.exec_driver_sql(
-                "INSERT INTO newapi_ledger_entries (id, created_at)"
-                " SELECT unnest($1::varchar[]), $2::bigint ON CONFLICT (id) DO NOTHING RETURNING id",
+                "WITH fresh AS (INSERT INTO newapi_ledger_entries (id, created_at)"
+                " SELECT unnest($1::varchar[]), $2::bigint ON CONFLICT (id) DO NOTHING RETURNING id)"
+                " SELECT i FROM unnest($1::varchar[]) AS i EXCEPT ALL SELECT id FROM fresh",
                 (idents, now),
             )
-            return {row[0] for row in result.all()}
+            seen = result.all()
+            return set(idents).difference(row[0] for row in seen) if seen else set(idents)
         new: set[str] = set()
         for start in range(0, len(idents), 400):
             chunk = idents[start : start + 400]

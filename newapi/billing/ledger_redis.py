@@ -1,22 +1,28 @@
 """The Redis ledger: balances live in Redis, changed only by Lua scripts; debits go to a stream.
 
-Per request there are two round trips: ``reserve.lua`` (checks, then holds the
-estimate under the request id) and ``settle.lua`` (releases the hold, debits
-the real cost, appends the debit record to the stream; a second settle of the
-same id is a no-op). A balance is loaded from the database on first use
-(``SET NX``, so concurrent loaders agree) and from then on only scripts change
-it. The flusher (``flusher.py``) writes the stream to the database; the sweeper
-releases holds whose request died with its worker.
+A request is admitted by ``reserve.lua`` (every check, then a hold of the
+estimate under the request id) or, for a busy key, in memory against a credit
+block the worker holds in Redis (``credit.lua``, see ``credit.py``). Its
+settlement is queued after the response: every few milliseconds ``settle.lua``
+applies the gathered settlements, credit spends and releases in one call (each
+idempotent: a settle deletes its hold, a spend carries its block's sequence
+number) and appends their debit records to the stream as ONE entry, so Redis
+pays the script call, the append and the backlog counter once per batch. A
+balance is loaded from the database on first use (``SET NX``, so concurrent
+loaders agree) and from then on only scripts change it. The flusher
+(``flusher.py``) writes the stream to the database; the sweeper releases holds
+whose request died with its worker.
 
 When Redis cannot be reached the relay refuses new requests with a 503
 (``quota_store_unavailable``) rather than run unbilled. Settlements that fail
-for the same reason are kept in memory and retried until Redis answers.
+for the same reason are kept in memory and retried, in order, until Redis answers.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import time
 import uuid
@@ -51,6 +57,7 @@ class LedgerKeys:
         self.holds = self.prefix + "holds"
         self.stream = self.prefix + "debits"
         self.lease = self.prefix + "flusher:lease"
+        self.backlog = self.prefix + "backlog"  # settlements in the stream not yet flushed
 
     def user(self, user_id: int) -> str:
         return f"{self.prefix}bal:u:{user_id}"
@@ -64,6 +71,8 @@ class LedgerKeys:
 
 #: Seconds settlements wait to travel together to Redis.
 SETTLE_WINDOW = 0.005
+#: Settlements per settle.lua call at most.
+SETTLE_BATCH = 500
 
 
 @dataclass(slots=True, eq=False)
@@ -74,7 +83,6 @@ class _Item:
     hold: Hold
     debit: Debit | None = None
     seq: int = 0  # a spend's sequence number within its credit block
-    sent: bool = False
 
 
 def unavailable() -> ServiceUnavailable:
@@ -108,13 +116,11 @@ class RedisLedger:
             self._reserve: Any = Script(fast, script_source("reserve.lua"))
             self._settle: Any = Script(fast, script_source("settle.lua"))
             self._release: Any = Script(fast, script_source("release.lua"))
-            self._spend: Any = Script(fast, script_source("spend.lua"))
             self._credit: Any = Script(fast, script_source("credit.lua"))
         else:
             self._reserve = redis.register_script(script_source("reserve.lua"))
             self._settle = redis.register_script(script_source("settle.lua"))
             self._release = redis.register_script(script_source("release.lua"))
-            self._spend = redis.register_script(script_source("spend.lua"))
             self._credit = redis.register_script(script_source("credit.lua"))
         self._adjust = redis.register_script(script_source("adjust.lua"))
         self._retry: deque[_Item] = deque()
@@ -129,7 +135,8 @@ class RedisLedger:
         self._credits: dict[tuple[int, int, bool], Credit] = {}
         self._retiring: list[Credit] = []
         self._credit_seq = 0
-        self._backlog = 0
+        self._backlog = 0  # the backlog counter as the last settle.lua call left it
+        self._unreported = 0  # settlements queued or in flight since then
         self._owner = uuid.uuid4().hex[:12]
         self._credit_task: asyncio.Task[None] | None = None
         self._grants: set[asyncio.Task[None]] = set()
@@ -194,7 +201,7 @@ class RedisLedger:
             keys.token(hold.token_id),
             keys.hold(hold.request_id),
             keys.holds,
-            keys.stream,
+            keys.backlog,
         ]
         args = [
             hold.request_id,
@@ -240,6 +247,7 @@ class RedisLedger:
         if hold.settled:
             return
         hold.settled = True
+        self._unreported += 1
         credit = hold.credit
         if credit is None:
             self._send_later(_Item("settle", hold, debit))
@@ -272,48 +280,23 @@ class RedisLedger:
         if self._sender is None or self._sender.done():
             self._sender = asyncio.create_task(self._send_outbox(), name="ledger-settle")
 
-    def _command(self, item: _Item) -> tuple[Any, ...]:
+    def _batch_call(self, batch: list[_Item]) -> tuple[list[str], list[Any]]:
+        """settle.lua's KEYS and ARGV for ``batch`` (three keys and six arguments per item)."""
         keys = self.keys
-        hold, debit = item.hold, item.debit
-        token = "0" if hold.unlimited else str(hold.token_id)
-        if item.action == "settle" and debit is not None:
-            return (
-                "EVALSHA",
-                self._settle.sha,
-                5,
-                keys.hold(hold.request_id),
-                keys.user(hold.user_id),
-                keys.token(hold.token_id),
-                keys.holds,
-                keys.stream,
-                hold.request_id,
-                max(0, debit.quota),
-                token,
-                debit_record(debit),
-            )
-        if item.action == "spend" and debit is not None and hold.credit is not None:
-            return (
-                "EVALSHA",
-                self._spend.sha,
-                4,
-                keys.hold(hold.credit.id),
-                keys.user(hold.user_id),
-                keys.token(hold.token_id),
-                keys.stream,
-                hold.request_id,
-                max(0, debit.quota),
-                token,
-                debit_record(debit),
-                item.seq,
-            )
-        return (
-            "EVALSHA",
-            self._release.sha,
-            4,
-            *self._release_keys(hold.request_id, hold.user_id, hold.token_id),
-            hold.request_id,
-            0,
-        )
+        script_keys: list[str] = [keys.holds, keys.stream, keys.backlog]
+        args: list[Any] = [len(batch)]
+        for item in batch:
+            hold, debit = item.hold, item.debit
+            if item.action == "release" or debit is None:
+                kind, hold_key, cost, record = "r", keys.hold(hold.request_id), 0, b""
+            else:
+                kind = "p" if item.action == "spend" else "s"
+                hold_key = keys.hold(hold.credit.id if kind == "p" else hold.request_id)
+                cost, record = max(0, debit.quota), debit_record(debit)
+            script_keys += (hold_key, keys.user(hold.user_id), keys.token(hold.token_id))
+            token = "0" if hold.unlimited else str(hold.token_id)
+            args += (kind, hold.request_id, cost, token, item.seq, record)
+        return script_keys, args
 
     def _release_keys(self, request_id: str, user_id: int, token_id: int) -> list[str]:
         keys = self.keys
@@ -326,48 +309,27 @@ class RedisLedger:
 
     async def _send_outbox(self) -> None:
         while self._outbox:
-            batch, self._outbox = self._outbox, []
+            batch, self._outbox = self._outbox[:SETTLE_BATCH], self._outbox[SETTLE_BATCH:]
             if self._retry:
                 # Spends of a block must reach Redis in order: nothing overtakes a retry.
                 for item in batch:
                     self._queue_retry(item)
                 continue
             try:
-                if self._fast is None:
-                    for item in batch:
-                        await self._one(item)
-                        self._done(item)
-                    continue
-                await self._pipelined(self._fast, batch)
+                await self._apply(batch)
             except (RedisError, RespError, OSError):
                 for item in batch:
-                    if not item.sent:
-                        self._queue_retry(item)
+                    self._queue_retry(item)
 
-    async def _pipelined(self, fast: RespClient, batch: list[_Item]) -> None:
-        results = await fast.pipeline([self._command(item) for item in batch])
-        for item, result in zip(batch, results, strict=True):
-            if item.action != "release" and isinstance(result, int) and result:
-                self._backlog = result  # the stream's length as the last settlement left it
-            if isinstance(result, RespError):
-                # NOSCRIPT after a Redis restart (or a flushed script cache): load and run it alone.
-                await self._one(item)
-            self._done(item)
-
-    def _done(self, item: _Item) -> None:
-        item.sent = True
-        if item.action == "spend" and item.hold.credit is not None:
-            item.hold.credit.pending -= 1
-
-    async def _one(self, item: _Item) -> None:
-        hold, debit = item.hold, item.debit
-        if item.action == "release" or debit is None:
-            await self.release_by_id(hold.request_id, hold.user_id, hold.token_id)
-            return
-        command = self._command(item)
-        script = self._settle if item.action == "settle" else self._spend
-        count = int(command[2])
-        await script(keys=list(command[3 : 3 + count]), args=list(command[3 + count :]))
+    async def _apply(self, batch: list[_Item]) -> None:
+        """One settle.lua call for the whole batch (all of it applies, or none)."""
+        script_keys, args = self._batch_call(batch)
+        self._backlog = int(await self._settle(keys=script_keys, args=args))
+        for item in batch:
+            if item.action != "release":
+                self._unreported -= 1
+            if item.action == "spend" and item.hold.credit is not None:
+                item.hold.credit.pending -= 1
 
     async def wait_settled(self) -> None:
         """Until every queued settlement and release has reached Redis (tests, shutdown)."""
@@ -396,8 +358,9 @@ class RedisLedger:
             self._fast is not None
             and self._fast.healthy
             and not self._retry
-            # Requests on credit skip reserve.lua's backlog check: stop them at the same bound.
-            and self._backlog <= self._max_backlog
+            # Requests on credit skip reserve.lua's backlog check: stop them at the same bound,
+            # counting this worker's own settlements that are not in the last reply yet.
+            and self._backlog + self._unreported <= self._max_backlog
         )
 
     def _consider_credit(self, hold: Hold, balance_hint: int) -> None:
@@ -441,7 +404,7 @@ class RedisLedger:
                     keys.user(credit.user_id),
                     keys.token(credit.token_id),
                     keys.holds,
-                    keys.stream,
+                    keys.backlog,
                 ],
                 args=[credit.id, credit.target, credit.user_id, token, expires, self._max_backlog],
             )
@@ -516,15 +479,15 @@ class RedisLedger:
     async def _drain_retries(self) -> None:
         delay = 0.2
         while self._retry:
-            item = self._retry[0]
+            batch = list(itertools.islice(self._retry, SETTLE_BATCH))
             try:
-                await self._one(item)
+                await self._apply(batch)
             except (RedisError, RespError, OSError):
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
                 continue
-            self._retry.popleft()
-            self._done(item)
+            for _ in batch:
+                self._retry.popleft()
             delay = 0.2
 
     async def start(self) -> None:

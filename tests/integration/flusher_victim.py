@@ -3,7 +3,7 @@
     python tests/integration/flusher_victim.py <sql_dsn> <redis_url> <prefix> <point> <batch>
 
 Points: read (entries read, nothing written), claim (inside the transaction,
-after the entry ids), before_commit (everything written, not committed),
+after the request ids), before_commit (everything written, not committed),
 after_commit (committed, not acknowledged), none (one clean batch).
 """
 
@@ -36,17 +36,19 @@ class Victim(Flusher):
             die()
         return new
 
-    async def _apply(self, conn: AsyncConnection, entries: Any) -> None:
-        await super()._apply(conn, entries)
+    async def _apply(self, conn: AsyncConnection, entries: Any) -> int:
+        settlements = await super()._apply(conn, entries)
         if self.point == "before_commit":
             die()
+        return settlements
 
-    async def _apply_with_retry(self, entries: Any) -> None:
+    async def _apply_with_retry(self, entries: Any) -> int:
         if self.point == "read":
             die()
-        await super()._apply_with_retry(entries)
+        settlements = await super()._apply_with_retry(entries)
         if self.point == "after_commit":
             die()
+        return settlements
 
 
 async def main() -> None:

@@ -78,6 +78,8 @@ async def test_flusher_killed_at_random_points(
         )
         await ledger.settle(hold, debit)
         accepted += cost
+        if i % 3 == 2:
+            await ledger.wait_settled()  # about a hundred stream entries of three settlements each
     await ledger.wait_settled()
     points = ["read", "claim", "before_commit", "after_commit"]
     for round_ in range(100):

@@ -140,7 +140,10 @@ async def test_replayed_settles_and_flushes_apply_once(redis_gateway: Gateway) -
     assert await ledger.balance(account.user_id) == 10_000 - 5 * 40
     # Replay the same stream entries three times, as a flusher crashing before XACK would.
     entries = await gateway.runtime.redis.xrange(ledger.keys.stream)  # type: ignore[union-attr]
-    assert len(entries) == 5
+    # One entry per settle.lua batch: the three settles of each request left one record.
+    assert sorted(record[16] for _, fields in entries for record in orjson.loads(fields[b"r"])) == sorted(
+        h.request_id for h in holds
+    )
     for _ in range(3):
         async with gateway.runtime.engine.begin() as conn:
             await flusher._apply(conn, entries)
@@ -187,10 +190,20 @@ async def test_settling_leaves_no_key_per_request(redis_gateway: Gateway) -> Non
     await ledger.wait_settled()
     keys = [k.decode() async for k in gateway.runtime.redis.scan_iter(match=ledger.keys.prefix + "*")]
     assert sorted(keys) == sorted(
-        [ledger.keys.user(account.user_id), ledger.keys.token(account.token_id), ledger.keys.stream]
+        [
+            ledger.keys.user(account.user_id),
+            ledger.keys.token(account.token_id),
+            ledger.keys.stream,
+            ledger.keys.backlog,
+        ]
     )
     assert await ledger.balance(account.user_id) == 100_000 - 15 * 30
     assert int(await gateway.runtime.redis.get(ledger.keys.token(account.token_id))) == 50_000 - 15 * 30
+    assert int(await gateway.runtime.redis.get(ledger.keys.backlog)) == 15
+    assert gateway.runtime.flusher is not None
+    assert await gateway.runtime.flusher.drain() == 15
+    assert int(await gateway.runtime.redis.get(ledger.keys.backlog)) == 0
+    assert await gateway.runtime.redis.xlen(ledger.keys.stream) == 0
 
 
 async def test_a_swept_request_that_finishes_late_still_pays(redis_gateway: Gateway) -> None:

@@ -7,13 +7,13 @@
 -- KEYS[2]  user balance
 -- KEYS[3]  token balance           (ignored when ARGV[4] == "0")
 -- KEYS[4]  holds index             (zset: hold id -> expiry, ms)
--- KEYS[5]  debit stream            (its length bounds the backlog)
+-- KEYS[5]  backlog counter         (settlements in the stream not yet flushed)
 -- ARGV[1]  credit id
 -- ARGV[2]  amount to add to the block (> 0)
 -- ARGV[3]  user id
 -- ARGV[4]  token id ("0" when the token is unlimited)
 -- ARGV[5]  expiry of a new block, unix ms
--- ARGV[6]  maximum backlog of unflushed stream entries
+-- ARGV[6]  maximum backlog of unflushed settlements
 -- Returns {1, amount held in the block} | {0, "user" | "token" | "backlog" | "unloaded"}
 local amount = tonumber(ARGV[2])
 local user = redis.call('GET', KEYS[2])
@@ -28,7 +28,7 @@ if limited then
     return {0, 'unloaded'}
   end
 end
-if redis.call('XLEN', KEYS[5]) > tonumber(ARGV[6]) then
+if tonumber(redis.call('GET', KEYS[5]) or '0') > tonumber(ARGV[6]) then
   return {0, 'backlog'}
 end
 if tonumber(user) < 4 * amount then

@@ -5,14 +5,14 @@
 -- KEYS[2]  token balance           (string; ignored when ARGV[4] == "0": unlimited token)
 -- KEYS[3]  hold                    (hash: u, t, a, ts)
 -- KEYS[4]  holds index             (zset: request id -> expiry, ms)
--- KEYS[5]  debit stream            (its length bounds the backlog)
+-- KEYS[5]  backlog counter         (settlements in the stream not yet flushed)
 -- ARGV[1]  request id
 -- ARGV[2]  amount to hold (>= 0)
 -- ARGV[3]  user id
 -- ARGV[4]  token id ("0" when the token is unlimited)
 -- ARGV[5]  hold expiry, unix ms
 -- ARGV[6]  overdraft allowed below zero (>= 0)
--- ARGV[7]  maximum backlog of unflushed stream entries
+-- ARGV[7]  maximum backlog of unflushed settlements
 -- Returns {1, "ok"} | {1, "dup"} | {0, "user"} | {0, "token"} | {0, "backlog"}
 --         | {-1, "load_user"} | {-2, "load_token"}
 if redis.call('EXISTS', KEYS[3]) == 1 then
@@ -31,7 +31,7 @@ if limited then
     return {-2, 'load_token'}
   end
 end
-if redis.call('XLEN', KEYS[5]) > tonumber(ARGV[7]) then
+if tonumber(redis.call('GET', KEYS[5]) or '0') > tonumber(ARGV[7]) then
   return {0, 'backlog'}
 end
 user = tonumber(user)

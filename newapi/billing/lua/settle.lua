@@ -1,39 +1,87 @@
--- Settle: replace a request's hold by its real cost and queue the debit for the database.
--- The hold is the settlement's idempotency key: settle deletes it, so a second settle of the
--- same request id finds none and changes nothing (no per-request marker is kept).
+-- Settle a batch: the settlements, credit spends and releases that a worker gathered over a
+-- few milliseconds, in one script call and one stream entry. Redis then does per request
+-- only the balance arithmetic; the call, the XADD and the counter are paid once per batch.
 --
--- KEYS[1]  hold                    (hash written by reserve.lua; "a" is 0 after the sweeper
---                                   released an orphan, which leaves it as a tombstone)
--- KEYS[2]  user balance
--- KEYS[3]  token balance           (ignored when ARGV[3] == "0")
--- KEYS[4]  holds index             (zset)
--- KEYS[5]  debit stream
--- ARGV[1]  request id
--- ARGV[2]  cost (quota; negative values are treated as 0: a relay call never credits)
--- ARGV[3]  token id ("0" for an unlimited token)
--- ARGV[4]  debit record (JSON array: the consume-log row, then the log and unlimited flags)
--- Returns the stream's length once the debit is recorded (the worker watches the backlog
--- through it), 0 when there was no hold (already settled or released).
-local held = redis.call('HGET', KEYS[1], 'a')
-if not held then
-  return 0
-end
-local cost = tonumber(ARGV[2])
-if cost < 0 then
-  cost = 0
-end
--- The hold comes back and the cost goes out in one write. A balance that is not loaded is
--- left alone: it is read from the database later, after the flusher has applied this debit.
-local delta = tonumber(held) - cost
-if delta ~= 0 then
-  if redis.call('EXISTS', KEYS[2]) == 1 then
-    redis.call('INCRBY', KEYS[2], delta)
-  end
-  if ARGV[3] ~= '0' and redis.call('EXISTS', KEYS[3]) == 1 then
-    redis.call('INCRBY', KEYS[3], delta)
+-- KEYS[1]  holds index             (zset)
+-- KEYS[2]  debit stream
+-- KEYS[3]  backlog counter         (settlements in the stream not yet flushed; reserve.lua
+--                                   and credit.lua refuse work above their bound)
+-- KEYS[3i+1], KEYS[3i+2], KEYS[3i+3] for item i = 1..n:
+--          the item's hold (a request's own, or the credit block's for a spend),
+--          its user balance, its token balance
+-- ARGV[1]  n, the number of items
+-- ARGV[6i-4 .. 6i+1] for item i = 1..n:
+--          kind     "s" settle a request's hold | "p" spend from a credit block | "r" release
+--          request id
+--          cost     (quota; negative values count as 0: a relay call never credits)
+--          token    ("0" for an unlimited token)
+--          sequence (a spend's number within its block; "0" otherwise)
+--          record   (the debit record, a JSON array; "" for a release)
+-- Every item is idempotent: a settle or release finds no hold the second time (settle
+-- deletes it); a spend at or below its block's last applied sequence is skipped.
+-- Returns the backlog counter after the batch.
+local n = tonumber(ARGV[1])
+local records = {}
+
+local function adjust(key, delta)
+  -- A balance that is not loaded is left alone: it is read from the database later,
+  -- after the flusher has applied these debits.
+  if delta ~= 0 and redis.call('EXISTS', key) == 1 then
+    redis.call('INCRBY', key, delta)
   end
 end
-redis.call('DEL', KEYS[1])
-redis.call('ZREM', KEYS[4], ARGV[1])
-redis.call('XADD', KEYS[5], '*', 'k', 'debit', 'id', ARGV[1], 'r', ARGV[4])
-return redis.call('XLEN', KEYS[5])
+
+for i = 1, n do
+  local a = 6 * i - 4
+  local kind, id, token, record = ARGV[a], ARGV[a + 1], ARGV[a + 3], ARGV[a + 5]
+  local cost = tonumber(ARGV[a + 2])
+  if cost < 0 then
+    cost = 0
+  end
+  local hold, user, tok = KEYS[3 * i + 1], KEYS[3 * i + 2], KEYS[3 * i + 3]
+  local limited = token ~= '0'
+  if kind == 'p' then
+    local seq = tonumber(ARGV[a + 4])
+    local block = redis.call('HMGET', hold, 'a', 's')
+    local held = 0
+    local fresh = true
+    if block[1] then
+      fresh = seq > tonumber(block[2] or '0')
+      held = tonumber(block[1])
+    end
+    if fresh then
+      local from_block = math.min(held, cost)
+      if block[1] then
+        redis.call('HSET', hold, 'a', held - from_block, 's', seq)
+      end
+      adjust(user, from_block - cost)
+      if limited then
+        adjust(tok, from_block - cost)
+      end
+      records[#records + 1] = record
+    end
+  else
+    local held = redis.call('HGET', hold, 'a')
+    if held then
+      held = tonumber(held)
+      if kind == 'r' then
+        cost = 0
+      end
+      adjust(user, held - cost)
+      if redis.call('HGET', hold, 't') ~= '0' then
+        adjust(tok, held - cost)
+      end
+      redis.call('DEL', hold)
+      if kind == 's' then
+        records[#records + 1] = record
+      end
+    end
+    redis.call('ZREM', KEYS[1], id)
+  end
+end
+
+if #records > 0 then
+  redis.call('XADD', KEYS[2], '*', 'k', 'debits', 'r', '[' .. table.concat(records, ',') .. ']')
+  return redis.call('INCRBY', KEYS[3], #records)
+end
+return tonumber(redis.call('GET', KEYS[3]) or '0')
