@@ -61,6 +61,43 @@ from newapi.resp.client import RespClient, Script
 
 log = logging.getLogger(__name__)
 
+# The batch entries of a flush, applied by PostgreSQL (see Flusher._apply_in_database). The
+# record layout is ledger.debit_record's: the log row in LOG_COLUMNS order, then log and
+# token_unlimited. The last row carries the total with no group, so it comes even when
+# every record was applied before.
+_APPLY_BATCHES = """
+WITH parsed AS (
+  SELECT (j->>0)::bigint AS user_id, (j->>1)::bigint AS created_at, (j->>2)::bigint AS type,
+    j->>3 AS content, j->>4 AS username, j->>5 AS token_name, j->>6 AS model_name,
+    (j->>7)::bigint AS quota, (j->>8)::bigint AS prompt_tokens, (j->>9)::bigint AS completion_tokens,
+    (j->>10)::bigint AS use_time, (j->>11)::boolean AS is_stream, (j->>12)::bigint AS channel_id,
+    (j->>13)::bigint AS token_id, j->>14 AS grp, j->>15 AS ip, j->>16 AS request_id,
+    j->>17 AS upstream_request_id, j->>18 AS other, (j->>19)::boolean AS logged,
+    (j->>20)::boolean AS unlimited
+  FROM unnest($1::text[]) AS batch(payload), json_array_elements(batch.payload::json) AS j
+), claimed AS (
+  INSERT INTO newapi_ledger_entries (id, created_at)
+  SELECT DISTINCT request_id, $2::bigint FROM parsed
+  ON CONFLICT (id) DO NOTHING RETURNING id
+), fresh AS (
+  SELECT DISTINCT ON (p.request_id) p.* FROM parsed p JOIN claimed c ON c.id = p.request_id
+), written AS (
+  INSERT INTO logs (user_id, created_at, type, content, username, token_name, model_name, quota,
+    prompt_tokens, completion_tokens, use_time, is_stream, channel_id, token_id, "group", ip,
+    request_id, upstream_request_id, other)
+  SELECT user_id, created_at, type, content, username, token_name, model_name, quota,
+    prompt_tokens, completion_tokens, use_time, is_stream, channel_id, token_id, grp, ip,
+    request_id, upstream_request_id, other
+  FROM fresh WHERE logged
+)
+SELECT user_id, token_id, channel_id, unlimited, logged, username, model_name, grp,
+  created_at - created_at % 3600, count(*), sum(greatest(quota, 0))::bigint,
+  sum(prompt_tokens + completion_tokens)::bigint, (SELECT count(*) FROM parsed)
+FROM fresh GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9
+UNION ALL
+SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, (SELECT count(*) FROM parsed)
+"""
+
 GROUP = "flusher"
 CONSUMER = "flusher"  # one flusher at a time (the lease), so one consumer name
 
@@ -81,7 +118,7 @@ class Flusher:
         *,
         prefix: str = "",
         node_name: str = "",
-        batch: int = 1000,
+        batch: int = 200,
         interval: float = 1.0,
         lease_ttl: float = 15.0,
         data_export: bool = True,
@@ -96,6 +133,8 @@ class Flusher:
         self._dialect = dialect
         self.keys = LedgerKeys(prefix)
         self._node_name = node_name
+        # Stream entries per transaction: each carries a settle.lua batch (tens of settlements
+        # under load), so this bounds a transaction at a few thousand debits.
         self._batch = batch
         self._interval = interval
         self._lease_ttl_ms = int(lease_ttl * 1000)
@@ -228,6 +267,8 @@ class Flusher:
     async def _apply(self, conn: AsyncConnection, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> int:
         """Apply ``entries`` in ``conn``'s transaction; returns how many settlements they carry."""
         now = int(time.time())
+        if self._dialect == "postgresql" and all(fields.get(b"k") == b"debits" for _, fields in entries):
+            return await self._apply_in_database(conn, entries, now)
         parsed: dict[str, tuple[bytes, Any]] = {}
         settlements = 0
         for _entry_id, fields in entries:
@@ -291,6 +332,21 @@ class Flusher:
             group[0] += 1
             group[1] += max(0, record[R_QUOTA])
             group[2] += record[R_PROMPT] + record[R_COMPLETION]
+        # The log row is the record's prefix; the two flags after it stay behind.
+        await insert_logs(conn, self._dialect, self._insert_logs, [record[:R_LOG] for record in logs])
+        await self._write_counters(conn, groups, users, tokens, now)
+        self.applied += len(new)
+        return settlements
+
+    async def _write_counters(
+        self,
+        conn: AsyncConnection,
+        groups: dict[tuple[Any, ...], list[int]],
+        users: dict[int, list[int]],
+        tokens: dict[int, list[int]],
+        now: int,
+    ) -> None:
+        """The counter deltas of the new debits (``groups``) and adjustments, rows in id order."""
         channels: dict[int, int] = defaultdict(int)
         buckets: dict[tuple[Any, ...], list[int]] = {}
         export = self._data_export
@@ -315,8 +371,6 @@ class Flusher:
                 bucket[0] += count
                 bucket[1] += cost
                 bucket[2] += used
-        # The log row is the record's prefix; the two flags after it stay behind.
-        await insert_logs(conn, self._dialect, self._insert_logs, [record[:R_LOG] for record in logs])
         rows = [
             {"b_id": u, "b_back": v[0], "b_used": v[1], "b_count": v[2]} for u, v in sorted(users.items())
         ]
@@ -332,7 +386,30 @@ class Flusher:
             await conn.execute(SETTLE_CHANNEL, rows)
         for key, (count, quota, used) in sorted(buckets.items()):
             await bump_bucket(conn, key, count, quota, used, self._node_name)
-        self.applied += len(new)
+
+    async def _apply_in_database(
+        self, conn: AsyncConnection, entries: list[tuple[bytes, dict[bytes, bytes]]], now: int
+    ) -> int:
+        """PostgreSQL takes the batch payloads as they are: it parses the records, claims their
+        request ids, writes the new ones' logs and returns them grouped for the counters, so
+        the worker does nothing per debit."""
+        result = await conn.exec_driver_sql(
+            _APPLY_BATCHES, ([fields[b"r"].decode() for _, fields in entries], now)
+        )
+        groups: dict[tuple[Any, ...], list[int]] = {}
+        settlements = 0
+        for raw in result.all():
+            row: tuple[Any, ...] = tuple(raw)
+            settlements = int(row[12])
+            if row[0] is None:
+                continue  # the row that carries the total when nothing was new
+            groups[tuple(row[:9])] = [int(row[9]), int(row[10]), int(row[11])]
+        new = sum(group[0] for group in groups.values())
+        self.replayed += settlements - new
+        users: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
+        tokens: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+        await self._write_counters(conn, groups, users, tokens, now)
+        self.applied += new
         return settlements
 
     async def _claim(self, conn: AsyncConnection, idents: list[str], now: int) -> set[str]:

@@ -7,13 +7,13 @@ import random
 from typing import Any
 
 import orjson
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from newapi.app import Gateway
 from newapi.billing.ledger import Debit, Hold
 from newapi.billing.ledger_redis import RedisLedger
 from newapi.resp.client import RespClient
-from newapi.storage.tables import Log, Token, User
+from newapi.storage.tables import Log, QuotaData, Token, User
 from newapi.testing import MockUpstreamThread
 from tests.support.inprocess import client_for
 from tests.support.provision import add_account, add_channel
@@ -70,9 +70,17 @@ async def test_requests_settle_through_the_stream(redis_gateway: Gateway, mock: 
     assert (user.quota, user.used_quota, user.request_count) == (1_000_000 - 3 * COST, 3 * COST, 3)
     async with gateway.runtime.sessions() as db:
         token = await db.get(Token, account.token_id)
-        logs = (await db.execute(select(func.count()).select_from(Log))).scalar_one()
+        logs = (
+            await db.execute(select(Log.quota, Log.prompt_tokens, Log.completion_tokens, Log.is_stream))
+        ).all()
+        buckets = (await db.execute(select(QuotaData.count, QuotaData.quota, QuotaData.token_used))).all()
     assert token is not None and token.remain_quota == 100_000 - 3 * COST
-    assert logs == 3
+    assert sorted(tuple(row) for row in logs) == [
+        (COST, 100, 50, False),
+        (COST, 100, 50, False),
+        (COST, 100, 50, True),
+    ]
+    assert [tuple(row) for row in buckets] == [(3, 3 * COST, 3 * 150)]
 
 
 async def test_concurrent_requests_never_overdraw(redis_gateway: Gateway, mock: MockUpstreamThread) -> None:
