@@ -26,10 +26,11 @@ import random
 import time
 import uuid
 from collections import defaultdict
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from redis.exceptions import RedisError, ResponseError
+from sqlalchemy import Table, delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from newapi.billing.db_writes import (
@@ -58,6 +59,7 @@ from newapi.billing.ledger import (
 )
 from newapi.billing.ledger_redis import LedgerKeys, script_source
 from newapi.resp.client import RespClient, Script
+from newapi.storage.ledger_tables import LedgerEntry
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +101,10 @@ SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, (SELECT co
 """
 
 GROUP = "flusher"
+#: Seconds an applied entry's id is kept at least (replays come from the stream, within minutes).
+ENTRY_RETENTION = 2 * 86400.0
+#: Seconds between prunings of applied-entry ids.
+PRUNE_EVERY = 600.0
 CONSUMER = "flusher"  # one flusher at a time (the lease), so one consumer name
 
 _RENEW = """
@@ -175,8 +181,13 @@ class Flusher:
 
     async def run_forever(self) -> None:
         sweep_at = 0.0
+        prune_at = time.monotonic() + PRUNE_EVERY
         while True:
             try:
+                if time.monotonic() >= prune_at:
+                    prune_at = time.monotonic() + PRUNE_EVERY
+                    if await self._lead():
+                        await self.prune()
                 if time.monotonic() >= sweep_at:
                     # Releasing is atomic and idempotent, so every worker sweeps, leader or not:
                     # a killed leader's orphans don't wait for its lease to expire.
@@ -411,6 +422,32 @@ class Flusher:
         await self._write_counters(conn, groups, users, tokens, now)
         self.applied += new
         return settlements
+
+    async def prune(self, now: float | None = None, chunk: int = 10_000) -> int:
+        """Delete applied-entry ids that no stream entry can bring back; returns how many.
+
+        An entry still in the stream (pending or not yet read) was written before any claim
+        of its ids, so ids claimed before the oldest entry's time, less an hour, are safe to
+        forget; and none younger than ENTRY_RETENTION goes.
+        """
+        moment = time.time() if now is None else now
+        oldest = await self._redis.xrange(self.keys.stream, count=1)
+        first = int(oldest[0][0].split(b"-")[0]) / 1000 if oldest else moment
+        cutoff = int(min(moment - ENTRY_RETENTION, first - 3600))
+        removed = 0
+        entries = cast(Table, LedgerEntry.__table__)
+        old = entries.c.created_at < cutoff
+        if self._dialect == "mysql":
+            statement = delete(entries).where(old).with_dialect_options(mysql_limit=chunk)
+        else:
+            ids = select(entries.c.id).where(old).limit(chunk).scalar_subquery()
+            statement = delete(entries).where(entries.c.id.in_(ids))
+        while True:
+            async with self._engine.begin() as conn:
+                result = await conn.execute(statement)
+            removed += max(result.rowcount, 0)
+            if result.rowcount < chunk:
+                return removed
 
     async def _claim(self, conn: AsyncConnection, idents: list[str], now: int) -> set[str]:
         """Record entry ids; returns those not seen before (the ones to apply).

@@ -45,4 +45,5 @@ class LedgerEntry(Base):
     __tablename__ = "newapi_ledger_entries"
 
     id: Mapped[str] = mapped_column(String(96), primary_key=True)
-    created_at: Mapped[int] = mapped_column(GoInt, nullable=False, default=0)
+    # When it was applied; the flusher prunes ids no stream entry can bring back (0004).
+    created_at: Mapped[int] = mapped_column(GoInt, nullable=False, default=0, index=True)

@@ -115,14 +115,23 @@ async def test_flusher_killed_at_random_points(
     assert quota == 5 * 10_000_000 - accepted
 
 
+@pytest.mark.parametrize("credit", [0, 64])
 async def test_redis_unreachable_answers_503(
     pg_env: dict[str, str],
     redis_env: dict[str, str],
     settings_for: Callable[..., Settings],
     mock: MockUpstreamThread,
+    credit: int,
 ) -> None:
+    """Per-request reservations fail closed at once. A worker's credit block may admit a few
+    requests (never more than the block, already taken from the balance) until it sees Redis
+    go: a failed settlement or a reply overdue by a quarter second stops it."""
     with fault_proxy("127.0.0.1", 6379) as proxy:
-        env = {**redis_env, "REDIS_CONN_STRING": f"redis://127.0.0.1:{proxy.port}/0"}
+        env = {
+            **redis_env,
+            "REDIS_CONN_STRING": f"redis://127.0.0.1:{proxy.port}/0",
+            "NEWAPI_LEDGER_CREDIT_REQUESTS": str(credit),
+        }
         async with running_app(settings_for(pg_env, env)) as gateway:
             await add_channel(gateway, mock.url)
             account = await add_account(gateway)
@@ -135,9 +144,13 @@ async def test_redis_unreachable_answers_503(
                 for mode in ("reset", "blackhole"):
                     proxy.set_mode(mode)
                     started = time.monotonic()
-                    refused = await client.post(
-                        "/v1/chat/completions", json=body, headers={"Authorization": account.key}
-                    )
+                    for admitted in range(credit + 1):
+                        refused = await client.post(
+                            "/v1/chat/completions", json=body, headers={"Authorization": account.key}
+                        )
+                        if refused.status_code != 200:
+                            break
+                    assert admitted <= credit
                     assert refused.status_code == 503, refused.text
                     assert refused.json()["error"]["code"] == "quota_store_unavailable"
                     assert time.monotonic() - started < 10

@@ -7,12 +7,14 @@ import random
 from typing import Any
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from newapi.app import Gateway
+from newapi.billing.flusher import ENTRY_RETENTION
 from newapi.billing.ledger import Debit, Hold
 from newapi.billing.ledger_redis import RedisLedger
 from newapi.resp.client import RespClient
+from newapi.storage.ledger_tables import LedgerEntry
 from newapi.storage.tables import Log, QuotaData, Token, User
 from newapi.testing import MockUpstreamThread
 from tests.support.inprocess import client_for
@@ -322,3 +324,33 @@ async def test_credit_blocks_of_two_workers_settle_exactly(redis_gateway: Gatewa
         assert sorted(logs) == sorted(f"{w}-{n}" for w in "ab" for n in numbers if n % 7)
     finally:
         await second.close()
+
+
+async def test_applied_ids_are_pruned_once_no_entry_can_bring_them_back(redis_gateway: Gateway) -> None:
+    gateway = redis_gateway
+    assert gateway.runtime is not None and gateway.runtime.flusher is not None
+    assert gateway.runtime.redis is not None
+    flusher = gateway.runtime.flusher
+    now = 2_000_000_000.0
+    async with gateway.runtime.engine.begin() as conn:
+        await conn.execute(
+            insert(LedgerEntry),
+            [
+                {"id": "ancient", "created_at": int(now - ENTRY_RETENTION - 10)},
+                {"id": "recent", "created_at": int(now - 60)},
+            ],
+        )
+
+    async def ids() -> list[str]:
+        async with gateway.runtime.sessions() as db:  # type: ignore[union-attr]
+            return sorted((await db.execute(select(LedgerEntry.id))).scalars().all())
+
+    # An unflushed entry older than both holds every id back: its replay would need them.
+    await gateway.runtime.redis.execute_command(
+        "XADD", flusher.keys.stream, f"{int((now - ENTRY_RETENTION - 7200) * 1000)}-0", "k", "log", "id", "x"
+    )
+    assert await flusher.prune(now=now) == 0
+    assert await ids() == ["ancient", "recent"]
+    await gateway.runtime.redis.delete(flusher.keys.stream)
+    assert await flusher.prune(now=now, chunk=1) == 1
+    assert await ids() == ["recent"]
