@@ -14,6 +14,7 @@ and the next command reconnects.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 from collections import deque
 from typing import Any
@@ -39,6 +40,7 @@ class _Protocol(asyncio.Protocol):
         self._owner = owner
         self._reader = hiredis.Reader(replyError=RespError)
         self.transport: asyncio.Transport | None = None
+        self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -61,6 +63,8 @@ class _Protocol(asyncio.Protocol):
                     future.set_result(reply)
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if not self.closed.done():
+            self.closed.set_result(None)
         self._owner._lost(self)
 
 
@@ -211,7 +215,12 @@ class RespClient:
             self._lost(protocol)
 
     async def aclose(self) -> None:
+        """Close, and wait (briefly) until the socket is really gone."""
+        protocol = self._protocol
         self.close()
+        if protocol is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(protocol.closed), 1.0)
 
 
 class Script:
