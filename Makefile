@@ -51,6 +51,7 @@ bench-micro: $(STAMP)
 bench-load: $(STAMP) services
 	$(PY) -m bench.load
 	$(PY) -m bench.load.ledger
+	$(PY) -m bench.load.ledger_inprocess
 
 bench: bench-micro bench-load
 

@@ -32,9 +32,22 @@ class FaultProxy:
 
     def _run(self) -> None:
         self._loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(self._loop)
         self._loop.run_until_complete(self._serve())
         self._ready.set()
         self._loop.run_forever()
+        # Stopped: let the closed connections finish closing and their handlers end, so no
+        # socket is left for the garbage collector to warn about in some later test.
+        loop = self._loop
+        pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        if self._server is not None:
+            loop.run_until_complete(self._server.wait_closed())
+        loop.run_until_complete(asyncio.sleep(0.01))
+        loop.close()
 
     async def _serve(self) -> None:
         self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
