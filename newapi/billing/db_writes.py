@@ -142,3 +142,41 @@ async def insert_logs(
             await driver.copy_records_to_table("logs", records=rows, columns=list(LOG_COLUMNS))
             return
     await conn.exec_driver_sql(statement, rows)
+
+
+# The batch entries of a flush, applied by PostgreSQL (see flusher.Flusher._apply_in_database). The
+# record layout is ledger.debit_record's: the log row in LOG_COLUMNS order, then log and
+# token_unlimited. The last row carries the total with no group, so it comes even when
+# every record was applied before.
+APPLY_BATCHES = """
+WITH parsed AS (
+  SELECT (j->>0)::bigint AS user_id, (j->>1)::bigint AS created_at, (j->>2)::bigint AS type,
+    j->>3 AS content, j->>4 AS username, j->>5 AS token_name, j->>6 AS model_name,
+    (j->>7)::bigint AS quota, (j->>8)::bigint AS prompt_tokens, (j->>9)::bigint AS completion_tokens,
+    (j->>10)::bigint AS use_time, (j->>11)::boolean AS is_stream, (j->>12)::bigint AS channel_id,
+    (j->>13)::bigint AS token_id, j->>14 AS grp, j->>15 AS ip, j->>16 AS request_id,
+    j->>17 AS upstream_request_id, j->>18 AS other, (j->>19)::boolean AS logged,
+    (j->>20)::boolean AS unlimited
+  FROM unnest($1::text[]) AS batch(payload), json_array_elements(batch.payload::json) AS j
+), claimed AS (
+  INSERT INTO newapi_ledger_entries (id, created_at)
+  SELECT DISTINCT request_id, $2::bigint FROM parsed
+  ON CONFLICT (id) DO NOTHING RETURNING id
+), fresh AS (
+  SELECT DISTINCT ON (p.request_id) p.* FROM parsed p JOIN claimed c ON c.id = p.request_id
+), written AS (
+  INSERT INTO logs (user_id, created_at, type, content, username, token_name, model_name, quota,
+    prompt_tokens, completion_tokens, use_time, is_stream, channel_id, token_id, "group", ip,
+    request_id, upstream_request_id, other)
+  SELECT user_id, created_at, type, content, username, token_name, model_name, quota,
+    prompt_tokens, completion_tokens, use_time, is_stream, channel_id, token_id, grp, ip,
+    request_id, upstream_request_id, other
+  FROM fresh WHERE logged
+)
+SELECT user_id, token_id, channel_id, unlimited, logged, username, model_name, grp,
+  created_at - created_at % 3600, count(*), sum(greatest(quota, 0))::bigint,
+  sum(prompt_tokens + completion_tokens)::bigint, (SELECT count(*) FROM parsed)
+FROM fresh GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9
+UNION ALL
+SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, (SELECT count(*) FROM parsed)
+"""
