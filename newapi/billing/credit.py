@@ -17,7 +17,6 @@ settled; a worker that dies leaves its blocks to the sweeper, like any other hol
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 #: Seconds a block admits requests before it retires (at most a third of the hold TTL).
@@ -83,7 +82,3 @@ class Credit:
 
 def credit_life(hold_ttl: float) -> float:
     return min(CREDIT_LIFE, hold_ttl / 3)
-
-
-def now() -> float:
-    return time.monotonic()

@@ -36,7 +36,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from newapi.billing.credit import CREDIT_BACKOFF, CREDIT_IDLE, Credit, credit_life
-from newapi.billing.credit import now as credit_now
 from newapi.billing.ledger import Debit, Hold, debit_record
 from newapi.core.errors import QuotaExceeded, ServiceUnavailable
 from newapi.resp.client import RespClient, RespError, Script
@@ -180,7 +179,7 @@ class RedisLedger:
         if self._credit_requests:
             credit = self._credits.get((hold.user_id, hold.token_id, hold.unlimited))
             if credit is not None and self._credit_healthy():
-                moment = credit_now()
+                moment = time.monotonic()
                 if credit.take(max(0, hold.amount), moment):
                     hold.credit = credit
                     if credit.wants_more(moment):
@@ -371,7 +370,7 @@ class RedisLedger:
         target = hold.amount * self._credit_requests
         if balance_hint < 4 * target:
             return
-        moment = credit_now()
+        moment = time.monotonic()
         self._credit_seq += 1
         credit = Credit(
             id=f"c:{self._owner}:{self._credit_seq}",
@@ -411,9 +410,9 @@ class RedisLedger:
             if status == 1:
                 credit.free += credit.target
             else:
-                credit.no_grant_until = credit_now() + CREDIT_BACKOFF
+                credit.no_grant_until = time.monotonic() + CREDIT_BACKOFF
         except (RedisError, RespError, OSError):
-            credit.no_grant_until = credit_now() + CREDIT_BACKOFF
+            credit.no_grant_until = time.monotonic() + CREDIT_BACKOFF
         finally:
             credit.granting = False
 
@@ -427,7 +426,7 @@ class RedisLedger:
         """Give every drained block back to the balances (all of them, or the stale ones)."""
         if not only_stale and self._grants:
             await asyncio.gather(*self._grants, return_exceptions=True)
-        moment = credit_now()
+        moment = time.monotonic()
         for key, credit in list(self._credits.items()):
             if not only_stale or moment >= credit.retire_at or moment - credit.last_used > CREDIT_IDLE:
                 credit.retired = True
