@@ -42,6 +42,7 @@ class Credit:
     in_flight: int = 0  # requests admitted on it and not yet settled or released
     pending: int = 0  # their settlements sent or queued, not yet acknowledged by Redis
     seq: int = 0  # the last spend's sequence number
+    queued: int = 0  # the last sequence number put into an item for Redis (ledger_redis)
     granting: bool = False
     retired: bool = False
     no_grant_until: float = 0.0

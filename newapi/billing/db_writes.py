@@ -147,7 +147,8 @@ async def insert_logs(
 # The batch entries of a flush, applied by PostgreSQL (see flusher.Flusher._apply_in_database). The
 # record layout is ledger.debit_record's: the log row in LOG_COLUMNS order, then log and
 # token_unlimited. The last row carries the total with no group, so it comes even when
-# every record was applied before.
+# every record was applied before. jsonb, not json: PostgreSQL parses each payload once,
+# where json's ->> scans the text again for every field (5-10x the database's CPU per row).
 APPLY_BATCHES = """
 WITH parsed AS (
   SELECT (j->>0)::bigint AS user_id, (j->>1)::bigint AS created_at, (j->>2)::bigint AS type,
@@ -157,7 +158,7 @@ WITH parsed AS (
     (j->>13)::bigint AS token_id, j->>14 AS grp, j->>15 AS ip, j->>16 AS request_id,
     j->>17 AS upstream_request_id, j->>18 AS other, (j->>19)::boolean AS logged,
     (j->>20)::boolean AS unlimited
-  FROM unnest($1::text[]) AS batch(payload), json_array_elements(batch.payload::json) AS j
+  FROM unnest($1::text[]) AS batch(payload), jsonb_array_elements(batch.payload::jsonb) AS j
 ), claimed AS (
   INSERT INTO newapi_ledger_entries (id, created_at)
   SELECT DISTINCT request_id, $2::bigint FROM parsed

@@ -36,7 +36,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from newapi.billing.credit import CREDIT_BACKOFF, CREDIT_IDLE, Credit, credit_life
-from newapi.billing.ledger import Debit, Hold, debit_record
+from newapi.billing.ledger import Debit, Hold, debit_record, debit_records
 from newapi.core.errors import QuotaExceeded, ServiceUnavailable
 from newapi.resp.client import RespClient, RespError, Script
 from newapi.storage.tables import Token, User
@@ -76,12 +76,43 @@ SETTLE_BATCH = 500
 
 @dataclass(slots=True, eq=False)
 class _Item:
-    """A settlement, spend or release on its way to Redis."""
+    """A settlement, a release, or consecutive spends of one credit block, on their way to Redis.
+
+    Once sent, an item is never split or merged again: a retry resends it whole, so Redis
+    applies a block's spends first..last all at once or skips them all.
+    """
 
     action: str  # "settle" | "spend" | "release"
-    hold: Hold
-    debit: Debit | None = None
-    seq: int = 0  # a spend's sequence number within its credit block
+    hold: Hold  # a spend item's first hold (the block is hold.credit)
+    debits: list[Debit]  # one per settlement or spend; empty for a release
+    seq: int = 0  # the first spend's sequence number within its credit block
+    last: int = 0  # the last spend's
+
+
+def _merge_spends(batch: list[_Item]) -> list[_Item]:
+    """Spends of one block with consecutive sequence numbers become one item (one balance
+    change in Redis for a busy key, however many requests the batch settles)."""
+    merged: list[_Item] = []
+    open_spends: dict[str, _Item] = {}
+    for item in batch:
+        if item.action != "spend":
+            merged.append(item)
+            continue
+        credit = item.hold.credit
+        if item.seq <= credit.queued:
+            # A replay of a spend already in an item: it travels alone and Redis skips it. It
+            # must never carry later spends, or they would be skipped with it.
+            merged.append(item)
+            continue
+        unit = open_spends.get(credit.id)
+        if unit is not None and item.seq == unit.last + 1:
+            unit.debits += item.debits
+            unit.last = item.last
+        else:
+            open_spends[credit.id] = item
+            merged.append(item)
+        credit.queued = item.last
+    return merged
 
 
 def unavailable() -> ServiceUnavailable:
@@ -249,13 +280,13 @@ class RedisLedger:
         self._unreported += 1
         credit = hold.credit
         if credit is None:
-            self._send_later(_Item("settle", hold, debit))
+            self._send_later(_Item("settle", hold, [debit]))
             return
         if not hold.spend_seq:
             hold.spend_seq = credit.spend(max(0, hold.amount), max(0, debit.quota))
         else:
             credit.pending += 1  # settled again: the same sequence number, so Redis ignores it
-        self._send_later(_Item("spend", hold, debit, hold.spend_seq))
+        self._send_later(_Item("spend", hold, [debit], hold.spend_seq, hold.spend_seq))
 
     async def release(self, hold: Hold) -> None:
         if hold.settled:
@@ -265,7 +296,7 @@ class RedisLedger:
         if credit is not None:
             credit.give_back(max(0, hold.amount))  # the block still holds it in Redis
             return
-        self._send_later(_Item("release", hold))
+        self._send_later(_Item("release", hold, []))
 
     def _send_later(self, item: _Item) -> None:
         self._outbox.append(item)
@@ -280,21 +311,22 @@ class RedisLedger:
             self._sender = asyncio.create_task(self._send_outbox(), name="ledger-settle")
 
     def _batch_call(self, batch: list[_Item]) -> tuple[list[str], list[Any]]:
-        """settle.lua's KEYS and ARGV for ``batch`` (three keys and six arguments per item)."""
+        """settle.lua's KEYS and ARGV for ``batch`` (three keys and seven arguments per item)."""
         keys = self.keys
         script_keys: list[str] = [keys.holds, keys.stream, keys.backlog]
         args: list[Any] = [len(batch)]
         for item in batch:
-            hold, debit = item.hold, item.debit
-            if item.action == "release" or debit is None:
-                kind, hold_key, cost, record = "r", keys.hold(hold.request_id), 0, b""
+            hold, debits = item.hold, item.debits
+            if item.action == "release" or not debits:
+                kind, hold_key, cost, records = "r", keys.hold(hold.request_id), 0, b""
             else:
                 kind = "p" if item.action == "spend" else "s"
                 hold_key = keys.hold(hold.credit.id if kind == "p" else hold.request_id)
-                cost, record = max(0, debit.quota), debit_record(debit)
+                cost = sum([max(0, debit.quota) for debit in debits])
+                records = debit_records(debits)
             script_keys += (hold_key, keys.user(hold.user_id), keys.token(hold.token_id))
             token = "0" if hold.unlimited else str(hold.token_id)
-            args += (kind, hold.request_id, cost, token, item.seq, record)
+            args += (kind, hold.request_id, cost, token, item.seq, item.last, records)
         return script_keys, args
 
     def _release_keys(self, request_id: str, user_id: int, token_id: int) -> list[str]:
@@ -309,6 +341,7 @@ class RedisLedger:
     async def _send_outbox(self) -> None:
         while self._outbox:
             batch, self._outbox = self._outbox[:SETTLE_BATCH], self._outbox[SETTLE_BATCH:]
+            batch = _merge_spends(batch)
             if self._retry:
                 # Spends of a block must reach Redis in order: nothing overtakes a retry.
                 for item in batch:
@@ -325,10 +358,10 @@ class RedisLedger:
         script_keys, args = self._batch_call(batch)
         self._backlog = int(await self._settle(keys=script_keys, args=args))
         for item in batch:
-            if item.action != "release":
-                self._unreported -= 1
+            count = len(item.debits)
+            self._unreported -= count
             if item.action == "spend" and item.hold.credit is not None:
-                item.hold.credit.pending -= 1
+                item.hold.credit.pending -= count
 
     async def wait_settled(self) -> None:
         """Until every queued settlement and release has reached Redis (tests, shutdown)."""

@@ -326,6 +326,50 @@ async def test_credit_blocks_of_two_workers_settle_exactly(redis_gateway: Gatewa
         await second.close()
 
 
+async def test_a_blocks_spends_travel_merged_and_a_replay_never_takes_later_ones(
+    redis_gateway: Gateway,
+) -> None:
+    """A busy key's settlements reach Redis as one item per batch; a replayed spend queued in a
+    later batch, before new spends of the same block, is skipped alone and they still apply."""
+    gateway = redis_gateway
+    assert gateway.runtime is not None and gateway.runtime.flusher is not None
+    ledger = _ledger(gateway)
+    start = 1_000_000
+    account = await add_account(gateway, quota=start, unlimited=False, token_quota=start)
+    first = Hold("m-0", account.user_id, account.token_id, False, 40)
+    await ledger.reserve(first, balance_hint=start)  # reserved alone; wins the key a block
+    await asyncio.gather(*ledger._grants)
+    holds = [Hold(f"m-{i}", account.user_id, account.token_id, False, 40) for i in range(1, 21)]
+    for hold in holds:
+        await ledger.reserve(hold, balance_hint=start)
+        assert hold.credit is not None
+    items_per_call: list[int] = []
+    real = ledger._settle
+
+    async def counting(keys: list[str], args: list[Any]) -> Any:
+        items_per_call.append(int(args[0]))
+        return await real(keys=keys, args=args)
+
+    ledger._settle = counting
+    await ledger.settle(first, _debit(account, first.request_id, 7))
+    for i, hold in enumerate(holds[:10]):
+        await ledger.settle(hold, _debit(account, hold.request_id, 10 + i))
+    await ledger.wait_settled()
+    assert items_per_call == [2]  # the lone settle, and ten spends as one item
+    holds[9].settled = False
+    await ledger.settle(holds[9], _debit(account, holds[9].request_id, 19))  # a replay
+    for i, hold in enumerate(holds[10:]):
+        await ledger.settle(hold, _debit(account, hold.request_id, 50 + i))
+    await ledger.wait_settled()
+    assert items_per_call == [2, 2]  # the replay alone, then the ten new spends
+    await ledger.return_credits()
+    spent = 7 + sum(range(10, 20)) + sum(range(50, 60))
+    assert await ledger.balance(account.user_id) == start - spent
+    assert await gateway.runtime.flusher.drain() == 21
+    user = await _user(gateway, account.user_id)
+    assert (user.quota, user.used_quota, user.request_count) == (start - spent, spent, 21)
+
+
 async def test_applied_ids_are_pruned_once_no_entry_can_bring_them_back(redis_gateway: Gateway) -> None:
     gateway = redis_gateway
     assert gateway.runtime is not None and gateway.runtime.flusher is not None
