@@ -57,6 +57,11 @@ class Debit:
 
     def log_row(self) -> tuple[Any, ...]:
         """The consume-log row, in :data:`LOG_COLUMNS` order."""
+        return self.record()[:R_LOG]
+
+    def record(self) -> tuple[Any, ...]:
+        """The debit record (see :func:`debit_record`): the log row, then ``log`` and
+        ``token_unlimited``, built as one tuple (this runs once per request)."""
         return (
             self.user_id,
             self.created_at,
@@ -77,6 +82,8 @@ class Debit:
             self.request_id,
             self.upstream_request_id,
             self.other,
+            self.log,
+            self.token_unlimited,
         )
 
 
@@ -114,21 +121,21 @@ R_TOKEN_UNLIMITED = R_LOG + 1
 def debit_record(debit: Debit) -> bytes:
     """The debit as the Redis stream carries it: a JSON array, the log row then ``log`` and
     ``token_unlimited``."""
-    return orjson.dumps((*debit.log_row(), debit.log, debit.token_unlimited))
+    return orjson.dumps(debit.record())
 
 
 def debit_records(debits: list[Debit]) -> bytes:
     """Several debit records joined by commas (a JSON array's elements), in one encoding call."""
     if len(debits) == 1:
         return debit_record(debits[0])
-    return orjson.dumps([(*d.log_row(), d.log, d.token_unlimited) for d in debits])[1:-1]
+    return orjson.dumps([debit.record() for debit in debits])[1:-1]
 
 
 def record_from_debit_json(data: bytes | str) -> list[Any]:
     """A debit record from the earlier stream format (a JSON array of every Debit field by
     name order), for entries written before an upgrade and still waiting to be flushed."""
     debit = Debit(**dict(zip(_OLD_FIELDS, orjson.loads(data), strict=True)))
-    return [*debit.log_row(), debit.log, debit.token_unlimited]
+    return list(debit.record())
 
 
 _OLD_FIELDS = (

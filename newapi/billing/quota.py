@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 from typing import Protocol, TypeVar
+
+import orjson
 
 from newapi.billing.pricing import ModelPrice, PriceBook
 from newapi.core.usage import Usage as Usage  # re-exported: the relay's usage struct
@@ -41,14 +43,18 @@ _ONE = Decimal(1)
 _N = TypeVar("_N", float, Decimal)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Charge:
-    """The settled quota of one request and what its consume log records."""
+    """The settled quota of one request and what its consume log records (treat as read-only:
+    ``other`` may be shared between charges; not frozen, because a frozen dataclass costs
+    three times as much to build, once per request)."""
 
     quota: int
     content: str
     other: dict[str, object]
     no_billing_info: bool
+    #: ``other`` already encoded as JSON, when it is a shared plain-path one (else b"").
+    other_json: bytes = field(default=b"", compare=False)
 
 
 def _dec(value: float) -> Decimal:
@@ -243,15 +249,46 @@ def compute_charge(
     Price mode: ``price x n x QuotaPerUnit x groupRatio`` (plus surcharges), owed per call.
     Negative or absurd usage figures are clamped first and flagged ``other["usage_clamped"]``.
     """
-    group = _group(group_ratio)
+    # The common ratio needs no clamping, and skipping the call is worth it once per request.
+    group = group_ratio if 0.0 <= group_ratio <= _MAX_GROUP_RATIO else _group(group_ratio)
     plain = _plain_charge(price, group, usage, user_group_ratio)
     if plain is not None:
         return plain
     return _full_charge(price, group, usage, book, user_group_ratio, n)
 
 
-#: The log's ratio text of each (model ratio, completion ratio, group ratio) in use.
-_PLAIN_CONTENT: dict[tuple[float, float, float], str] = {}
+@dataclass(slots=True)
+class _PlainTerms:
+    """What a plain charge's log records beside the quota, the same for every request at
+    the same ratios: built and encoded once."""
+
+    content: str
+    other: dict[str, object]
+    other_json: bytes
+
+
+#: The plain path's terms of each (model, completion, group, cache, user group) ratio in use.
+_PLAIN_TERMS: dict[tuple[float, float, float, float, float | None], _PlainTerms] = {}
+
+
+def _plain_terms(price: ModelPrice, group: float, user_group_ratio: float | None) -> _PlainTerms:
+    key = (price.model_ratio, price.completion_ratio, group, price.cache_ratio, user_group_ratio)
+    terms = _PLAIN_TERMS.get(key)
+    if terms is None:
+        if len(_PLAIN_TERMS) > 4096:
+            _PLAIN_TERMS.clear()
+        other: dict[str, object] = {
+            "model_ratio": price.model_ratio,
+            "group_ratio": group,
+            "completion_ratio": price.completion_ratio,
+            "cache_tokens": 0,
+            "cache_ratio": price.cache_ratio,
+            "model_price": -1.0,
+            "user_group_ratio": -1.0 if user_group_ratio is None else user_group_ratio,
+        }
+        content = f"{_ratios_text(price)}，分组倍率 {group:.2f}"
+        terms = _PLAIN_TERMS[key] = _PlainTerms(content, other, orjson.dumps(other))
+    return terms
 
 
 def _plain_charge(
@@ -293,22 +330,8 @@ def _plain_charge(
     quota = max(0, floor + (frac > 0.5))
     if quota == 0 and model_ratio != 0 and group != 0:
         quota = 1
-    key = (model_ratio, completion_ratio, group)
-    content = _PLAIN_CONTENT.get(key)
-    if content is None:
-        if len(_PLAIN_CONTENT) > 4096:
-            _PLAIN_CONTENT.clear()
-        content = _PLAIN_CONTENT[key] = f"{_ratios_text(price)}，分组倍率 {group:.2f}"
-    other: dict[str, object] = {
-        "model_ratio": model_ratio,
-        "group_ratio": group,
-        "completion_ratio": completion_ratio,
-        "cache_tokens": 0,
-        "cache_ratio": price.cache_ratio,
-        "model_price": -1.0,
-        "user_group_ratio": -1.0 if user_group_ratio is None else user_group_ratio,
-    }
-    return Charge(quota, content, other, False)
+    terms = _plain_terms(price, group, user_group_ratio)
+    return Charge(quota, terms.content, terms.other, False, terms.other_json)
 
 
 def _full_charge(

@@ -28,6 +28,7 @@ class OptionStore:
             self._values.update(values)
         self.version = 0
         self._memo: dict[Callable[[OptionStore], Any], Any] = {}
+        self._bools: dict[tuple[str, bool], bool] = {}
 
     def snapshot(self) -> dict[str, str]:
         return dict(self._values)
@@ -48,15 +49,21 @@ class OptionStore:
     def _bump(self) -> None:
         self.version += 1
         self._memo.clear()
+        self._bools.clear()
 
     def get(self, key: str, default: str = "") -> str:
         return self._values.get(key, default)
 
     def get_bool(self, key: str, default: bool = False) -> bool:
+        # The relay asks for the same few flags on every request: parse each once per version.
+        try:
+            return self._bools[key, default]
+        except KeyError:
+            pass
         raw = self._values.get(key)
-        if raw is None or raw == "":
-            return default
-        return raw.strip().lower() in _TRUE
+        value = default if raw is None or raw == "" else raw.strip().lower() in _TRUE
+        self._bools[key, default] = value
+        return value
 
     def get_int(self, key: str, default: int = 0) -> int:
         try:

@@ -10,6 +10,7 @@ import orjson
 from newapi.billing.ledger import Debit
 from newapi.billing.pricing import price_book
 from newapi.billing.quota import Charge, compute_charge
+from newapi.core.constants import LogType
 from newapi.core.endpoints import Billing
 from newapi.core.usage import Usage
 from newapi.relay.call import Call
@@ -82,8 +83,9 @@ def final_usage(call: Call) -> Usage:
     return Usage(prompt_tokens=count_prompt(call), completion_tokens=completion)
 
 
-def _other(call: Call, charge: Charge, usage: Usage) -> str:
-    other: dict[str, Any] = dict(charge.other)
+def _other(call: Call, charge: Charge) -> str:
+    """The log's ``other`` JSON: the charge's terms, then what this request adds."""
+    other: dict[str, Any] = {} if charge.other_json else {**charge.other}
     if call.first_byte_at:
         other["frt"] = int((call.first_byte_at - call.started) * 1000)
     if call.upstream_model and call.upstream_model != call.model:
@@ -95,43 +97,53 @@ def _other(call: Call, charge: Charge, usage: Usage) -> str:
     if call.client_gone:
         other["client_gone"] = True
     admin: dict[str, Any] = {"use_channel": [str(c) for c in call.tried]}
-    if call.channel is not None and call.channel.multi_key:
+    channel = call.channel
+    if channel is not None and channel.multi_key:
         admin["is_multi_key"] = True
         admin["multi_key_index"] = call.key_index
     if call.local_count:
         admin["local_count_tokens"] = True
     other["admin_info"] = admin
+    if charge.other_json:
+        # The terms' keys never meet these, so the two objects join as one; the bytes are
+        # what encoding the merged dict would give.
+        return (charge.other_json[:-1] + b"," + orjson.dumps(other)[1:]).decode()
     return orjson.dumps(other).decode()
 
 
 def build_debit(runtime: Runtime, call: Call) -> tuple[Debit, Charge]:
-    assert call.price is not None and call.user is not None and call.token is not None
+    user, token, price = call.user, call.token, call.price
+    assert price is not None and user is not None and token is not None
     book = price_book(runtime.options)
     if call.endpoint.billing is Billing.ESTIMATE and (call.usage is None or not call.usage.valid):
         call.usage = Usage(prompt_tokens=count_prompt(call))
     usage = final_usage(call)
-    charge = compute_charge(call.price, call.group_ratio, usage, book, n=call.n)
+    charge = compute_charge(price, call.group_ratio, usage, book, n=call.n)
+    channel = call.channel
+    # Positional, in Debit's field order: keyword matching of 21 arguments would cost this
+    # once-per-request call three times as much.
     debit = Debit(
-        request_id=call.request_id,
-        user_id=call.user.id,
-        username=call.user.username,
-        token_id=call.token.id,
-        token_name=call.token.name,
-        channel_id=call.channel.id if call.channel is not None else 0,
-        model_name=call.model,
-        group=call.group,
-        quota=charge.quota,
-        prompt_tokens=usage.prompt_tokens,
-        completion_tokens=usage.completion_tokens,
-        use_time=int(time.monotonic() - call.started),
-        is_stream=call.stream,
-        content=charge.content,
-        other=_other(call, charge, usage),
-        created_at=call.created_at,
-        ip=call.client_ip if call.user.setting.get("record_ip_log") else "",
-        upstream_request_id=call.upstream_request_id,
-        log=runtime.options.get_bool("LogConsumeEnabled", True),
-        token_unlimited=call.token.unlimited_quota,
+        call.request_id,
+        user.id,
+        user.username,
+        token.id,
+        token.name,
+        channel.id if channel is not None else 0,  # channel_id
+        call.model,  # model_name
+        call.group,
+        charge.quota,
+        usage.prompt_tokens,
+        usage.completion_tokens,
+        int(time.monotonic() - call.started),  # use_time
+        call.stream,  # is_stream
+        charge.content,
+        _other(call, charge),
+        call.created_at,
+        call.client_ip if user.setting.get("record_ip_log") else "",  # ip
+        call.upstream_request_id,
+        runtime.options.get_bool("LogConsumeEnabled", True),  # log
+        LogType.CONSUME,
+        token.unlimited_quota,  # token_unlimited
     )
     return debit, charge
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 
+import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -163,6 +164,8 @@ def test_the_fast_path_equals_the_full_one(
     full = _full_charge(price, clean, usage, BOOK, user_group_ratio, 1)
     if fast is not None:
         assert fast == full
+        # The shared encoding is the charge's own ``other``, byte for byte.
+        assert fast.other_json == orjson.dumps(full.other)
     assert compute_charge(price, group, usage, BOOK, user_group_ratio) == full
 
 
