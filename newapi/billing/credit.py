@@ -18,6 +18,7 @@ settled; a worker that dies leaves its blocks to the sweeper, like any other hol
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 #: Seconds a block admits requests before it retires (at most a third of the hold TTL).
 CREDIT_LIFE = 30.0
@@ -42,19 +43,24 @@ class Credit:
     in_flight: int = 0  # requests admitted on it and not yet settled or released
     pending: int = 0  # their settlements sent or queued, not yet acknowledged by Redis
     seq: int = 0  # the last spend's sequence number
-    queued: int = 0  # the last sequence number put into an item for Redis (ledger_redis)
+    unit: Any = None  # the item of its spends still waiting in the ledger's outbox, if any
     granting: bool = False
     retired: bool = False
     no_grant_until: float = 0.0
 
-    def take(self, amount: int, now: float) -> bool:
-        """Admit a request holding ``amount`` if the block can cover it."""
-        if self.retired or now >= self.retire_at or self.free < amount:
-            return False
-        self.free -= amount
-        self.in_flight += 1
-        self.last_used = now
-        return True
+    def admit(self, amount: int, now: float) -> tuple[bool, bool]:
+        """Admit a request holding ``amount`` if the block can cover it; also says whether the
+        block should ask for more (one call per request, so both answers come at once)."""
+        usable = not self.retired
+        admitted = usable and now < self.retire_at and self.free >= amount
+        if admitted:
+            self.free -= amount
+            self.in_flight += 1
+            self.last_used = now
+        wants_more = (
+            usable and not self.granting and now >= self.no_grant_until and self.free < self.target // 2
+        )
+        return admitted, wants_more
 
     def spend(self, amount: int, cost: int) -> int:
         """A request admitted on this block finished costing ``cost``; returns its sequence."""
@@ -68,14 +74,6 @@ class Credit:
         """A request admitted on this block failed before costing anything."""
         self.in_flight -= 1
         self.free += amount
-
-    def wants_more(self, now: float) -> bool:
-        return (
-            not self.granting
-            and not self.retired
-            and now >= self.no_grant_until
-            and self.free < self.target // 2
-        )
 
     def drained(self) -> bool:
         return self.in_flight == 0 and self.pending == 0 and not self.granting

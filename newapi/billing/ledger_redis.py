@@ -78,8 +78,9 @@ SETTLE_BATCH = 500
 class _Item:
     """A settlement, a release, or consecutive spends of one credit block, on their way to Redis.
 
-    Once sent, an item is never split or merged again: a retry resends it whole, so Redis
-    applies a block's spends first..last all at once or skips them all.
+    Spends join their block's item while it waits in the outbox (see ``settle``); once taken
+    for sending it never changes again: a retry resends it whole, so Redis applies a block's
+    spends first..last all at once or skips them all.
     """
 
     action: str  # "settle" | "spend" | "release"
@@ -87,32 +88,6 @@ class _Item:
     debits: list[Debit]  # one per settlement or spend; empty for a release
     seq: int = 0  # the first spend's sequence number within its credit block
     last: int = 0  # the last spend's
-
-
-def _merge_spends(batch: list[_Item]) -> list[_Item]:
-    """Spends of one block with consecutive sequence numbers become one item (one balance
-    change in Redis for a busy key, however many requests the batch settles)."""
-    merged: list[_Item] = []
-    open_spends: dict[str, _Item] = {}
-    for item in batch:
-        if item.action != "spend":
-            merged.append(item)
-            continue
-        credit = item.hold.credit
-        if item.seq <= credit.queued:
-            # A replay of a spend already in an item: it travels alone and Redis skips it. It
-            # must never carry later spends, or they would be skipped with it.
-            merged.append(item)
-            continue
-        unit = open_spends.get(credit.id)
-        if unit is not None and item.seq == unit.last + 1:
-            unit.debits += item.debits
-            unit.last = item.last
-        else:
-            open_spends[credit.id] = item
-            merged.append(item)
-        credit.queued = item.last
-    return merged
 
 
 def unavailable() -> ServiceUnavailable:
@@ -210,14 +185,12 @@ class RedisLedger:
         if self._credit_requests:
             credit = self._credits.get((hold.user_id, hold.token_id, hold.unlimited))
             if credit is not None and self._credit_healthy():
-                moment = time.monotonic()
-                if credit.take(max(0, hold.amount), moment):
-                    hold.credit = credit
-                    if credit.wants_more(moment):
-                        self._grant_later(credit)
-                    return
-                if credit.wants_more(moment):
+                admitted, wants_more = credit.admit(max(0, hold.amount), time.monotonic())
+                if wants_more:
                     self._grant_later(credit)
+                if admitted:
+                    hold.credit = credit
+                    return
         await self._reserve_one(hold)
         if self._credit_requests:
             self._consider_credit(hold, balance_hint)
@@ -282,11 +255,22 @@ class RedisLedger:
         if credit is None:
             self._send_later(_Item("settle", hold, [debit]))
             return
-        if not hold.spend_seq:
-            hold.spend_seq = credit.spend(max(0, hold.amount), max(0, debit.quota))
-        else:
-            credit.pending += 1  # settled again: the same sequence number, so Redis ignores it
-        self._send_later(_Item("spend", hold, [debit], hold.spend_seq, hold.spend_seq))
+        if hold.spend_seq:
+            # Settled again: the same sequence number, which Redis skips. It travels alone, so
+            # it can never carry later spends down with it.
+            credit.pending += 1
+            self._send_later(_Item("spend", hold, [debit], hold.spend_seq, hold.spend_seq))
+            return
+        seq = hold.spend_seq = credit.spend(max(0, hold.amount), max(0, debit.quota))
+        unit = credit.unit
+        if unit is not None and unit.last == seq - 1:
+            # The block's item still waits in the outbox: this spend joins it, and Redis will
+            # change the balances once for the lot.
+            unit.debits.append(debit)
+            unit.last = seq
+            return
+        unit = credit.unit = _Item("spend", hold, [debit], seq, seq)
+        self._send_later(unit)
 
     async def release(self, hold: Hold) -> None:
         if hold.settled:
@@ -341,7 +325,9 @@ class RedisLedger:
     async def _send_outbox(self) -> None:
         while self._outbox:
             batch, self._outbox = self._outbox[:SETTLE_BATCH], self._outbox[SETTLE_BATCH:]
-            batch = _merge_spends(batch)
+            for item in batch:
+                if item.action == "spend" and item.hold.credit.unit is item:
+                    item.hold.credit.unit = None  # taken: later spends start a new item
             if self._retry:
                 # Spends of a block must reach Redis in order: nothing overtakes a retry.
                 for item in batch:

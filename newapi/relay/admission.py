@@ -158,7 +158,7 @@ async def reserve(runtime: Runtime, call: Call) -> None:
             f"model {call.model} has no price or ratio configured; ask the administrator to set one",
             code="model_price_error",
         )
-    call.price = price
+    call.price, call.book = price, book
     call.group_ratio = book.group_ratio(call.user.group, call.group)
     amount = pre_consume_quota(price, call.group_ratio, call.prompt_estimate, call.max_tokens, book, n=call.n)
     free = call.group_ratio == 0 or (

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from newapi.billing.ledger import Hold
-from newapi.billing.pricing import ModelPrice
+from newapi.billing.pricing import ModelPrice, PriceBook
 from newapi.cache.channels import Tier
 from newapi.core.endpoints import Endpoint
 from newapi.core.structs import ChannelInfo, TokenInfo, UserInfo
@@ -36,6 +36,7 @@ class Call:
     quality: str = ""
     prompt_estimate: int = 0
     price: ModelPrice | None = None
+    book: PriceBook | None = None  # the prices the request was admitted at
     group_ratio: float = 1.0
     tiers: tuple[Tier, ...] = ()
     hold: Hold | None = None

@@ -96,7 +96,7 @@ def _other(call: Call, charge: Charge) -> str:
         other["stream_status"] = call.stream_status or "done"
     if call.client_gone:
         other["client_gone"] = True
-    admin: dict[str, Any] = {"use_channel": [str(c) for c in call.tried]}
+    admin: dict[str, Any] = {"use_channel": list(map(str, call.tried))}
     channel = call.channel
     if channel is not None and channel.multi_key:
         admin["is_multi_key"] = True
@@ -114,10 +114,13 @@ def _other(call: Call, charge: Charge) -> str:
 def build_debit(runtime: Runtime, call: Call) -> tuple[Debit, Charge]:
     user, token, price = call.user, call.token, call.price
     assert price is not None and user is not None and token is not None
-    book = price_book(runtime.options)
-    if call.endpoint.billing is Billing.ESTIMATE and (call.usage is None or not call.usage.valid):
-        call.usage = Usage(prompt_tokens=count_prompt(call))
-    usage = final_usage(call)
+    book = call.book or price_book(runtime.options)
+    usage = call.usage
+    if usage is None or not (usage.prompt_tokens or usage.completion_tokens) or call.local_count:
+        # Missing or partial usage: count locally (the common case, the upstream's own, skips this).
+        if call.endpoint.billing is Billing.ESTIMATE and (usage is None or not usage.valid):
+            call.usage = Usage(prompt_tokens=count_prompt(call))
+        usage = final_usage(call)
     charge = compute_charge(price, call.group_ratio, usage, book, n=call.n)
     channel = call.channel
     # Positional, in Debit's field order: keyword matching of 21 arguments would cost this
