@@ -52,6 +52,7 @@ bench-load: $(STAMP) services
 	$(PY) -m bench.load
 	$(PY) -m bench.load.ledger
 	$(PY) -m bench.load.ledger_inprocess
+	$(PY) -m bench.load.ledger_instructions
 
 bench: bench-micro bench-load
 

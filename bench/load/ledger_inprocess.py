@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import statistics
 import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -26,7 +29,9 @@ import uvloop
 from bench.load import procs
 from bench.load.__main__ import _body
 from newapi.app import Gateway
+from newapi.billing.flusher import Flusher
 from newapi.billing.ledger_redis import RedisLedger
+from newapi.runtime import Runtime
 from newapi.settings import load_settings
 from tests.support.inprocess import running_app
 from tests.support.provision import add_account, add_channel
@@ -35,7 +40,7 @@ from tests.support.services import REDIS_URL, throwaway_postgres, throwaway_redi
 PATH = b"/v1/chat/completions"
 
 
-async def _drive(app: Gateway, key: str, body: bytes, count: int, concurrency: int = 64) -> None:
+async def drive(app: Gateway, key: str, body: bytes, count: int, concurrency: int = 64) -> None:
     headers = [
         (b"authorization", b"Bearer " + key.encode()),
         (b"content-type", b"application/json"),
@@ -89,7 +94,22 @@ async def _drive(app: Gateway, key: str, body: bytes, count: int, concurrency: i
     await asyncio.gather(*(gated() for _ in range(count)))
 
 
-async def _run(mock_url: str, requests: int, rounds: int) -> dict[str, Any]:
+@dataclass
+class Bench:
+    """The gateway's app with a priced and a free model, one account, and the two bodies."""
+
+    app: Gateway
+    runtime: Runtime
+    ledger: RedisLedger
+    flusher: Flusher
+    key: str
+    bodies: dict[str, bytes]
+
+
+@contextlib.asynccontextmanager
+async def billing_app(mock_url: str) -> AsyncIterator[Bench]:
+    """The app on a throwaway PostgreSQL database and Redis prefix; its own flusher task is
+    stopped, so a caller flushes inside its measurement."""
     async with throwaway_postgres() as dsn, throwaway_redis_prefix() as prefix:
         settings = load_settings(
             {
@@ -115,22 +135,28 @@ async def _run(mock_url: str, requests: int, rounds: int) -> dict[str, Any]:
             ledger = runtime.ledger
             assert isinstance(ledger, RedisLedger)
             bodies = {"billed": _body("gpt-4o-mini", False), "unbilled": _body("free-model", False)}
-            for body in bodies.values():
-                await _drive(app, account.bare, body, 500)
-            await ledger.wait_settled()
-            await runtime.flusher.drain()
-            cpu: dict[str, list[float]] = {"billed": [], "unbilled": []}
-            pairs: list[float] = []
-            for round_ in range(rounds):
-                order = ("billed", "unbilled") if round_ % 2 == 0 else ("unbilled", "billed")
-                for label in order:
-                    started = time.process_time()
-                    await _drive(app, account.bare, bodies[label], requests)
-                    if label == "billed":
-                        await ledger.wait_settled()
-                        await runtime.flusher.drain()
-                    cpu[label].append((time.process_time() - started) / requests * 1e6)
-                pairs.append(cpu["billed"][-1] / cpu["unbilled"][-1])
+            yield Bench(app, runtime, ledger, runtime.flusher, account.bare, bodies)
+
+
+async def _run(mock_url: str, requests: int, rounds: int) -> dict[str, Any]:
+    async with billing_app(mock_url) as bench:
+        app, ledger, flusher = bench.app, bench.ledger, bench.flusher
+        for body in bench.bodies.values():
+            await drive(app, bench.key, body, 500)
+        await ledger.wait_settled()
+        await flusher.drain()
+        cpu: dict[str, list[float]] = {"billed": [], "unbilled": []}
+        pairs: list[float] = []
+        for round_ in range(rounds):
+            order = ("billed", "unbilled") if round_ % 2 == 0 else ("unbilled", "billed")
+            for label in order:
+                started = time.process_time()
+                await drive(app, bench.key, bench.bodies[label], requests)
+                if label == "billed":
+                    await ledger.wait_settled()
+                    await flusher.drain()
+                cpu[label].append((time.process_time() - started) / requests * 1e6)
+            pairs.append(cpu["billed"][-1] / cpu["unbilled"][-1])
     return {
         "billed_cpu_us": round(statistics.median(cpu["billed"]), 1),
         "unbilled_cpu_us": round(statistics.median(cpu["unbilled"]), 1),

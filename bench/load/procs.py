@@ -79,7 +79,7 @@ def mock_upstream(chunks: int) -> Iterator[Server]:
         _stop(process)
 
 
-def _ensure_tool(name: str, package: str) -> str:
+def ensure_tool(name: str, package: str) -> str:
     """A Debian tool the load runs need, installed on first use (a fresh machine has neither)."""
     for path in (shutil.which(name), f"/usr/sbin/{name}", f"/usr/bin/{name}"):
         if path and Path(path).exists():
@@ -92,11 +92,11 @@ def _ensure_tool(name: str, package: str) -> str:
 
 
 def ensure_nginx() -> str:
-    return _ensure_tool("nginx", "nginx-light")
+    return ensure_tool("nginx", "nginx-light")
 
 
 def ensure_wrk() -> str:
-    return _ensure_tool("wrk", "wrk")
+    return ensure_tool("wrk", "wrk")
 
 
 NGINX_CONF = """
