@@ -7,7 +7,8 @@ database. "billed" is a priced model (admission by reserve.lua or a credit block
 batched settle.lua, the stream, the flusher's database writes); "unbilled" is a free
 model with New API's quota_setting.enable_free_model_pre_consume off, which skips
 billing entirely. The two alternate, and the ratio is the median of the per-round
-ratios. Redis round trips per request come from INFO commandstats around each billed run.
+ratios. A round ends when the flusher has applied its last settlements, so each billed round
+carries its own flush. Redis round trips per request come from INFO commandstats around each billed run.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import re
 import statistics
 import subprocess
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -42,6 +44,19 @@ def _redis_calls() -> int:
         if name in _CLIENT_COMMANDS:
             total += int(calls)
     return total
+
+
+def _wait_flushed(prefix: str, timeout: float = 15.0) -> None:
+    """Until the flusher has applied every settlement of the last run (its backlog counter is
+    0), so a billed round's tail flush counts in that round and not in the next one."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        out = subprocess.run(
+            ["redis-cli", "GET", f"{prefix}ledger:backlog"], capture_output=True, text=True, check=False
+        ).stdout.strip()
+        if out in ("", "0"):
+            return
+        time.sleep(0.05)
 
 
 def main() -> int:
@@ -130,6 +145,7 @@ def _run(args: argparse.Namespace) -> int:
                 calls = _redis_calls()
                 before = cpu_seconds(gateway.pids)
                 run = loadgen.wrk(url, bodies[label], key, connections=64, seconds=args.seconds)
+                _wait_flushed(env["NEWAPI_REDIS_PREFIX"])
                 cpu = cpu_seconds(gateway.pids) - before
                 results[label].append(cpu / max(run.requests, 1) * 1e6)
                 if label == "billed":
