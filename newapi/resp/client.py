@@ -81,6 +81,9 @@ class RespClient:
         self._connect_timeout = connect_timeout
         self._reply_timeout = reply_timeout
         self._protocol: _Protocol | None = None
+        # The loop of the connection: asyncio.get_running_loop() costs a getpid() system
+        # call each time, and the health check runs once per billed request.
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._connecting: asyncio.Future[None] | None = None
         # (future, monotonic send time): replies arrive in command order.
         self._waiters: deque[tuple[asyncio.Future[Any], float]] = deque()
@@ -92,7 +95,7 @@ class RespClient:
         if self._connecting is not None:
             await asyncio.shield(self._connecting)
             return
-        loop = asyncio.get_running_loop()
+        loop = self._loop = asyncio.get_running_loop()
         self._connecting = loop.create_future()
         try:
             try:
@@ -145,7 +148,7 @@ class RespClient:
         protocol.transport.write(data)
 
     def _submit(self, command: tuple[Any, ...]) -> asyncio.Future[Any]:
-        loop = asyncio.get_running_loop()
+        loop = self._loop or asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
         self._waiters.append((future, loop.time()))
         self._buffer.append(hiredis.pack_command(command))
@@ -183,7 +186,8 @@ class RespClient:
             return False
         if not self._waiters:
             return True
-        return asyncio.get_running_loop().time() - self._waiters[0][1] < HEALTHY_REPLY_DELAY
+        loop = self._loop or asyncio.get_running_loop()
+        return loop.time() - self._waiters[0][1] < HEALTHY_REPLY_DELAY
 
     async def execute(self, *command: Any) -> Any:
         if self._protocol is None:
