@@ -53,8 +53,9 @@ class Charge:
     content: str
     other: dict[str, object]
     no_billing_info: bool
-    #: ``other`` already encoded as JSON, when it is a shared plain-path one (else b"").
-    other_json: bytes = field(default=b"", compare=False)
+    #: ``other`` already encoded as JSON text without its closing brace, when it is a shared
+    #: plain-path one (else ""): the request's own fields are appended to it.
+    other_head: str = field(default="", compare=False)
 
 
 def _dec(value: float) -> Decimal:
@@ -264,7 +265,7 @@ class _PlainTerms:
 
     content: str
     other: dict[str, object]
-    other_json: bytes
+    other_head: str
 
 
 #: The plain path's terms of each (model, completion, group, cache, user group) ratio in use.
@@ -287,7 +288,7 @@ def _plain_terms(price: ModelPrice, group: float, user_group_ratio: float | None
             "user_group_ratio": -1.0 if user_group_ratio is None else user_group_ratio,
         }
         content = f"{_ratios_text(price)}，分组倍率 {group:.2f}"
-        terms = _PLAIN_TERMS[key] = _PlainTerms(content, other, orjson.dumps(other))
+        terms = _PLAIN_TERMS[key] = _PlainTerms(content, other, orjson.dumps(other).decode()[:-1])
     return terms
 
 
@@ -331,7 +332,7 @@ def _plain_charge(
     if quota == 0 and model_ratio != 0 and group != 0:
         quota = 1
     terms = _plain_terms(price, group, user_group_ratio)
-    return Charge(quota, terms.content, terms.other, False, terms.other_json)
+    return Charge(quota, terms.content, terms.other, False, terms.other_head)
 
 
 def _full_charge(

@@ -85,17 +85,52 @@ def final_usage(call: Call) -> Usage:
 
 def _other(call: Call, charge: Charge) -> str:
     """The log's ``other`` JSON: the charge's terms, then what this request adds."""
-    other: dict[str, Any] = {} if charge.other_json else {**charge.other}
+    head = charge.other_head
+    if not head:
+        other: dict[str, Any] = {**charge.other}
+        if call.first_byte_at:
+            other["frt"] = int((call.first_byte_at - call.started) * 1000)
+        other.update(_request_fields(call))
+        return orjson.dumps(other).decode()
+    # The terms' keys never meet the request's, so the two objects join as one: the text is
+    # what encoding the merged dict would give. Past "frt" the request's fields repeat from
+    # request to request (the route, the channels tried, a few flags): encoded once each.
+    channel = call.channel
+    multi = channel is not None and channel.multi_key
+    key = (
+        call.path,
+        call.upstream_model if call.upstream_model != call.model else "",
+        (call.stream_status or "done") if call.stream else "",
+        call.client_gone,
+        tuple(call.tried),
+        call.key_index if multi else None,
+        call.local_count,
+    )
+    tail = _TAILS.get(key)
+    if tail is None:
+        if len(_TAILS) > 4096:
+            _TAILS.clear()
+        tail = _TAILS[key] = "," + orjson.dumps(_request_fields(call)).decode()[1:]
     if call.first_byte_at:
-        other["frt"] = int((call.first_byte_at - call.started) * 1000)
+        return f'{head},"frt":{int((call.first_byte_at - call.started) * 1000)}{tail}'
+    return head + tail
+
+
+#: The encoded request fields of ``other`` (after "frt"), by what they are made of.
+_TAILS: dict[tuple[Any, ...], str] = {}
+
+
+def _request_fields(call: Call) -> dict[str, Any]:
+    """What ``other`` records about the request itself, after ``frt``, in New API's order."""
+    fields: dict[str, Any] = {}
     if call.upstream_model and call.upstream_model != call.model:
-        other["is_model_mapped"] = True
-        other["upstream_model_name"] = call.upstream_model
-    other["request_path"] = call.path
+        fields["is_model_mapped"] = True
+        fields["upstream_model_name"] = call.upstream_model
+    fields["request_path"] = call.path
     if call.stream:
-        other["stream_status"] = call.stream_status or "done"
+        fields["stream_status"] = call.stream_status or "done"
     if call.client_gone:
-        other["client_gone"] = True
+        fields["client_gone"] = True
     admin: dict[str, Any] = {"use_channel": list(map(str, call.tried))}
     channel = call.channel
     if channel is not None and channel.multi_key:
@@ -103,12 +138,8 @@ def _other(call: Call, charge: Charge) -> str:
         admin["multi_key_index"] = call.key_index
     if call.local_count:
         admin["local_count_tokens"] = True
-    other["admin_info"] = admin
-    if charge.other_json:
-        # The terms' keys never meet these, so the two objects join as one; the bytes are
-        # what encoding the merged dict would give.
-        return (charge.other_json[:-1] + b"," + orjson.dumps(other)[1:]).decode()
-    return orjson.dumps(other).decode()
+    fields["admin_info"] = admin
+    return fields
 
 
 def build_debit(runtime: Runtime, call: Call) -> tuple[Debit, Charge]:

@@ -165,7 +165,7 @@ def test_the_fast_path_equals_the_full_one(
     if fast is not None:
         assert fast == full
         # The shared encoding is the charge's own ``other``, byte for byte.
-        assert fast.other_json == orjson.dumps(full.other)
+        assert fast.other_head + "}" == orjson.dumps(full.other).decode()
     assert compute_charge(price, group, usage, BOOK, user_group_ratio) == full
 
 
