@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
 import orjson
@@ -16,13 +16,13 @@ from starlette.responses import Response
 from newapi.api import balance
 from newapi.api.auth import Caller, runtime_of, user_only
 from newapi.api.envelope import ApiError, Quota, body_as, ok
+from newapi.api.newcomers import insert_user
 from newapi.api.ratelimits import critical_limit
 from newapi.api.users_admin import check_username
-from newapi.core.constants import LogType, Role, UserStatus
+from newapi.core.constants import Role, UserStatus
 from newapi.core.keys import new_aff_code, new_token_key
 from newapi.core.passwords import check_rules, hash_password
 from newapi.security.urls import UnsafeUrl, check_url
-from newapi.storage import logs
 from newapi.storage.tables import Token, User
 
 
@@ -54,9 +54,6 @@ async def register(request: Request) -> Response:
         # Sending verification codes needs SMTP, which this gateway does not do yet.
         raise ApiError("email verification is required but not available; ask the administrator")
     hashed = await hash_password(body.password)
-    for_new = max(0, options.get_int("QuotaForNewUser"))
-    for_invitee = max(0, options.get_int("QuotaForInvitee"))
-    for_inviter = max(0, options.get_int("QuotaForInviter"))
     now = int(time.time())
     try:
         async with runtime.sessions() as db, db.begin():
@@ -69,8 +66,6 @@ async def register(request: Request) -> Response:
                         select(User).where(User.aff_code == body.aff_code.strip(), User.deleted_at.is_(None))
                     )
                 ).scalar_one_or_none()
-            # A fresh row starts with its grant; nothing else can race a row that does not exist yet.
-            initial = for_new + (for_invitee if inviter is not None else 0)
             user = User(
                 username=name,
                 password=hashed,
@@ -78,46 +73,15 @@ async def register(request: Request) -> Response:
                 role=Role.COMMON,
                 status=UserStatus.ENABLED,
                 group="default",
-                quota=initial,
                 aff_code=new_aff_code(),
-                inviter_id=inviter.id if inviter is not None else 0,
                 created_at=now,
             )
-            db.add(user)
-            await db.flush()
-            if for_new:
-                text = f"new user bonus {balance.format_quota(for_new, options)}"
-                logs.record(db, user_id=user.id, username=name, log_type=LogType.SYSTEM, content=text)
-            if inviter is not None:
-                await _reward_inviter(db, inviter, name, for_invitee, for_inviter, options)
-                if for_invitee:
-                    text = f"invite code bonus {balance.format_quota(for_invitee, options)}"
-                    logs.record(db, user_id=user.id, username=name, log_type=LogType.SYSTEM, content=text)
+            await insert_user(db, user, options, inviter)
             if runtime.settings.generate_default_token:
                 db.add(_first_token(user.id, name, now))
     except IntegrityError:
         raise ApiError("username is already taken") from None
     return ok()
-
-
-async def _reward_inviter(
-    db: Any, inviter: User, invitee: str, for_invitee: int, amount: int, options: Any
-) -> None:
-    # The inviter's reward goes to aff_quota (not the balance), relative to the row.
-    await db.execute(
-        update(User)
-        .where(User.id == inviter.id)
-        .values(
-            aff_count=User.aff_count + 1,
-            aff_quota=User.aff_quota + amount,
-            aff_history=User.aff_history + amount,
-        )
-    )
-    if amount:
-        text = f"invited user {invitee}: reward {balance.format_quota(amount, options)}"
-        logs.record(
-            db, user_id=inviter.id, username=inviter.username or "", log_type=LogType.SYSTEM, content=text
-        )
 
 
 def _first_token(user_id: int, name: str, now: int) -> Token:

@@ -23,6 +23,7 @@ from newapi.api import balance
 from newapi.api.auth import Caller, admin_only, runtime_of
 from newapi.api.envelope import ApiError, Id, Quota, SmallInt, body_as, ok, page_params, paged, path_int
 from newapi.api.likes import like_pattern
+from newapi.api.newcomers import insert_user
 from newapi.api.users import user_json
 from newapi.core.constants import LogType, Role, UserStatus
 from newapi.core.keys import new_aff_code
@@ -165,12 +166,10 @@ async def create_user(request: Request, caller: Caller) -> Response:
             role=body.role,
             status=UserStatus.ENABLED,
             group="default",
-            quota=0,
             aff_code=new_aff_code(),
             created_at=int(time.time()),
         )
-        db.add(user)
-        await db.flush()
+        await insert_user(db, user, runtime.options)
         user_id = user.id
     return ok({"id": user_id})
 

@@ -7,12 +7,14 @@ from collections.abc import Callable
 
 from sqlalchemy import select
 
+from newapi.api.balance import format_quota
 from newapi.app import Gateway
 from newapi.billing.ledger import Debit, Hold
 from newapi.billing.ledger_sql import SqlLedger
+from newapi.core.constants import LogType
 from newapi.settings import Settings
 from newapi.storage.tables import Log, Token, User
-from tests.api.conftest import QUIET, Roles, add_user
+from tests.api.conftest import QUIET, Roles, add_user, set_option
 from tests.support.inprocess import client_for, login, running_app, setup_root
 from tests.support.provision import add_account
 
@@ -268,3 +270,36 @@ async def _token_edit_case(settings: Settings) -> None:
                 break
             await asyncio.sleep(0.02)
         assert await _token_quota(gateway, root.user_id, token_id) == expected
+
+
+async def test_admin_created_user_gets_the_new_user_grant_like_registration(
+    roles: Roles, gateway: Gateway
+) -> None:
+    """New API's User.Insert: every new user starts with QuotaForNewUser and one system log row for it."""
+    assert gateway.runtime is not None
+    await set_option(gateway, "QuotaForNewUser", "1234")
+    await set_option(gateway, "QuotaForInvitee", "77")  # no invite code here: must not be added
+    created = await roles.admin.post("/api/user/", json={"username": "erin", "password": "erinpass1"})
+    assert created.json()["success"], created.text
+    registered = await roles.anonymous.post(
+        "/api/user/register", json={"username": "frank", "password": "frankpass1"}
+    )
+    assert registered.json()["success"], registered.text
+    async with gateway.runtime.sessions() as db:
+        users = {u.username: u for u in (await db.execute(select(User))).scalars()}
+        rows = (await db.execute(select(Log).where(Log.type == LogType.SYSTEM))).scalars().all()
+    assert users["erin"].quota == users["frank"].quota == 1234
+    assert await balance_of(gateway, users["erin"].id) == 1234
+    expected = f"new user bonus {format_quota(1234, gateway.runtime.options)}"
+    assert sorted((row.username, row.content) for row in rows if row.username in ("erin", "frank")) == [
+        ("erin", expected),
+        ("frank", expected),
+    ]
+
+    await set_option(gateway, "QuotaForNewUser", "0")
+    plain = await roles.admin.post("/api/user/", json={"username": "gina", "password": "ginapass1"})
+    assert plain.json()["success"]
+    async with gateway.runtime.sessions() as db:
+        gina = (await db.execute(select(User).where(User.username == "gina"))).scalar_one()
+        gina_logs = (await db.execute(select(Log).where(Log.user_id == gina.id))).scalars().all()
+    assert gina.quota == 0 and gina_logs == []
