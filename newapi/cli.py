@@ -12,8 +12,12 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from newapi import __version__
+
+if TYPE_CHECKING:
+    from newapi.settings import Settings
 
 # flag -> (environment variable, help)
 _FLAGS: dict[str, tuple[str, str]] = {
@@ -71,6 +75,20 @@ def _migrate() -> int:
     return 0
 
 
+def _warn_weak_secret(settings: Settings) -> None:
+    # Here, in the process that starts the workers: one warning per node, not one per worker.
+    from newapi.settings import MIN_SECRET_BYTES, secret_weakness
+
+    weakness = secret_weakness(settings.session_secret)
+    if weakness:
+        logging.getLogger("newapi").warning(
+            "SESSION_SECRET %s: anyone who knows or guesses it can forge dashboard sessions. "
+            "Set SESSION_SECRET to a random value of at least %d bytes (e.g. `openssl rand -hex 32`).",
+            weakness,
+            MIN_SECRET_BYTES,
+        )
+
+
 def _serve(args: argparse.Namespace) -> int:
     from newapi.server import serve
     from newapi.settings import get_settings, share_generated_secret
@@ -78,6 +96,7 @@ def _serve(args: argparse.Namespace) -> int:
     share_generated_secret()
     settings = get_settings()
     settings.check_multi_node()
+    _warn_weak_secret(settings)
     if settings.is_master and not args.no_migrate:
         from newapi.storage.migrate import migrate
 

@@ -54,6 +54,42 @@ def _str(env: Mapping[str, str], name: str, default: str = "") -> str:
     return default if raw is None else raw.strip()
 
 
+# SESSION_SECRET values copied from New API's and our own docs and examples, and
+# the usual placeholders: anyone can forge a session cookie signed with one.
+EXAMPLE_SECRETS = frozenset(
+    {
+        "random_string",
+        "123456",
+        "12345678",
+        "secret",
+        "your_secret",
+        "your-secret",
+        "your_secret_key",
+        "your-secret-key",
+        "your_session_secret",
+        "your-session-secret",
+        "session_secret",
+        "changeme",
+        "change_me",
+        "change-me",
+        "password",
+        "new-api",
+        "newapi",
+        "one-api",
+    }
+)
+MIN_SECRET_BYTES = 16
+
+
+def secret_weakness(secret: str) -> str:
+    """Why ``secret`` is unsafe to sign sessions with, or "" when it is fine."""
+    if secret.lower() in EXAMPLE_SECRETS:
+        return "is a well-known example value"
+    if len(secret.encode()) < MIN_SECRET_BYTES:
+        return f"is shorter than {MIN_SECRET_BYTES} bytes"
+    return ""
+
+
 def extensions_disabled(env: Mapping[str, str] | None = None) -> bool:
     """Whether ``NEWAPI_NO_EXTENSIONS`` forces the pure-Python twins."""
     return _flag(os.environ if env is None else env, "NEWAPI_NO_EXTENSIONS", False)
@@ -77,7 +113,6 @@ class Settings:
     session_secret: str = ""
     session_secret_generated: bool = False
     crypto_secret: str = ""
-    crypto_secret_set: bool = False
     session_cookie_secure: bool = False
     memory_cache_enabled: bool = False
     sync_frequency: int = 60
@@ -90,6 +125,11 @@ class Settings:
     stream_scanner_max_buffer_mb: int = 128
     max_request_body_mb: int = 128
     anonymous_request_body_limit_kb: int = 512
+    # Slow-client limits (ours): seconds to send a request head, seconds a body may pause,
+    # and connections one worker serves at once (more wait in the listen backlog).
+    client_header_timeout: int = 30
+    client_body_timeout: int = 30
+    max_connections: int = 8192
     max_file_download_mb: int = 64
     force_stream_option: bool = True
     count_token: bool = True
@@ -159,23 +199,25 @@ class Settings:
         return mb * 1024 * 1024
 
     def check_multi_node(self) -> None:
-        """Refuse a shared (multi-node) setup whose nodes would disagree on secrets.
+        """Refuse a shared (multi-node) setup whose nodes would disagree on secrets, or a weak one.
 
         With Redis or ``NODE_TYPE=slave`` several nodes share state: a generated
-        SESSION_SECRET would log users out between nodes, and CRYPTO_SECRET must
-        match for the shared cache keys.
+        SESSION_SECRET would log users out between nodes, and a short or example
+        one lets anyone who can reach any node forge sessions. CRYPTO_SECRET
+        defaults to SESSION_SECRET, as in New API.
         """
         if not (self.uses_redis or not self.is_master):
             return
-        missing = []
         if self.session_secret_generated:
-            missing.append("SESSION_SECRET")
-        if not self.crypto_secret_set:
-            missing.append("CRYPTO_SECRET")
-        if missing:
             raise SettingsError(
-                f"a multi-node setup (Redis or NODE_TYPE=slave) needs {' and '.join(missing)} "
+                "a multi-node setup (Redis or NODE_TYPE=slave) needs SESSION_SECRET "
                 "set to the same value on every node"
+            )
+        weakness = secret_weakness(self.session_secret)
+        if weakness:
+            raise SettingsError(
+                f"SESSION_SECRET {weakness}: a multi-node setup (Redis or NODE_TYPE=slave) needs "
+                f"a random secret of at least {MIN_SECRET_BYTES} bytes, the same on every node"
             )
 
     def with_overrides(self, **changes: Any) -> Settings:
@@ -216,7 +258,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         session_secret=session_secret,
         session_secret_generated=generated or _flag(env, "NEWAPI_SESSION_SECRET_GENERATED", False),
         crypto_secret=crypto_secret,
-        crypto_secret_set=bool(_str(env, "CRYPTO_SECRET")),
         session_cookie_secure=_flag(env, "SESSION_COOKIE_SECURE", False),
         memory_cache_enabled=_flag(env, "MEMORY_CACHE_ENABLED", False),
         sync_frequency=max(1, _int(env, "SYNC_FREQUENCY", 60)),
@@ -229,6 +270,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         stream_scanner_max_buffer_mb=_int(env, "STREAM_SCANNER_MAX_BUFFER_MB", 128),
         max_request_body_mb=_int(env, "MAX_REQUEST_BODY_MB", 128),
         anonymous_request_body_limit_kb=_int(env, "ANONYMOUS_REQUEST_BODY_LIMIT_KB", 512),
+        client_header_timeout=max(1, _int(env, "NEWAPI_CLIENT_HEADER_TIMEOUT", 30)),
+        client_body_timeout=max(1, _int(env, "NEWAPI_CLIENT_BODY_TIMEOUT", 30)),
+        max_connections=max(16, _int(env, "NEWAPI_MAX_CONNECTIONS", 8192)),
         max_file_download_mb=_int(env, "MAX_FILE_DOWNLOAD_MB", 64),
         force_stream_option=_flag(env, "FORCE_STREAM_OPTION", True),
         count_token=_flag(env, "CountToken", True),

@@ -112,7 +112,7 @@ def _run(args: argparse.Namespace) -> int:
     env = {
         "REDIS_CONN_STRING": "redis://127.0.0.1:6379/0",
         "NEWAPI_REDIS_PREFIX": f"bench:{uuid.uuid4().hex[:8]}:",
-        "CRYPTO_SECRET": "bench",
+        "CRYPTO_SECRET": "bench-crypto-secret-0123456789",
         "BATCH_UPDATE_INTERVAL": "1",
     }
     if args.sql_dsn:

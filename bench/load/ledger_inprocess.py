@@ -116,8 +116,8 @@ async def billing_app(mock_url: str) -> AsyncIterator[Bench]:
                 "SQL_DSN": dsn,
                 "REDIS_CONN_STRING": REDIS_URL,
                 "NEWAPI_REDIS_PREFIX": prefix,
-                "SESSION_SECRET": "bench",
-                "CRYPTO_SECRET": "bench",
+                "SESSION_SECRET": "bench-session-secret-0123456789",
+                "CRYPTO_SECRET": "bench-crypto-secret-0123456789",
                 "GLOBAL_API_RATE_LIMIT_ENABLE": "false",
                 "NODE_TYPE": "master",
             }

@@ -188,7 +188,7 @@ def gateway(
     env.update(
         {
             "SQLITE_PATH": str(workdir / "bench.db"),
-            "SESSION_SECRET": "bench",
+            "SESSION_SECRET": "bench-session-secret-0123456789",
             "GLOBAL_API_RATE_LIMIT_ENABLE": "false",
             **(extra_env or {}),
         }

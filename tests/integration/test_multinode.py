@@ -46,11 +46,12 @@ async def test_a_change_on_one_node_reaches_the_other(
 
 def test_multi_node_needs_shared_secrets() -> None:
     base = {"REDIS_CONN_STRING": "redis://127.0.0.1:6379/0"}
-    with pytest.raises(SettingsError, match="SESSION_SECRET and CRYPTO_SECRET"):
+    with pytest.raises(SettingsError, match="needs SESSION_SECRET"):
         load_settings(base).check_multi_node()
-    with pytest.raises(SettingsError, match="CRYPTO_SECRET"):
-        load_settings({**base, "SESSION_SECRET": "s"}).check_multi_node()
-    with pytest.raises(SettingsError, match="SESSION_SECRET"):
+    with pytest.raises(SettingsError, match="needs SESSION_SECRET"):
         load_settings({"NODE_TYPE": "slave", "CRYPTO_SECRET": "c"}).check_multi_node()
-    load_settings({**base, "SESSION_SECRET": "s", "CRYPTO_SECRET": "c"}).check_multi_node()
+    # CRYPTO_SECRET defaults to SESSION_SECRET, as in New API.
+    settings = load_settings({**base, "SESSION_SECRET": "a-long-random-shared-secret"})
+    settings.check_multi_node()
+    assert settings.crypto_secret == settings.session_secret
     load_settings({}).check_multi_node()  # one node, SQLite: a generated secret is fine
