@@ -76,6 +76,8 @@ class ChannelInfo:
     #: key index -> status, for multi-key channels (missing = enabled)
     key_status: dict[int, int] = field(default_factory=dict)
     polling_index: int = 0
+    #: the relay's scrubber of this channel's keys, built on its first upstream error
+    key_scrubber: object = field(default=None, compare=False, repr=False)
 
     @property
     def proxy(self) -> str:

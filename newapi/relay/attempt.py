@@ -24,7 +24,7 @@ from newapi.adaptors.openai.stream import Writer as OpenAIWriter
 from newapi.adaptors.responses.stream import ResponsesPassThrough
 from newapi.adaptors.responses.stream import Writer as ResponsesWriter
 from newapi.convert.stream import ConvertingPolicy, Writer
-from newapi.core.errors import UpstreamProtocolError, UpstreamStatusError
+from newapi.core.errors import UpstreamError, UpstreamProtocolError, UpstreamStatusError
 from newapi.core.structs import ChannelInfo
 from newapi.core.types import Headers, Send
 from newapi.core.usage import Usage
@@ -32,8 +32,8 @@ from newapi.http.headers import RequestHeaders
 from newapi.http.responses import CORS_HEADERS, SSE_HEADERS
 from newapi.relay.call import Call
 from newapi.relay.formats import CLAUDE, CODECS, GEMINI, OPENAI, RESPONSES
-from newapi.relay.masking import mask_sensitive
 from newapi.relay.outgoing import Outgoing, Planner
+from newapi.relay.scrub import scrub_error
 from newapi.routing.mapping import map_model
 from newapi.routing.retry import map_status
 from newapi.streaming.policy import StreamPolicy
@@ -115,10 +115,22 @@ async def run_attempt(
     send: Send,
     planner: Planner | None = None,
 ) -> None:
-    """Relay one attempt. Raises an UpstreamError when it failed before anything reached the client."""
+    """Relay one attempt. Raises an UpstreamError when it failed before anything reached the client.
+
+    Every upstream failure leaves through here with the channel's keys scrubbed from its text.
+    """
     call.channel = channel
     call.upstream_model = map_model(call.model, channel.model_mapping)
-    out: Outgoing = await (planner or Planner(runtime)).build(call, channel, key, client_headers)
+    out: Outgoing | None = None
+    try:
+        out = await (planner or Planner(runtime)).build(call, channel, key, client_headers)
+        await _send(runtime, call, channel, out, send)
+    except UpstreamError as error:
+        scrub_error(error, channel, out)
+        raise
+
+
+async def _send(runtime: Runtime, call: Call, channel: ChannelInfo, out: Outgoing, send: Send) -> None:
     settings = runtime.settings
     response = await runtime.upstream.request(
         "POST",
@@ -137,7 +149,7 @@ async def run_attempt(
             raw = await response.read(MAX_ERROR_BYTES)
             message, code = CODECS[out.target].error_message(raw)
             raise UpstreamStatusError(
-                mask_sensitive(message) or f"upstream returned status {response.status}",
+                message,  # scrubbed and masked on the way out of run_attempt
                 status=status,
                 raw_body=raw,
                 content_type=(response.header(b"content-type") or b"").decode("latin-1"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl
+
 from newapi.testing.mock.context import Reply
 from newapi.testing.mock.wire import dumps, sse, sse_named
 
@@ -61,6 +63,24 @@ def body(family: str, status: int, message: str | None = None) -> bytes:
         status, ("server_error" if status >= 500 else "invalid_request_error", None)
     )
     return dumps({"error": {"message": text, "type": kind, "param": None, "code": code}})
+
+
+def quoting_key(headers: dict[str, str], query: str) -> str:
+    """A bad-key message quoting every credential the request carried, as OpenAI and Anthropic do.
+
+    ``x-mock-echo`` is quoted too: a channel's header override can put its whole key there
+    (``{api_key}``), standing in for an upstream that quotes secrets it never received on the wire.
+    """
+    seen: list[str] = []
+    auth = headers.get("authorization", "")
+    if auth.startswith("Bearer "):
+        seen.append(auth[7:])
+    elif "Credential=" in auth:
+        seen.append(auth.split("Credential=", 1)[1].split("/", 1)[0])
+    names = ("x-api-key", "x-goog-api-key", "api-key", "x-mock-echo")
+    seen += [headers[name] for name in names if headers.get(name)]
+    seen += [value for name, value in parse_qsl(query) if name == "key"]
+    return f"Incorrect API key provided: {', '.join(seen) or '(none)'}."
 
 
 def reply(family: str, status: int, message: str | None = None, retry_after: int = 1) -> Reply:

@@ -23,6 +23,7 @@ string or one of ``-_/:,.+ ``). Matching is case-insensitive.
 ``cache-R[-W]``            report R cache-read (and W cache-write) tokens out of the prompt
 ``tool-call``              answer with a tool call even if the prompt does not ask for one
 ``ignore-cancel``          keep generating (counting events) after the client has gone
+``quote-key``              refuse the key (401, or ``status-<code>``) quoting every credential received
 =========================  ==================================================================
 
 Events are numbered from 1 in the order sent, counting every SSE event (role chunk, ``ping``,
@@ -62,6 +63,7 @@ _PATTERN = re.compile(
     + r"|cache-(?P<cache>\d+(?:-\d+)?)"
     + r"|(?P<tool>tool-call)"
     + r"|(?P<ignore_cancel>ignore-cancel)"
+    + r"|(?P<quote_key>quote-key)"
     + r")"
     + _END
 )
@@ -86,6 +88,7 @@ class Faults:
     cache: tuple[int, int] | None = None
     tool_call: bool = False
     ignore_cancel: bool = False
+    quote_key: bool = False
     names: tuple[str, ...] = ()
 
 
@@ -141,6 +144,7 @@ _SIMPLE = {
     "neg_usage": "neg_usage",
     "tool": "tool_call",
     "ignore_cancel": "ignore_cancel",
+    "quote_key": "quote_key",
 }
 
 

@@ -118,6 +118,8 @@ def dispatch(ctx: Ctx) -> tuple[Reply | Stream, float]:
         return errors.reply(route.family, 400, str(exc)), 0.0
     f = ctx.faults
     ctx.record.model, ctx.record.faults = ctx.model, f.names
+    if f.quote_key:
+        return errors.reply(route.family, f.status or 401, errors.quoting_key(req.headers, req.query)), f.ttfb
     if f.status is not None:
         return errors.reply(route.family, f.status, retry_after=f.retry_after), f.ttfb
     if f.error_body_200:

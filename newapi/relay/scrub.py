@@ -1,0 +1,137 @@
+"""Scrubbing a channel's own key strings out of upstream error text.
+
+Upstreams quote the key they received when they refuse it (OpenAI, Anthropic, ...). The pattern
+masks in ``masking`` only know key shapes (``sk-``, ``AIza``); this knows the channel's actual
+secrets: every key of a multi-key channel and the parts a key is made of (Bedrock's access key,
+secret and session token; a Vertex service account's private key and client email; the halves of
+``id.secret`` keys; ``|``-separated parts). The needles are built on a channel's first upstream
+error and kept on its cached ``ChannelInfo``, so the success path never pays for them. The
+credentials of the request itself (a Vertex access token minted from the key, a Gemini ``?key=``)
+are scrubbed as well, read from the request only when it failed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from urllib.parse import parse_qsl, quote, urlsplit
+
+import orjson
+
+from newapi.adaptors.bedrock import channel as bedrock
+from newapi.adaptors.vertex.credentials import parse_service_account
+from newapi.core.constants import ChannelType
+from newapi.core.errors import UpstreamError, UpstreamStatusError
+from newapi.core.structs import ChannelInfo
+from newapi.relay.masking import mask_sensitive
+from newapi.relay.outgoing import Outgoing
+
+#: shorter parts (a region, an account id) are not secrets and would scrub ordinary words
+MIN_NEEDLE = 6
+REDACTED = "***"
+_CREDENTIAL_HEADERS = frozenset({b"authorization", b"x-api-key", b"x-goog-api-key", b"api-key"})
+
+
+class KeyScrubber:
+    """Replaces every needle, longest first, in text and in raw bytes."""
+
+    __slots__ = ("_bytes", "_text")
+
+    def __init__(self, needles: tuple[str, ...]) -> None:
+        alternatives = "|".join(re.escape(n) for n in needles)
+        self._text = re.compile(alternatives) if needles else None
+        self._bytes = re.compile(alternatives.encode()) if needles else None
+
+    def text(self, value: str) -> str:
+        return self._text.sub(REDACTED, value) if self._text is not None and value else value
+
+    def raw(self, value: bytes) -> bytes:
+        return self._bytes.sub(REDACTED.encode(), value) if self._bytes is not None and value else value
+
+
+def _split(key: str) -> Iterator[str]:
+    """``a|b|c`` parts and the halves of ``id.secret`` keys."""
+    for part in key.split("|"):
+        part = part.strip()
+        yield part
+        if "." in part:
+            yield from part.split(".")
+
+
+def _parts(channel_type: int, key: str) -> Iterator[str]:
+    yield key
+    account = parse_service_account(key)
+    if account is not None:
+        yield account.client_email
+        yield account.private_key_id
+        yield account.private_key
+        # Line by line too: a quoted key may be re-wrapped or escaped, its base64 lines are not.
+        yield from (line for line in account.private_key.splitlines() if not line.startswith("-----"))
+        return
+    if channel_type == ChannelType.AWS:
+        try:
+            credentials = bedrock.parse_key(key)
+        except ValueError:
+            pass
+        else:  # the region is not a secret
+            yield from (credentials.access_key, credentials.secret_key, credentials.session_token)
+            yield credentials.api_key
+            return
+    yield from _split(key)
+
+
+def _variants(needle: str) -> Iterator[str]:
+    """The needle as quoted in JSON and in a URL, where that differs from the plain text."""
+    yield needle
+    yield orjson.dumps(needle).decode()[1:-1]
+    yield quote(needle, safe="")
+
+
+def _needles(parts: Iterator[str]) -> tuple[str, ...]:
+    found = {
+        variant for part in parts if len(part.strip()) >= MIN_NEEDLE for variant in _variants(part.strip())
+    }
+    return tuple(sorted(found, key=len, reverse=True))
+
+
+def needles(channel: ChannelInfo) -> tuple[str, ...]:
+    return _needles(part for key in channel.keys for part in _parts(channel.type, key))
+
+
+def _wire_credentials(out: Outgoing) -> Iterator[str]:
+    """What authenticated this request: header values (without their scheme) and ``key=``."""
+    for name, value in out.headers:
+        if name in _CREDENTIAL_HEADERS:
+            text = value.decode("latin-1")
+            scheme, _, credential = text.partition(" ")
+            yield credential if scheme.lower() in ("bearer", "basic") else text
+    yield from (value for name, value in parse_qsl(urlsplit(out.url).query) if name == "key")
+
+
+def scrubber_for(channel: ChannelInfo) -> KeyScrubber:
+    scrubber = channel.key_scrubber
+    if not isinstance(scrubber, KeyScrubber):
+        scrubber = channel.key_scrubber = KeyScrubber(needles(channel))
+    return scrubber
+
+
+def scrub_error(error: UpstreamError, channel: ChannelInfo, out: Outgoing | None) -> None:
+    """Make an upstream failure ours: no key of ``channel`` in anything a client or a log can read.
+
+    Runs where every upstream error of an attempt leaves it, so the client's answer, the error log
+    row, the auto-disable reason and the process log all see the scrubbed text.
+    """
+    scrubbers = [scrubber_for(channel)]
+    if out is not None:
+        scrubbers.append(KeyScrubber(_needles(_wire_credentials(out))))
+    message, raw, code = error.message, b"", ""
+    if isinstance(error, UpstreamStatusError):
+        raw, code = error.raw_body, error.upstream_code
+    for scrubber in scrubbers:
+        message, raw, code = scrubber.text(message), scrubber.raw(raw), scrubber.text(code)
+    if isinstance(error, UpstreamStatusError):
+        # Hosts, IPs and key-shaped strings too (New API's mask), after the exact keys are gone.
+        message = mask_sensitive(message) or f"upstream returned status {error.status}"
+        error.raw_body, error.upstream_code = raw, code
+    error.message = message
+    error.args = (message,)
