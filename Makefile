@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast lint typecheck bench bench-micro bench-load services clean web
+.PHONY: run test test-fast lint typecheck bench bench-micro bench-load bench-tools services clean web
 
 $(STAMP): pyproject.toml setup.py $(wildcard newapi/_speedups/*.pyx) $(wildcard newapi/_speedups/*.pxd)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,13 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
+
+# py-spy from PyPI through the `bench` extra (for profiling a worker by hand: bench/README.md).
+bench-tools: $(VENV)/.bench-tools
+
+$(VENV)/.bench-tools: $(STAMP)
+	$(PIP) install -q -e '.[dev,bench]'
+	touch $@
 
 bench-micro: $(STAMP)
 	$(VENV)/bin/pytest -q -p no:cacheprovider bench/micro --benchmark-only --benchmark-columns=mean,ops,rounds
