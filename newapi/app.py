@@ -16,6 +16,7 @@ from typing import Any
 from newapi.api.app import build_management_app
 from newapi.core.types import ASGIApp, Receive, Scope, Send
 from newapi.http.responses import send_bytes, send_preflight
+from newapi.node.coherence import Coherence
 from newapi.relay.router import RELAY_PREFIXES, RelayRouter
 from newapi.runtime import Runtime, build_runtime
 from newapi.settings import Settings, get_settings
@@ -41,6 +42,7 @@ class Gateway:
         self._management: ASGIApp | None = None
         self._relay: RelayRouter | None = None
         self._fallback: ASGIApp = _invalid_url
+        self._coherence: Coherence | None = None
 
     async def startup(self) -> None:
         settings = self._settings or get_settings()
@@ -49,6 +51,7 @@ class Gateway:
         self.runtime = await build_runtime(settings)
         self._management = build_management_app(self.runtime)
         self._relay = RelayRouter(self.runtime)
+        self._coherence = self.runtime.coherence
         await self.runtime.start_background()
         # Everything built so far lives as long as the worker: keep it out of the
         # cyclic collector's scans, and collect young garbage less often.
@@ -64,6 +67,11 @@ class Gateway:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "http":
+            # Every request, relay or management, first applies what the node's other
+            # workers wrote (a shared-memory read when nothing did).
+            coherence = self._coherence
+            if coherence is not None and coherence.stale():
+                await coherence.catch_up()
             path: str = scope["path"]
             method: str = scope["method"]
             relay = self._relay

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,11 +23,17 @@ from newapi.cache.channels import ChannelIndex
 from newapi.cache.keyed import KeyedCache
 from newapi.cache.parse import token_from_row, user_from_row
 from newapi.core.structs import TokenInfo, UserInfo
+from newapi.node.coherence import Coherence
+from newapi.node.files import node_dir
+from newapi.node.generations import Generations
+from newapi.node.model_windows import SharedModelWindows
+from newapi.node.polling import SharedPolling
 from newapi.options.store import OptionStore
 from newapi.ratelimit import RateLimiter, build_rate_limiter
 from newapi.ratelimit.model_limit import ModelRequestLimiter
 from newapi.relay.health_reporter import HealthReporter
 from newapi.resp.client import RespClient
+from newapi.routing.select import LocalPolling, PollingPositions
 from newapi.settings import Settings
 from newapi.storage import lookups
 from newapi.storage.engine import Database, create_engine, resolve_database, session_factory
@@ -55,6 +62,8 @@ class Runtime:
     bus: InvalidationBus | None = None
     flusher: Flusher | None = None
     model_limiter: ModelRequestLimiter = field(default_factory=ModelRequestLimiter)
+    polling: PollingPositions = field(default_factory=LocalPolling)
+    coherence: Coherence | None = None  # the node's workers see each other's writes
     started_at: int = field(default_factory=lambda: int(time.time()))
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -71,8 +80,15 @@ class Runtime:
 
     async def apply_invalidation(self, kind: str, ident: str) -> None:
         """Drop or reload what changed; called locally and for messages from other workers."""
+        # An empty ident drops the whole kind (another worker wrote more than the node remembers).
         if kind == "token":
-            self.tokens.invalidate(ident)
+            if ident:
+                self.tokens.invalidate(ident)
+            else:
+                self.tokens.clear()
+        elif kind == "user" and not ident:
+            self.users.clear()
+            self.tokens.clear()
         elif kind == "user":
             user_id = int(ident)
             self.users.invalidate(user_id)
@@ -88,7 +104,9 @@ class Runtime:
             await self.reload_options()
 
     async def invalidate(self, kind: str, ident: str = "") -> None:
-        """Apply a change here and tell the other workers (if Redis links them)."""
+        """Call after the commit: tell this node's workers, apply here, publish to other nodes."""
+        if self.coherence is not None:
+            self.coherence.announce(kind, ident)
         if self.bus is None:
             await self.apply_invalidation(kind, ident)
         else:
@@ -134,6 +152,11 @@ class Runtime:
         await self.upstream.aclose()
         if self.bus is not None:
             await self.bus.stop()
+        if self.coherence is not None:
+            self.coherence.close()
+        if isinstance(self.polling, SharedPolling):
+            self.polling.close()
+        self.model_limiter.close()
         if self.redis is not None:
             await self.redis.aclose()
         await self.engine.dispose()
@@ -160,6 +183,18 @@ def _sql_ledger(database: Database, settings: Settings, engine: AsyncEngine) -> 
         writer = create_engine(database, settings, writer=True)
         return SqlLedger(writer, database.dialect, node_name=settings.node_name, owns_engine=True)
     return SqlLedger(engine, database.dialect, node_name=settings.node_name)
+
+
+def _share_with_node(runtime: Runtime, settings: Settings, database: Database) -> None:
+    """Open the files this worker shares with the other workers of its node."""
+    directory = node_dir(settings, database.url, database.dialect)
+    runtime.coherence = Coherence(
+        Generations(os.path.join(directory, "generations")), runtime.apply_invalidation
+    )
+    runtime.polling = SharedPolling(os.path.join(directory, "polling"))
+    if not settings.uses_redis:  # with Redis the limits are shared by every node there
+        windows = SharedModelWindows(os.path.join(directory, "model-limits"))
+        runtime.model_limiter = ModelRequestLimiter(shared=windows)
 
 
 async def build_runtime(settings: Settings) -> Runtime:
@@ -208,6 +243,7 @@ async def build_runtime(settings: Settings) -> Runtime:
         ),
         redis=redis,
     )
+    _share_with_node(runtime, settings, database)
     if redis is not None:
         # Pub/sub idles for long stretches: it gets its own client without a read timeout.
         listener = aioredis.from_url(settings.redis_conn_string, health_check_interval=30)

@@ -1,8 +1,10 @@
 """Cache invalidation between workers and nodes.
 
-With Redis, a change is applied locally at once and published on one channel;
-every worker applies what it hears. Without Redis, other workers catch up by the
-periodic reload (``SYNC_FREQUENCY``) and by the expiry of cached entries.
+The workers of one node see each other's changes through the node's generation
+file (:mod:`newapi.node.coherence`) on their next request. Across nodes, with
+Redis, a change is applied locally at once and published on one channel; every
+worker applies what it hears, and one that lost its subscription reloads
+everything when it is back (messages may have been missed meanwhile).
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ Two windows of ``ModelRequestRateLimitDurationMinutes``: every request counts
 toward ``ModelRequestRateLimitCount`` (0 = unlimited), successful ones (status
 < 400) toward ``ModelRequestRateLimitSuccessCount``. ``ModelRequestRateLimitGroup``
 overrides both per group: ``{"group": [total, success]}``. In Redis when
-configured (shared by every node), otherwise in memory per worker.
+configured (shared by every node), otherwise in a file shared by the node's
+workers (:mod:`newapi.node.model_windows`), or in this process's memory.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from importlib import resources
 from typing import Any
 
 from newapi.core.errors import RateLimited
+from newapi.node.model_windows import SharedModelWindows
 from newapi.options.store import OptionStore
 
 
@@ -61,8 +63,11 @@ def _refused(retry_after: int) -> RateLimited:
 
 
 class ModelRequestLimiter:
-    def __init__(self, redis: Any | None = None, prefix: str = "") -> None:
+    def __init__(
+        self, redis: Any | None = None, prefix: str = "", shared: SharedModelWindows | None = None
+    ) -> None:
         self._redis = redis
+        self._shared = shared
         self._prefix = f"{prefix}rateLimit:model:"
         self._script = None
         if redis is not None:
@@ -88,6 +93,11 @@ class ModelRequestLimiter:
             if not int(allowed):
                 raise _refused(int(retry))
             return True
+        if self._shared is not None:
+            wait = self._shared.check(user_id, now_ms, rules.window_ms, total, success)
+            if wait:
+                raise _refused(wait)
+            return True
         self._check_memory(user_id, now_ms / 1000, rules.window_ms / 1000, total, success)
         return True
 
@@ -107,11 +117,18 @@ class ModelRequestLimiter:
             if count > total:
                 raise _refused(int(start + window - now) + 1)
 
+    def close(self) -> None:
+        if self._shared is not None:
+            self._shared.close()
+
     async def record_success(self, user_id: int) -> None:
         if self._redis is not None:
             now_ms = int(time.time() * 1000)
             key = f"{self._prefix}ok:{user_id}"
             await self._redis.zadd(key, {f"{now_ms}:{uuid.uuid4().hex[:8]}": now_ms})
             await self._redis.pexpire(key, 24 * 3600 * 1000)
+            return
+        if self._shared is not None:
+            self._shared.record_success(user_id, int(time.time() * 1000))
             return
         self._successes.setdefault(user_id, deque()).append(time.time())

@@ -29,7 +29,7 @@ from newapi.relay.attempt import run_attempt
 from newapi.relay.call import Call
 from newapi.relay.ids import new_request_id
 from newapi.routing.health import disable_reason
-from newapi.routing.select import pick_key
+from newapi.routing.select import LocalPolling, pick_key
 from newapi.storage.channels import set_channel_status
 from newapi.storage.tables import Channel
 
@@ -109,7 +109,7 @@ async def test_channel(
         stream=stream and endpoint.can_stream,
         max_tokens=16,
     )
-    key, call.key_index = pick_key(channel, {})
+    key, call.key_index = pick_key(channel, LocalPolling())
     headers = RequestHeaders({"headers": []})
     sink = _Sink()
     error: GatewayError | None = None

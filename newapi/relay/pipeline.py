@@ -60,7 +60,6 @@ class Relay:
 
     def __init__(self, runtime: Runtime) -> None:
         self._runtime = runtime
-        self._polling: dict[int, int] = {}
         self.planner = Planner(runtime)
 
     def handler(self, endpoint: Endpoint, fmt: str = "openai") -> Handler:
@@ -178,7 +177,7 @@ class Relay:
                     raise last
                 raise NoChannel(f"no available channel for model {call.model} under group {call.group}")
             call.tried.append(channel.id)
-            key, call.key_index = pick_key(channel, self._polling)
+            key, call.key_index = pick_key(channel, self._runtime.polling)
             try:
                 if not key:
                     raise UpstreamError(

@@ -9,6 +9,8 @@ the tier has no untried channel we move on to the next lower tier.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
+from typing import Protocol
 
 from newapi.cache.channels import ChannelIndex, Tier
 from newapi.core.structs import ChannelInfo
@@ -53,8 +55,28 @@ def pick_channel(
     return None
 
 
+class PollingPositions(Protocol):
+    """Where each polling channel's next key index is kept (per process or per node)."""
+
+    def claim(self, channel_id: int, default: int, choose: Callable[[int], tuple[int, int]]) -> int:
+        """Atomically: ``choose(position)`` gives (result, next position); store it, return the result."""
+        ...
+
+
+class LocalPolling:
+    """Positions kept in this process only (channel tests, single-process use)."""
+
+    def __init__(self) -> None:
+        self._positions: dict[int, int] = {}
+
+    def claim(self, channel_id: int, default: int, choose: Callable[[int], tuple[int, int]]) -> int:
+        index, after = choose(self._positions.get(channel_id, default))
+        self._positions[channel_id] = after
+        return index
+
+
 def pick_key(
-    channel: ChannelInfo, polling: dict[int, int], rng: random.Random | None = None
+    channel: ChannelInfo, polling: PollingPositions, rng: random.Random | None = None
 ) -> tuple[str, int]:
     """The key to use and its index: multi-key channels pick among enabled keys."""
     if not channel.multi_key:
@@ -63,13 +85,21 @@ def pick_key(
     if not enabled:
         return "", -1
     if channel.multi_key_mode == "polling":
-        # The index lives per worker, survives cache reloads, and never moves under a
-        # concurrent request because the event loop runs this without awaiting.
-        start = polling.get(channel.id, channel.polling_index) % len(channel.keys)
-        for step in range(len(channel.keys)):
-            index = (start + step) % len(channel.keys)
-            if index in enabled:
-                polling[channel.id] = (index + 1) % len(channel.keys)
-                return channel.keys[index], index
+        # The position survives cache reloads and is claimed atomically, so concurrent
+        # requests (in any worker sharing ``polling``) take successive keys.
+        size = len(channel.keys)
+        usable = set(enabled)
+
+        def choose(position: int) -> tuple[int, int]:
+            start = position % size
+            for step in range(size):
+                index = (start + step) % size
+                if index in usable:
+                    return index, (index + 1) % size
+            return -1, position
+
+        index = polling.claim(channel.id, channel.polling_index, choose)
+        if index >= 0:
+            return channel.keys[index], index
     index = (rng or random).choice(enabled)
     return channel.keys[index], index
