@@ -10,7 +10,15 @@ import orjson
 from newapi.testing.mock import errors, text, usage
 from newapi.testing.mock.context import Ctx, Reply, Stream
 from newapi.testing.mock.usage import Usage
-from newapi.testing.mock.wire import dumps, last_user_text, names, sse_named, tool_to_call
+from newapi.testing.mock.wire import (
+    ToolCall,
+    dumps,
+    last_is_tool_result,
+    last_user_text,
+    offered,
+    sse_named,
+    tool_to_call,
+)
 
 SIGNATURE = "EqQBCkgIBhABGAIiQMockSignatureForThinkingBlocksOnlyValidForTheMockUpstream=="
 _PING = b'event: ping\ndata: {"type":"ping"}\n\n'
@@ -33,9 +41,12 @@ def _start_usage(u: Usage) -> dict[str, Any]:
 def messages(ctx: Ctx) -> Reply | Stream:
     body = ctx.json()
     n = ctx.pieces
-    tool = tool_to_call(names(body.get("tools"), "name"), last_user_text(body.get("messages")), ctx.faults)
+    history = body.get("messages")
+    tools = offered(body.get("tools"), schema=("input_schema",))
+    answered = last_is_tool_result(history, kinds=("tool_result",))
+    tool = tool_to_call(tools, last_user_text(history), answered, ctx.faults, n)
     reasoning = n if _thinking(body) else 0
-    completion = (len(text.tool_arg_pieces(n)) if tool else n) + reasoning
+    completion = (len(tool.pieces) if tool else n) + reasoning
     u = ctx.set_usage(usage.resolve(ctx.faults, usage.claude_prompt(body), completion, reasoning))
     if body.get("stream") is True:
         return Stream(_events(ctx, tool, reasoning, u), errors.stream_event("claude"))
@@ -43,8 +54,8 @@ def messages(ctx: Ctx) -> Reply | Stream:
     if reasoning:
         content.append({"type": "thinking", "thinking": text.thinking(n), "signature": SIGNATURE})
     if tool:
-        arguments = orjson.loads(text.tool_arguments(n))
-        content.append({"type": "tool_use", "id": ctx.ident("toolu_"), "name": tool, "input": arguments})
+        arguments = orjson.loads(tool.arguments)
+        content.append({"type": "tool_use", "id": ctx.ident("toolu_"), "name": tool.name, "input": arguments})
     else:
         content.append({"type": "text", "text": text.content(n, ctx.faults.huge_line)})
     out: dict[str, Any] = {
@@ -62,7 +73,7 @@ def messages(ctx: Ctx) -> Reply | Stream:
     return Reply(200, dumps(out), headers=b"request-id: req_mock\r\n")
 
 
-def _events(ctx: Ctx, tool: str | None, reasoning: int, u: Usage | None) -> Iterator[bytes]:
+def _events(ctx: Ctx, tool: ToolCall | None, reasoning: int, u: Usage | None) -> Iterator[bytes]:
     n = ctx.pieces
     message: dict[str, Any] = {
         "id": ctx.ident("msg_"),
@@ -90,9 +101,9 @@ def _events(ctx: Ctx, tool: str | None, reasoning: int, u: Usage | None) -> Iter
         yield _STOP % 0
         index = 1
     if tool:
-        block = {"type": "tool_use", "id": ctx.ident("toolu_"), "name": tool, "input": {}}
+        block = {"type": "tool_use", "id": ctx.ident("toolu_"), "name": tool.name, "input": {}}
         head = _DELTA % (index, b"input_json_delta", b"partial_json")
-        pieces = [dumps(p) for p in text.tool_arg_pieces(n)]
+        pieces = [dumps(p) for p in tool.pieces]
     else:
         block = {"type": "text", "text": ""}
         head = _DELTA % (index, b"text_delta", b"text")

@@ -22,6 +22,7 @@ string or one of ``-_/:,.+ ``). Matching is case-insensitive.
 ``usage-P-C[-R[-W]]``      force usage (same as the ``x-mock-usage: P,C[,R[,W]]`` header)
 ``cache-R[-W]``            report R cache-read (and W cache-write) tokens out of the prompt
 ``tool-call``              answer with a tool call even if the prompt does not ask for one
+                           (never to a tool result: that gets text)
 ``ignore-cancel``          keep generating (counting events) after the client has gone
 ``quote-key``              refuse the key (401, or ``status-<code>``) quoting every credential received
 =========================  ==================================================================

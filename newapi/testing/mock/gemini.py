@@ -9,7 +9,7 @@ import orjson
 
 from newapi.testing.mock import errors, text, usage
 from newapi.testing.mock.context import BadBody, Ctx, Reply, Stream
-from newapi.testing.mock.wire import dumps, last_user_text, names, tool_to_call
+from newapi.testing.mock.wire import dumps, last_is_tool_result, last_user_text, offered, tool_to_call
 
 MODELS = ("gemini-2.5-pro", "gemini-2.5-flash", "gemini-2.0-flash", "gemini-embedding-001")
 
@@ -24,9 +24,13 @@ def _include_thoughts(body: dict[str, Any]) -> bool:
     return thinking.get("includeThoughts", thinking.get("include_thoughts")) is True
 
 
-def _tool_names(body: dict[str, Any]) -> list[str]:
-    return names(body.get("tools"), "functionDeclarations") or names(
-        body.get("tools"), "function_declarations"
+_SCHEMAS = ("parameters", "parametersJsonSchema", "parameters_json_schema")
+
+
+def _tools(body: dict[str, Any]) -> list[tuple[str, Any]]:
+    tools = body.get("tools")
+    return offered(tools, "functionDeclarations", schema=_SCHEMAS) or offered(
+        tools, "function_declarations", schema=_SCHEMAS
     )
 
 
@@ -36,9 +40,11 @@ class _Plan:
         self.ctx = ctx
         self.n = ctx.pieces
         self.reasoning = self.n if _include_thoughts(body) else 0
-        last = last_user_text(body.get("contents"), key="parts")
-        self.tool = tool_to_call(_tool_names(body), last, ctx.faults)
-        completion = (len(text.tool_arg_pieces(self.n)) if self.tool else self.n) + self.reasoning
+        contents = body.get("contents")
+        last = last_user_text(contents, key="parts")
+        answered = last_is_tool_result(contents, kinds=("functionResponse", "function_response"), key="parts")
+        self.tool = tool_to_call(_tools(body), last, answered, ctx.faults, self.n)
+        completion = (len(self.tool.pieces) if self.tool else self.n) + self.reasoning
         prompt = usage.gemini_prompt(body)
         self.usage = ctx.set_usage(usage.resolve(ctx.faults, prompt, completion, self.reasoning))
 
@@ -55,7 +61,7 @@ class _Plan:
 
     def answer_part(self) -> dict[str, Any]:
         if self.tool:
-            return {"functionCall": {"name": self.tool, "args": orjson.loads(text.tool_arguments(self.n))}}
+            return {"functionCall": {"name": self.tool.name, "args": orjson.loads(self.tool.arguments)}}
         return {"text": text.content(self.n, self.ctx.faults.huge_line)}
 
 

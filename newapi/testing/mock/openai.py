@@ -8,7 +8,15 @@ from typing import Any
 from newapi.testing.mock import errors, text, usage
 from newapi.testing.mock.context import Ctx, Reply, Stream
 from newapi.testing.mock.usage import Usage
-from newapi.testing.mock.wire import dumps, last_user_text, names, now, tool_to_call
+from newapi.testing.mock.wire import (
+    ToolCall,
+    dumps,
+    last_is_tool_result,
+    last_user_text,
+    now,
+    offered,
+    tool_to_call,
+)
 
 _DONE = b"data: [DONE]\n\n"
 _FP = "fp_mock"
@@ -22,9 +30,11 @@ def _include_usage(body: dict[str, Any]) -> bool:
 def chat(ctx: Ctx) -> Reply | Stream:
     body = ctx.json()
     messages = body.get("messages")
-    tool = tool_to_call(names(body.get("tools"), "function", "name"), last_user_text(messages), ctx.faults)
     n = ctx.pieces
-    completion = len(text.tool_arg_pieces(n)) if tool else n
+    tools = offered(body.get("tools"), "function")
+    answered = last_is_tool_result(messages, roles=("tool", "function"))
+    tool = tool_to_call(tools, last_user_text(messages), answered, ctx.faults, n)
+    completion = len(tool.pieces) if tool else n
     u = ctx.set_usage(usage.resolve(ctx.faults, usage.chat_prompt(body), completion))
     if body.get("stream") is True:
         return Stream(_chat_events(ctx, tool, u, _include_usage(body)), errors.stream_event("openai"))
@@ -32,7 +42,7 @@ def chat(ctx: Ctx) -> Reply | Stream:
         call = {
             "id": ctx.ident("call_"),
             "type": "function",
-            "function": {"name": tool, "arguments": text.tool_arguments(n)},
+            "function": {"name": tool.name, "arguments": tool.arguments},
         }
         message: dict[str, Any] = {
             "role": "assistant",
@@ -69,7 +79,7 @@ def chat(ctx: Ctx) -> Reply | Stream:
     return Reply(200, dumps(out))
 
 
-def _chat_events(ctx: Ctx, tool: str | None, u: Usage | None, include_usage: bool) -> Iterator[bytes]:
+def _chat_events(ctx: Ctx, tool: ToolCall | None, u: Usage | None, include_usage: bool) -> Iterator[bytes]:
     head = (
         b'data: {"id":"%b","object":"chat.completion.chunk","created":%d,"model":%b,'
         b'"system_fingerprint":"%b","choices":[{"index":0,"delta":'
@@ -83,11 +93,11 @@ def _chat_events(ctx: Ctx, tool: str | None, u: Usage | None, include_usage: boo
             "index": 0,
             "id": ctx.ident("call_"),
             "type": "function",
-            "function": {"name": tool, "arguments": ""},
+            "function": {"name": tool.name, "arguments": ""},
         }
         first = {"role": "assistant", "content": None, "tool_calls": [call], "refusal": None}
         yield head + dumps(first) + tail
-        for arg in text.tool_arg_pieces(n):
+        for arg in tool.pieces:
             yield head + b'{"tool_calls":[{"index":0,"function":{"arguments":' + dumps(arg) + b"}}]}" + tail
     else:
         yield head + b'{"role":"assistant","content":"","refusal":null}' + tail

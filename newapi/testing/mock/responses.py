@@ -8,7 +8,15 @@ from typing import Any
 from newapi.testing.mock import errors, text, usage
 from newapi.testing.mock.context import Ctx, Reply, Stream
 from newapi.testing.mock.usage import Usage
-from newapi.testing.mock.wire import dumps, last_user_text, names, now, sse_named, tool_to_call
+from newapi.testing.mock.wire import (
+    dumps,
+    last_is_tool_result,
+    last_user_text,
+    now,
+    offered,
+    sse_named,
+    tool_to_call,
+)
 
 
 def _wants_reasoning(body: dict[str, Any]) -> bool:
@@ -30,8 +38,10 @@ class _Plan:
         self.body = body
         self.n = ctx.pieces
         self.reasoning = self.n if _wants_reasoning(body) else 0
-        self.tool = tool_to_call(names(body.get("tools"), "name"), _last_text(body), ctx.faults)
-        completion = (len(text.tool_arg_pieces(self.n)) if self.tool else self.n) + self.reasoning
+        kinds = ("function_call_output", "custom_tool_call_output")
+        answered = last_is_tool_result(body.get("input"), kinds=kinds)
+        self.tool = tool_to_call(offered(body.get("tools")), _last_text(body), answered, ctx.faults, self.n)
+        completion = (len(self.tool.pieces) if self.tool else self.n) + self.reasoning
         prompt = usage.responses_prompt(body)
         self.usage = ctx.set_usage(usage.resolve(ctx.faults, prompt, completion, self.reasoning))
         self.created = now()
@@ -85,12 +95,13 @@ class _Plan:
         }
 
     def call_item(self, done: bool) -> dict[str, Any]:
+        assert self.tool is not None
         return {
             "type": "function_call",
             "id": self.ctx.ident("fc_"),
             "call_id": self.ctx.ident("call_"),
-            "name": self.tool,
-            "arguments": text.tool_arguments(self.n) if done else "",
+            "name": self.tool.name,
+            "arguments": self.tool.arguments if done else "",
             "status": "completed" if done else "in_progress",
         }
 
@@ -141,13 +152,14 @@ def _events(plan: _Plan) -> Iterator[bytes]:
         yield event("response.output_item.done", output_index=0, item=done)
         index = 1
     if plan.tool:
+        tool = plan.tool
         item = plan.call_item(False)
         yield event("response.output_item.added", output_index=index, item=item)
-        for arg in text.tool_arg_pieces(plan.n):
+        for arg in tool.pieces:
             yield event(
                 "response.function_call_arguments.delta", item_id=item["id"], output_index=index, delta=arg
             )
-        args = text.tool_arguments(plan.n)
+        args = tool.arguments
         yield event(
             "response.function_call_arguments.done", item_id=item["id"], output_index=index, arguments=args
         )

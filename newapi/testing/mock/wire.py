@@ -1,12 +1,14 @@
-"""Small helpers shared by the provider modules: event framing and tool-call triggers."""
+"""Small helpers shared by the provider modules: event framing, tool offers and tool-call triggers."""
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
+from newapi.testing.mock import tool_args
 from newapi.testing.mock.faults import Faults
 from newapi.testing.mock.usage import text_of
 
@@ -40,26 +42,68 @@ def last_user_text(messages: Any, role_key: str = "role", user: str = "user", ke
     return ""
 
 
-def tool_to_call(tool_names: list[str], last_text: str, faults: Faults) -> str | None:
-    """The tool the mock calls: the first one offered, when asked to or forced by ``tool-call``."""
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    """The call the mock answers with: the tool's name and its arguments in stream pieces."""
+
+    name: str
+    pieces: tuple[str, ...]
+
+    @property
+    def arguments(self) -> str:
+        return "".join(self.pieces)
+
+
+def tool_to_call(
+    offered: list[tuple[str, Any]], last_text: str, answered: bool, faults: Faults, n: int
+) -> ToolCall | None:
+    """Call the first tool offered when asked to (or forced by ``tool-call``), unless answering one.
+
+    A turn whose last message is a tool result gets text: calling again would keep an agent
+    looping until its turn limit, since the prompt that asked for a tool is still in the history.
+    """
+    if answered:
+        return None
     if faults.tool_call:
-        return tool_names[0] if tool_names else DEFAULT_TOOL
-    if tool_names and TOOL_TRIGGER in last_text.lower():
-        return tool_names[0]
-    return None
+        name, schema = offered[0] if offered else (DEFAULT_TOOL, None)
+    elif offered and TOOL_TRIGGER in last_text.lower():
+        name, schema = offered[0]
+    else:
+        return None
+    return ToolCall(name, tool_args.pieces(schema, n))
 
 
-def names(tools: Any, *path: str) -> list[str]:
-    """Tool names found at ``path`` inside each entry of a ``tools`` list (skipping other kinds)."""
-    out: list[str] = []
+def offered(tools: Any, *path: str, schema: tuple[str, ...] = ("parameters",)) -> list[tuple[str, Any]]:
+    """(name, argument schema) of each tool declared at ``path`` inside the ``tools`` list entries.
+
+    The node at ``path`` is one declaration or a list of them (Gemini); the schema is the first of
+    the ``schema`` keys present. Entries of other kinds (built-in tools with no name) are skipped.
+    """
+    out: list[tuple[str, Any]] = []
     if not isinstance(tools, list):
         return out
     for tool in tools:
         node: Any = tool
         for key in path:
             node = node.get(key) if isinstance(node, dict) else None
-        if isinstance(node, str):
-            out.append(node)
-        elif isinstance(node, list):
-            out += [d["name"] for d in node if isinstance(d, dict) and isinstance(d.get("name"), str)]
+        for declaration in node if isinstance(node, list) else [node]:
+            if isinstance(declaration, dict) and isinstance(declaration.get("name"), str):
+                found = next((declaration[k] for k in schema if k in declaration), None)
+                out.append((declaration["name"], found))
     return out
+
+
+def last_is_tool_result(
+    messages: Any, roles: tuple[str, ...] = (), kinds: tuple[str, ...] = (), key: str = "content"
+) -> bool:
+    """Whether the last entry of ``messages`` is a tool result: its role is one of ``roles``, its
+    ``type`` one of ``kinds``, or a block in its ``key`` list has one of ``kinds`` as type or key."""
+    if not isinstance(messages, list) or not messages or not isinstance(messages[-1], dict):
+        return False
+    last = messages[-1]
+    if last.get("role") in roles or last.get("type") in kinds:
+        return True
+    blocks = last.get(key)
+    if not isinstance(blocks, list):
+        return False
+    return any(isinstance(b, dict) and (b.get("type") in kinds or any(k in b for k in kinds)) for b in blocks)
