@@ -54,6 +54,10 @@ class SessionSigner:
         return f"{payload}.{self._mac(payload)}"
 
     def verify(self, cookie: str, now: float | None = None) -> SessionData | None:
+        # A cookie we signed is base64url; anything else (non-ASCII bytes read as latin-1) is
+        # simply not ours, and compare_digest would raise on it instead of saying no.
+        if not cookie.isascii():
+            return None
         payload, _, mac = cookie.partition(".")
         if not payload or not mac or not hmac.compare_digest(mac, self._mac(payload)):
             return None

@@ -75,6 +75,13 @@ def read_request(call: Call, body: bytes, content_type: str) -> None:
         return
     if not body.strip():
         raise BadRequest("the request body is empty; a JSON object is required")
+    if not body.isascii():
+        # msgspec checks UTF-8 only in the strings it decodes; orjson, later, in all of them. One
+        # check here (skipped for ASCII, the common case) keeps a bad byte a 400 wherever it sits.
+        try:
+            body.decode()
+        except UnicodeDecodeError as exc:
+            raise BadRequest(f"invalid JSON body: not valid UTF-8 at byte {exc.start}") from None
     try:
         if call.fmt == "claude":
             _read_claude(call, claude_schemas.request_decoder.decode(body))
@@ -87,6 +94,9 @@ def read_request(call: Call, body: bytes, content_type: str) -> None:
         raise BadRequest(f"invalid request: {exc}", param=_field_of(str(exc))) from None
     except msgspec.DecodeError as exc:
         raise BadRequest(f"invalid JSON body: {exc}") from None
+    except RecursionError:
+        # msgspec recurses for nested values, even skipped ones; its limit is the interpreter's.
+        raise BadRequest("invalid JSON body: nested too deeply") from None
     if call.fmt == "responses":
         # Responses streams always end with the usage: there is nothing to force or hide.
         call.wants_usage = True

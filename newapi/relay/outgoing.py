@@ -102,7 +102,12 @@ def _merge(target: dict[str, Any], override: dict[str, Any]) -> None:
 
 
 def _decode(body: bytes) -> dict[str, Any]:
-    value = orjson.loads(body)
+    try:
+        value = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        # Admission decoded only the fields it reads: a string it skipped may hold an escape that
+        # orjson refuses (a lone surrogate).
+        raise BadRequest(f"invalid JSON body: {exc}") from None
     if not isinstance(value, dict):
         raise BadRequest("the request body must be a JSON object")
     return value
@@ -155,6 +160,8 @@ class Planner:
             raise BadRequest(str(exc), code="invalid_request") from None
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise BadRequest(f"cannot convert the request: {exc}") from None
+        except RecursionError:
+            raise BadRequest("cannot convert the request: nested too deeply") from None
         req.model = model
         req.stream = call.stream
         return req
@@ -191,7 +198,10 @@ class Planner:
                 endpoint=call.endpoint,
             )
             call.upstream_model = plan.upstream_model
-            body = openai_channel.build_body(call.body, plan)
+            try:
+                body = openai_channel.build_body(call.body, plan)
+            except orjson.JSONDecodeError as exc:
+                raise BadRequest(f"invalid JSON body: {exc}") from None
         url = openai_channel.upstream_url(
             channel, call.endpoint, call.upstream_model, settings.azure_default_api_version
         )
