@@ -18,6 +18,7 @@ from newapi.billing.flusher import Flusher
 from newapi.billing.ledger import Ledger
 from newapi.billing.ledger_redis import RedisLedger
 from newapi.billing.ledger_sql import SqlLedger
+from newapi.billing.log_sink import LogSink
 from newapi.cache.bus import InvalidationBus
 from newapi.cache.channels import ChannelIndex
 from newapi.cache.keyed import KeyedCache
@@ -37,6 +38,7 @@ from newapi.routing.select import LocalPolling, PollingPositions
 from newapi.settings import Settings
 from newapi.storage import lookups
 from newapi.storage.engine import Database, create_engine, resolve_database, session_factory
+from newapi.storage.log_db import open_log_engine
 from newapi.storage.options import load_options
 from newapi.upstream import UpstreamClient
 
@@ -61,6 +63,8 @@ class Runtime:
     redis: Any | None = None
     bus: InvalidationBus | None = None
     flusher: Flusher | None = None
+    #: The separate log database's engine (LOG_SQL_DSN); None when the logs share ``engine``.
+    log_engine: AsyncEngine | None = None
     model_limiter: ModelRequestLimiter = field(default_factory=ModelRequestLimiter)
     polling: PollingPositions = field(default_factory=LocalPolling)
     coherence: Coherence | None = None  # the node's workers see each other's writes
@@ -69,6 +73,11 @@ class Runtime:
 
     def __post_init__(self) -> None:
         self.health = HealthReporter(self)
+
+    @property
+    def logs_engine(self) -> AsyncEngine:
+        """Where the ``logs`` table lives."""
+        return self.log_engine or self.engine
 
     async def reload_channels(self) -> None:
         channel_rows, ability_rows = await lookups.channel_rows(self.engine)
@@ -160,11 +169,15 @@ class Runtime:
         if self.redis is not None:
             await self.redis.aclose()
         await self.engine.dispose()
+        if self.log_engine is not None:
+            await self.log_engine.dispose()
 
 
-def _ledger(database: Database, settings: Settings, engine: AsyncEngine, redis: Any | None) -> Ledger:
+def _ledger(
+    database: Database, settings: Settings, engine: AsyncEngine, redis: Any | None, logs: LogSink | None
+) -> Ledger:
     if redis is None:
-        return _sql_ledger(database, settings, engine)
+        return _sql_ledger(database, settings, engine, logs)
     return RedisLedger(
         redis,
         engine,
@@ -177,12 +190,14 @@ def _ledger(database: Database, settings: Settings, engine: AsyncEngine, redis: 
     )
 
 
-def _sql_ledger(database: Database, settings: Settings, engine: AsyncEngine) -> SqlLedger:
+def _sql_ledger(
+    database: Database, settings: Settings, engine: AsyncEngine, logs: LogSink | None
+) -> SqlLedger:
     if database.dialect == "sqlite":
         # SQLite writers queue up behind BEGIN IMMEDIATE on their own engine.
         writer = create_engine(database, settings, writer=True)
-        return SqlLedger(writer, database.dialect, node_name=settings.node_name, owns_engine=True)
-    return SqlLedger(engine, database.dialect, node_name=settings.node_name)
+        return SqlLedger(writer, database.dialect, node_name=settings.node_name, owns_engine=True, logs=logs)
+    return SqlLedger(engine, database.dialect, node_name=settings.node_name, logs=logs)
 
 
 def _share_with_node(runtime: Runtime, settings: Settings, database: Database) -> None:
@@ -202,6 +217,9 @@ async def build_runtime(settings: Settings) -> Runtime:
     settings.check_multi_node()
     database = resolve_database(settings)
     engine = create_engine(database, settings)
+    separate = open_log_engine(settings, database)  # LOG_SQL_DSN
+    log_engine = None if separate is None else separate[1]
+    log_sink = None if separate is None else LogSink(separate[1], separate[0].dialect)
     redis = None
     if settings.uses_redis:
         # A blocking pool: a burst of requests waits for a connection instead of failing.
@@ -228,20 +246,21 @@ async def build_runtime(settings: Settings) -> Runtime:
         settings=settings,
         database=database,
         engine=engine,
-        sessions=session_factory(engine),
+        sessions=session_factory(engine, log_engine),
         sessions_signer=SessionSigner(settings.session_secret),
         options=OptionStore(),
         tokens=KeyedCache(load_token, ttl=ttl),
         users=KeyedCache(load_user, ttl=ttl),
         channels=ChannelIndex(),
         limiter=build_rate_limiter(redis, settings.redis_prefix),
-        ledger=_ledger(database, settings, engine, redis),
+        ledger=_ledger(database, settings, engine, redis, log_sink),
         upstream=UpstreamClient(
             max_idle_per_host=settings.relay_max_idle_conns_per_host,
             max_idle_total=settings.relay_max_idle_conns,
             idle_keepalive=float(settings.relay_idle_conn_timeout),
         ),
         redis=redis,
+        log_engine=log_engine,
     )
     _share_with_node(runtime, settings, database)
     if redis is not None:
@@ -261,6 +280,7 @@ async def build_runtime(settings: Settings) -> Runtime:
             fast=RespClient(
                 settings.redis_conn_string, reply_timeout=float(settings.batch_update_interval) + 10
             ),
+            logs=log_sink,
         )
     await runtime.reload_options()
     await runtime.reload_channels()

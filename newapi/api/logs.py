@@ -191,7 +191,7 @@ async def delete_history(request: Request, caller: Caller) -> Response:
         raise ApiError("target_timestamp is required")
     if target > int(time.time()):
         raise ApiError("target_timestamp must not be in the future")
-    removed = await logs.delete_before(runtime_of(request).engine, target)
+    removed = await logs.delete_before(runtime_of(request).logs_engine, target)
     return ok(removed)
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from newapi.billing.ledger import LOG_COLUMNS
-from newapi.storage.ledger_tables import FlushBatch, QuotaLease
+from newapi.storage.ledger_tables import FlushBatch, LogOutbox, QuotaLease
 from newapi.storage.tables import Channel, Log, QuotaData, Token, User
 
 USERS = cast(Table, User.__table__)
@@ -22,6 +22,7 @@ QUOTA_DATA = cast(Table, QuotaData.__table__)
 LOGS = cast(Table, Log.__table__)
 LEASES = cast(Table, QuotaLease.__table__)
 BATCHES = cast(Table, FlushBatch.__table__)
+OUTBOX = cast(Table, LogOutbox.__table__)
 
 
 TAKE_USER = (
@@ -186,3 +187,9 @@ FROM fresh GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9
 UNION ALL
 SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, (SELECT count(*) FROM parsed)
 """
+
+# The same without the logs, for a separate log database (see log_sink): only the ``written`` step goes.
+APPLY_BATCHES_WITHOUT_LOGS = (
+    APPLY_BATCHES[: APPLY_BATCHES.index("), written AS (")]
+    + APPLY_BATCHES[APPLY_BATCHES.index(")\nSELECT user_id, token_id") :]
+)

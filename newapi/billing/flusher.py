@@ -11,6 +11,9 @@ after the commit acknowledges and deletes the entries and lowers the backlog
 counter, in one script. A crash at any point leaves the entries pending for
 the next flusher; the request ids make the replay a no-op where the commit had
 happened. Deadlocks and timeouts are retried with jitter; nothing is dropped.
+With a separate log database (``LOG_SQL_DSN``) the logs are written there first,
+in a transaction of their own that is idempotent per request id, and the main
+transaction carries only the debits (see :mod:`newapi.billing.log_sink`).
 
 The sweeper releases holds whose request outlived its hold expiry (a worker
 killed mid-request leaves them behind). It leaves each one empty for a day, so
@@ -35,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from newapi.billing.db_writes import (
     APPLY_BATCHES,
+    APPLY_BATCHES_WITHOUT_LOGS,
     SETTLE_CHANNEL,
     SETTLE_TOKEN,
     SETTLE_USER,
@@ -59,6 +63,7 @@ from newapi.billing.ledger import (
     record_from_debit_json,
 )
 from newapi.billing.ledger_redis import LedgerKeys, script_source
+from newapi.billing.log_sink import LogSink, stream_log_rows
 from newapi.resp.client import RespClient, Script
 from newapi.storage.ledger_tables import LedgerEntry
 
@@ -94,6 +99,7 @@ class Flusher:
         data_export: bool = True,
         fast: RespClient | None = None,
         tombstone_ttl: float = 86400.0,
+        logs: LogSink | None = None,
     ) -> None:
         self._redis = redis
         # Its own lean connection (XREADGROUP BLOCK must not stall anyone else's commands);
@@ -120,6 +126,9 @@ class Flusher:
             else redis.register_script(script_source("ack.lua"))
         )
         self._insert_logs = insert_logs_sql(dialect)
+        # A separate log database takes the logs; the main transaction then writes none.
+        self._logs = logs
+        self._apply_batches = APPLY_BATCHES if logs is None else APPLY_BATCHES_WITHOUT_LOGS
         self._group_ready = False
         self.applied = 0
         self.replayed = 0
@@ -152,6 +161,8 @@ class Flusher:
                     prune_at = time.monotonic() + PRUNE_EVERY
                     if await self._lead():
                         await self.prune()
+                        if self._logs is not None:
+                            await self._logs.prune()
                 if time.monotonic() >= sweep_at:
                     # Releasing is atomic and idempotent, so every worker sweeps, leader or not:
                     # a killed leader's orphans don't wait for its lease to expire.
@@ -229,6 +240,8 @@ class Flusher:
         delay = 0.05
         while True:
             try:
+                if self._logs is not None:
+                    await self._write_logs(entries)
                 async with self._engine.begin() as conn:
                     return await self._apply(conn, entries)
             except asyncio.CancelledError:
@@ -238,6 +251,11 @@ class Flusher:
                 log.warning("ledger flush failed; retrying", exc_info=True)
                 await asyncio.sleep(delay + random.random() * delay)
                 delay = min(delay * 2, 5.0)
+
+    async def _write_logs(self, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> None:
+        """The batch's logs into the separate log database, committed before the debits are."""
+        assert self._logs is not None
+        await self._logs.write(stream_log_rows(entries))
 
     async def _apply(self, conn: AsyncConnection, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> int:
         """Apply ``entries`` in ``conn``'s transaction; returns how many settlements they carry."""
@@ -285,7 +303,7 @@ class Flusher:
             else:
                 record = record_from_debit_json(fields[b"d"])
             logged = record[R_LOG]
-            if logged:
+            if logged and self._logs is None:
                 logs.append(record)
             if kind != b"debit":
                 continue
@@ -369,7 +387,7 @@ class Flusher:
         request ids, writes the new ones' logs and returns them grouped for the counters, so
         the worker does nothing per debit."""
         payloads = b"[%b]" % b",".join([fields[b"r"] for _, fields in entries])  # one JSON array
-        result = await conn.exec_driver_sql(APPLY_BATCHES, (payloads, now))
+        result = await conn.exec_driver_sql(self._apply_batches, (payloads, now))
         groups: dict[tuple[Any, ...], list[int]] = {}
         settlements = 0
         for raw in result.all():

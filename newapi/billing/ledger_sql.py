@@ -12,6 +12,10 @@ consume logs and counters of settled requests, gives spare credit back and
 shrinks the lease to what in-flight requests still hold, all in one
 transaction that a batch id makes idempotent. A worker that dies leaves only
 its lease rows behind; the sweeper refunds them.
+
+With a separate log database (``LOG_SQL_DSN``) the flush commits the log rows to
+an outbox beside the debits and copies them over after the commit (see
+:mod:`newapi.billing.log_sink`).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
@@ -34,6 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from newapi.billing.db_writes import (
     BATCHES,
     LEASES,
+    OUTBOX,
     SETTLE_CHANNEL,
     SETTLE_TOKEN,
     SETTLE_USER,
@@ -45,6 +51,7 @@ from newapi.billing.db_writes import (
     insert_logs_sql,
 )
 from newapi.billing.ledger import Debit, Hold
+from newapi.billing.log_sink import LogSink
 from newapi.core.errors import QuotaExceeded
 
 log = logging.getLogger(__name__)
@@ -87,6 +94,7 @@ class SqlLedger:
         flush_interval: float = 1.0,
         data_export: bool = True,
         owns_engine: bool = False,
+        logs: LogSink | None = None,
     ) -> None:
         self._engine = engine
         self._owns_engine = owns_engine
@@ -107,6 +115,11 @@ class SqlLedger:
         self._wake = asyncio.Event()
         self.flushes = 0
         self.failed_flushes = 0
+        self._logs = logs
+        # Rows may wait in the outbox (this worker's, or a dead one's): look at start.
+        self._outbox_pending = logs is not None
+        self._ship_lock = asyncio.Lock()
+        self._prune_at = 0.0
 
     # -- reservations -------------------------------------------------------------------
 
@@ -265,6 +278,7 @@ class SqlLedger:
             balance.spent_recently = 0
         try:
             await self._final_flush()
+            await self.ship_logs()
         finally:
             if self._owns_engine:
                 await self._engine.dispose()
@@ -289,6 +303,8 @@ class SqlLedger:
                 if time.monotonic() >= sweep_at:
                     await self.sweep_orphans()
                     sweep_at = time.monotonic() + 30
+                    self._outbox_pending = self._logs is not None
+                await self.ship_logs()
             except Exception:
                 self.failed_flushes += 1
                 log.warning("ledger flush failed; will retry", exc_info=True)
@@ -325,6 +341,8 @@ class SqlLedger:
                 _put_back(users, self._users)
                 _put_back(tokens, self._tokens)
                 raise
+            if self._logs is not None and any(d.log for d in debits):
+                self._outbox_pending = True
             self._settled.difference_update(d.request_id for d in debits)
             _forget_idle(self._users)
             _forget_idle(self._tokens)
@@ -346,7 +364,10 @@ class SqlLedger:
             except IntegrityError:
                 return  # this batch was applied by an earlier attempt whose commit we did not see
             rows = [d.log_row() for d in debits if d.log]
-            if rows:
+            if rows and self._logs is not None:
+                # Committed with the debits, copied to the log database after (ship_logs).
+                await conn.execute(insert(OUTBOX), [{"payload": orjson.dumps(row).decode()} for row in rows])
+            elif rows:
                 # Straight to the driver: SQLAlchemy's per-row parameter handling would
                 # cost as much again as the insert itself at thousands of rows a second.
                 await conn.exec_driver_sql(self._insert_logs_sql, rows)
@@ -372,6 +393,26 @@ class SqlLedger:
                 await bump_bucket(conn, key, count, quota, tokens_used, self._node_name)
             await self._write_leases(conn, "user", users, now)
             await self._write_leases(conn, "token", tokens, now)
+
+    async def ship_logs(self) -> int:
+        """Copy the outbox's log rows to the log database (``LOG_SQL_DSN``); returns how many.
+
+        A failure leaves them in the outbox for the next try; the debits are not held back.
+        """
+        if self._logs is None or not self._outbox_pending:
+            return 0
+        async with self._ship_lock:
+            self._outbox_pending = False
+            try:
+                shipped = await self._logs.ship(self._engine)
+                if time.monotonic() >= self._prune_at:
+                    self._prune_at = time.monotonic() + 600
+                    await self._logs.prune()
+            except Exception:
+                self._outbox_pending = True
+                log.warning("copying logs to the log database failed; will retry", exc_info=True)
+                return 0
+        return shipped
 
     async def _write_leases(
         self, conn: AsyncConnection, kind: str, taken: dict[int, _Taken], now: int

@@ -32,7 +32,7 @@ async def prune_once(runtime: Runtime, *, now: int | None = None, batch: int = B
     before = cutoff(runtime, now)
     if before is None:
         return 0
-    removed = await delete_before(runtime.engine, before, batch=batch)
+    removed = await delete_before(runtime.logs_engine, before, batch=batch)
     if removed:
         log.info("log retention removed %d logs older than %d", removed, before)
     return removed

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
 from sqlalchemy.pool import NullPool
 
 from newapi.settings import Settings
+from newapi.storage.tables import Log
 
 Dialect = Literal["sqlite", "postgresql", "mysql"]
 
@@ -130,5 +131,12 @@ def create_engine(
     return engine
 
 
-def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+def session_factory(
+    engine: AsyncEngine, log_engine: AsyncEngine | None = None
+) -> async_sessionmaker[AsyncSession]:
+    """Sessions on ``engine``; with ``log_engine`` (``LOG_SQL_DSN``) the ``logs`` table's reads
+    and writes go there instead, as New API's ``LOG_DB`` does (a session that changes both
+    commits each database in turn, not atomically, as New API writes its logs after the fact)."""
+    if log_engine is None:
+        return async_sessionmaker(engine, expire_on_commit=False)
+    return async_sessionmaker(engine, binds={Log: log_engine}, expire_on_commit=False)

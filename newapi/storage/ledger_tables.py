@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import String
+from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from newapi.storage.tables import Base
@@ -47,3 +47,18 @@ class LedgerEntry(Base):
     id: Mapped[str] = mapped_column(String(96), primary_key=True)
     # When it was applied; the flusher prunes ids no stream entry can bring back (0004).
     created_at: Mapped[int] = mapped_column(GoInt, nullable=False, default=0, index=True)
+
+
+class LogOutbox(Base):
+    """Log rows of the embedded ledger waiting to be copied to the separate log database.
+
+    Used only with ``LOG_SQL_DSN``: a flush commits its debits and their log rows here
+    in one transaction, then copies the rows to the log database (idempotently per
+    request id) and deletes them (see :mod:`newapi.billing.log_sink`).
+    """
+
+    __tablename__ = "newapi_log_outbox"
+
+    id: Mapped[int] = mapped_column(GoInt, primary_key=True, autoincrement=True)
+    # The log row in LOG_COLUMNS order, as a JSON array.
+    payload: Mapped[str] = mapped_column(Text, nullable=False)

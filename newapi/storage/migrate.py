@@ -11,6 +11,7 @@ from sqlalchemy import Connection
 
 from newapi.settings import Settings
 from newapi.storage.engine import create_engine, resolve_database
+from newapi.storage.log_db import migrate_log_database
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +28,8 @@ def _upgrade(connection: Connection) -> None:
 
 
 async def migrate(settings: Settings, dsn: str | None = None) -> str:
-    """Bring the database up to date; returns the database kind it migrated."""
+    """Bring the database up to date, and the log database (``LOG_SQL_DSN``) with it unless
+    ``dsn`` names another database; returns the main database's kind."""
     database = resolve_database(settings, dsn)
     engine = create_engine(database, settings, pool=False)
     try:
@@ -39,4 +41,6 @@ async def migrate(settings: Settings, dsn: str | None = None) -> str:
     finally:
         await engine.dispose()
     log.info("database %s is up to date", database.describe())
+    if dsn is None:
+        await migrate_log_database(settings)
     return database.dialect
