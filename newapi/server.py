@@ -2,13 +2,36 @@
 
 from __future__ import annotations
 
+import resource
+
 from granian import Granian
-from granian.constants import Interfaces, Loops
+from granian.constants import HTTPModes, Interfaces, Loops
+from granian.http import HTTP1Settings
 
 from newapi.settings import Settings
 
+# The kernel caps the listen backlog at net.core.somaxconn (4096 on current Linux).
+_BACKLOG = 4096
+# Descriptors a worker needs besides client connections: database, Redis, upstream pools, files.
+_SPARE_DESCRIPTORS = 1024
+
+
+def raise_descriptor_limit(needed: int) -> int:
+    """Raise the soft RLIMIT_NOFILE towards ``needed`` (never past the hard limit); the new soft limit.
+
+    Workers inherit it. A soft limit of 1024 (systemd's and many shells' default) would make
+    accept() fail long before ``max_connections``; Go raises it the same way for New API.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= needed:
+        return soft
+    target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    return target
+
 
 def serve(settings: Settings, *, workers: int, log_level: str = "info", access_log: bool = False) -> None:
+    raise_descriptor_limit(settings.max_connections + _SPARE_DESCRIPTORS)
     server = Granian(
         "newapi.app:app",
         address=settings.host,
@@ -16,7 +39,15 @@ def serve(settings: Settings, *, workers: int, log_level: str = "info", access_l
         interface=Interfaces.ASGI,
         workers=max(1, workers),
         loop=Loops.uvloop,
-        backlog=2048,
+        # HTTP/1.1 only: in "auto" mode Granian sniffs the first bytes for an h2c preface
+        # before hyper's header timeout starts, so a connection that never sends a byte
+        # is held forever. Clients reach us over HTTP/1.1 (TLS and h2 end at a proxy).
+        http=HTTPModes.http1,
+        http1_settings=HTTP1Settings(header_read_timeout=settings.client_header_timeout * 1000),
+        backlog=_BACKLOG,
+        # Connections one worker serves at once; Granian's default (backlog / workers) let
+        # ~2,000 idle sockets stop a worker from accepting anyone.
+        backpressure=settings.max_connections,
         log_level=log_level,  # type: ignore[arg-type]
         log_access=access_log,
         # In-flight streams get this long to finish on SIGTERM (Granian's default is to wait forever).

@@ -14,7 +14,7 @@ from functools import wraps
 import orjson
 from sqlalchemy.exc import OperationalError
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -35,10 +35,11 @@ from newapi.api import (
     users,
     users_admin,
 )
-from newapi.api.envelope import ApiError, fail
+from newapi.api.envelope import BODY_LIMITS, ApiError, fail
 from newapi.api.openapi import build_spec, openapi_json
 from newapi.api.ratelimits import global_api_limit
 from newapi.api.spec import Endpoint, Op
+from newapi.http.body import ClientDisconnected
 from newapi.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -164,15 +165,30 @@ ROUTES: Sequence[Op] = (
 _UNLIMITED = frozenset({"/api/status", "/api/setup"})
 
 
-def _guard(handler: Endpoint) -> Endpoint:
+# Authenticated management bodies (a channel with many keys, a large option) stay under this.
+_MANAGEMENT_BODY_LIMIT = 4 * 1024 * 1024
+
+
+def _guard(handler: Endpoint, body_limit: int, idle_timeout: int) -> Endpoint:
+    limits = (body_limit, idle_timeout)
+
     @wraps(handler)
     async def guarded(request: Request) -> Response:
+        request.scope[BODY_LIMITS] = limits
         try:
+            length = request.headers.get("content-length", "")
+            if length.isdigit() and int(length) > body_limit:
+                # Refused before a byte of it is read (anonymous routes have a small cap).
+                raise ApiError("request body too large", 413)
             if request.url.path not in _UNLIMITED:
                 await global_api_limit(request)
             if any("\x00" in value for value in request.query_params.values()):
                 raise ApiError("query parameters must not contain NUL characters")
             return await handler(request)
+        except (ClientDisconnected, ClientDisconnect):
+            # The client left mid-request: nothing to answer, nothing wrong on our side.
+            log.debug("client left during %s %s", request.method, request.url.path)
+            return Response(status_code=400)
         except ApiError as exc:
             return fail(exc.message, exc.status, exc.code)
         except OperationalError as exc:
@@ -200,8 +216,22 @@ async def _method_not_allowed(request: Request, exc: Exception) -> Response:
 
 
 def build_management_app(runtime: Runtime, routes: Sequence[Op] = ROUTES) -> Starlette:
+    settings = runtime.settings
+    anonymous_limit = (settings.anonymous_request_body_limit_kb or 512) * 1024
     app = Starlette(
-        routes=[Route(op.path, _guard(op.handler), methods=[op.method]) for op in routes],
+        routes=[
+            Route(
+                op.path,
+                _guard(
+                    op.handler,
+                    # New API's ANONYMOUS_REQUEST_BODY_LIMIT_KB: routes anyone can call.
+                    anonymous_limit if op.role == "public" else _MANAGEMENT_BODY_LIMIT,
+                    settings.client_body_timeout,
+                ),
+                methods=[op.method],
+            )
+            for op in routes
+        ],
         exception_handlers={404: _not_found, 405: _method_not_allowed},
     )
     app.state.runtime = runtime

@@ -10,6 +10,9 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from newapi.core.errors import BodyTimeout, BodyTooLarge, ClientError
+from newapi.http.body import read_body
+
 T = TypeVar("T")
 
 DEFAULT_PAGE_SIZE = 10
@@ -109,13 +112,28 @@ def path_int(request: Request, name: str = "id") -> int:
     return value
 
 
-async def read_json(request: Request, limit: int = 4 * 1024 * 1024) -> Any:
-    """The JSON body, or an :class:`ApiError` with a clear message."""
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise ApiError("request body too large", status=413)
+#: Where the management app's guard leaves this request's body limits: (bytes, idle seconds).
+BODY_LIMITS = "newapi.body_limits"
+_DEFAULT_LIMITS = (4 * 1024 * 1024, 30)
+
+
+async def read_json(request: Request) -> Any:
+    """The JSON body, or an :class:`ApiError` with a clear message.
+
+    Read like a relay body: the cap (smaller for anonymous callers) holds after
+    decompression and is checked against Content-Length before reading; a body
+    that stops arriving is cut with a 408. A client that leaves raises
+    :class:`ClientDisconnected` (not an error: the guard drops the request quietly).
+    """
+    limit, idle = request.scope.get(BODY_LIMITS, _DEFAULT_LIMITS)
+    try:
+        body = await read_body(request.scope, request.receive, limit, idle)
+    except BodyTooLarge:
+        raise ApiError("request body too large", status=413) from None
+    except BodyTimeout:
+        raise ApiError("the request body stopped arriving", status=408) from None
+    except ClientError as exc:
+        raise ApiError(exc.message, status=exc.status) from None
     if not body.strip():
         raise ApiError("request body is empty; a JSON object is required")
     try:

@@ -9,6 +9,7 @@
     │   ├── Forbidden                 403     banned user, group, model limits, IP
     │   ├── QuotaExceeded             403     insufficient_user_quota, pre_consume_token_quota_failed
     │   ├── NotFound                  404     invalid URL
+    │   ├── BodyTimeout               408     the request body stopped arriving
     │   ├── BodyTooLarge              413     request body too large (after decompression)
     │   ├── RateLimited               429     rate limit
     │   └── NotImplementedAPI         501     api_not_implemented
@@ -136,6 +137,11 @@ class NotFound(ClientError):
     status = 404
     default_code = "invalid_url"
     error_type = "invalid_request_error"
+
+
+class BodyTimeout(ClientError):
+    status = 408
+    default_code = "request_timeout"
 
 
 class BodyTooLarge(ClientError):

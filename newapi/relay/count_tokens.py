@@ -66,7 +66,9 @@ class CountTokens:
         try:
             ip = client_ip(scope, runtime.settings.trusted_proxies)
             await admission.authenticate(runtime, scope["path"], ip, headers, scope.get("query_string", b""))
-            body = await read_body(scope, receive, runtime.settings.max_request_body_bytes)
+            body = await read_body(
+                scope, receive, runtime.settings.max_request_body_bytes, runtime.settings.client_body_timeout
+            )
             try:
                 data: Any = orjson.loads(body)
                 if (
@@ -80,6 +82,8 @@ class CountTokens:
                 req = CODECS[fmt].parse_request(data)
             except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
                 raise BadRequest(f"invalid request: {exc}") from None
+            except RecursionError:
+                raise BadRequest("invalid request: nested too deeply") from None
             tokens = count_request(req, model or req.model)
         except ClientDisconnected:
             return

@@ -103,7 +103,9 @@ class Relay:
             )
             admission.admit(call, caller)
             limited = await runtime.model_limiter.check(runtime.options, caller.user.id, caller.group)
-            body = await read_body(scope, receive, settings.max_request_body_bytes)
+            body = await read_body(
+                scope, receive, settings.max_request_body_bytes, settings.client_body_timeout
+            )
             admission.read_request(call, body, headers.content_type)
             admission.check_model(call)
             self._route(call)
