@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, func, or_, select
 from starlette.requests import Request
 from starlette.responses import Response
 
+from newapi.adaptors.headers import override_problem
 from newapi.api.auth import Caller, admin_only, runtime_of
 from newapi.api.envelope import (
     ApiError,
@@ -120,6 +121,8 @@ def check_channel(body: ChannelBody) -> None:
             raise ApiError(f"{name} must be valid JSON") from None
         if not isinstance(value, dict):
             raise ApiError(f"{name} must be a JSON object")
+        if name == "header_override" and (problem := override_problem(value)) is not None:
+            raise ApiError(f"header_override: {problem}")
     if body.model_mapping:
         mapping = orjson.loads(body.model_mapping)
         if any(not isinstance(v, str) for v in mapping.values()):

@@ -24,6 +24,11 @@ _INF = float("inf")
 _MANAGED = frozenset((b"host", b"content-length", b"connection", b"transfer-encoding"))
 _NEEDS_LENGTH = frozenset(("POST", "PUT", "PATCH"))
 _BAD_TARGET = re.compile(rb"[\x00-\x20\x7f]")
+# RFC 9110: a header name is a token; a value has no control character but tab. Anything else
+# would break the head's framing, or make a strict server refuse it while leaving the body in
+# the stream, where it would be read as the next request on this pooled connection.
+_TCHAR = b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_CTL = bytes(c for c in range(0x20) if c != 0x09) + b"\x7f"
 # Bodies up to this size ride in the same write (and the same bytes object) as the head.
 _INLINE_BODY = 64 * 1024
 _URL_CACHE = 4096
@@ -254,6 +259,7 @@ def _build_head(
     host_line = route.host_line
     declared: bytes | None = None
     lines: list[bytes] = []
+    names: list[bytes] = []
     for name, value in headers:
         if name.lower() in _MANAGED:
             lower = name.lower()
@@ -262,10 +268,17 @@ def _build_head(
             elif lower == b"content-length":
                 declared = value
             continue
+        names.append(name)
         lines.append(name + b": " + value + b"\r\n")
     user = b"".join(lines)
-    if user.count(b"\n") != len(lines) or user.count(b"\r") != len(lines) or host_line.count(b"\n") != 1:
-        raise UpstreamProtocolError("a request header contains a line break")  # never echo the value
+    # Each line brings exactly two control bytes of ours (CR LF); any other is in a name or value.
+    if (
+        len(user) - len(user.translate(None, _CTL)) != 2 * len(lines)
+        or len(host_line) - len(host_line.translate(None, _CTL)) != 2
+        or b"".join(names).translate(None, _TCHAR)
+        or not all(names)
+    ):
+        raise UpstreamProtocolError("a request header is not valid HTTP")  # never echo the value
     upload: _Upload | None = None
     tail: bytes | None = None
     if body is None:
