@@ -12,15 +12,18 @@ SSE_HEADERS: Headers = [
     (b"connection", b"keep-alive"),
     (b"x-accel-buffering", b"no"),
 ]
-CORS_HEADERS: Headers = [
-    (b"access-control-allow-origin", b"*"),
-    (b"access-control-allow-credentials", b"true"),
-]
+# New API (gin-contrib/cors, AllowAllOrigins with AllowCredentials) sends ``*`` together with
+# ``Allow-Credentials: true``; browsers refuse that pair for credentialed requests and honour
+# ``*`` for the rest. We send what browsers act on: any origin, no credentials. Echoing every
+# Origin with credentials instead would let any site read the management API with a visitor's
+# session cookie. Relay clients authenticate with headers, which need no credentials mode.
+CORS_HEADERS: Headers = [(b"access-control-allow-origin", b"*")]
 _PREFLIGHT_HEADERS: Headers = [
     *CORS_HEADERS,
-    (b"access-control-allow-methods", b"GET, POST, PUT, PATCH, DELETE, OPTIONS"),
-    (b"access-control-allow-headers", b"*"),
-    (b"access-control-max-age", b"86400"),
+    (b"access-control-allow-methods", b"GET,POST,PUT,DELETE,OPTIONS,PATCH"),
+    # The wildcard never covers Authorization (Fetch standard): it is named beside it.
+    (b"access-control-allow-headers", b"*, Authorization"),
+    (b"access-control-max-age", b"43200"),
 ]
 
 
