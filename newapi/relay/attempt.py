@@ -179,6 +179,7 @@ async def _send(runtime: Runtime, call: Call, channel: ChannelInfo, out: Outgoin
             call.response_started = end.started
             call.first_byte_at = end.first_byte_at
             call.stream_status = end.reason
+            call.stream_error = end.error
             call.usage = policy.usage
             call.upstream_request_id = policy.upstream_id or (upstream_id or b"").decode("latin-1")
             if call.usage is None or not call.usage.valid:

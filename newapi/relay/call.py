@@ -44,10 +44,15 @@ class Call:
     channel: ChannelInfo | None = None
     key_index: int = 0
     upstream_model: str = ""
+    #: the format the last attempt spoke to its channel (see newapi.relay.formats), and the
+    #: reasoning effort it asked for (a model-name suffix, or the client's on o-series/gpt-5)
+    target: str = ""
+    reasoning_effort: str = ""
     usage: Usage | None = None
     local_count: bool = False
     first_byte_at: float = 0.0
     stream_status: str = ""
+    stream_error: str = ""  # why a started stream ended abnormally
     upstream_request_id: str = ""
     client_gone: bool = False
     response_started: bool = False

@@ -134,6 +134,7 @@ class Planner:
     async def build(self, call: Call, channel: ChannelInfo, key: str, client: RequestHeaders) -> Outgoing:
         natives = native_formats(channel, call.upstream_model)
         target = call.fmt if call.fmt in natives else natives[0]
+        call.reasoning_effort = ""  # each attempt's own (a retry may go to another kind of channel)
         if call.endpoint is GEMINI_EMBED and target != GEMINI:
             out = self._embeddings(call, channel, key, target)
         elif target == OPENAI and call.fmt == OPENAI:
@@ -148,6 +149,7 @@ class Planner:
                 out = self._openai_family(call, channel, key, target)
         if channel.header_override:
             out.headers = apply_header_override(out.headers, channel.header_override, client.raw, key)
+        call.target = out.target
         return out
 
     # -- helpers -------------------------------------------------------------------------------
@@ -202,6 +204,7 @@ class Planner:
                 body = openai_channel.build_body(call.body, plan)
             except orjson.JSONDecodeError as exc:
                 raise BadRequest(f"invalid JSON body: {exc}") from None
+            call.reasoning_effort = plan.reasoning_effort
         url = openai_channel.upstream_url(
             channel, call.endpoint, call.upstream_model, settings.azure_default_api_version
         )
@@ -226,6 +229,7 @@ class Planner:
                 body = responses_request.render_request(self._convert(call, model))
             if effort and body is not None:
                 responses_channel.apply_effort(body, effort)
+            call.reasoning_effort = effort
             raw = call.body if body is None else self._finish(body, channel)
             url = responses_channel.upstream_url(channel, model, settings.azure_default_api_version)
         else:
@@ -245,6 +249,7 @@ class Planner:
             if effort:
                 plan.reasoning_effort = effort
             raw = openai_channel.build_body(orjson.dumps(chat), plan)
+            call.reasoning_effort = plan.reasoning_effort
             url = openai_channel.upstream_url(channel, _CHAT, model, settings.azure_default_api_version)
         headers = openai_channel.auth_headers(channel, key)
         headers.append((b"content-type", _JSON))
@@ -287,6 +292,7 @@ class Planner:
         if suffix is not None:
             assert body is not None
             claude_channel.apply_thinking(body, suffix, thinking.claude_share, thinking.claude_default(model))
+            call.reasoning_effort = suffix.effort
         # Betas and versions belong to Claude clients; others get the default and no betas.
         version = client.anthropic_version if call.fmt == CLAUDE else ""
         beta = client.anthropic_beta if call.fmt == CLAUDE else ""
@@ -346,6 +352,7 @@ class Planner:
         if suffix is not None:
             assert body is not None
             gemini_channel.apply_thinking(body, model, suffix)
+            call.reasoning_effort = suffix.level
         raw = call.body if body is None else self._finish(body, channel)
         stream = call.stream and action == "streamGenerateContent"
         accept = b"text/event-stream" if stream else b"application/json"

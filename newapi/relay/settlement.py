@@ -14,6 +14,7 @@ from newapi.core.constants import LogType
 from newapi.core.endpoints import Billing
 from newapi.core.usage import Usage
 from newapi.relay.call import Call
+from newapi.relay.log_other import log_other
 from newapi.runtime import Runtime
 from newapi.tokens import count_text, estimate_tokens, provider_for_model
 
@@ -83,77 +84,6 @@ def final_usage(call: Call) -> Usage:
     return Usage(prompt_tokens=count_prompt(call), completion_tokens=completion)
 
 
-def _other(call: Call, charge: Charge) -> str:
-    """The log's ``other`` JSON: the charge's terms, then what this request adds."""
-    frt = int((call.first_byte_at - call.started) * 1000) if call.first_byte_at else None
-    key = _fields_key(call)
-    if not charge.other_head:
-        # A charge's own terms may hold a key the request sets too (admin_info): merged.
-        other: dict[str, Any] = {**charge.other}
-        if frt is not None:
-            other["frt"] = frt
-        other.update(_request_fields(*key))
-        return orjson.dumps(other).decode()
-    # The shared terms' keys never meet the request's, so the two objects join as one: the
-    # text is what encoding the merged dict would give. Past "frt" the request's fields repeat
-    # from request to request (the route, the channels tried, a few flags): encoded once each.
-    tail = _TAILS.get(key)
-    if tail is None:
-        if len(_TAILS) > 4096:
-            _TAILS.clear()
-        tail = _TAILS[key] = "," + orjson.dumps(_request_fields(*key)).decode()[1:]
-    if frt is None:
-        return charge.other_head + tail
-    return f'{charge.other_head},"frt":{frt}{tail}'
-
-
-#: The encoded request fields of ``other`` (after "frt"), by :func:`_fields_key`.
-_TAILS: dict[tuple[Any, ...], str] = {}
-
-
-def _fields_key(call: Call) -> tuple[Any, ...]:
-    """All that ``other``'s request fields are made of (the arguments of _request_fields)."""
-    channel = call.channel
-    return (
-        call.upstream_model if call.upstream_model != call.model else "",
-        call.path,
-        (call.stream_status or "done") if call.stream else "",
-        call.client_gone,
-        tuple(call.tried),
-        call.key_index if channel is not None and channel.multi_key else None,
-        call.local_count,
-    )
-
-
-def _request_fields(
-    mapped_to: str,
-    path: str,
-    stream_status: str,
-    client_gone: bool,
-    tried: tuple[int, ...],
-    multi_key_index: int | None,
-    local_count: bool,
-) -> dict[str, Any]:
-    """What ``other`` records about the request itself, after ``frt``, in New API's order."""
-    fields: dict[str, Any] = {}
-    if mapped_to:
-        fields["is_model_mapped"] = True
-        fields["upstream_model_name"] = mapped_to
-    fields["request_path"] = path
-    if stream_status:
-        fields["stream_status"] = stream_status
-    if client_gone:
-        fields["client_gone"] = True
-    admin: dict[str, Any] = {"use_channel": list(map(str, tried))}
-    if multi_key_index is not None:
-        admin["is_multi_key"] = True
-        admin["multi_key_index"] = multi_key_index
-    if local_count:
-        admin["local_count_tokens"] = True
-    fields["admin_info"] = admin
-    return fields
-
-
 def build_debit(runtime: Runtime, call: Call) -> tuple[Debit, Charge]:
     user, token, price = call.user, call.token, call.price
     assert price is not None and user is not None and token is not None
@@ -183,7 +113,7 @@ def build_debit(runtime: Runtime, call: Call) -> tuple[Debit, Charge]:
         int(time.monotonic() - call.started),  # use_time
         call.stream,  # is_stream
         charge.content,
-        _other(call, charge),
+        log_other(call, charge),
         call.created_at,
         call.client_ip if user.setting.get("record_ip_log") else "",  # ip
         call.upstream_request_id,

@@ -168,6 +168,10 @@ def build_body(raw: bytes, plan: BodyPlan) -> bytes:
         body["reasoning_effort"] = plan.reasoning_effort
     if _is_reasoning_model(plan.upstream_model):
         _adjust_reasoning_model(body, plan.upstream_model)
+        # The effort the request goes up with, for the consume log (New API's OpenAI adaptor).
+        client_effort = body.get("reasoning_effort")
+        if not plan.reasoning_effort and isinstance(client_effort, str):
+            plan.reasoning_effort = client_effort
     if plan.openrouter:
         usage = body.get("usage")
         if not isinstance(usage, dict):
