@@ -107,12 +107,17 @@ class Bench:
 
 
 @contextlib.asynccontextmanager
-async def billing_app(mock_url: str) -> AsyncIterator[Bench]:
+async def billing_app(mock_url: str, *, log_db: bool = False) -> AsyncIterator[Bench]:
     """The app on a throwaway PostgreSQL database and Redis prefix; its own flusher task is
-    stopped, so a caller flushes inside its measurement."""
-    async with throwaway_postgres() as dsn, throwaway_redis_prefix() as prefix:
+    stopped, so a caller flushes inside its measurement. ``log_db``: the logs in a second
+    database (LOG_SQL_DSN)."""
+    async with contextlib.AsyncExitStack() as stack:
+        dsn = await stack.enter_async_context(throwaway_postgres())
+        prefix = await stack.enter_async_context(throwaway_redis_prefix())
+        log_dsn = await stack.enter_async_context(throwaway_postgres()) if log_db else ""
         settings = load_settings(
             {
+                "LOG_SQL_DSN": log_dsn,
                 "SQL_DSN": dsn,
                 "REDIS_CONN_STRING": REDIS_URL,
                 "NEWAPI_REDIS_PREFIX": prefix,

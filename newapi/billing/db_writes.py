@@ -193,3 +193,22 @@ APPLY_BATCHES_WITHOUT_LOGS = (
     APPLY_BATCHES[: APPLY_BATCHES.index("), written AS (")]
     + APPLY_BATCHES[APPLY_BATCHES.index(")\nSELECT user_id, token_id") :]
 )
+
+# A separate PostgreSQL log database takes the same payloads: it parses them, claims the request
+# ids of the logged records in newapi_log_entries and writes the logs of the new ones (see log_sink).
+LOG_BATCHES = (
+    APPLY_BATCHES[: APPLY_BATCHES.index("), claimed AS (")]  # noqa: S608 - constant text only
+    + """), claimed AS (
+  INSERT INTO newapi_log_entries (id, created_at)
+  SELECT DISTINCT request_id, $2::bigint FROM parsed WHERE logged
+  ON CONFLICT (id) DO NOTHING RETURNING id
+)
+INSERT INTO logs (user_id, created_at, type, content, username, token_name, model_name, quota,
+  prompt_tokens, completion_tokens, use_time, is_stream, channel_id, token_id, "group", ip,
+  request_id, upstream_request_id, other)
+SELECT DISTINCT ON (p.request_id) user_id, created_at, type, content, username, token_name, model_name,
+  quota, prompt_tokens, completion_tokens, use_time, is_stream, channel_id, token_id, grp, ip,
+  request_id, upstream_request_id, other
+FROM parsed p JOIN claimed c ON c.id = p.request_id WHERE p.logged
+"""
+)

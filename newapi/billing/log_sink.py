@@ -38,7 +38,7 @@ import orjson
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from newapi.billing.db_writes import OUTBOX, insert_logs, insert_logs_sql
+from newapi.billing.db_writes import LOG_BATCHES, OUTBOX, insert_logs, insert_logs_sql
 from newapi.billing.ledger import R_LOG, R_REQUEST, record_from_debit_json
 from newapi.storage.log_db import LOG_ENTRIES
 
@@ -73,11 +73,23 @@ class LogSink:
         moment = int(time.time()) if now is None else now
         async with self.engine.begin() as conn:
             new = await self._claim(conn, list(firsts), moment) if firsts else set()
-            fresh = [row for ident, row in firsts.items() if ident in new] + anonymous
+            # Tuples: rows decoded from JSON are lists, which the drivers' executemany refuses.
+            fresh = [tuple(row) for ident, row in firsts.items() if ident in new]
+            fresh += [tuple(row) for row in anonymous]
             await insert_logs(conn, self.dialect, self._insert, fresh)
         self.written += len(fresh)
         self.skipped += len(rows) - len(fresh)
         return len(fresh)
+
+    async def write_batches(self, payloads: bytes, now: int | None = None) -> int:
+        """The logs of debit batches as the Redis stream holds them (one JSON array of arrays of
+        records), parsed and claimed by a PostgreSQL log database itself; returns how many."""
+        moment = int(time.time()) if now is None else now
+        async with self.engine.begin() as conn:
+            result = await conn.exec_driver_sql(LOG_BATCHES, (payloads, moment))
+        written = max(result.rowcount, 0)
+        self.written += written
+        return written
 
     async def _claim(self, conn: AsyncConnection, idents: list[str], now: int) -> set[str]:
         """Record request ids in the log database; returns those not recorded before."""
