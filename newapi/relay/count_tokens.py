@@ -80,11 +80,12 @@ class CountTokens:
                 if not isinstance(data, dict):
                     raise BadRequest("the request body must be a JSON object")
                 req = CODECS[fmt].parse_request(data)
+                tokens = count_request(req, model or req.model)
+            except (orjson.JSONEncodeError, RecursionError):
+                # Deeper than orjson encodes (a tool schema past 254 levels) or Python recurses.
+                raise BadRequest("invalid request: nested too deeply") from None
             except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
                 raise BadRequest(f"invalid request: {exc}") from None
-            except RecursionError:
-                raise BadRequest("invalid request: nested too deeply") from None
-            tokens = count_request(req, model or req.model)
         except ClientDisconnected:
             return
         except GatewayError as error:

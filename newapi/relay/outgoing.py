@@ -132,6 +132,14 @@ class Planner:
         return self._vertex
 
     async def build(self, call: Call, channel: ChannelInfo, key: str, client: RequestHeaders) -> Outgoing:
+        try:
+            return await self._build(call, channel, key, client)
+        except (orjson.JSONEncodeError, RecursionError):
+            # The client's JSON, decoded for editing or conversion, nests deeper than orjson
+            # encodes (254 levels) or than Python recurses: the body cannot be forwarded.
+            raise BadRequest("the request is nested too deeply to forward") from None
+
+    async def _build(self, call: Call, channel: ChannelInfo, key: str, client: RequestHeaders) -> Outgoing:
         natives = native_formats(channel, call.upstream_model)
         target = call.fmt if call.fmt in natives else natives[0]
         call.reasoning_effort = ""  # each attempt's own (a retry may go to another kind of channel)

@@ -93,6 +93,53 @@ async def test_bad_string_in_a_field_only_the_channel_request_reads(
     assert "invalid JSON body" in _error_message("openai", response)
 
 
+MID = b"[" * 300 + b"]" * 300  # within the decoders' depth, past what orjson encodes (254)
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        # the model mapping makes the gateway decode, edit and re-encode the body
+        ("/v1/chat/completions", b'{"model":"gpt-4o","messages":' + MESSAGES + b',"metadata":' + MID + b"}"),
+        # converted for a Claude channel
+        (
+            "/v1/chat/completions",
+            b'{"model":"claude-3-5-sonnet-20241022","messages":'
+            + MESSAGES
+            + b',"tools":[{"type":"function","function":{"name":"f","parameters":{"x":'
+            + MID
+            + b"}}}]}",
+        ),
+        # converted for an OpenAI channel
+        (
+            "/v1/messages",
+            b'{"model":"gpt-4o-mini","max_tokens":8,"messages":'
+            + MESSAGES
+            + b',"tools":[{"name":"f","input_schema":{"x":'
+            + MID
+            + b"}}]}",
+        ),
+        (
+            "/v1/messages/count_tokens",
+            b'{"model":"gpt-4o-mini","messages":'
+            + MESSAGES
+            + b',"tools":[{"name":"f","input_schema":{"x":'
+            + MID
+            + b"}}]}",
+        ),
+    ],
+    ids=["edited", "to-claude", "to-openai", "count-tokens"],
+)
+async def test_json_too_deep_to_forward_is_a_400(
+    client: httpx.AsyncClient, gateway: Gateway, mock: MockUpstreamThread, key: str, path: str, body: bytes
+) -> None:
+    await add_channel(gateway, mock.url, models="claude-3-5-sonnet-20241022", channel_type=14)
+    family = "claude" if path.startswith("/v1/messages") else "openai"
+    response = await client.post(path, content=body, headers=_headers(family, key))
+    assert response.status_code == 400, response.text
+    assert "nested too deeply" in _error_message(family, response)
+
+
 @pytest.mark.parametrize("path", ["/v1/messages/count_tokens", "/v1beta/models/gpt-4o-mini:countTokens"])
 async def test_count_tokens_refuses_deep_and_bad_bytes(
     client: httpx.AsyncClient, key: str, path: str
