@@ -9,6 +9,9 @@ A Vertex access token minted from the key is a credential too (``ya29.mock-N`` i
 from __future__ import annotations
 
 import logging
+import random
+import re
+import string
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 
@@ -18,7 +21,9 @@ import pytest
 from sqlalchemy import select
 
 from newapi.app import Gateway
-from newapi.core.constants import LogType
+from newapi.core.constants import ChannelType, LogType
+from newapi.core.structs import ChannelInfo
+from newapi.relay.scrub import REDACTED, KeyScrubber, needles
 from newapi.settings import Settings
 from newapi.storage.tables import Log
 from newapi.testing import MockUpstreamThread
@@ -176,3 +181,50 @@ async def test_other_text_is_left_alone(gateway: Gateway, upstream: MockUpstream
     assert response.status_code == 401
     message = response.json()["error"]["message"]
     assert "***, abcd us-east-1 request" in message and "longsecretpart99" not in message
+
+
+def needles_of(keys: list[str]) -> tuple[str, ...]:
+    channel = ChannelInfo(
+        1,
+        ChannelType.OPENAI,
+        "c",
+        1,
+        tuple(keys),
+        "",
+        (),
+        (),
+        0,
+        0,
+        {},
+        {},
+        "",
+        "",
+        {},
+        {},
+        {},
+        {},
+        "",
+        True,
+        "",
+    )
+    return needles(channel)
+
+
+@pytest.mark.parametrize("count", [2, 400], ids=["few-replaces", "many-indexed"])
+def test_scrubber_agrees_with_a_regex_alternation(count: int) -> None:
+    """Both strategies replace exactly what one longest-first alternation would, in text and bytes."""
+    rng = random.Random(count)
+    keys = [
+        f"{rng.randrange(10**6):06d}.{''.join(rng.choices(string.ascii_letters, k=20))}" for _ in range(count)
+    ]
+    found = needles_of(keys)
+    scrubber = KeyScrubber(found)
+    pieces = []
+    for _ in range(300):
+        key = rng.choice(keys)
+        pieces.append(rng.choice([key, key.split(".")[1], key[:5], key[3:], "noise é", "|", " "]))
+    text = "".join(pieces)
+    expected = re.sub("|".join(re.escape(n) for n in found), REDACTED, text)
+    assert scrubber.text(text) == expected
+    assert scrubber.raw(text.encode()) == expected.encode()
+    assert all(key not in scrubber.text(text) for key in keys)
