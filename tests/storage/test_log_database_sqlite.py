@@ -6,6 +6,7 @@ tests/integration/test_log_database.py.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from newapi.billing.ledger import Debit, Hold
 from newapi.billing.ledger_sql import SqlLedger
 from newapi.billing.log_sink import LogSink, stream_log_rows
 from newapi.core.constants import LogType
+from newapi.jobs.retention import prune_once
 from newapi.storage.engine import create_engine
 from newapi.storage.ledger_tables import LogOutbox
 from newapi.storage.log_db import migrate_log_database, resolve_log_database
@@ -111,3 +113,7 @@ async def test_the_embedded_ledger_logs_into_a_second_file(tmp_path: Path) -> No
             listed = (await root.get("/api/log/", params={"page_size": 10})).json()["data"]
             stat = (await root.get("/api/log/stat", params={"type": 2})).json()["data"]
         assert listed["total"] == 4 and stat["quota"] == 21
+        # Log retention prunes the log database.
+        runtime.options.set("log_setting.retention_days", "1")
+        assert await prune_once(runtime, now=int(time.time()) + 2 * 86400) == 4
+        assert await _count(runtime.log_engine, Log) == 0
