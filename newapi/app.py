@@ -11,9 +11,11 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+from pathlib import Path
 from typing import Any
 
 from newapi.api.app import build_management_app
+from newapi.console.static import ConsoleAssets
 from newapi.core.types import ASGIApp, Receive, Scope, Send
 from newapi.http.responses import send_bytes, send_preflight
 from newapi.node.coherence import Coherence
@@ -51,6 +53,7 @@ class Gateway:
         self.runtime = await build_runtime(settings)
         self._management = build_management_app(self.runtime)
         self._relay = RelayRouter(self.runtime)
+        self._fallback = ConsoleAssets(Path(settings.web_dist) if settings.web_dist else None)
         self._coherence = self.runtime.coherence
         await self.runtime.start_background()
         # Everything built so far lives as long as the worker: keep it out of the

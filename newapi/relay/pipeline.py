@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import orjson
 
+from newapi.auth.check import Caller
 from newapi.billing.ledger import Debit
 from newapi.core.constants import LogType
 from newapi.core.endpoints import Endpoint
@@ -78,7 +79,10 @@ class Relay:
         fmt: str = "openai",
         model: str = "",
         action: str = "",
+        caller: Caller | None = None,
     ) -> None:
+        """Relay one request; ``caller`` is given when the route authenticated it otherwise
+        (the console's playground signs in by session, not by key)."""
         runtime = self._runtime
         settings = runtime.settings
         call = Call(
@@ -98,9 +102,10 @@ class Relay:
         watch: DisconnectWatch | None = None
         limited = False
         try:
-            caller = await admission.authenticate(
-                runtime, call.path, call.client_ip, headers, scope.get("query_string", b"")
-            )
+            if caller is None:
+                caller = await admission.authenticate(
+                    runtime, call.path, call.client_ip, headers, scope.get("query_string", b"")
+                )
             admission.admit(call, caller)
             limited = await runtime.model_limiter.check(runtime.options, caller.user.id, caller.group)
             body = await read_body(

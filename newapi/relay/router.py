@@ -16,14 +16,16 @@ from newapi.relay.formats import CLAUDE, GEMINI, RESPONSES
 from newapi.relay.legacy_billing import LegacyBilling
 from newapi.relay.models import ModelsEndpoint
 from newapi.relay.pipeline import Relay, not_implemented
+from newapi.relay.playground import Playground
 
 if TYPE_CHECKING:
     from newapi.runtime import Runtime
 
 Handler = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-# Prefixes the relay answers (everything else goes to the management API or the console).
-RELAY_PREFIXES = ("/v1", "/v1beta", "/dashboard", "/pg/", "/mj", "/suno", "/kling", "/jimeng")
+# Prefixes the relay answers (everything else goes to the management API or the console). Of
+# /dashboard only the legacy billing paths are the relay's: the console's pages live under /console.
+RELAY_PREFIXES = ("/v1", "/v1beta", "/dashboard/billing/", "/pg/", "/mj", "/suno", "/kling", "/jimeng")
 _NOT_IMPLEMENTED_PREFIXES = ("/v1/files", "/v1/fine-tunes", "/v1/fine_tuning", "/v1/images/variations")
 
 
@@ -54,6 +56,7 @@ class RelayRouter:
             self.add("GET", f"{prefix}/dashboard/billing/usage", billing.usage)
         self.add("GET", "/api/usage/token", billing.token_usage)
         self.add("GET", "/api/usage/token/", billing.token_usage)
+        self.add("POST", "/pg/chat/completions", Playground(runtime, relay).handle)
 
     def add(self, method: str, path: str, handler: Handler) -> None:
         self.exact.setdefault(path, {})[method] = handler
