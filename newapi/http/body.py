@@ -17,7 +17,7 @@ import zstandard
 
 from newapi.core.errors import BadRequest, BodyTimeout, BodyTooLarge, ClientError
 from newapi.core.types import Receive, Scope
-from newapi.http.idle import idle_watch
+from newapi.http.idle import IdleWatch, idle_watch
 
 #: Most output one decoding step produces; the loop gets a turn between steps, so a
 #: body that expands to the cap cannot block other requests for more than ~1 ms.
@@ -156,51 +156,42 @@ async def read_body(scope: Scope, receive: Receive, limit: int, idle_timeout: fl
         decoder = factory(limit)
     elif length is not None and length.isdigit() and int(length) > limit:
         raise BodyTooLarge("request body too large")
+    parts: list[bytes] = []
+    size = 0
+    wire = 0
+    more = True
     watch = idle_watch(idle_timeout)
     task = watch.enter()
     try:
-        return await _read(receive, limit, decoder, watch.touch, task)
+        while more:
+            message = await receive()
+            kind = message["type"]
+            if kind == "http.disconnect":
+                raise ClientDisconnected
+            chunk: bytes = message.get("body", b"")
+            more = message.get("more_body", False)
+            if more:
+                watch.touch(task)
+            if not chunk:
+                continue
+            wire += len(chunk)
+            if decoder is None:
+                size += len(chunk)
+                if size > limit:
+                    raise BodyTooLarge("request body too large")
+                parts.append(chunk)
+                continue
+            if wire > limit:
+                raise BodyTooLarge("request body too large")
+            size = await _decode(decoder.feed(chunk), parts, size, limit, watch, task)
+        if decoder is not None:
+            await _decode(decoder.flush(), parts, size, limit, watch, task)
     except asyncio.CancelledError:
         if watch.fired(task):
             raise BodyTimeout("the request body stopped arriving") from None
         raise
     finally:
         watch.leave(task)
-
-
-async def _read(
-    receive: Receive,
-    limit: int,
-    decoder: _Decoder | None,
-    touch: Callable[[asyncio.Task[object]], None],
-    task: asyncio.Task[object],
-) -> bytes:
-    parts: list[bytes] = []
-    size = 0
-    wire = 0
-    more = True
-    while more:
-        message = await receive()
-        touch(task)
-        kind = message["type"]
-        if kind == "http.disconnect":
-            raise ClientDisconnected
-        chunk: bytes = message.get("body", b"")
-        more = message.get("more_body", False)
-        if not chunk:
-            continue
-        wire += len(chunk)
-        if decoder is None:
-            size += len(chunk)
-            if size > limit:
-                raise BodyTooLarge("request body too large")
-            parts.append(chunk)
-            continue
-        if wire > limit:
-            raise BodyTooLarge("request body too large")
-        size = await _decode(decoder.feed(chunk), parts, size, limit, touch, task)
-    if decoder is not None:
-        await _decode(decoder.flush(), parts, size, limit, touch, task)
     if len(parts) == 1:
         return parts[0]
     return b"".join(parts)
@@ -211,7 +202,7 @@ async def _decode(
     parts: list[bytes],
     size: int,
     limit: int,
-    touch: Callable[[asyncio.Task[object]], None],
+    watch: IdleWatch,
     task: asyncio.Task[object],
 ) -> int:
     """Append ``pieces`` to ``parts`` up to ``limit``; the new size."""
@@ -227,7 +218,7 @@ async def _decode(
             if steps > 1:
                 # A large expansion: let other requests run between steps.
                 await asyncio.sleep(0)
-                touch(task)
+                watch.touch(task)
     except (BodyTooLarge, asyncio.CancelledError):
         raise
     except Exception:

@@ -21,13 +21,13 @@ _Task = asyncio.Task[object]
 class IdleWatch:
     """Tasks reading a body, with when each last made progress."""
 
-    def __init__(self, timeout: float, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, timeout: float) -> None:
         self.timeout = timeout
-        self.loop = loop
         # A cut lands within a quarter of the timeout (a second at most) after it expires.
         self._tick = min(1.0, timeout / 4)
         self._last: dict[_Task, float] = {}
         self._fired: set[_Task] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._timer: asyncio.TimerHandle | None = None
 
     def enter(self) -> _Task:
@@ -35,8 +35,8 @@ class IdleWatch:
         if task is None:
             raise RuntimeError("IdleWatch.enter() needs a running task")
         self._last[task] = time.monotonic()
-        if self._timer is None:
-            self._timer = self.loop.call_later(self._tick, self._sweep)
+        if self._timer is None or task.get_loop() is not self._loop:
+            self._arm(task.get_loop())
         return task
 
     def touch(self, task: _Task) -> None:
@@ -53,6 +53,16 @@ class IdleWatch:
         task.uncancel()
         return True
 
+    def _arm(self, loop: asyncio.AbstractEventLoop) -> None:
+        if loop is not self._loop:
+            # A new event loop (tests run several): what the old one held is gone with it.
+            if self._timer is not None:
+                self._timer.cancel()
+            self._last = {task: last for task, last in self._last.items() if task.get_loop() is loop}
+            self._fired.clear()
+            self._loop = loop
+        self._timer = loop.call_later(self._tick, self._sweep)
+
     def _sweep(self) -> None:
         limit = time.monotonic() - self.timeout
         for task, last in list(self._last.items()):
@@ -60,16 +70,16 @@ class IdleWatch:
                 self._fired.add(task)
                 del self._last[task]
                 task.cancel()
-        self._timer = self.loop.call_later(self._tick, self._sweep) if self._last else None
+        loop = self._loop
+        self._timer = loop.call_later(self._tick, self._sweep) if self._last and loop is not None else None
 
 
 _watches: dict[float, IdleWatch] = {}
 
 
 def idle_watch(timeout: float) -> IdleWatch:
-    """The running loop's watch for ``timeout`` (one per worker in practice)."""
-    loop = asyncio.get_running_loop()
+    """The watch for ``timeout`` (one per worker in practice)."""
     watch = _watches.get(timeout)
-    if watch is None or watch.loop is not loop:
-        watch = _watches[timeout] = IdleWatch(timeout, loop)
+    if watch is None:
+        watch = _watches[timeout] = IdleWatch(timeout)
     return watch
