@@ -62,7 +62,10 @@ class Coherence:
                     await self._apply(kind, ident)
                 except Exception:
                     log.warning("applying another worker's cache change failed; will retry", exc_info=True)
-                    self._pending = changes[position:]
+                    # Retry reloads; a drop that failed (a bad ident) becomes a clear, which cannot.
+                    self._pending = [
+                        (left, "" if left in ("token", "user") else name) for left, name in changes[position:]
+                    ]
                     self._failed_at = time.monotonic()
                     self._generations.force()
                     return

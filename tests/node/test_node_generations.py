@@ -162,3 +162,26 @@ async def test_catch_up_merges_changes_and_retries_a_failed_reload(
     finally:
         coherence.close()
         writer.close()
+
+
+async def test_a_drop_that_fails_becomes_a_clear(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = str(tmp_path / "generations")
+    writer = Generations(path)
+    applied: list[tuple[str, str]] = []
+
+    async def apply(kind: str, ident: str) -> None:
+        if kind == "user" and ident:
+            int(ident)  # what Runtime.apply_invalidation does with a user id
+        applied.append((kind, ident))
+
+    coherence = Coherence(Generations(path), apply)
+    monkeypatch.setattr("newapi.node.coherence.RETRY_AFTER", 0.0)
+    try:
+        writer.bump("user", "not-a-number")
+        await coherence.catch_up()
+        assert applied == [] and coherence.stale()
+        await coherence.catch_up()
+        assert applied == [("user", "")] and not coherence.stale()
+    finally:
+        coherence.close()
+        writer.close()
