@@ -8,9 +8,11 @@ from pathlib import Path
 
 from newapi.core.structs import ChannelInfo
 from newapi.node import model_windows
+from newapi.node.files import node_dir
 from newapi.node.model_windows import SharedModelWindows
 from newapi.node.polling import SharedPolling
 from newapi.routing.select import LocalPolling, pick_key
+from tests.conftest import make_settings
 
 CLAIMER = """
 import sys
@@ -116,3 +118,17 @@ def test_a_full_table_forgets_the_stalest_user(tmp_path: Path) -> None:
         assert windows.check(users[0], now + 200, 60_000, total=1, success=0) == 0
     finally:
         windows.close()
+
+
+def test_the_node_directory(tmp_path: Path) -> None:
+    settings = make_settings(NEWAPI_DATA_DIR=str(tmp_path))
+    # SQLite: beside the database file, whoever serves it (they share its data already).
+    db = tmp_path / "one-api.db"
+    assert node_dir(settings, f"sqlite+aiosqlite:///{db}", "sqlite") == f"{db}.node"
+    # A server database: one node per database, Redis prefix and port.
+    url = "postgresql+asyncpg://u@127.0.0.1/newapi"
+    first = node_dir(settings, url, "postgresql")
+    assert first.startswith(str(tmp_path)) and Path(first).is_dir()
+    assert node_dir(settings, url, "postgresql") == first
+    assert node_dir(settings.with_overrides(port=3001), url, "postgresql") != first
+    assert node_dir(settings, url + "2", "postgresql") != first
