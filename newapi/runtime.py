@@ -29,6 +29,7 @@ from newapi.node.files import node_dir
 from newapi.node.generations import Generations
 from newapi.node.model_windows import SharedModelWindows
 from newapi.node.polling import SharedPolling
+from newapi.node.workers import Presence
 from newapi.options.store import OptionStore
 from newapi.ratelimit import RateLimiter, build_rate_limiter
 from newapi.ratelimit.model_limit import ModelRequestLimiter
@@ -207,6 +208,10 @@ def _share_with_node(runtime: Runtime, settings: Settings, database: Database) -
         Generations(os.path.join(directory, "generations")), runtime.apply_invalidation
     )
     runtime.polling = SharedPolling(os.path.join(directory, "polling"))
+    if not database.url.endswith(":memory:"):
+        # The settlement journal and the workers' locks (an in-memory database dies with its
+        # worker: nothing to replay). See newapi.billing.journal.
+        runtime.ledger.use_node(directory, Presence(directory))
     if not settings.uses_redis:  # with Redis the limits are shared by every node there
         windows = SharedModelWindows(os.path.join(directory, "model-limits"))
         runtime.model_limiter = ModelRequestLimiter(shared=windows)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import resource
 
-from granian import Granian
 from granian.constants import HTTPModes, Interfaces, Loops
 from granian.http import HTTP1Settings
+from granian.log import LogLevels
 
 from newapi.settings import Settings
+from newapi.supervisor import Supervisor
 
 # The kernel caps the listen backlog at net.core.somaxconn (4096 on current Linux).
 _BACKLOG = 4096
@@ -32,7 +33,8 @@ def raise_descriptor_limit(needed: int) -> int:
 
 def serve(settings: Settings, *, workers: int, log_level: str = "info", access_log: bool = False) -> None:
     raise_descriptor_limit(settings.max_connections + _SPARE_DESCRIPTORS)
-    server = Granian(
+    # Granian, with a crashed worker respawned after a backoff (newapi.supervisor).
+    server = Supervisor(
         "newapi.app:app",
         address=settings.host,
         port=settings.port,
@@ -48,7 +50,7 @@ def serve(settings: Settings, *, workers: int, log_level: str = "info", access_l
         # Connections one worker serves at once; Granian's default (backlog / workers) let
         # ~2,000 idle sockets stop a worker from accepting anyone.
         backpressure=settings.max_connections,
-        log_level=log_level,  # type: ignore[arg-type]
+        log_level=LogLevels(log_level),
         log_access=access_log,
         # In-flight streams get this long to finish on SIGTERM (Granian's default is to wait forever).
         workers_kill_timeout=max(1, settings.shutdown_timeout_seconds),

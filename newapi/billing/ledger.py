@@ -10,9 +10,12 @@ exactly once.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
+
+if TYPE_CHECKING:
+    from newapi.node.workers import Presence
 
 
 @dataclass(slots=True)
@@ -54,6 +57,16 @@ class Debit:
     log: bool = True  # LogConsumeEnabled
     log_type: int = 2
     token_unlimited: bool = False  # an unlimited token's remain_quota is left alone
+
+    @classmethod
+    def from_record(cls, record: list[Any]) -> Debit:
+        """The debit a record (:meth:`record`) was made of (a journal's replay)."""
+        r = record
+        return cls(
+            r[R_REQUEST], r[R_USER], r[R_USERNAME], r[R_TOKEN], r[5], r[R_CHANNEL], r[R_MODEL],
+            r[R_GROUP], r[R_QUOTA], r[R_PROMPT], r[R_COMPLETION], r[10], r[11], r[3], r[18],
+            r[R_CREATED], r[15], r[17], r[R_LOG], r[2], r[R_TOKEN_UNLIMITED],
+        )  # fmt: skip
 
     def log_row(self) -> tuple[Any, ...]:
         """The consume-log row, in :data:`LOG_COLUMNS` order."""
@@ -191,6 +204,11 @@ class Ledger(Protocol):
 
     async def record_only(self, debit: Debit) -> None:
         """Write ``debit``'s log row without moving any balance (channel tests, error logs)."""
+        ...
+
+    def use_node(self, directory: str, presence: Presence) -> None:
+        """Journal settlements in the node directory; clean up after the node's dead workers
+        (see :mod:`newapi.billing.journal`)."""
         ...
 
     async def start(self) -> None: ...

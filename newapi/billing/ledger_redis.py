@@ -13,6 +13,14 @@ loaders agree) and from then on only scripts change it. The flusher
 (``flusher.py``) writes the stream to the database; the sweeper releases holds
 whose request died with its worker.
 
+Between a settlement and its settle.lua call a killed worker would lose the debit,
+so each settlement is also written to the worker's journal before the response's
+last byte (:mod:`newapi.billing.journal`); a segment is deleted once every batch
+queued before it was sealed has been applied. Every hold records its worker
+(``w``); when a worker of the node dies, a survivor replays its journal and releases
+its holds and credit blocks within a second (:mod:`newapi.billing.redis_reaper`),
+long before the hold TTL.
+
 When Redis cannot be reached the relay refuses new requests with a 503
 (``quota_store_unavailable``) rather than run unbilled. Settlements that fail
 for the same reason are kept in memory and retried, in order, until Redis answers.
@@ -31,13 +39,17 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
+import orjson
 from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from newapi.billing.credit import CREDIT_BACKOFF, CREDIT_IDLE, Credit, credit_life
+from newapi.billing.journal import Journal
 from newapi.billing.ledger import Debit, Hold, debit_record, debit_records
+from newapi.billing.redis_reaper import TOMBSTONE_MS, reap_dead_workers
 from newapi.core.errors import QuotaExceeded, ServiceUnavailable
+from newapi.node.workers import Presence, new_worker_id
 from newapi.resp.client import RespClient, RespError, Script
 from newapi.storage.tables import Token, User
 
@@ -143,6 +155,13 @@ class RedisLedger:
         self._backlog = 0  # the backlog counter as the last settle.lua call left it
         self._unreported = 0  # settlements queued or in flight since then
         self._owner = uuid.uuid4().hex[:12]
+        self.worker = new_worker_id()
+        self.journal: Journal | None = None
+        self.presence: Presence | None = None
+        self.node_dir = ""
+        self._items_made = 0  # items queued for settle.lua, ever
+        self._items_done = 0  # of those, applied (in the order they were made)
+        self._upkeep: asyncio.Task[None] | None = None
         self._credit_task: asyncio.Task[None] | None = None
         self._grants: set[asyncio.Task[None]] = set()
 
@@ -214,6 +233,7 @@ class RedisLedger:
             expires,
             self._overdraft,
             self._max_backlog,
+            self.worker,
         ]
         try:
             for _ in range(3):
@@ -252,7 +272,10 @@ class RedisLedger:
         hold.settled = True
         self._unreported += 1
         credit = hold.credit
+        journal = self.journal
         if credit is None:
+            if journal is not None:
+                journal.append(orjson.dumps(("s", "", 0, debit.record()), option=orjson.OPT_APPEND_NEWLINE))
             self._send_later(_Item("settle", hold, [debit]))
             return
         if hold.spend_seq:
@@ -262,6 +285,9 @@ class RedisLedger:
             self._send_later(_Item("spend", hold, [debit], hold.spend_seq, hold.spend_seq))
             return
         seq = hold.spend_seq = credit.spend(max(0, hold.amount), max(0, debit.quota))
+        if journal is not None:
+            line = ("p", credit.id, seq, debit.record())
+            journal.append(orjson.dumps(line, option=orjson.OPT_APPEND_NEWLINE))
         unit = credit.unit
         if unit is not None and unit.last == seq - 1:
             # The block's item still waits in the outbox: this spend joins it, and Redis will
@@ -284,6 +310,7 @@ class RedisLedger:
 
     def _send_later(self, item: _Item) -> None:
         self._outbox.append(item)
+        self._items_made += 1
         if self._timer is None and (self._sender is None or self._sender.done()):
             # A short window gathers the settlements of many requests into one write and one
             # wake-up; nobody waits on them (the responses are out).
@@ -343,6 +370,7 @@ class RedisLedger:
         """One settle.lua call for the whole batch (all of it applies, or none)."""
         script_keys, args = self._batch_call(batch)
         self._backlog = int(await self._settle(keys=script_keys, args=args))
+        self._items_done += len(batch)
         for item in batch:
             count = len(item.debits)
             self._unreported -= count
@@ -424,7 +452,15 @@ class RedisLedger:
                     keys.holds,
                     keys.backlog,
                 ],
-                args=[credit.id, credit.target, credit.user_id, token, expires, self._max_backlog],
+                args=[
+                    credit.id,
+                    credit.target,
+                    credit.user_id,
+                    token,
+                    expires,
+                    self._max_backlog,
+                    self.worker,
+                ],
             )
             if status == 1:
                 credit.free += credit.target
@@ -455,7 +491,8 @@ class RedisLedger:
             if not credit.drained():
                 continue
             try:
-                await self.release_by_id(credit.id, credit.user_id, credit.token_id)
+                # Kept empty: a replay of this worker's journal must find the last spend's number.
+                await self.release_by_id(credit.id, credit.user_id, credit.token_id, keep_ms=TOMBSTONE_MS)
             except (RedisError, RespError, OSError):
                 continue  # next round; past its expiry the sweeper gives it back instead
             self._retiring.remove(credit)
@@ -508,12 +545,49 @@ class RedisLedger:
                 self._retry.popleft()
             delay = 0.2
 
+    def use_node(self, directory: str, presence: Presence) -> None:
+        """Journal settlements in the node directory; clean up after the node's dead workers."""
+        self.presence = presence
+        self.worker = presence.id
+        self.node_dir = directory
+        self.journal = Journal(directory, presence.id)
+
     async def start(self) -> None:
-        return None
+        if self.presence is not None and self._upkeep is None:
+            self._upkeep = asyncio.create_task(self._keep_up(), name="ledger-journal")
+
+    async def _keep_up(self) -> None:
+        """Once a second: seal the journal's segment, delete the applied ones, clean up after
+        the node's dead workers (this worker's own earlier runs included, at start-up)."""
+        while True:
+            self.trim_journal()
+            try:
+                await reap_dead_workers(self)
+            except Exception:
+                log.warning("cleaning up after a stopped worker failed; will retry", exc_info=True)
+            await asyncio.sleep(1.0)
+
+    def trim_journal(self) -> None:
+        journal = self.journal
+        if journal is None:
+            return
+        if journal.lines:
+            journal.seal(mark=self._items_made)  # applied once every item made so far is
+        if journal.sealed:
+            journal.drop(self._items_done)
 
     async def close(self) -> None:
+        if self._upkeep is not None:
+            self._upkeep.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._upkeep
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.wait_settled(), 5.0)
+        self.trim_journal()
+        if self.journal is not None:
+            self.journal.close()
+            if self.journal.empty() and self.presence is not None:
+                self.presence.close()  # else a survivor or the next start replays what is left
         if self._retry_task is not None and not self._retry_task.done():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(self._retry_task), 5.0)

@@ -10,8 +10,19 @@ Everything taken and not yet accounted for is recorded as a lease row in the
 same transaction. Every flush (about once a second while busy) writes the
 consume logs and counters of settled requests, gives spare credit back and
 shrinks the lease to what in-flight requests still hold, all in one
-transaction that a batch id makes idempotent. A worker that dies leaves only
-its lease rows behind; the sweeper refunds them.
+transaction that a batch id makes idempotent.
+
+A worker that dies loses the settled debits it had not flushed yet, so each
+settlement is first written to the worker's journal (:mod:`newapi.billing.journal`),
+before the response's last byte; a flush seals the journal's segment and deletes it
+once committed, recording the segment's id in ``newapi_flush_batches`` with the
+debits. When a worker of the node dies (its lock is free, :mod:`newapi.node.workers`),
+a survivor, within a second, replays its remaining segments (each in one
+transaction that records the segment's id, so a segment the dead worker had
+flushed is skipped) and refunds its lease rows: the requests it settled are billed,
+the ones it had only reserved are released. Leases of workers on other nodes
+(a server database shared by several nodes) are refunded after ORPHAN_AFTER
+seconds without a flush.
 
 With a separate log database (``LOG_SQL_DSN``) the flush commits the log rows to
 an outbox beside the debits and copies them over after the commit (see
@@ -50,9 +61,11 @@ from newapi.billing.db_writes import (
     bump_bucket,
     insert_logs_sql,
 )
+from newapi.billing.journal import Journal, read_segment, segments_of
 from newapi.billing.ledger import Debit, Hold
 from newapi.billing.log_sink import LogSink
 from newapi.core.errors import QuotaExceeded
+from newapi.node.workers import Presence, new_worker_id
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +94,7 @@ class _Balance:
     used: int = 0  # settled spend not yet flushed
     count: int = 0  # settled requests not yet flushed
     spent_recently: int = 0
+    taking: int = 0  # takes from the database in progress (the balance must not be forgotten)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
@@ -99,7 +113,8 @@ class SqlLedger:
         self._engine = engine
         self._owns_engine = owns_engine
         self._dialect = dialect
-        self.node = f"{node_name or 'node'}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.worker = new_worker_id()
+        self.node = f"{node_name or 'node'}:{self.worker}"
         self._node_name = node_name
         self._interval = flush_interval
         self._data_export = data_export
@@ -120,6 +135,18 @@ class SqlLedger:
         self._outbox_pending = logs is not None
         self._ship_lock = asyncio.Lock()
         self._prune_at = 0.0
+        self._presence: Presence | None = None
+        self._journal: Journal | None = None
+        self._node_dir = ""
+        self.replayed = 0
+
+    def use_node(self, directory: str, presence: Presence) -> None:
+        """Journal settlements in the node directory and clean up after the node's dead workers."""
+        self._presence = presence
+        self.worker = presence.id
+        self.node = f"{self._node_name or 'node'}:{self.worker}"
+        self._node_dir = directory
+        self._journal = Journal(directory, presence.id)
 
     # -- reservations -------------------------------------------------------------------
 
@@ -132,7 +159,15 @@ class SqlLedger:
         if user.free < amount or (token is not None and token.free < amount):
             async with user.lock:
                 if user.free < amount or (token is not None and token.free < amount):
-                    await self._take(hold, user, token, balance_hint)
+                    # The user's lock covers the user's balance only: a flush must not forget
+                    # the token's (idle until this take lands) meanwhile.
+                    if token is not None:
+                        token.taking += 1
+                    try:
+                        await self._take(hold, user, token, balance_hint)
+                    finally:
+                        if token is not None:
+                            token.taking -= 1
         user.free -= amount
         user.held += amount
         if token is not None:
@@ -203,21 +238,10 @@ class SqlLedger:
         self._account(hold, debit.quota)
         self._channels[debit.channel_id] += debit.quota
         self._debits.append(debit)
+        if self._journal is not None:
+            self._journal.append(orjson.dumps(debit.record(), option=orjson.OPT_APPEND_NEWLINE))
         if self._data_export and debit.log:
-            hour = debit.created_at - debit.created_at % 3600
-            key = (
-                debit.user_id,
-                debit.username,
-                debit.model_name,
-                hour,
-                debit.group,
-                debit.token_id,
-                debit.channel_id,
-            )
-            bucket = self._buckets.setdefault(key, [0, 0, 0])
-            bucket[0] += 1
-            bucket[1] += debit.quota
-            bucket[2] += debit.prompt_tokens + debit.completion_tokens
+            _add_to_bucket(self._buckets, debit)
         if len(self._debits) >= 2000:
             self._wake.set()
 
@@ -280,6 +304,10 @@ class SqlLedger:
             await self._final_flush()
             await self.ship_logs()
         finally:
+            if self._journal is not None:
+                self._journal.close()
+                if self._journal.empty() and self._presence is not None:
+                    self._presence.close()  # else a survivor or the next start replays what is left
             if self._owns_engine:
                 await self._engine.dispose()
 
@@ -300,6 +328,7 @@ class SqlLedger:
             self._wake.clear()
             try:
                 await self.flush()
+                await self._reap_quietly()
                 if time.monotonic() >= sweep_at:
                     await self.sweep_orphans()
                     sweep_at = time.monotonic() + 30
@@ -310,7 +339,7 @@ class SqlLedger:
                 log.warning("ledger flush failed; will retry", exc_info=True)
 
     def _has_work(self) -> bool:
-        if self._debits or self._channels:
+        if self._debits or self._channels or (self._journal is not None and not self._journal.empty()):
             return True
         return any(b.free > 0 or b.lease != b.held for b in (*self._users.values(), *self._tokens.values()))
 
@@ -327,8 +356,15 @@ class SqlLedger:
             users = {uid: _take_out(b) for uid, b in self._users.items()}
             tokens = {tid: _take_out(b) for tid, b in self._tokens.items()}
             batch = uuid.uuid4().hex
+            journal = self._journal
+            segments: list[str] = []
+            if journal is not None:
+                # Every journal line so far is in ``debits`` (or in a batch put back after a
+                # failed flush, which this one carries too): the segments go when this commits.
+                journal.seal()
+                segments = [f"j:{self.worker}:{segment}" for segment, _ in journal.sealed]
             try:
-                await self._write(batch, debits, buckets, channels, users, tokens)
+                await self._write(batch, debits, buckets, channels, users, tokens, segments)
             except BaseException:
                 # One transaction: nothing was applied. Put the work back for the next try.
                 self._debits[:0] = debits
@@ -344,6 +380,8 @@ class SqlLedger:
             if self._logs is not None and any(d.log for d in debits):
                 self._outbox_pending = True
             self._settled.difference_update(d.request_id for d in debits)
+            if journal is not None and journal.sealed:
+                journal.drop(journal.sealed[-1][0])
             _forget_idle(self._users)
             _forget_idle(self._tokens)
             self.flushes += 1
@@ -356,11 +394,13 @@ class SqlLedger:
         channels: dict[int, int],
         users: dict[int, _Taken],
         tokens: dict[int, _Taken],
+        segments: list[str] | None = None,
     ) -> None:
         now = int(time.time())
         async with self._engine.begin() as conn:
             try:
-                await conn.execute(insert(BATCHES).values(id=batch, created_at=now))
+                ids = [batch, *(segments or ())]
+                await conn.execute(insert(BATCHES), [{"id": ident, "created_at": now} for ident in ids])
             except IntegrityError:
                 return  # this batch was applied by an earlier attempt whose commit we did not see
             rows = [d.log_row() for d in debits if d.log]
@@ -433,25 +473,23 @@ class SqlLedger:
 
     async def sweep_orphans(self) -> int:
         """Refund leases of workers that stopped flushing (killed); returns how many."""
-        table = LEASES
         cutoff = int(time.time()) - ORPHAN_AFTER
+        return await self._refund_leases(LEASES.c.node != self.node, LEASES.c.updated_at < cutoff)
+
+    async def _refund_leases(self, *where: Any) -> int:
+        table = LEASES
         refunded = 0
         async with self._engine.begin() as conn:
             rows = (
                 await conn.execute(
-                    select(table.c.node, table.c.kind, table.c.ident, table.c.amount).where(
-                        table.c.node != self.node, table.c.updated_at < cutoff
-                    )
+                    select(table.c.node, table.c.kind, table.c.ident, table.c.amount).where(*where)
                 )
             ).all()
             for node, kind, ident, amount in sorted(rows):
                 # The conditional delete makes two sweepers refund a lease once.
                 gone = await conn.execute(
                     delete(table).where(
-                        table.c.node == node,
-                        table.c.kind == kind,
-                        table.c.ident == ident,
-                        table.c.updated_at < cutoff,
+                        table.c.node == node, table.c.kind == kind, table.c.ident == ident, *where
                     )
                 )
                 if gone.rowcount == 0 or not amount:
@@ -469,6 +507,65 @@ class SqlLedger:
         if refunded:
             log.warning("refunded %d quota leases left by stopped workers", refunded)
         return refunded
+
+    # -- dead workers of this node ------------------------------------------------------
+
+    async def reap_dead_workers(self) -> int:
+        """Bill what dead workers of this node settled (their journals) and refund the rest of
+        their leases; returns how many workers were cleaned up."""
+        presence = self._presence
+        if presence is None:
+            return 0
+        reaped = 0
+        for worker in presence.others():
+            with presence.claim_dead(worker) as claimed:
+                if not claimed:
+                    continue
+                await self.replay_journal(worker)
+                # Its leases hold what its unsettled requests had reserved: they are released.
+                await self._refund_leases(LEASES.c.node.like(f"%:{worker}"))
+                reaped += 1
+        return reaped
+
+    async def _reap_quietly(self) -> None:
+        try:
+            await self.reap_dead_workers()
+        except Exception:
+            log.warning("cleaning up after a stopped worker failed; will retry", exc_info=True)
+
+    async def replay_journal(self, worker: str) -> int:
+        """Apply a dead worker's journal segments that its flushes had not; returns the debits."""
+        applied = 0
+        for segment, path in segments_of(self._node_dir, worker):
+            debits = [Debit.from_record(line) for line in read_segment(path)]
+            users: dict[int, _Taken] = defaultdict(lambda: _Taken(0, 0, 0, 0))
+            tokens: dict[int, _Taken] = defaultdict(lambda: _Taken(0, 0, 0, 0))
+            channels: dict[int, int] = defaultdict(int)
+            buckets: dict[tuple[Any, ...], list[int]] = {}
+            for debit in debits:
+                cost = max(0, debit.quota)
+                user = users[debit.user_id]
+                user.back -= cost
+                user.used += cost
+                user.count += 1
+                token = tokens[debit.token_id]
+                if not debit.token_unlimited:
+                    token.back -= cost
+                token.used += cost
+                token.count += 1
+                channels[debit.channel_id] += debit.quota
+                if self._data_export and debit.log:
+                    _add_to_bucket(buckets, debit)
+            # Idempotent by the segment's id: skipped when the dead worker's flush carried it.
+            await self._write(f"j:{worker}:{segment}", debits, buckets, channels, users, tokens)
+            if self._logs is not None:
+                self._outbox_pending = True
+            os.unlink(path)
+            applied += len(debits)
+        if applied:
+            self.replayed += applied
+            log.warning("replayed %d settlements journaled by stopped worker %s", applied, worker)
+        return applied
 
 
 @dataclass(slots=True)
@@ -498,7 +595,28 @@ def _put_back(taken: dict[int, _Taken], balances: dict[int, _Balance]) -> None:
         balance.lease += t.accounted
 
 
+def _add_to_bucket(buckets: dict[tuple[Any, ...], list[int]], debit: Debit) -> None:
+    hour = debit.created_at - debit.created_at % 3600
+    key = (
+        debit.user_id,
+        debit.username,
+        debit.model_name,
+        hour,
+        debit.group,
+        debit.token_id,
+        debit.channel_id,
+    )
+    bucket = buckets.setdefault(key, [0, 0, 0])
+    bucket[0] += 1
+    bucket[1] += debit.quota
+    bucket[2] += debit.prompt_tokens + debit.completion_tokens
+
+
 def _forget_idle(balances: dict[int, _Balance]) -> None:
-    idle = [i for i, b in balances.items() if not (b.free or b.held or b.used or b.lease or b.lock.locked())]
+    idle = [
+        i
+        for i, b in balances.items()
+        if not (b.free or b.held or b.used or b.lease or b.taking or b.lock.locked())
+    ]
     for ident in idle:
         del balances[ident]

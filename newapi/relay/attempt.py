@@ -37,7 +37,7 @@ from newapi.relay.scrub import scrub_error
 from newapi.routing.mapping import map_model
 from newapi.routing.retry import map_status
 from newapi.streaming.policy import StreamPolicy
-from newapi.streaming.relay import relay_stream
+from newapi.streaming.relay import StreamEnd, relay_stream
 
 if TYPE_CHECKING:
     from newapi.runtime import Runtime
@@ -168,23 +168,29 @@ async def _send(runtime: Runtime, call: Call, channel: ChannelInfo, out: Outgoin
                 if options.get_bool("general_setting.ping_interval_enabled")
                 else 0.0
             )
-            end = await relay_stream(
+
+            def ended(end: StreamEnd) -> None:
+                # Before the stream's final message: the settlement that runs then sees
+                # how the stream ended and what it used.
+                call.response_started = end.started
+                call.first_byte_at = end.first_byte_at
+                call.stream_status = end.reason
+                call.stream_error = end.error
+                call.usage = policy.usage
+                call.upstream_request_id = policy.upstream_id or (upstream_id or b"").decode("latin-1")
+                if call.usage is None or not call.usage.valid:
+                    call.local_count = True
+                    call.usage = Usage(prompt_tokens=0, completion_tokens=policy.completion_estimate())
+
+            await relay_stream(
                 chunks,
                 send,
                 policy,
                 stream_headers,
                 max_line=settings.stream_line_cap_bytes,
                 ping_interval=ping,
+                on_end=ended,
             )
-            call.response_started = end.started
-            call.first_byte_at = end.first_byte_at
-            call.stream_status = end.reason
-            call.stream_error = end.error
-            call.usage = policy.usage
-            call.upstream_request_id = policy.upstream_id or (upstream_id or b"").decode("latin-1")
-            if call.usage is None or not call.usage.valid:
-                call.local_count = True
-                call.usage = Usage(prompt_tokens=0, completion_tokens=policy.completion_estimate())
             return
         payload = await response.read(MAX_RESPONSE_BYTES)
         content_type = response.header(b"content-type") or _JSON_CT

@@ -115,7 +115,9 @@ class Relay:
             admission.check_model(call)
             self._route(call)
             watch = DisconnectWatch(receive)
-            send = watch.guard(send)
+            # Settled before the response's final message goes out, so a worker killed after
+            # the client has its answer has journaled the debit (newapi.billing.journal).
+            send = watch.guard(send, lambda: self._settle_before_end(call))
             await admission.reserve(runtime, call)
             await self._attempts(call, headers, send)
         except asyncio.CancelledError:
@@ -200,7 +202,13 @@ class Relay:
         assert last is not None
         raise last
 
+    async def _settle_before_end(self, call: Call) -> None:
+        if call.response_started:  # an answer, not an error reply
+            await self._settle(call)
+
     async def _settle(self, call: Call) -> None:
+        if call.hold is None or call.hold.settled:
+            return
         try:
             await settle(self._runtime, call)
         except Exception:

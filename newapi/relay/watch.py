@@ -4,14 +4,15 @@ A disconnect only shows up when the app awaits ``receive()``; after the body is
 read, one pending ``receive()`` per request turns the disconnect into a
 cancellation of the request's task (which closes the upstream socket).
 
-Once the last byte of the response is handed over, the watch is disarmed: a
-client closing its connection after a complete answer must never cancel the
-settlement that follows (it awaits the ledger).
+Just before the last bytes of the response are handed over, the watch is disarmed
+and the request settled (see ``Relay.handle``): a client closing its connection after
+a complete answer must never cancel its settlement.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 from newapi.core.types import Message, Receive, Send
 
@@ -36,12 +37,15 @@ class DisconnectWatch:
                 if self._task is not None and not self._task.done():
                     self._task.cancel()
 
-    def guard(self, send: Send) -> Send:
-        """``send``, disarming the watch just before the response's final message."""
+    def guard(self, send: Send, before_end: Callable[[], Awaitable[None]] | None = None) -> Send:
+        """``send``, disarming the watch just before the response's final message, and running
+        ``before_end`` then (the settlement: it is journaled before the client has it all)."""
 
         async def guarded(message: Message) -> None:
             if message["type"] == "http.response.body" and not message.get("more_body", False):
                 self.armed = False
+                if before_end is not None:
+                    await before_end()
             await send(message)
 
         return guarded

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable
 from dataclasses import dataclass
 
 from newapi.core.errors import UpstreamProtocolError, UpstreamTimeout
@@ -65,17 +65,23 @@ async def relay_stream(
     *,
     max_line: int,
     ping_interval: float = 0.0,
+    on_end: Callable[[StreamEnd], None] | None = None,
 ) -> StreamEnd:
     """Relay ``chunks`` to the client. Raises before the first byte is sent (so the caller may retry).
 
     With ``ping_interval`` (New API's general_setting.ping_interval_*), a quiet upstream is
     covered by ``: PING`` comments; the first one commits the response, as in New API.
+
+    The stream's terminator (once the policy says ``done``) travels in the final message,
+    and ``on_end`` learns how the stream ended just before that message is sent: the
+    request is settled before the client can tell its answer is complete.
     """
     scanner = SSEScanner(max_line)
     started = False
     first_byte_at = 0.0
     reason = "eof"
     error = ""
+    held: list[bytes] = []  # the terminator and anything after it, sent last
     body_message = {"type": "http.response.body", "body": b"", "more_body": True}
     source: AsyncIterable[bytes | None] = with_pings(chunks, ping_interval) if ping_interval > 0 else chunks
     try:
@@ -93,21 +99,37 @@ async def relay_stream(
             pieces = [out for event in scanner.feed(chunk) if (out := policy.on_event(event)) is not None]
             if not pieces:
                 continue
+            if held or getattr(policy, "done", False):
+                held += pieces
+                continue
             if not started:
                 await send({"type": "http.response.start", "status": 200, "headers": headers})
                 started = True
                 first_byte_at = time.monotonic()
             body_message["body"] = pieces[0] if len(pieces) == 1 else b"".join(pieces)
             await send(body_message)
-        tail = [out for event in scanner.finish() if (out := policy.on_event(event)) is not None]
+        tail = [*held, *(out for event in scanner.finish() if (out := policy.on_event(event)) is not None)]
         tail.append(policy.finish())
         if not started:
             await send({"type": "http.response.start", "status": 200, "headers": headers})
             started = True
             first_byte_at = time.monotonic()
+        end = StreamEnd("done", True, first_byte_at)
+        if on_end is not None:
+            on_end(end)
         await send({"type": "http.response.body", "body": b"".join(tail), "more_body": False})
-        return StreamEnd("done", True, first_byte_at)
+        return end
     except (UpstreamTimeout, UpstreamProtocolError, SSELineTooLong) as exc:
+        if held:
+            # The terminator had come: the stream did finish, whatever came after it.
+            if not started:
+                await send({"type": "http.response.start", "status": 200, "headers": headers})
+                first_byte_at = time.monotonic()
+            end = StreamEnd("done", True, first_byte_at)
+            if on_end is not None:
+                on_end(end)
+            await send({"type": "http.response.body", "body": b"".join(held), "more_body": False})
+            return end
         if not started:
             if isinstance(exc, SSELineTooLong):
                 raise UpstreamProtocolError(str(exc)) from None
@@ -121,7 +143,10 @@ async def relay_stream(
         else:
             reason, code = "cut", "stream_interrupted"
             error = "upstream closed the stream before it finished"
+        end = StreamEnd(reason, True, first_byte_at, error)
+        if on_end is not None:
+            on_end(end)
         await send(
             {"type": "http.response.body", "body": policy.error_event(error, code), "more_body": False}
         )
-        return StreamEnd(reason, True, first_byte_at, error)
+        return end

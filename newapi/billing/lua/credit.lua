@@ -3,7 +3,7 @@
 -- worker dies); a second call tops it up. It is only granted out of a balance at least
 -- four times the block, so small balances keep exact per-request reservations.
 --
--- KEYS[1]  credit hold             (hash: u, t, a, s = last applied spend sequence)
+-- KEYS[1]  credit hold             (hash: u, t, a, s = last applied spend sequence, w = worker)
 -- KEYS[2]  user balance
 -- KEYS[3]  token balance           (ignored when ARGV[4] == "0")
 -- KEYS[4]  holds index             (zset: hold id -> expiry, ms)
@@ -14,6 +14,7 @@
 -- ARGV[4]  token id ("0" when the token is unlimited)
 -- ARGV[5]  expiry of a new block, unix ms
 -- ARGV[6]  maximum backlog of unflushed settlements
+-- ARGV[7]  the worker holding it
 -- Returns {1, amount held in the block} | {0, "user" | "token" | "backlog" | "unloaded"}
 local amount = tonumber(ARGV[2])
 local user = redis.call('GET', KEYS[2])
@@ -42,7 +43,7 @@ if limited then
   redis.call('DECRBY', KEYS[3], amount)
 end
 if redis.call('EXISTS', KEYS[1]) == 0 then
-  redis.call('HSET', KEYS[1], 'u', ARGV[3], 't', ARGV[4], 'a', 0, 's', 0)
+  redis.call('HSET', KEYS[1], 'u', ARGV[3], 't', ARGV[4], 'a', 0, 's', 0, 'w', ARGV[7])
   redis.call('ZADD', KEYS[4], tonumber(ARGV[5]), ARGV[1])
 end
 return {1, redis.call('HINCRBY', KEYS[1], 'a', amount)}

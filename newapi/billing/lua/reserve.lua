@@ -3,7 +3,7 @@
 --
 -- KEYS[1]  user balance            (string, integer quota)
 -- KEYS[2]  token balance           (string; ignored when ARGV[4] == "0": unlimited token)
--- KEYS[3]  hold                    (hash: u, t, a, ts)
+-- KEYS[3]  hold                    (hash: u, t, a, w)
 -- KEYS[4]  holds index             (zset: request id -> expiry, ms)
 -- KEYS[5]  backlog counter         (settlements in the stream not yet flushed)
 -- ARGV[1]  request id
@@ -13,6 +13,7 @@
 -- ARGV[5]  hold expiry, unix ms
 -- ARGV[6]  overdraft allowed below zero (>= 0)
 -- ARGV[7]  maximum backlog of unflushed settlements
+-- ARGV[8]  the worker holding it (its dead-worker cleanup releases it at once)
 -- Returns {1, "ok"} | {1, "dup"} | {0, "user"} | {0, "token"} | {0, "backlog"}
 --         | {-1, "load_user"} | {-2, "load_token"}
 if redis.call('EXISTS', KEYS[3]) == 1 then
@@ -48,6 +49,6 @@ if amount > 0 then
     redis.call('DECRBY', KEYS[2], amount)
   end
 end
-redis.call('HSET', KEYS[3], 'u', ARGV[3], 't', ARGV[4], 'a', amount)
+redis.call('HSET', KEYS[3], 'u', ARGV[3], 't', ARGV[4], 'a', amount, 'w', ARGV[8])
 redis.call('ZADD', KEYS[4], tonumber(ARGV[5]), ARGV[1])
 return {1, 'ok'}

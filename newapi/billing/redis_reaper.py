@@ -1,0 +1,114 @@
+"""Cleaning up after a dead worker of the Redis ledger: its journal replayed, its holds released.
+
+A survivor of the node that can take the dead worker's lock (``newapi.node.workers``)
+first sends the worker's journal lines (``newapi.billing.journal``) through settle.lua,
+then releases every hold and credit block the worker still had. Both steps are
+idempotent, and their order does not matter:
+
+- a settlement ("s") applies only while its hold exists; settle.lua deletes the hold, so
+  a line Redis had already applied is skipped. A hold released first is kept empty (a
+  tombstone, as the sweeper leaves), and the replayed settlement then takes the whole
+  cost from the balance.
+- a credit spend ("p") applies only above its block's last applied sequence number, which
+  the block's hash keeps, released or not (a worker's blocks are released as tombstones).
+- a released hold gives back what it still held: the estimates of requests the worker
+  had admitted and never settled. Those responses never reached their clients whole.
+
+Finding the holds scans the holds index once per dead worker (``HMGET w`` on each,
+pipelined): a rare event, and the index holds only the requests in flight.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from newapi.billing.journal import read_segment, segments_of
+from newapi.billing.ledger import R_QUOTA, R_REQUEST, R_TOKEN, R_TOKEN_UNLIMITED, R_USER
+
+if TYPE_CHECKING:
+    from newapi.billing.ledger_redis import RedisLedger
+
+log = logging.getLogger(__name__)
+
+#: Journal lines per settle.lua call.
+REPLAY_BATCH = 200
+#: How long a released hold or credit block stays as an empty hash (ms): a settlement that
+#: comes later (a journal replayed late, a slow request past the sweep) still finds what it
+#: needs, and a block keeps its last applied spend's sequence number.
+TOMBSTONE_MS = 86_400_000
+
+
+async def reap_dead_workers(ledger: RedisLedger) -> int:
+    """Clean up after every dead worker of this node; returns how many."""
+    presence = ledger.presence
+    if presence is None:
+        return 0
+    reaped = 0
+    for worker in presence.others():
+        with presence.claim_dead(worker) as claimed:
+            if not claimed:
+                continue
+            replayed = await replay_journal(ledger, worker)
+            released = await release_holds(ledger, worker)
+            if replayed or released:
+                log.warning(
+                    "stopped worker %s: %d journaled settlements replayed, %d holds released",
+                    worker,
+                    replayed,
+                    released,
+                )
+            reaped += 1
+    return reaped
+
+
+async def replay_journal(ledger: RedisLedger, worker: str) -> int:
+    """Send a dead worker's journal through settle.lua; returns the lines sent."""
+    sent = 0
+    for _segment, path in segments_of(ledger.node_dir, worker):
+        lines = read_segment(path)
+        for start in range(0, len(lines), REPLAY_BATCH):
+            chunk = lines[start : start + REPLAY_BATCH]
+            script_keys, args = _settle_call(ledger, chunk)
+            await ledger._settle(keys=script_keys, args=args)
+        os.unlink(path)
+        sent += len(lines)
+    return sent
+
+
+def _settle_call(ledger: RedisLedger, lines: list[list[Any]]) -> tuple[list[str], list[Any]]:
+    """settle.lua's KEYS and ARGV for journal lines (see RedisLedger._batch_call)."""
+    keys = ledger.keys
+    script_keys: list[str] = [keys.holds, keys.stream, keys.backlog]
+    args: list[Any] = [len(lines)]
+    for kind, credit_id, seq, record in lines:
+        hold_key = keys.hold(credit_id if kind == "p" else record[R_REQUEST])
+        script_keys += (hold_key, keys.user(record[R_USER]), keys.token(record[R_TOKEN]))
+        token = "0" if record[R_TOKEN_UNLIMITED] else str(record[R_TOKEN])
+        cost = max(0, record[R_QUOTA])
+        args += (kind, record[R_REQUEST], cost, token, seq, seq, orjson.dumps(record))
+    return script_keys, args
+
+
+async def release_holds(ledger: RedisLedger, worker: str) -> int:
+    """Release every hold and credit block ``worker`` still has (kept empty, as tombstones)."""
+    redis = ledger._redis
+    keys = ledger.keys
+    members = await redis.zrange(keys.holds, 0, -1)
+    if not members:
+        return 0
+    ids = [m.decode() if isinstance(m, bytes) else str(m) for m in members]
+    pipe = redis.pipeline(transaction=False)
+    for ident in ids:
+        pipe.hmget(keys.hold(ident), "w", "u", "t")
+    owners = await pipe.execute()
+    released = 0
+    for ident, (owner, user, token) in zip(ids, owners, strict=True):
+        if owner is None or user is None or owner.decode() != worker:
+            continue
+        await ledger.release_by_id(ident, int(user), int(token or 0), keep_ms=TOMBSTONE_MS)
+        released += 1
+    return released

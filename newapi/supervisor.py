@@ -1,0 +1,72 @@
+"""Granian's process manager, with crashed workers respawned after a growing delay.
+
+Granian 2.8 respawns a worker that died (``respawn_failed_workers``), but ends the
+whole server, every worker and every in-flight request with it, when a worker dies
+again within 5.5 seconds of its respawn ("Worker crash loop detected, exiting"; the
+threshold is a constant, no option moves it). Two quick OOM kills would take the
+node down. Here a worker that dies is respawned after a delay that doubles while its
+successors keep dying young (1 s, 2 s, 4 s ... at most MAX_DELAY), and starts again
+from nothing once one lives MATURE seconds; the other workers serve meanwhile. Only
+a worker that dies young GIVE_UP_AFTER times in a row (it cannot start: a bad
+configuration, a database that refuses it) ends the server, with exit status 1, for
+the operator's process manager (``Restart=always``; see the README) to restart.
+Reloads and lifetime respawns are Granian's own. (Granian's ``Granian`` is its
+multiprocess server on a GIL build of Python, which is what this subclasses.)
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from granian.server.mp import MPServer
+
+log = logging.getLogger("newapi.supervisor")
+
+#: Seconds a worker must live for its next crash to count as a first one.
+MATURE = 30.0
+#: The longest wait before a respawn, in seconds.
+MAX_DELAY = 30.0
+#: Young deaths in a row of one worker slot after which the server gives up.
+GIVE_UP_AFTER = 10
+
+
+def next_delay(previous: float, lived: float) -> float:
+    """The wait before respawning a worker that lived ``lived`` seconds, after ``previous``."""
+    if lived >= MATURE:
+        return 0.0
+    return min(MAX_DELAY, max(1.0, previous * 2))
+
+
+class Supervisor(MPServer):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._delays: dict[int, float] = {}
+        self._young_deaths: dict[int, int] = {}
+
+    def _respawn_workers(self, workers: Any, spawn_target: Any, target_loader: Any, delay: float = 0) -> None:
+        if delay:  # a reload or a lifetime respawn, not a crash: Granian's own way
+            super()._respawn_workers(workers, spawn_target, target_loader, delay=delay)
+            return
+        for idx in workers:
+            lived = time.monotonic() - self.wrks[idx].birth
+            wait = next_delay(self._delays.get(idx, 0.0), lived)
+            self._delays[idx] = wait
+            self._young_deaths[idx] = 0 if lived >= MATURE else self._young_deaths.get(idx, 0) + 1
+            if self._young_deaths[idx] >= GIVE_UP_AFTER:
+                log.error("worker-%d keeps dying at start; stopping the server", idx + 1)
+                self.interrupt_children.append(idx)  # exit status 1
+                self.interrupt_signal = True
+                self.main_loop_interrupt.set()
+                return
+            if wait:
+                log.warning("worker-%d died after %.1f s; respawning it in %.0f s", idx + 1, lived, wait)
+                deadline = time.monotonic() + wait
+                while time.monotonic() < deadline and not self.interrupt_signal:
+                    time.sleep(0.1)
+                if self.interrupt_signal:
+                    return  # shutting down: the main loop stops every worker
+            super()._respawn_workers([idx], spawn_target, target_loader, delay=0)
+            # Granian compares the next crash with this time and exits within 5.5 s of it.
+            self.respawned_wrks.pop(idx, None)
