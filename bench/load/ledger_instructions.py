@@ -1,6 +1,6 @@
 """The Redis ledger's cost in instructions: a figure this shared, noisy machine cannot move.
 
-    python -m bench.load.ledger_instructions [--requests 2560] [--log-db]
+    python -m bench.load.ledger_instructions [--requests 2560] [--log-db] [--no-journal]
 
 CPU seconds per request drift by a quarter between runs here (other tenants, the scheduler,
 PostgreSQL and Redis sharing the two cores), so a ratio near 1.25 can land on either side of
@@ -38,7 +38,9 @@ from bench.load import procs
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _count(mode: str, mock_url: str, requests: int, wave: int, flush_every: int, log_db: bool) -> int:
+def _count(
+    mode: str, mock_url: str, requests: int, wave: int, flush_every: int, log_db: bool, journal: bool
+) -> int:
     """Instructions the child retired over ``requests`` requests of ``mode``."""
     valgrind = procs.ensure_tool("valgrind", "valgrind")
     with tempfile.TemporaryDirectory() as tmp:
@@ -63,6 +65,7 @@ def _count(mode: str, mock_url: str, requests: int, wave: int, flush_every: int,
                 "--flush-every",
                 str(flush_every),
                 *(["--log-db"] if log_db else []),
+                *([] if journal else ["--no-journal"]),
             ],
             cwd=ROOT,
             check=True,
@@ -83,7 +86,9 @@ def _instrument(on: bool) -> None:
     )
 
 
-async def _child(mode: str, mock_url: str, requests: int, wave: int, flush_every: int, log_db: bool) -> None:
+async def _child(
+    mode: str, mock_url: str, requests: int, wave: int, flush_every: int, log_db: bool, journal: bool
+) -> None:
     # Under valgrind everything runs tens of times slower, and a Redis reply would count as
     # overdue: the ledger would stop admitting on credit, which it does only while Redis keeps
     # up. At real speed it keeps up, so the bound moves out of the way here.
@@ -93,6 +98,8 @@ async def _child(mode: str, mock_url: str, requests: int, wave: int, flush_every
     newapi.resp.client.HEALTHY_REPLY_DELAY = 3600.0
     async with billing_app(mock_url, log_db=log_db) as bench:
         body = bench.bodies[mode]
+        if not journal:
+            bench.ledger.journal = None  # the settlement journal's cost (newapi.billing.journal)
 
         async def waves(count: int) -> None:
             since_flush = 0
@@ -117,6 +124,7 @@ def main() -> int:
     parser.add_argument("--wave", type=int, default=24)
     parser.add_argument("--flush-every", type=int, default=5000)
     parser.add_argument("--log-db", action="store_true", help="logs in a second database (LOG_SQL_DSN)")
+    parser.add_argument("--no-journal", action="store_true", help="without the settlement journal")
     parser.add_argument("--child", choices=("billed", "unbilled"), help=argparse.SUPPRESS)
     parser.add_argument("--mock", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -124,13 +132,20 @@ def main() -> int:
     if args.child:
         import uvloop
 
-        uvloop.run(_child(args.child, args.mock, requests, args.wave, args.flush_every, args.log_db))
+        uvloop.run(
+            _child(
+                args.child, args.mock, requests, args.wave, args.flush_every, args.log_db, not args.no_journal
+            )
+        )
         return 0
     counts: dict[str, float] = {}
     with procs.mock_upstream(chunks=20) as mock:
         for mode in ("billed", "unbilled"):
             counts[mode] = (
-                _count(mode, mock.url, requests, args.wave, args.flush_every, args.log_db) / requests
+                _count(
+                    mode, mock.url, requests, args.wave, args.flush_every, args.log_db, not args.no_journal
+                )
+                / requests
             )
     report: dict[str, Any] = {
         "billed_instructions_per_request": round(counts["billed"]),

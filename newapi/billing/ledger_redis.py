@@ -550,7 +550,8 @@ class RedisLedger:
         self.presence = presence
         self.worker = presence.id
         self.node_dir = directory
-        self.journal = Journal(directory, presence.id)
+        # A segment that fills up between two seals is applied once the item being made is.
+        self.journal = Journal(directory, presence.id, overflow_mark=lambda: self._items_made + 1)
 
     async def start(self) -> None:
         if self.presence is not None and self._upkeep is None:
@@ -561,6 +562,11 @@ class RedisLedger:
         the node's dead workers (this worker's own earlier runs included, at start-up)."""
         while True:
             self.trim_journal()
+            if self.journal is not None:
+                try:
+                    await asyncio.to_thread(self.journal.prepare)
+                except OSError:
+                    log.warning("could not prepare settlement journal segments", exc_info=True)
             try:
                 await reap_dead_workers(self)
             except Exception:

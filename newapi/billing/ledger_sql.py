@@ -61,7 +61,7 @@ from newapi.billing.db_writes import (
     bump_bucket,
     insert_logs_sql,
 )
-from newapi.billing.journal import Journal, read_segment, segments_of
+from newapi.billing.journal import Journal, discard, read_segment, segments_of
 from newapi.billing.ledger import Debit, Hold
 from newapi.billing.log_sink import LogSink
 from newapi.core.errors import QuotaExceeded
@@ -530,6 +530,8 @@ class SqlLedger:
     async def _reap_quietly(self) -> None:
         try:
             await self.reap_dead_workers()
+            if self._journal is not None:
+                await asyncio.to_thread(self._journal.prepare)
         except Exception:
             log.warning("cleaning up after a stopped worker failed; will retry", exc_info=True)
 
@@ -562,6 +564,7 @@ class SqlLedger:
                 self._outbox_pending = True
             os.unlink(path)
             applied += len(debits)
+        discard(self._node_dir, worker)
         if applied:
             self.replayed += applied
             log.warning("replayed %d settlements journaled by stopped worker %s", applied, worker)

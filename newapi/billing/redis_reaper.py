@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from newapi.billing.journal import read_segment, segments_of
+from newapi.billing.journal import discard, read_segment, segments_of
 from newapi.billing.ledger import R_QUOTA, R_REQUEST, R_TOKEN, R_TOKEN_UNLIMITED, R_USER
 
 if TYPE_CHECKING:
@@ -76,6 +76,7 @@ async def replay_journal(ledger: RedisLedger, worker: str) -> int:
             await ledger._settle(keys=script_keys, args=args)
         os.unlink(path)
         sent += len(lines)
+    discard(ledger.node_dir, worker)
     return sent
 
 

@@ -88,6 +88,11 @@ class ConvertingPolicy:
             return None
         return parts[0] if len(parts) == 1 else b"".join(parts)
 
+    @property
+    def done(self) -> bool:
+        """The client's stream is closed (its final events written): the relay sends them last."""
+        return self._closed
+
     def finish(self) -> bytes:
         if self._closed:
             return b""

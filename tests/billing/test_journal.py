@@ -6,7 +6,9 @@ import os
 from pathlib import Path
 
 import orjson
+import pytest
 
+from newapi.billing import journal as journal_module
 from newapi.billing.journal import Journal, owners, read_segment, segments_of
 from newapi.node.workers import Presence
 from newapi.supervisor import MATURE, MAX_DELAY, next_delay
@@ -35,10 +37,39 @@ def test_segments_are_sealed_and_dropped_by_mark(tmp_path: Path) -> None:
     journal.close()
 
 
-def test_an_unreadable_line_is_skipped(tmp_path: Path) -> None:
-    path = tmp_path / "seg"
-    path.write_bytes(_line(1) + b'["s", "", 0, [2\n' + _line(3))
-    assert [line[3][0] for line in read_segment(str(path))] == [1, 3]
+def test_only_committed_lines_are_read(tmp_path: Path) -> None:
+    journal = Journal(str(tmp_path), "w1")
+    journal.append(_line(1))
+    journal.append(_line(2))
+    journal.close()  # the worker dies: the mapping's pages stay in the file
+    ((_, path),) = segments_of(str(tmp_path), "w1")
+    with open(path, "r+b") as file:
+        # A kill in the middle of copying a third line: bytes past the committed length.
+        file.seek(8 + 2 * len(_line(1)))
+        file.write(_line(3)[:5])
+    assert [line[3][0] for line in read_segment(path)] == [1, 2]
+    with open(path, "r+b") as file:  # a line that does not parse is skipped, not fatal
+        length = int.from_bytes(file.read(8), "little")
+        file.seek(8 + length)
+        file.write(b'["s", "", 0, [9\n' + _line(4))
+        file.seek(0)
+        file.write((length + len(b'["s", "", 0, [9\n') + len(_line(4))).to_bytes(8, "little"))
+    assert [line[3][0] for line in read_segment(path)] == [1, 2, 4]
+
+
+def test_a_full_segment_is_sealed_with_the_ledgers_mark(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(journal_module, "CAPACITY", 8 + 2 * len(_line(1)))
+    journal = Journal(str(tmp_path), "w1", overflow_mark=lambda: 77)
+    for n in range(5):
+        journal.append(_line(n))
+    assert journal.sealed == [(1, 77), (2, 77)]
+    big = orjson.dumps(["s", "", 0, ["x" * 500]], option=orjson.OPT_APPEND_NEWLINE)
+    journal.append(big)  # longer than a segment: one of its own size
+    lines = [line for _, path in segments_of(str(tmp_path), "w1") for line in read_segment(path)]
+    assert [line[3][0] for line in lines] == [0, 1, 2, 3, 4, "x" * 500]
+    journal.close()
 
 
 def test_a_dead_workers_lock_is_claimed_once(tmp_path: Path) -> None:

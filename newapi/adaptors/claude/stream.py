@@ -33,12 +33,13 @@ def error_event(message: str, kind: str = "api_error") -> bytes:
 class ClaudePassThrough:
     """A Claude stream to a Claude client: bytes unchanged, usage read from two events."""
 
-    __slots__ = ("_delta_bytes", "_deltas", "_request_id", "upstream_id", "usage")
+    __slots__ = ("_delta_bytes", "_deltas", "_request_id", "done", "upstream_id", "usage")
 
     def __init__(self, request_id: str) -> None:
         self._request_id = request_id
         self.usage: Usage | None = None
         self.upstream_id = ""
+        self.done = False  # message_stop seen: the relay sends it last, after the settlement
         self._deltas = 0
         self._delta_bytes = 0
 
@@ -59,6 +60,8 @@ class ClaudePassThrough:
                     raw = view.usage
                 if raw is not None:
                     self.usage = m.merge_usage(self.usage, convert_usage(raw))
+        elif name == "message_stop":
+            self.done = True
         return event.raw
 
     def finish(self) -> bytes:

@@ -38,12 +38,13 @@ def error_event(message: str, code: str, sequence: int = 0) -> bytes:
 class ResponsesPassThrough:
     """A Responses stream to a Responses client: bytes unchanged, usage from the final event."""
 
-    __slots__ = ("_bytes", "_deltas", "_request_id", "upstream_id", "usage")
+    __slots__ = ("_bytes", "_deltas", "_request_id", "done", "upstream_id", "usage")
 
     def __init__(self, request_id: str) -> None:
         self._request_id = request_id
         self.usage: Usage | None = None
         self.upstream_id = ""
+        self.done = False  # the final event seen: the relay sends it last, after the settlement
         self._deltas = 0
         self._bytes = 0
 
@@ -55,6 +56,7 @@ class ResponsesPassThrough:
                 self._deltas += 1
                 self._bytes += max(len(data) - 120, 0)  # the JSON around a delta is about 120 bytes
             elif name in _FINAL or name == "response.created":
+                self.done = name in _FINAL
                 view = _decode(data)
                 if view is not None and view.response is not None:
                     self.upstream_id = view.response.id or self.upstream_id
