@@ -137,19 +137,40 @@ async def read_json(request: Request) -> Any:
     if not body.strip():
         raise ApiError("request body is empty; a JSON object is required")
     try:
-        return orjson.loads(body)
+        data = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise ApiError(f"invalid JSON body: {exc}") from None
+    problem = _problem(data)
+    if problem is not None:
+        raise ApiError(problem)
+    return data
 
 
-def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
+#: management payloads are shallow; deeper ones would overflow msgspec's conversion, Python's
+#: recursion or orjson's encoder (254 levels) later, as a 500 instead of a clear refusal
+MAX_DEPTH = 64
+
+
+def _problem(value: Any) -> str | None:
+    """What makes a decoded body unacceptable (NUL in a string, nesting too deep), or None.
+
+    A loop over an explicit stack, not recursion: the body is what is being checked for depth.
+    """
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return "invalid request: text must not contain NUL characters"
+        elif isinstance(item, dict | list):
+            if depth > MAX_DEPTH:
+                return f"invalid request: JSON nested deeper than {MAX_DEPTH} levels"
+            if isinstance(item, dict):
+                stack.extend((key, depth) for key in item)
+                stack.extend((child, depth + 1) for child in item.values())
+            else:
+                stack.extend((child, depth + 1) for child in item)
+    return None
 
 
 def convert(data: Any, kind: type[T]) -> T:
@@ -157,8 +178,9 @@ def convert(data: Any, kind: type[T]) -> T:
     if not isinstance(data, dict):
         raise ApiError("request body must be a JSON object")
     # PostgreSQL cannot store NUL in text; refuse it here rather than fail in the driver.
-    if _has_nul(data):
-        raise ApiError("invalid request: text must not contain NUL characters")
+    problem = _problem(data)
+    if problem is not None:
+        raise ApiError(problem)
     try:
         return msgspec.convert(data, kind, strict=False)
     except msgspec.ValidationError as exc:

@@ -12,6 +12,7 @@ import pytest
 
 from newapi.app import Gateway
 from newapi.testing import MockUpstreamThread
+from tests.support.inprocess import setup_root
 from tests.support.provision import add_account, add_channel
 
 DEEP = b"[" * 100_000 + b"]" * 100_000
@@ -175,3 +176,42 @@ async def test_management_api_bad_json_is_its_envelope(client: httpx.AsyncClient
         assert response.status_code == 200, response.text
         data = response.json()
         assert data["success"] is False and "invalid JSON body" in data["message"], data
+
+
+@pytest.mark.parametrize("depth", [65, 400, 1000])
+async def test_management_api_deep_json_within_the_decoder_is_refused(
+    client: httpx.AsyncClient, depth: int
+) -> None:
+    """orjson decodes 1,024 levels; the handlers' conversion and checks would overflow long before."""
+    root = await setup_root(client)
+    nest = b"[" * depth + b"]" * depth
+    for method, path, body in (
+        (
+            "POST",
+            "/api/channel/",
+            b'{"mode":"single","channel":{"type":1,"key":"k","name":"n","channel_info":' + nest + b"}}",
+        ),
+        ("PUT", "/api/option/", b'{"key":"ModelRatio","value":' + nest + b"}"),
+        ("PUT", "/api/user/self", b'{"setting":' + nest + b"}"),
+        ("POST", "/api/user/login", b'{"username":"root","password":"x","z":' + nest + b"}"),
+    ):
+        response = await root.request(
+            method, path, content=body, headers={"content-type": "application/json"}
+        )
+        assert response.status_code == 200, response.text
+        data = response.json()
+        assert data["success"] is False and "nested deeper than 64 levels" in data["message"], data
+
+
+async def test_management_api_accepts_ordinary_nesting(client: httpx.AsyncClient) -> None:
+    root = await setup_root(client)
+    nest = b'{"a":' * 30 + b"1" + b"}" * 30
+    body = (
+        b'{"mode":"single","channel":{"type":1,"key":"k","name":"n","models":"m","param_override":"{}","x":'
+        + nest
+        + b"}}"
+    )
+    response = await root.request(
+        "POST", "/api/channel/", content=body, headers={"content-type": "application/json"}
+    )
+    assert response.json()["success"], response.text
