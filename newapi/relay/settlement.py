@@ -63,7 +63,11 @@ def _prompt_text(call: Call) -> str:
 
 
 def count_prompt(call: Call) -> int:
-    text = _prompt_text(call)
+    try:
+        text = _prompt_text(call)
+    except RecursionError:
+        # A body nested deeper than Python recurses still settles, on the pre-call estimate.
+        return call.prompt_estimate
     if not text:
         return call.prompt_estimate
     try:

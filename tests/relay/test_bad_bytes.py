@@ -11,6 +11,9 @@ import httpx
 import pytest
 
 from newapi.app import Gateway
+from newapi.core.endpoints import CHAT
+from newapi.relay.call import Call
+from newapi.relay.settlement import count_prompt
 from newapi.testing import MockUpstreamThread
 from tests.support.inprocess import setup_root
 from tests.support.provision import add_account, add_channel
@@ -215,3 +218,20 @@ async def test_management_api_accepts_ordinary_nesting(client: httpx.AsyncClient
         "POST", "/api/channel/", content=body, headers={"content-type": "application/json"}
     )
     assert response.json()["success"], response.text
+
+
+def test_settlement_counts_a_body_nested_past_recursion_on_the_estimate() -> None:
+    """No usage from the upstream and a prompt nested past Python's recursion: billed, not lost."""
+    messages = b"[" * 990 + b'"hi"' + b"]" * 990
+    call = Call(
+        request_id="r",
+        endpoint=CHAT,
+        path="/v1/chat/completions",
+        started=0.0,
+        created_at=0,
+        client_ip="",
+        body=b'{"model":"gpt-4o-mini","messages":' + messages + b"}",
+        model="gpt-4o-mini",
+    )
+    call.prompt_estimate = 123
+    assert count_prompt(call) == 123
