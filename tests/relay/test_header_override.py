@@ -25,8 +25,9 @@ _TCHAR = frozenset((string.ascii_letters + string.digits + "!#$%&'*+-.^_`|~").en
 
 
 def _refused(lines: list[bytes]) -> bool:
-    if len(lines[0].split(b" ")) != 3:
-        return True
+    request_line = lines[0].split(b" ")
+    if len(request_line) != 3 or request_line[0] not in (b"GET", b"POST"):
+        return True  # a leftover body glued to the next head lands here
     for line in lines[1:]:
         name, sep, value = line.partition(b":")
         if not sep or not name or any(c not in _TCHAR for c in name) or b"\x00" in value:
