@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast lint typecheck bench bench-micro bench-load bench-tools services clean web
+.PHONY: run test test-fast lint typecheck bench bench-micro bench-load bench-tools services clean web web-check chromium
 
 $(STAMP): pyproject.toml setup.py $(wildcard newapi/_speedups/*.pyx) $(wildcard newapi/_speedups/*.pxd)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,17 @@ $(STAMP): pyproject.toml setup.py $(wildcard newapi/_speedups/*.pyx) $(wildcard 
 web:
 	@if [ -f web/package.json ] && command -v npm >/dev/null 2>&1; then $(MAKE) -C web build; fi
 
+# The console's checks (types, lint, unit tests, API types in step with /api/openapi.json, the login
+# page's JavaScript budget) and Debian's Chromium for its end-to-end tests (never a browser download).
+web-check: $(STAMP) web
+	@if [ -f web/package.json ] && command -v npm >/dev/null 2>&1; then $(MAKE) -C web check; fi
+
+chromium:
+	@if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1; then \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium; \
+	fi
+
 run: $(STAMP) web
 	$(VENV)/bin/newapi migrate
 	$(VENV)/bin/newapi serve --port $${PORT:-3000}
@@ -26,7 +37,7 @@ run: $(STAMP) web
 services:
 	./scripts/ensure-services.sh
 
-test: $(STAMP) web services
+test: $(STAMP) web web-check chromium services
 	$(VENV)/bin/ruff check newapi tests bench
 	$(VENV)/bin/ruff format --check newapi tests bench
 	$(VENV)/bin/mypy

@@ -76,7 +76,10 @@ def load_assets(root: Path) -> dict[str, Asset]:
     for path in sorted(root.rglob("*")):
         if not path.is_file() or path.suffix == ".gz":
             continue
-        rel = "/" + path.relative_to(root).as_posix()
+        parts = path.relative_to(root).parts
+        if any(part.startswith(".") for part in parts):
+            continue  # the build's own records (.vite/manifest.json), not the site's files
+        rel = "/" + "/".join(parts)
         assets[rel] = _load(path, rel)
     return assets
 

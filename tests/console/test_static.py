@@ -30,6 +30,8 @@ def dist(tmp_path: Path) -> Path:
     (root / "assets" / "index-abc123.js").write_bytes(SCRIPT)
     (root / "assets" / "index-abc123.js.gz").write_bytes(gzip.compress(SCRIPT))
     (root / "favicon.svg").write_bytes(b"<svg/>")
+    (root / ".vite").mkdir()
+    (root / ".vite" / "manifest.json").write_bytes(b"{}")
     return root
 
 
@@ -77,7 +79,10 @@ async def test_index_revalidates_by_etag(client: httpx.AsyncClient) -> None:
     assert again.status_code == 304 and again.content == b""
 
 
-@pytest.mark.parametrize("path", ["/assets/index-gone.js", "/assets/x.css", "/robots.txt", "/console/old.js"])
+@pytest.mark.parametrize(
+    "path",
+    ["/assets/index-gone.js", "/assets/x.css", "/robots.txt", "/console/old.js", "/.vite/manifest.json"],
+)
 async def test_a_missing_file_is_a_404_never_html(client: httpx.AsyncClient, path: str) -> None:
     answer = await client.get(path)
     assert answer.status_code == 404

@@ -1,0 +1,133 @@
+import {
+  flexRender,
+  getCoreRowModel,
+  useReactTable,
+  type ColumnDef,
+  type OnChangeFn,
+  type RowSelectionState,
+} from '@tanstack/react-table'
+import { useVirtualizer } from '@tanstack/react-virtual'
+import { useRef, type ReactNode } from 'react'
+import { useTranslation } from 'react-i18next'
+import { cn } from '@/lib/utils'
+import { EmptyState, Skeleton } from './card'
+
+interface DataTableProps<T> {
+  columns: ColumnDef<T, unknown>[]
+  data: T[]
+  loading?: boolean
+  getRowId: (row: T) => string
+  rowSelection?: RowSelectionState
+  onRowSelectionChange?: OnChangeFn<RowSelectionState>
+  onRowClick?: (row: T) => void
+  empty?: ReactNode
+  label: string
+}
+
+const ROW_HEIGHT = 44
+
+/** Server-paged rows (the page arrives ready): TanStack Table for columns and selection,
+ * TanStack Virtual so a page of 100 wide rows renders only what is on screen. */
+export function DataTable<T>({
+  columns,
+  data,
+  loading,
+  getRowId,
+  rowSelection,
+  onRowSelectionChange,
+  onRowClick,
+  empty,
+  label,
+}: DataTableProps<T>) {
+  const { t } = useTranslation()
+  // eslint-disable-next-line react-hooks/incompatible-library -- TanStack Table is read during render by design
+  const table = useReactTable({
+    data,
+    columns,
+    getRowId,
+    getCoreRowModel: getCoreRowModel(),
+    manualPagination: true,
+    manualSorting: true,
+    manualFiltering: true,
+    enableRowSelection: Boolean(onRowSelectionChange),
+    state: rowSelection ? { rowSelection } : {},
+    onRowSelectionChange,
+  })
+  const scroller = useRef<HTMLDivElement>(null)
+  const rows = table.getRowModel().rows
+  const virtualizer = useVirtualizer({
+    count: rows.length,
+    getScrollElement: () => scroller.current,
+    estimateSize: () => ROW_HEIGHT,
+    overscan: 10,
+  })
+  const items = virtualizer.getVirtualItems()
+  const before = items.length ? (items[0]?.start ?? 0) : 0
+  const after = items.length ? virtualizer.getTotalSize() - (items[items.length - 1]?.end ?? 0) : 0
+  const span = columns.length
+  return (
+    <div ref={scroller} className="max-h-[calc(100vh-16rem)] overflow-auto rounded-lg border border-border bg-card">
+      <table className="w-full border-collapse text-sm" aria-label={label} aria-busy={loading || undefined}>
+        <thead className="sticky top-0 z-10 bg-muted text-left text-xs text-muted-fg">
+          {table.getHeaderGroups().map((group) => (
+            <tr key={group.id}>
+              {group.headers.map((header) => (
+                <th key={header.id} className="px-3 py-2 font-medium whitespace-nowrap">
+                  {header.isPlaceholder ? null : flexRender(header.column.columnDef.header, header.getContext())}
+                </th>
+              ))}
+            </tr>
+          ))}
+        </thead>
+        <tbody>
+          {loading && rows.length === 0 &&
+            Array.from({ length: 5 }, (_, i) => (
+              <tr key={`s${i}`}>
+                <td colSpan={span} className="px-3 py-2">
+                  <Skeleton className="h-6 w-full" />
+                </td>
+              </tr>
+            ))}
+          {!loading && rows.length === 0 && (
+            <tr>
+              <td colSpan={span}>{empty ?? <EmptyState title={t('common.noData')} />}</td>
+            </tr>
+          )}
+          {before > 0 && (
+            <tr aria-hidden style={{ height: before }}>
+              <td colSpan={span} />
+            </tr>
+          )}
+          {items.map((item) => {
+            const row = rows[item.index]
+            if (!row) return null
+            return (
+              <tr
+                key={row.id}
+                data-testid="table-row"
+                className={cn(
+                  'border-t border-border hover:bg-muted/60',
+                  row.getIsSelected() && 'bg-primary/5',
+                  onRowClick && 'cursor-pointer',
+                )}
+                style={{ height: ROW_HEIGHT }}
+                onClick={onRowClick ? () => onRowClick(row.original) : undefined}
+              >
+                {row.getVisibleCells().map((cell) => (
+                  <td key={cell.id} className="px-3 py-1.5 whitespace-nowrap">
+                    {flexRender(cell.column.columnDef.cell, cell.getContext())}
+                  </td>
+                ))}
+              </tr>
+            )
+          })}
+          {after > 0 && (
+            <tr aria-hidden style={{ height: after }}>
+              <td colSpan={span} />
+            </tr>
+          )}
+        </tbody>
+      </table>
+    </div>
+  )
+}

@@ -1,0 +1,348 @@
+import { zodResolver } from '@hookform/resolvers/zod'
+import { useQueryClient } from '@tanstack/react-query'
+import { Download } from 'lucide-react'
+import { useState, type ReactNode } from 'react'
+import { useForm, useWatch } from 'react-hook-form'
+import { useTranslation } from 'react-i18next'
+import { toast } from 'sonner'
+import { z } from 'zod'
+import { api } from '@/api/client'
+import type { Channel } from '@/api/types'
+import { FormError } from '@/components/layout/auth-layout'
+import { Button } from '@/components/ui/button'
+import { Dialog } from '@/components/ui/dialog'
+import { Field } from '@/components/ui/field'
+import { Input, Select, Textarea } from '@/components/ui/input'
+import { messageOf } from '@/lib/errors'
+import { CHANNEL_TYPES, jsonObjectError, TYPE_SETTINGS } from './types'
+
+const JSON_FIELDS = ['model_mapping', 'status_code_mapping', 'param_override', 'header_override'] as const
+
+interface Values {
+  type: string
+  name: string
+  base_url: string
+  key: string
+  openai_organization: string
+  mode: 'single' | 'batch' | 'multi_to_single'
+  multi_key_mode: 'random' | 'polling'
+  models: string
+  model_mapping: string
+  group: string
+  priority: string
+  weight: string
+  test_model: string
+  auto_ban: boolean
+  status_code_mapping: string
+  tag: string
+  remark: string
+  param_override: string
+  header_override: string
+  force_format: boolean
+  thinking_to_content: boolean
+  pass_through_body_enabled: boolean
+  proxy: string
+  system_prompt: string
+  system_prompt_override: boolean
+  type_settings: Record<string, string>
+}
+
+function parseObject(text: string | null | undefined): Record<string, unknown> {
+  try {
+    const value: unknown = text ? JSON.parse(text) : {}
+    return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {}
+  } catch {
+    return {}
+  }
+}
+
+function defaults(channel: Channel | null): Values {
+  const setting = parseObject(channel?.setting)
+  const settings = parseObject(channel?.settings)
+  return {
+    type: String(channel?.type ?? 1),
+    name: channel?.name ?? '',
+    base_url: channel?.base_url ?? '',
+    key: '',
+    openai_organization: channel?.openai_organization ?? '',
+    mode: 'single',
+    multi_key_mode: channel?.channel_info?.multi_key_mode === 'polling' ? 'polling' : 'random',
+    models: channel?.models ?? '',
+    model_mapping: channel?.model_mapping ?? '',
+    group: channel?.group ?? 'default',
+    priority: String(channel?.priority ?? 0),
+    weight: String(channel?.weight ?? 0),
+    test_model: channel?.test_model ?? '',
+    auto_ban: (channel?.auto_ban ?? 1) === 1,
+    status_code_mapping: channel?.status_code_mapping ?? '',
+    tag: channel?.tag ?? '',
+    remark: channel?.remark ?? '',
+    param_override: channel?.param_override ?? '',
+    header_override: channel?.header_override ?? '',
+    force_format: setting.force_format === true,
+    thinking_to_content: setting.thinking_to_content === true,
+    pass_through_body_enabled: setting.pass_through_body_enabled === true,
+    proxy: typeof setting.proxy === 'string' ? setting.proxy : '',
+    system_prompt: typeof setting.system_prompt === 'string' ? setting.system_prompt : '',
+    system_prompt_override: setting.system_prompt_override === true,
+    type_settings: Object.fromEntries(Object.entries(settings).map(([k, v]) => [k, String(v ?? '')])),
+  }
+}
+
+function Section({ title, children }: { title: ReactNode; children: ReactNode }) {
+  return (
+    <fieldset className="grid grid-cols-1 gap-3 rounded-md border border-border p-3 sm:grid-cols-2">
+      <legend className="px-1 text-sm font-semibold">{title}</legend>
+      {children}
+    </fieldset>
+  )
+}
+
+interface Props {
+  channel: Channel | null
+  onOpenChange: (open: boolean) => void
+}
+
+/** One form for create and edit, mounted fresh per open (New API #5040: no state between opens). */
+export function ChannelForm({ channel, onOpenChange }: Props) {
+  const { t } = useTranslation()
+  const queryClient = useQueryClient()
+  const [error, setError] = useState<string | null>(null)
+  const [fetching, setFetching] = useState(false)
+  const editing = channel !== null
+  const jsonCheck = (v: Values, ctx: z.RefinementCtx) => {
+    for (const field of JSON_FIELDS) {
+      const problem = jsonObjectError(v[field])
+      if (problem) ctx.addIssue({ code: 'custom', path: [field], message: t(`channels.${problem}`) })
+    }
+  }
+  const schema = z
+    .object({
+      type: z.string(),
+      name: z.string().trim().min(1, t('channels.nameRequired')).max(255),
+      base_url: z.string().trim().refine((v) => !v || /^https?:\/\//.test(v), t('channels.baseUrlInvalid')),
+      key: z.string().refine((v) => editing || v.trim().length > 0, t('channels.keyRequired')),
+      models: z.string().trim().min(1, t('channels.modelsRequired')),
+      group: z.string().trim().min(1, t('channels.groupRequired')),
+      priority: z.string().regex(/^-?\d+$/, t('channels.integer')),
+      weight: z.string().regex(/^\d+$/, t('channels.nonNegative')),
+      remark: z.string().max(255),
+    })
+    .passthrough()
+    .superRefine((v, ctx) => jsonCheck(v as unknown as Values, ctx))
+  const form = useForm<Values>({ resolver: zodResolver(schema) as never, defaultValues: defaults(channel) })
+  const values = useWatch({ control: form.control }) as Values
+  const errors = form.formState.errors
+  const typeKeys = TYPE_SETTINGS[Number(values.type)] ?? []
+
+  const fetchModels = async () => {
+    setFetching(true)
+    try {
+      const models =
+        editing && !values.key.trim()
+          ? await api.get<string[]>(`/api/channel/fetch_models/${channel.id}`)
+          : await api.post<string[]>('/api/channel/fetch_models', {
+              type: Number(values.type),
+              base_url: values.base_url.trim(),
+              key: values.key.split('\n')[0]?.trim() ?? '',
+            })
+      const merged = [...new Set([...values.models.split(',').map((m) => m.trim()).filter(Boolean), ...models])]
+      form.setValue('models', merged.join(','), { shouldDirty: true })
+      toast.success(t('channels.fetchedModels', { count: models.length }))
+    } catch {
+      // the API client has shown why
+    } finally {
+      setFetching(false)
+    }
+  }
+
+  const submit = form.handleSubmit(async (v) => {
+    setError(null)
+    const setting = {
+      ...parseObject(channel?.setting),
+      force_format: v.force_format,
+      thinking_to_content: v.thinking_to_content,
+      pass_through_body_enabled: v.pass_through_body_enabled,
+      proxy: v.proxy.trim(),
+      system_prompt: v.system_prompt,
+      system_prompt_override: v.system_prompt_override,
+    }
+    const settings = { ...parseObject(channel?.settings) }
+    for (const key of typeKeys) {
+      if (v.type_settings[key]?.trim()) settings[key] = v.type_settings[key]?.trim()
+      else delete settings[key]
+    }
+    const body: Record<string, unknown> = {
+      type: Number(v.type),
+      name: v.name.trim(),
+      base_url: v.base_url.trim(),
+      openai_organization: v.openai_organization.trim() || null,
+      models: v.models.split(',').map((m) => m.trim()).filter(Boolean).join(','),
+      model_mapping: v.model_mapping.trim() || null,
+      group: v.group.split(',').map((g) => g.trim()).filter(Boolean).join(','),
+      priority: Number(v.priority),
+      weight: Number(v.weight),
+      test_model: v.test_model.trim() || null,
+      auto_ban: v.auto_ban ? 1 : 0,
+      status_code_mapping: v.status_code_mapping.trim(),
+      tag: v.tag.trim() || null,
+      remark: v.remark.trim() || null,
+      param_override: v.param_override.trim() || null,
+      header_override: v.header_override.trim() || null,
+      setting: JSON.stringify(setting),
+      settings: Object.keys(settings).length ? JSON.stringify(settings) : null,
+    }
+    if (v.key.trim()) body.key = v.key.trim()
+    try {
+      if (editing) await api.put('/api/channel/', { ...body, id: channel.id })
+      else await api.post('/api/channel/', { mode: v.mode, multi_key_mode: v.multi_key_mode, channel: body })
+      toast.success(editing ? t('channels.saved') : t('channels.created'))
+      await queryClient.invalidateQueries({ queryKey: ['channels'] })
+      onOpenChange(false)
+    } catch (e) {
+      setError(messageOf(e))
+    }
+  })
+
+  return (
+    <Dialog
+      open
+      wide
+      onOpenChange={onOpenChange}
+      title={editing ? t('channels.editTitle', { name: channel.name }) : t('channels.createTitle')}
+      footer={
+        <>
+          <Button variant="outline" onClick={() => onOpenChange(false)}>
+            {t('common.cancel')}
+          </Button>
+          <Button type="submit" form="channel-form" loading={form.formState.isSubmitting}>
+            {editing ? t('common.save') : t('common.create')}
+          </Button>
+        </>
+      }
+    >
+      <form id="channel-form" onSubmit={submit} className="flex flex-col gap-4" noValidate>
+        <FormError message={error} />
+        <Section title={t('channels.basic')}>
+          <Field label={t('channels.type')}>
+            <Select {...form.register('type')}>
+              {Object.entries(CHANNEL_TYPES).map(([id, name]) => (
+                <option key={id} value={id}>
+                  {name}
+                </option>
+              ))}
+            </Select>
+          </Field>
+          <Field label={t('channels.name')} error={errors.name?.message}>
+            <Input {...form.register('name')} />
+          </Field>
+          <Field label={t('channels.baseUrl')} error={errors.base_url?.message} hint={t('channels.baseUrlHint')}>
+            <Input placeholder="https://api.openai.com" {...form.register('base_url')} />
+          </Field>
+          <Field label={t('channels.organization')}>
+            <Input {...form.register('openai_organization')} />
+          </Field>
+          <Field label={t('channels.key')} error={errors.key?.message} hint={editing ? t('channels.keyKeep') : t('channels.keyHint')} className="sm:col-span-2">
+            <Textarea rows={3} autoComplete="off" {...form.register('key')} />
+          </Field>
+          {!editing && (
+            <>
+              <Field label={t('channels.multiKey')}>
+                <Select {...form.register('mode')}>
+                  <option value="single">{t('channels.mode_single')}</option>
+                  <option value="batch">{t('channels.mode_batch')}</option>
+                  <option value="multi_to_single">{t('channels.mode_multi_to_single')}</option>
+                </Select>
+              </Field>
+              {values.mode === 'multi_to_single' && (
+                <Field label={t('channels.keySelection')}>
+                  <Select {...form.register('multi_key_mode')}>
+                    <option value="random">{t('channels.keys_random')}</option>
+                    <option value="polling">{t('channels.keys_polling')}</option>
+                  </Select>
+                </Field>
+              )}
+            </>
+          )}
+        </Section>
+        <Section title={t('channels.modelsSection')}>
+          <Field label={t('channels.models')} error={errors.models?.message} hint={t('channels.modelsHint')} className="sm:col-span-2">
+            <Textarea rows={2} className="font-sans" {...form.register('models')} />
+          </Field>
+          <div className="sm:col-span-2">
+            <Button variant="outline" size="sm" loading={fetching} onClick={() => void fetchModels()}>
+              <Download size={14} /> {t('channels.fetchModels')}
+            </Button>
+          </div>
+          <Field label={t('channels.modelMapping')} error={errors.model_mapping?.message} hint={t('channels.modelMappingHint')} className="sm:col-span-2">
+            <Textarea rows={3} placeholder='{"gpt-4o": "gpt-4o-2024-08-06"}' {...form.register('model_mapping')} />
+          </Field>
+          <Field label={t('channels.testModel')}>
+            <Input {...form.register('test_model')} />
+          </Field>
+        </Section>
+        <Section title={t('channels.routing')}>
+          <Field label={t('channels.groups')} error={errors.group?.message} hint={t('channels.groupsHint')}>
+            <Input {...form.register('group')} />
+          </Field>
+          <Field label={t('channels.tag')}>
+            <Input {...form.register('tag')} />
+          </Field>
+          <Field label={t('channels.priority')} error={errors.priority?.message}>
+            <Input type="number" {...form.register('priority')} />
+          </Field>
+          <Field label={t('channels.weight')} error={errors.weight?.message}>
+            <Input type="number" min={0} {...form.register('weight')} />
+          </Field>
+          <label className="flex items-center gap-2 text-sm">
+            <input type="checkbox" {...form.register('auto_ban')} />
+            {t('channels.autoBan')}
+          </label>
+          <Field label={t('channels.statusCodeMapping')} error={errors.status_code_mapping?.message} className="sm:col-span-2">
+            <Textarea rows={2} placeholder='{"400": "500"}' {...form.register('status_code_mapping')} />
+          </Field>
+          <Field label={t('channels.remark')} error={errors.remark?.message} className="sm:col-span-2">
+            <Input {...form.register('remark')} />
+          </Field>
+        </Section>
+        <Section title={t('channels.behaviour')}>
+          <label className="flex items-center gap-2 text-sm">
+            <input type="checkbox" {...form.register('force_format')} />
+            {t('channels.forceFormat')}
+          </label>
+          <label className="flex items-center gap-2 text-sm">
+            <input type="checkbox" {...form.register('thinking_to_content')} />
+            {t('channels.thinkingToContent')}
+          </label>
+          <label className="flex items-center gap-2 text-sm">
+            <input type="checkbox" {...form.register('pass_through_body_enabled')} />
+            {t('channels.passThrough')}
+          </label>
+          <label className="flex items-center gap-2 text-sm">
+            <input type="checkbox" {...form.register('system_prompt_override')} />
+            {t('channels.systemPromptOverride')}
+          </label>
+          <Field label={t('channels.proxy')}>
+            <Input placeholder="socks5://127.0.0.1:1080" {...form.register('proxy')} />
+          </Field>
+          <Field label={t('channels.systemPrompt')} className="sm:col-span-2">
+            <Textarea rows={2} className="font-sans" {...form.register('system_prompt')} />
+          </Field>
+          {typeKeys.map((key) => (
+            <Field key={key} label={t(`channels.setting_${key}`)}>
+              <Input {...form.register(`type_settings.${key}`)} />
+            </Field>
+          ))}
+        </Section>
+        <Section title={t('channels.overrides')}>
+          <Field label={t('channels.paramOverride')} error={errors.param_override?.message} className="sm:col-span-2">
+            <Textarea rows={3} placeholder='{"temperature": 0.2}' {...form.register('param_override')} />
+          </Field>
+          <Field label={t('channels.headerOverride')} error={errors.header_override?.message} className="sm:col-span-2">
+            <Textarea rows={3} placeholder='{"X-Org": "team-a"}' {...form.register('header_override')} />
+          </Field>
+        </Section>
+      </form>
+    </Dialog>
+  )
+}

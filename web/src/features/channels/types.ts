@@ -1,0 +1,67 @@
+/** Channel types by number (New API's constant/channel.go), shown by name, never as a number. */
+export const CHANNEL_TYPES: Record<number, string> = {
+  1: 'OpenAI',
+  2: 'Midjourney Proxy',
+  3: 'Azure OpenAI',
+  4: 'Ollama',
+  5: 'Midjourney Proxy Plus',
+  8: 'Custom',
+  14: 'Anthropic Claude',
+  15: 'Baidu Wenxin',
+  16: 'Zhipu ChatGLM',
+  17: 'Alibaba Qwen',
+  18: 'iFlytek Spark',
+  19: '360 Zhinao',
+  20: 'OpenRouter',
+  23: 'Tencent Hunyuan',
+  24: 'Google Gemini',
+  25: 'Moonshot',
+  26: 'Zhipu GLM-4V',
+  27: 'Perplexity',
+  31: 'Lingyi Wanwu',
+  33: 'AWS Bedrock',
+  34: 'Cohere',
+  35: 'MiniMax',
+  36: 'Suno',
+  37: 'Dify',
+  38: 'Jina',
+  39: 'Cloudflare',
+  40: 'SiliconFlow',
+  41: 'Vertex AI',
+  42: 'Mistral',
+  43: 'DeepSeek',
+  44: 'MokaAI',
+  45: 'Volcengine',
+  46: 'Baidu Qianfan V2',
+  47: 'Xinference',
+  48: 'xAI',
+  49: 'Coze',
+  50: 'Kling',
+  51: 'Jimeng',
+  52: 'Vidu',
+  53: 'SubModel',
+  54: 'Doubao Video',
+  55: 'Sora',
+  56: 'Replicate',
+  57: 'Codex',
+}
+
+export const typeName = (type: number): string => CHANNEL_TYPES[type] ?? `#${type}`
+
+/** Per-type settings (`settings` JSON) the form offers as named fields. */
+export const TYPE_SETTINGS: Record<number, string[]> = {
+  3: ['azure_responses_version'],
+  33: ['aws_key_type'],
+  41: ['vertex_key_type'],
+}
+
+/** JSON text that must be an object (or empty); returns the error message key or null. */
+export function jsonObjectError(text: string): 'invalidJson' | 'notObject' | null {
+  if (!text.trim()) return null
+  try {
+    const value: unknown = JSON.parse(text)
+    return value && typeof value === 'object' && !Array.isArray(value) ? null : 'notObject'
+  } catch {
+    return 'invalidJson'
+  }
+}
