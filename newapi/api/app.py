@@ -217,7 +217,8 @@ async def _method_not_allowed(request: Request, exc: Exception) -> Response:
 
 def build_management_app(runtime: Runtime, routes: Sequence[Op] = ROUTES) -> Starlette:
     settings = runtime.settings
-    anonymous_limit = (settings.anonymous_request_body_limit_kb or 512) * 1024
+    anonymous_kb = settings.anonymous_request_body_limit_kb
+    anonymous_limit = (anonymous_kb if anonymous_kb > 0 else 512) * 1024
     app = Starlette(
         routes=[
             Route(
