@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import resource
 
 from granian.constants import HTTPModes, Interfaces, Loops
@@ -32,7 +33,17 @@ def raise_descriptor_limit(needed: int) -> int:
 
 
 def serve(settings: Settings, *, workers: int, log_level: str = "info", access_log: bool = False) -> None:
-    raise_descriptor_limit(settings.max_connections + _SPARE_DESCRIPTORS)
+    needed = settings.max_connections + _SPARE_DESCRIPTORS
+    limit = raise_descriptor_limit(needed)
+    if limit != resource.RLIM_INFINITY and limit < needed:
+        logging.getLogger("newapi").warning(
+            "the descriptor limit (ulimit -n) is %d, below NEWAPI_MAX_CONNECTIONS + %d = %d: "
+            "a worker stops accepting connections at about %d",
+            limit,
+            _SPARE_DESCRIPTORS,
+            needed,
+            max(0, limit - _SPARE_DESCRIPTORS),
+        )
     # Granian, with a crashed worker respawned after a backoff (newapi.supervisor).
     server = Supervisor(
         "newapi.app:app",
