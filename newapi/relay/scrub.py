@@ -45,10 +45,12 @@ class KeyScrubber:
     through an index of their first ``MIN_NEEDLE`` characters.
     """
 
-    __slots__ = ("_index", "_needles", "_raw_index")
+    __slots__ = ("_index", "_needles", "_raw_index", "source")
 
-    def __init__(self, needles: tuple[str, ...]) -> None:
+    def __init__(self, needles: tuple[str, ...], source: tuple[str, ...] = ()) -> None:
         self._needles = needles  # longest first
+        #: the keys the needles came from: a channel whose keys were swapped gets a new scrubber
+        self.source = source
         self._index = _prefix_index(needles) if len(needles) > _FEW else {}
         self._raw_index: dict[str, tuple[str, ...]] | None = None
 
@@ -161,8 +163,8 @@ def _wire_credentials(out: Outgoing) -> Iterator[str]:
 
 def scrubber_for(channel: ChannelInfo) -> KeyScrubber:
     scrubber = channel.key_scrubber
-    if not isinstance(scrubber, KeyScrubber):
-        scrubber = channel.key_scrubber = KeyScrubber(needles(channel))
+    if not isinstance(scrubber, KeyScrubber) or scrubber.source is not channel.keys:
+        scrubber = channel.key_scrubber = KeyScrubber(needles(channel), channel.keys)
     return scrubber
 
 

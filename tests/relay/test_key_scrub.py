@@ -23,7 +23,7 @@ from sqlalchemy import select
 from newapi.app import Gateway
 from newapi.core.constants import ChannelType, LogType
 from newapi.core.structs import ChannelInfo
-from newapi.relay.scrub import REDACTED, KeyScrubber, needles
+from newapi.relay.scrub import REDACTED, KeyScrubber, needles, scrubber_for
 from newapi.settings import Settings
 from newapi.storage.tables import Log
 from newapi.testing import MockUpstreamThread
@@ -228,3 +228,32 @@ def test_scrubber_agrees_with_a_regex_alternation(count: int) -> None:
     assert scrubber.text(text) == expected
     assert scrubber.raw(text.encode()) == expected.encode()
     assert all(key not in scrubber.text(text) for key in keys)
+
+
+def test_a_channel_whose_keys_change_gets_new_needles() -> None:
+    channel = ChannelInfo(
+        1,
+        ChannelType.OPENAI,
+        "c",
+        1,
+        ("first-key-123456",),
+        "",
+        (),
+        (),
+        0,
+        0,
+        {},
+        {},
+        "",
+        "",
+        {},
+        {},
+        {},
+        {},
+        "",
+        True,
+        "",
+    )
+    assert scrubber_for(channel).text("saw first-key-123456") == "saw ***"
+    channel.keys = ("second-key-654321",)
+    assert scrubber_for(channel).text("saw second-key-654321") == "saw ***"
