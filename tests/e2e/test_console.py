@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -46,6 +47,9 @@ def mock() -> Iterator[MockUpstreamThread]:
         yield upstream
 
 
+INSTALL: dict[str, str] = {}
+
+
 @pytest.fixture(scope="module")
 def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if not (ROOT / "newapi" / "web_dist" / "index.html").exists():
@@ -53,6 +57,7 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             pytest.skip("no npm here to build the console (make web builds it where npm is)")
         pytest.fail("the console is not built: run `make web`")
     directory = tmp_path_factory.mktemp("console")
+    INSTALL["db"] = str(directory / "one-api.db")
     with serve({"SQLITE_PATH": str(directory / "one-api.db")}, workers=1, cwd=directory) as url:
         yield url
 
@@ -424,3 +429,75 @@ def test_static_serving_of_the_real_build(base: str) -> None:
     assert asset.headers["cache-control"] == "public, max-age=31536000, immutable"
     assert asset.headers["content-encoding"] == "gzip"
     assert httpx.get(f"{base}/assets/gone-0000.js").status_code == 404
+
+
+class Requests:
+    """The URLs of the API requests a page makes while the block runs."""
+
+    def __init__(self, page: Page, path: str) -> None:
+        self.page, self.path, self.urls = page, path, list[str]()
+
+    def _seen(self, request: object) -> None:
+        url: str = request.url  # type: ignore[attr-defined]
+        if self.path in url:
+            self.urls.append(url)
+
+    def __enter__(self) -> Requests:
+        self.page.on("request", self._seen)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.page.remove_listener("request", self._seen)
+
+
+def test_a_thousand_channels_render_one_page_fast(page: Page, base: str, mock: MockUpstreamThread) -> None:
+    with httpx.Client(base_url=base, timeout=30) as admin:
+        assert admin.post("/api/user/login", json={"username": "root", "password": PASSWORD}).json()[
+            "success"
+        ]
+        keys = "\n".join(f"sk-bulk-{i:04d}" for i in range(1000))
+        channel = {"type": 1, "name": "bulk", "key": keys, "models": "gpt-4o-mini", "base_url": mock.url}
+        created = admin.post(
+            "/api/channel/", json={"mode": "batch", "channel": channel}, headers={"New-Api-User": "1"}
+        ).json()
+        assert created["success"], created
+    page.goto(f"{base}/console/playground")  # the app is loaded; the channels page is a client navigation
+    expect(page.get_by_role("heading", name="Playground")).to_be_visible()
+    with Requests(page, "/api/channel/") as seen:
+        started = time.monotonic()
+        page.get_by_role("link", name="Channels").click()
+        expect(page.get_by_test_id("table-row")).to_have_count(20)
+        elapsed = time.monotonic() - started
+        expect(page.get_by_text(re.compile(r"^100[01] in total$"))).to_be_visible()
+    assert elapsed < 1.5, f"first page of 1,001 channels took {elapsed:.2f} s"
+    assert len(seen.urls) == 1 and "page_size=20" in seen.urls[0], seen.urls
+    shot(page, "channels-1000")
+
+
+def test_a_filter_change_on_100k_logs_fetches_one_page(page: Page, base: str) -> None:
+    now = int(time.time())
+    rows = [
+        (1, now - 60 - i % 3000, 2, "", "root", "bulk", f"model-{i % 50}", 1, 1, 1, 0, False, 1, "default")
+        for i in range(100_000)
+    ]
+    with sqlite3.connect(INSTALL["db"], timeout=30) as db:
+        db.executemany(
+            "INSERT INTO logs (user_id, created_at, type, content, username, token_name, model_name, quota,"
+            ' prompt_tokens, completion_tokens, use_time, is_stream, channel_id, "group")'
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+    page.goto(f"{base}/console/logs")
+    expect(page.get_by_test_id("table-row")).to_have_count(20)
+    expect(page.get_by_text(re.compile(r"^10\d,\d{3} in total$|^10\d{4} in total$"))).to_be_visible()
+    with Requests(page, "/api/log/") as seen:
+        started = time.monotonic()
+        page.get_by_label("Model", exact=True).fill("model-7")
+        page.get_by_role("button", name="Search").click()
+        expect(page.get_by_test_id("table-row").first).to_contain_text("model-7")
+        expect(page.get_by_text(re.compile(r"^2,?000 in total$"))).to_be_visible()
+        elapsed = time.monotonic() - started
+        page.wait_for_load_state("networkidle")
+    assert len(seen.urls) == 1 and "page_size=20" in seen.urls[0] and "model_name=model-7" in seen.urls[0]
+    assert elapsed < 3, f"a filter change over 100,000 rows took {elapsed:.2f} s"
+    shot(page, "logs-100k")
