@@ -420,6 +420,21 @@ def test_playground_streams_stops_and_retries(page: Page, base: str) -> None:
     expect(page.get_by_test_id("table-row").first).to_be_visible(timeout=15_000)
 
 
+def test_a_401_forgets_the_user_and_returns_after_login(page: Page, base: str) -> None:
+    page.goto(f"{base}/console")
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    # The session ends on the server's side (the cookie is gone); the stored user is now stale.
+    page.context.clear_cookies()
+    page.goto(f"{base}/console/keys?keyword=sdk")
+    expect(page).to_have_url(re.compile(r"/console/login\?redirect=%2Fconsole%2Fkeys"))
+    assert page.evaluate("localStorage.getItem('newapi.user')") is None
+    page.get_by_label("Username").fill("root")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(re.compile(r"/console/keys\?keyword=sdk"))
+    expect(page.get_by_test_id("table-row")).to_have_count(1)
+
+
 def test_static_serving_of_the_real_build(base: str) -> None:
     index = httpx.get(f"{base}/console/channels", headers={"Accept-Encoding": "gzip"})
     assert index.status_code == 200 and index.headers["cache-control"] == "no-cache"
