@@ -122,6 +122,9 @@ class Journal:
         self._room = size - _HEADER.size
         return True
 
+    def wants_spares(self) -> bool:
+        return len(self._spares) < SPARES
+
     def prepare(self) -> None:
         """Make spare segments until there are SPARES (blocking: run it in a thread)."""
         while len(self._spares) < SPARES:

@@ -100,6 +100,7 @@ class _Item:
     debits: list[Debit]  # one per settlement or spend; empty for a release
     seq: int = 0  # the first spend's sequence number within its credit block
     last: int = 0  # the last spend's
+    records: list[bytes] | None = None  # the debits' records, when encoded already (the journal)
 
 
 def unavailable() -> ServiceUnavailable:
@@ -274,9 +275,13 @@ class RedisLedger:
         credit = hold.credit
         journal = self.journal
         if credit is None:
-            if journal is not None:
-                journal.append(orjson.dumps(("s", "", 0, debit.record()), option=orjson.OPT_APPEND_NEWLINE))
-            self._send_later(_Item("settle", hold, [debit]))
+            if journal is None:
+                self._send_later(_Item("settle", hold, [debit]))
+                return
+            # Encoded once: the journal's line and settle.lua's payload carry the same bytes.
+            record = orjson.dumps(debit.record())
+            journal.append(b'["s","",0,' + record + b"]\n")
+            self._send_later(_Item("settle", hold, [debit], records=[record]))
             return
         if hold.spend_seq:
             # Settled again: the same sequence number, which Redis skips. It travels alone, so
@@ -285,17 +290,23 @@ class RedisLedger:
             self._send_later(_Item("spend", hold, [debit], hold.spend_seq, hold.spend_seq))
             return
         seq = hold.spend_seq = credit.spend(max(0, hold.amount), max(0, debit.quota))
+        encoded = None
         if journal is not None:
-            line = ("p", credit.id, seq, debit.record())
-            journal.append(orjson.dumps(line, option=orjson.OPT_APPEND_NEWLINE))
+            encoded = orjson.dumps(debit.record())
+            journal.append(b'["p","%b",%d,%b]\n' % (credit.id.encode(), seq, encoded))
         unit = credit.unit
         if unit is not None and unit.last == seq - 1:
             # The block's item still waits in the outbox: this spend joins it, and Redis will
             # change the balances once for the lot.
             unit.debits.append(debit)
             unit.last = seq
+            if unit.records is not None:
+                if encoded is None:
+                    unit.records = None
+                else:
+                    unit.records.append(encoded)
             return
-        unit = credit.unit = _Item("spend", hold, [debit], seq, seq)
+        unit = credit.unit = _Item("spend", hold, [debit], seq, seq, None if encoded is None else [encoded])
         self._send_later(unit)
 
     async def release(self, hold: Hold) -> None:
@@ -334,7 +345,8 @@ class RedisLedger:
                 kind = "p" if item.action == "spend" else "s"
                 hold_key = keys.hold(hold.credit.id if kind == "p" else hold.request_id)
                 cost = sum([max(0, debit.quota) for debit in debits])
-                records = debit_records(debits)
+                encoded = item.records
+                records = debit_records(debits) if encoded is None else b",".join(encoded)
             script_keys += (hold_key, keys.user(hold.user_id), keys.token(hold.token_id))
             token = "0" if hold.unlimited else str(hold.token_id)
             args += (kind, hold.request_id, cost, token, item.seq, item.last, records)
@@ -562,7 +574,7 @@ class RedisLedger:
         the node's dead workers (this worker's own earlier runs included, at start-up)."""
         while True:
             self.trim_journal()
-            if self.journal is not None:
+            if self.journal is not None and self.journal.wants_spares():
                 try:
                     await asyncio.to_thread(self.journal.prepare)
                 except OSError:

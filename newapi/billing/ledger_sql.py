@@ -530,7 +530,7 @@ class SqlLedger:
     async def _reap_quietly(self) -> None:
         try:
             await self.reap_dead_workers()
-            if self._journal is not None:
+            if self._journal is not None and self._journal.wants_spares():
                 await asyncio.to_thread(self._journal.prepare)
         except Exception:
             log.warning("cleaning up after a stopped worker failed; will retry", exc_info=True)
