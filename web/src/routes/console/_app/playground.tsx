@@ -30,6 +30,7 @@ function Playground() {
   const groups = useQuery({ queryKey: ['self-groups'], queryFn: () => api.get<GroupMap>('/api/user/self/groups') })
   const [model, setModel] = useState('')
   const [group, setGroup] = useState('')
+  const [effort, setEffort] = useState('')
   const [input, setInput] = useState('')
   const [messages, setMessages] = useState<Message[]>([])
   const [busy, setBusy] = useState(false)
@@ -57,6 +58,7 @@ function Playground() {
           model: chosenModel,
           group: chosenGroup,
           stream: true,
+          ...(effort ? { reasoning_effort: effort } : {}),
           messages: history.filter((m) => !m.error).map((m) => ({ role: m.role, content: m.content })),
         }),
       })
@@ -121,7 +123,7 @@ function Playground() {
           </Button>
         }
       />
-      <div className="mb-3 grid grid-cols-2 gap-3 md:max-w-xl">
+      <div className="mb-3 grid grid-cols-3 gap-3 md:max-w-3xl">
         <Field label={t('playground.model')}>
           <Select value={chosenModel} onChange={(e) => setModel(e.target.value)}>
             {(models.data ?? []).map((m) => (
@@ -136,6 +138,16 @@ function Playground() {
             {Object.entries(groups.data ?? {}).map(([name, info]) => (
               <option key={name} value={name}>
                 {name} (×{info.ratio})
+              </option>
+            ))}
+          </Select>
+        </Field>
+        <Field label={t('playground.effort')}>
+          <Select value={effort} onChange={(e) => setEffort(e.target.value)}>
+            <option value="">{t('playground.effort_none')}</option>
+            {(['low', 'medium', 'high'] as const).map((level) => (
+              <option key={level} value={level}>
+                {t(`playground.effort_${level}`)}
               </option>
             ))}
           </Select>
