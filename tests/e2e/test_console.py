@@ -274,6 +274,38 @@ def test_channels_create_test_filter_bulk(page: Page, base: str, mock: MockUpstr
     expect(page.get_by_test_id("table-row")).to_have_count(0)
 
 
+def test_multi_key_channel_and_its_key_manager(page: Page, base: str, mock: MockUpstreamThread) -> None:
+    page.goto(f"{base}/console/channels")
+    page.get_by_role("button", name="New channel").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Name").fill("pool")
+    dialog.get_by_label("Base URL").fill(mock.url)
+    dialog.get_by_label("Key mode").select_option("multi_to_single")
+    dialog.get_by_label("Key selection").select_option("polling")
+    dialog.get_by_label("Key", exact=True).fill("sk-pool-one\nsk-pool-two\nsk-pool-three")
+    dialog.get_by_label("Models", exact=True).fill("gpt-4o-mini")
+    dialog.get_by_role("button", name="Create").click()
+    row = page.get_by_test_id("table-row").filter(has_text="pool")
+    expect(row).to_contain_text("3 keys")
+    page.get_by_role("button", name="More actions for pool").click()
+    page.get_by_role("menuitem", name="Manage keys").click()
+    manager = page.get_by_role("dialog", name="Keys of pool")
+    expect(manager).to_contain_text("3 keys: 3 enabled, 0 disabled")
+    manager.get_by_role("row").nth(1).get_by_role("button", name="Disable").click()
+    expect(manager).to_contain_text("3 keys: 2 enabled, 1 disabled")
+    expect(manager.get_by_role("row").nth(1)).to_contain_text("Disabled")
+    manager.get_by_role("button", name="Delete key #2").click()
+    expect(manager).to_contain_text("2 keys: 1 enabled, 1 disabled")
+    manager.get_by_role("row").nth(1).get_by_role("button", name="Enable").click()
+    expect(manager).to_contain_text("2 keys: 2 enabled, 0 disabled")
+    shot(page, "multi-key")
+    page.keyboard.press("Escape")
+    page.get_by_role("button", name="More actions for pool").click()
+    page.get_by_role("menuitem", name="Delete").click()
+    page.get_by_role("alertdialog").get_by_role("button", name="Delete").click()
+    expect(page.get_by_test_id("table-row").filter(has_text="pool")).to_have_count(0)
+
+
 KEY: dict[str, str] = {}
 
 
