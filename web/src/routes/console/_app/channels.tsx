@@ -21,6 +21,7 @@ import { Switch } from '@/components/ui/switch'
 import { Tooltip } from '@/components/ui/tooltip'
 import { ChannelForm } from '@/features/channels/channel-form'
 import { MultiKeyDialog } from '@/features/channels/multi-key'
+import { TagMode } from '@/features/channels/tag-mode'
 import { TestDialog } from '@/features/channels/test-dialog'
 import { CHANNEL_TYPES, typeName } from '@/features/channels/types'
 import { getUser, isAdmin } from '@/lib/auth'
@@ -35,6 +36,7 @@ interface Search {
   tag?: string
   group?: string
   keyword?: string
+  tag_mode?: number
 }
 
 const search = (raw: Record<string, unknown>): Search =>
@@ -46,6 +48,7 @@ const search = (raw: Record<string, unknown>): Search =>
     tag: str(raw, 'tag'),
     group: str(raw, 'group'),
     keyword: str(raw, 'keyword'),
+    tag_mode: int(raw, 'tag_mode', 1, 1),
   })
 
 export const Route = createFileRoute('/console/_app/channels')({
@@ -221,6 +224,7 @@ function Channels() {
         status: filters.status ? Number(filters.status) : undefined,
         type: filters.type ? Number(filters.type) : undefined,
         size: s.size,
+        tag_mode: s.tag_mode,
       },
     })
   return (
@@ -274,6 +278,13 @@ function Channels() {
           </Field>
           <div className="flex gap-2">
             <Button type="submit">{t('common.search')}</Button>
+            <Button
+              variant={s.tag_mode ? 'primary' : 'outline'}
+              aria-pressed={Boolean(s.tag_mode)}
+              onClick={() => void navigate({ search: (prev) => ({ ...prev, tag_mode: prev.tag_mode ? undefined : 1 }) })}
+            >
+              {t('channels.tagMode')}
+            </Button>
           </div>
         </form>
       </Card>
@@ -294,6 +305,9 @@ function Channels() {
           </Button>
         </div>
       )}
+      {s.tag_mode ? (
+        <TagMode channels={list.data?.items ?? []} />
+      ) : (
       <DataTable
         label={t('nav.channels')}
         columns={columns}
@@ -303,6 +317,7 @@ function Channels() {
         rowSelection={selection}
         onRowSelectionChange={setSelection}
       />
+      )}
       <Pagination
         page={page}
         pageSize={size}
