@@ -243,6 +243,10 @@ def test_channels_create_test_filter_bulk(page: Page, base: str, mock: MockUpstr
     page.get_by_role("dialog").get_by_role("button", name="Run test").click()
     expect(page.get_by_test_id("test-result")).to_contain_text(re.compile(r"Passed in \d+\.\d+ s"))
     page.keyboard.press("Escape")
+    # Balance: the mock has no billing endpoint, and the console says so instead of showing a number.
+    page.get_by_role("button", name="More actions for mock").click()
+    page.get_by_role("menuitem", name="Update balance").click()
+    expect(page.locator("[data-sonner-toast]").filter(has_text="HTTP 404").first).to_be_visible()
     # Upstream models fetched into the edit form.
     page.get_by_role("button", name="Edit channel mock").click()
     dialog = page.get_by_role("dialog")
