@@ -15,6 +15,7 @@ import { Confirm } from '@/components/ui/confirm'
 import { CopyButton } from '@/components/ui/copy-button'
 import { DataTable } from '@/components/ui/data-table'
 import { Dialog } from '@/components/ui/dialog'
+import { Field } from '@/components/ui/field'
 import { Input } from '@/components/ui/input'
 import { Menu } from '@/components/ui/menu'
 import { Pagination } from '@/components/ui/pagination'
@@ -218,13 +219,15 @@ function Keys() {
       />
       <form
         role="search"
-        className="mb-3 flex gap-2"
+        className="mb-3 flex items-end gap-2"
         onSubmit={(e) => {
           e.preventDefault()
           void navigate({ search: (s) => ({ ...s, keyword: draft.trim() || undefined, p: undefined }) })
         }}
       >
-        <Input aria-label={t('keys.searchLabel')} placeholder={t('keys.searchLabel')} value={draft} onChange={(e) => setDraft(e.target.value)} className="max-w-xs" />
+        <Field label={t('keys.searchLabel')} className="w-72">
+          <Input value={draft} onChange={(e) => setDraft(e.target.value)} />
+        </Field>
         <Button type="submit" variant="outline">
           {t('common.search')}
         </Button>
