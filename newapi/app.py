@@ -83,6 +83,10 @@ class Gateway:
             if handler is not None:
                 await handler(scope, receive, send)
                 return
+            if path == "/metrics":
+                assert self.runtime is not None
+                await self.runtime.exporter.handle(scope, receive, send)
+                return
             if method == "OPTIONS":
                 await send_preflight(send)
                 return

@@ -24,6 +24,8 @@ from newapi.cache.channels import ChannelIndex
 from newapi.cache.keyed import KeyedCache
 from newapi.cache.parse import token_from_row, user_from_row
 from newapi.core.structs import TokenInfo, UserInfo
+from newapi.metrics.exporter import Exporter
+from newapi.metrics.recorder import Recorder
 from newapi.node.coherence import Coherence
 from newapi.node.files import node_dir
 from newapi.node.generations import Generations
@@ -61,6 +63,8 @@ class Runtime:
     ledger: Ledger
     upstream: UpstreamClient
     health: HealthReporter = field(init=False)
+    metrics: Recorder = field(default_factory=Recorder)
+    exporter: Exporter = field(init=False)
     redis: Any | None = None
     bus: InvalidationBus | None = None
     flusher: Flusher | None = None
@@ -74,6 +78,7 @@ class Runtime:
 
     def __post_init__(self) -> None:
         self.health = HealthReporter(self)
+        self.exporter = Exporter(self, self.metrics)
 
     @property
     def logs_engine(self) -> AsyncEngine:
@@ -83,10 +88,12 @@ class Runtime:
     async def reload_channels(self) -> None:
         channel_rows, ability_rows = await lookups.channel_rows(self.engine)
         self.channels = ChannelIndex.from_rows(channel_rows, ability_rows)
+        self.metrics.cache_reload("channels")
 
     async def reload_options(self) -> None:
         async with self.sessions() as db:
             self.options.replace_all(await load_options(db))
+        self.metrics.cache_reload("options")
 
     async def apply_invalidation(self, kind: str, ident: str) -> None:
         """Drop or reload what changed; called locally and for messages from other workers."""
@@ -130,6 +137,7 @@ class Runtime:
         if self.bus is not None:
             self.bus.start()
         self._tasks.append(asyncio.create_task(self._periodic_reload(), name="periodic-reload"))
+        self._tasks.append(asyncio.create_task(self.exporter.run_forever(), name="metrics-fold"))
         if self.settings.is_master:
             # Channel tests, balance refresh, log retention: each takes a lease per period.
             from newapi.jobs import background_jobs
@@ -155,6 +163,7 @@ class Runtime:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        self.exporter.fold()  # this worker's last second of counts
         await self.health.close()
         await self.ledger.close()
         if self.flusher is not None:

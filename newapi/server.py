@@ -9,6 +9,7 @@ from granian.constants import HTTPModes, Interfaces, Loops
 from granian.http import HTTP1Settings
 from granian.log import LogLevels
 
+from newapi.metrics.multiproc import prepare as prepare_metrics
 from newapi.settings import Settings
 from newapi.supervisor import Supervisor
 
@@ -44,6 +45,8 @@ def serve(settings: Settings, *, workers: int, log_level: str = "info", access_l
             needed,
             max(0, limit - _SPARE_DESCRIPTORS),
         )
+    # Before any worker exists: every worker writes its metrics there, a scrape sums them.
+    metrics_dir = prepare_metrics(settings)
     # Granian, with a crashed worker respawned after a backoff (newapi.supervisor).
     server = Supervisor(
         "newapi.app:app",
@@ -66,5 +69,6 @@ def serve(settings: Settings, *, workers: int, log_level: str = "info", access_l
         # In-flight streams get this long to finish on SIGTERM (Granian's default is to wait forever).
         workers_kill_timeout=max(1, settings.shutdown_timeout_seconds),
         respawn_failed_workers=True,
+        metrics_dir=metrics_dir,
     )
     server.serve()

@@ -174,6 +174,7 @@ class Settings:
     allow_private_urls: bool = False
     no_extensions: bool = False
     access_log: bool = False
+    metrics_token: str = ""  # GET /metrics requires it as a bearer token ("" = open)
 
     @property
     def is_master(self) -> bool:
@@ -316,6 +317,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         allow_private_urls=_flag(env, "NEWAPI_ALLOW_PRIVATE_URLS", False),
         no_extensions=extensions_disabled(env),
         access_log=_flag(env, "NEWAPI_ACCESS_LOG", False),
+        metrics_token=_str(env, "NEWAPI_METRICS_TOKEN"),
     )
 
 
@@ -334,6 +336,12 @@ def apply_overrides(values: Mapping[str, str]) -> None:
     """Export CLI flags as their environment variables, for worker processes."""
     for name, value in values.items():
         os.environ[name] = value
+
+
+def prometheus_multiproc_dir() -> str:
+    """prometheus-client's multiprocess directory, which ``newapi serve`` exports after the
+    settings were read (a forked worker inherits the parent's cached settings, not this)."""
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
 
 
 @cache

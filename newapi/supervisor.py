@@ -22,6 +22,8 @@ from typing import Any
 
 from granian.server.mp import MPServer
 
+from newapi.metrics.multiproc import mark_dead
+
 log = logging.getLogger("newapi.supervisor")
 
 #: Seconds a worker must live for its next crash to count as a first one.
@@ -40,8 +42,9 @@ def next_delay(previous: float, lived: float) -> float:
 
 
 class Supervisor(MPServer):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, metrics_dir: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self._metrics_dir = metrics_dir
         self._delays: dict[int, float] = {}
         self._young_deaths: dict[int, int] = {}
 
@@ -50,6 +53,7 @@ class Supervisor(MPServer):
             super()._respawn_workers(workers, spawn_target, target_loader, delay=delay)
             return
         for idx in workers:
+            mark_dead(self.wrks[idx]._id(), self._metrics_dir)
             lived = time.monotonic() - self.wrks[idx].birth
             wait = next_delay(self._delays.get(idx, 0.0), lived)
             self._delays[idx] = wait

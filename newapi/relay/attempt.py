@@ -182,15 +182,20 @@ async def _send(runtime: Runtime, call: Call, channel: ChannelInfo, out: Outgoin
                     call.local_count = True
                     call.usage = Usage(prompt_tokens=0, completion_tokens=policy.completion_estimate())
 
-            await relay_stream(
-                chunks,
-                send,
-                policy,
-                stream_headers,
-                max_line=settings.stream_line_cap_bytes,
-                ping_interval=ping,
-                on_end=ended,
-            )
+            metrics = runtime.metrics
+            metrics.open_streams += 1
+            try:
+                await relay_stream(
+                    chunks,
+                    send,
+                    policy,
+                    stream_headers,
+                    max_line=settings.stream_line_cap_bytes,
+                    ping_interval=ping,
+                    on_end=ended,
+                )
+            finally:
+                metrics.open_streams -= 1
             return
         payload = await response.read(MAX_RESPONSE_BYTES)
         content_type = response.header(b"content-type") or _JSON_CT

@@ -101,6 +101,7 @@ class Relay:
         headers = RequestHeaders(scope)
         watch: DisconnectWatch | None = None
         limited = False
+        status = 200  # what the client was answered, for the metrics
         try:
             if caller is None:
                 caller = await admission.authenticate(
@@ -121,6 +122,7 @@ class Relay:
             await admission.reserve(runtime, call)
             await self._attempts(call, headers, send)
         except asyncio.CancelledError:
+            status = 499  # nginx's "client closed request"
             if watch is None or not watch.gone:
                 await self._abandon(call)
                 raise
@@ -131,12 +133,13 @@ class Relay:
                 task.uncancel()
             await self._finish_gone(call)
         except ClientDisconnected:
+            status = 499
             return
         except GatewayError as error:
-            await self._fail(call, error, send)
+            status = await self._fail(call, error, send)
         except Exception:
             log.exception("relay error on %s", call.path)
-            await self._fail(call, InternalError("internal error"), send)
+            status = await self._fail(call, InternalError("internal error"), send)
         else:
             await self._settle(call)
             if limited:
@@ -144,6 +147,22 @@ class Relay:
         finally:
             if watch is not None:
                 watch.stop()
+            self._record(call, status)
+
+    def _record(self, call: Call, status: int) -> None:
+        channel = call.channel
+        now = time.monotonic()
+        # A whole (non-stream) answer goes out at the end: its first byte is then.
+        first = call.first_byte_at or (now if call.response_started else 0.0)
+        self._runtime.metrics.request(
+            call.endpoint.name,
+            # Only a model some channel serves: a client's made-up names must not mint series.
+            call.model if channel is not None else "",
+            channel.id if channel is not None else 0,
+            status,
+            now - call.started,
+            first - call.started if first else -1.0,
+        )
 
     def _route(self, call: Call) -> None:
         """Find the channel tiers first: no channel is New API's 503 before any pricing."""
@@ -197,7 +216,9 @@ class Relay:
             except UpstreamError as error:
                 last = error
                 runtime.health.report(channel, call.key_index, error)
-                if call.response_started or not should_retry(error, retry_ranges(options)):
+                retry = not call.response_started and should_retry(error, retry_ranges(options))
+                runtime.metrics.upstream_error(channel.id, error.status, retry and attempt + 1 < attempts)
+                if not retry:
                     raise
         assert last is not None
         raise last
@@ -235,15 +256,17 @@ class Relay:
             except Exception:
                 log.exception("releasing %s failed", call.request_id)
 
-    async def _fail(self, call: Call, error: GatewayError, send: Send) -> None:
+    async def _fail(self, call: Call, error: GatewayError, send: Send) -> int:
+        """Release, log and answer a failed request; returns the status the client got."""
         await self._abandon(call)
         if self._runtime.settings.error_log_enabled and call.user is not None:
             await self._error_log(call, error)
         if call.response_started:
-            return  # the stream already ended with an error event
+            return 200  # the stream already ended with an error event
         if isinstance(error, UpstreamStatusError):
             error = _client_view(error)
         await send_error(send, error, CODECS[call.fmt].errors, call.request_id)
+        return error.status
 
     async def _error_log(self, call: Call, error: GatewayError) -> None:
         """New API's type-5 error log (ERROR_LOG_ENABLED): no charge, the masked message."""

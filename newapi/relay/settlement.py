@@ -134,6 +134,7 @@ async def settle(runtime: Runtime, call: Call) -> None:
         return
     debit, _charge = build_debit(runtime, call)
     await runtime.ledger.settle(call.hold, debit)
+    runtime.metrics.settled(debit.model_name, debit.prompt_tokens, debit.completion_tokens, debit.quota)
     # This worker's cached balances follow at once; other workers catch up on reload.
     if call.user is not None:
         call.user.quota -= debit.quota
