@@ -29,6 +29,7 @@ from newapi.metrics.recorder import Recorder
 from newapi.node.coherence import Coherence
 from newapi.node.files import node_dir
 from newapi.node.generations import Generations
+from newapi.node.load_guard import LoadGuard
 from newapi.node.model_windows import SharedModelWindows
 from newapi.node.polling import SharedPolling
 from newapi.node.workers import Presence
@@ -65,6 +66,7 @@ class Runtime:
     health: HealthReporter = field(init=False)
     metrics: Recorder = field(default_factory=Recorder)
     exporter: Exporter = field(init=False)
+    load_guard: LoadGuard = field(init=False)
     redis: Any | None = None
     bus: InvalidationBus | None = None
     flusher: Flusher | None = None
@@ -79,6 +81,7 @@ class Runtime:
     def __post_init__(self) -> None:
         self.health = HealthReporter(self)
         self.exporter = Exporter(self, self.metrics)
+        self.load_guard = LoadGuard(self.options, self.settings.data_dir or os.getcwd())
 
     @property
     def logs_engine(self) -> AsyncEngine:
@@ -138,6 +141,7 @@ class Runtime:
             self.bus.start()
         self._tasks.append(asyncio.create_task(self._periodic_reload(), name="periodic-reload"))
         self._tasks.append(asyncio.create_task(self.exporter.run_forever(), name="metrics-fold"))
+        self._tasks.append(asyncio.create_task(self.load_guard.run_forever(), name="load-guard"))
         if self.settings.is_master:
             # Channel tests, balance refresh, log retention: each takes a lease per period.
             from newapi.jobs import background_jobs

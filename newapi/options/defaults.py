@@ -135,6 +135,11 @@ DEFAULTS: dict[str, str] = {
     ).decode(),
     "monitor_setting.auto_test_channel_enabled": "false",
     "monitor_setting.auto_test_channel_minutes": "10",
+    # New API's system performance guard (newapi.node.load_guard); thresholds in percent.
+    "performance_setting.monitor_enabled": "false",
+    "performance_setting.monitor_cpu_threshold": "90",
+    "performance_setting.monitor_memory_threshold": "90",
+    "performance_setting.monitor_disk_threshold": "95",
     "log_setting.retention_days": "0",
 }
 

@@ -42,6 +42,7 @@ from newapi.relay.call import Call
 from newapi.relay.formats import CODECS
 from newapi.relay.ids import new_request_id
 from newapi.relay.outgoing import Planner
+from newapi.relay.prompt_check import check_prompt
 from newapi.relay.settlement import settle
 from newapi.relay.watch import DisconnectWatch
 from newapi.routing.retry import retry_ranges, should_retry
@@ -103,6 +104,8 @@ class Relay:
         limited = False
         status = 200  # what the client was answered, for the metrics
         try:
+            if runtime.load_guard.overloaded:
+                raise runtime.load_guard.refusal()
             if caller is None:
                 caller = await admission.authenticate(
                     runtime, call.path, call.client_ip, headers, scope.get("query_string", b"")
@@ -113,6 +116,7 @@ class Relay:
                 scope, receive, settings.max_request_body_bytes, settings.client_body_timeout
             )
             admission.read_request(call, body, headers.content_type)
+            check_prompt(runtime.options, call)
             admission.check_model(call)
             self._route(call)
             watch = DisconnectWatch(receive)

@@ -34,7 +34,7 @@ _TEXT_KEYS = (
 )
 
 
-def _prompt_text(call: Call) -> str:
+def prompt_text(call: Call) -> str:
     """The text of the prompt, for counting when the upstream reported no usage."""
     if call.endpoint.multipart:
         return ""
@@ -64,7 +64,7 @@ def _prompt_text(call: Call) -> str:
 
 def count_prompt(call: Call) -> int:
     try:
-        text = _prompt_text(call)
+        text = prompt_text(call)
     except RecursionError:
         # A body nested deeper than Python recurses still settles, on the pre-call estimate.
         return call.prompt_estimate

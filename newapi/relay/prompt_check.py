@@ -1,0 +1,34 @@
+"""Refusing prompts that contain a sensitive word (New API's ``sensitive_words_detected``).
+
+The raw body is scanned first (one automaton pass, no JSON parse): the common, clean
+request pays only that. A hit there, or a body with ``\\u`` escapes that could hide a word,
+is confirmed on the prompt's text, so a word in a model name or a tool schema never refuses.
+"""
+
+from __future__ import annotations
+
+from newapi.core.errors import BadRequest
+from newapi.options.store import OptionStore
+from newapi.relay.call import Call
+from newapi.relay.settlement import prompt_text
+from newapi.security.sensitive import prompt_filter
+
+
+def check_prompt(options: OptionStore, call: Call) -> None:
+    words = options.derived(prompt_filter)
+    if words is None or call.endpoint.multipart:
+        return
+    body = call.body
+    if b"\\u" not in body and not words.contains(body.decode("utf-8", "replace")):
+        return
+    try:
+        text = prompt_text(call)
+    except RecursionError:
+        text = body.decode("utf-8", "replace")
+    found = words.find(text)
+    if found:
+        raise BadRequest(
+            "sensitive words detected: " + ", ".join(found),
+            code="sensitive_words_detected",
+            error_type="new_api_error",
+        )
