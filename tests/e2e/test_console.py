@@ -12,6 +12,7 @@ downloads one. ``make test`` installs Debian's ``chromium`` when it is missing.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import sqlite3
@@ -114,6 +115,14 @@ def no_errors(watch: Watch) -> Iterator[None]:
 def shot(page: Page, name: str) -> None:
     page.wait_for_load_state("networkidle")
     page.screenshot(path=str(SHOTS / f"{name}.png"))
+
+
+def record(name: str, seconds: float) -> None:
+    """Keeps a measured figure beside the screenshots (build/e2e-console/figures.json)."""
+    path = SHOTS / "figures.json"
+    figures = json.loads(path.read_text()) if path.exists() else {}
+    figures[name] = round(seconds, 3)
+    path.write_text(json.dumps(figures, indent=2) + "\n")
 
 
 def sign_in(page: Page, base: str, username: str, password: str) -> None:
@@ -554,6 +563,7 @@ def test_a_thousand_channels_render_one_page_fast(page: Page, base: str, mock: M
         expect(page.get_by_test_id("table-row")).to_have_count(20)
         elapsed = time.monotonic() - started
         expect(page.get_by_text(re.compile(r"^100[0-2] in total$"))).to_be_visible()
+    record("channels_first_page_seconds", elapsed)
     assert elapsed < 1.5, f"first page of 1,001 channels took {elapsed:.2f} s"
     assert len(seen.urls) == 1 and "page_size=20" in seen.urls[0], seen.urls
     shot(page, "channels-1000")
@@ -584,5 +594,6 @@ def test_a_filter_change_on_100k_logs_fetches_one_page(page: Page, base: str) ->
         elapsed = time.monotonic() - started
         page.wait_for_load_state("networkidle")
     assert len(seen.urls) == 1 and "page_size=20" in seen.urls[0] and "model_name=model-7" in seen.urls[0]
+    record("logs_filter_change_seconds", elapsed)
     assert elapsed < 3, f"a filter change over 100,000 rows took {elapsed:.2f} s"
     shot(page, "logs-100k")
