@@ -66,7 +66,8 @@ def _load(path: Path, rel: str) -> Asset:
         cache = IMMUTABLE
     else:
         cache = SHORT
-    etag = b'"' + hashlib.blake2b(body, digest_size=12).hexdigest().encode() + b'"'
+    # Weak: the plain and the gzipped bytes are one representation as far as revalidation goes.
+    etag = b'W/"' + hashlib.blake2b(body, digest_size=12).hexdigest().encode() + b'"'
     return Asset(body, twin.read_bytes() if twin.is_file() else None, content_type, cache, etag)
 
 
