@@ -64,7 +64,7 @@ async def test_streams_with_the_chosen_group(
 async def test_refuses_what_is_not_a_session(
     gateway: Gateway, client: httpx.AsyncClient, mock: MockUpstreamThread
 ) -> None:
-    session = await _root(gateway, client, mock)
+    await _root(gateway, client, mock)
     cookies = dict(client.cookies)
     client.cookies.clear()
     anonymous = await client.post("/pg/chat/completions", json=BODY)
