@@ -33,6 +33,7 @@ from newapi.node.load_guard import LoadGuard
 from newapi.node.model_windows import SharedModelWindows
 from newapi.node.polling import SharedPolling
 from newapi.node.workers import Presence
+from newapi.notify.dispatcher import Notifier
 from newapi.options.store import OptionStore
 from newapi.ratelimit import RateLimiter, build_rate_limiter
 from newapi.ratelimit.model_limit import ModelRequestLimiter
@@ -67,6 +68,7 @@ class Runtime:
     metrics: Recorder = field(default_factory=Recorder)
     exporter: Exporter = field(init=False)
     load_guard: LoadGuard = field(init=False)
+    notifier: Notifier = field(init=False)
     redis: Any | None = None
     bus: InvalidationBus | None = None
     flusher: Flusher | None = None
@@ -82,6 +84,7 @@ class Runtime:
         self.health = HealthReporter(self)
         self.exporter = Exporter(self, self.metrics)
         self.load_guard = LoadGuard(self.options, self.settings.data_dir or os.getcwd())
+        self.notifier = Notifier(self)
 
     @property
     def logs_engine(self) -> AsyncEngine:
@@ -142,6 +145,7 @@ class Runtime:
         self._tasks.append(asyncio.create_task(self._periodic_reload(), name="periodic-reload"))
         self._tasks.append(asyncio.create_task(self.exporter.run_forever(), name="metrics-fold"))
         self._tasks.append(asyncio.create_task(self.load_guard.run_forever(), name="load-guard"))
+        self._tasks.append(asyncio.create_task(self.notifier.run_forever(), name="notifier"))
         if self.settings.is_master:
             # Channel tests, balance refresh, log retention: each takes a lease per period.
             from newapi.jobs import background_jobs
@@ -169,6 +173,7 @@ class Runtime:
         self._tasks.clear()
         self.exporter.fold()  # this worker's last second of counts
         await self.health.close()
+        await self.notifier.close()
         await self.ledger.close()
         if self.flusher is not None:
             await self.flusher.close()

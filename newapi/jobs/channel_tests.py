@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from newapi.core.constants import ChannelStatus
 from newapi.jobs.lease import claim_period
+from newapi.notify.notices import channel_disabled, channel_tests_done
 from newapi.runtime import Runtime
 from newapi.storage.channels import set_channel_status
 
@@ -78,6 +79,7 @@ async def _test_one(runtime: Runtime, channel_id: int, summary: TestSummary, mod
         async with runtime.sessions() as db, db.begin():
             await set_channel_status(db, channel_id, ChannelStatus.AUTO_DISABLED, reason)
         await runtime.invalidate("channels")
+        runtime.notifier.notify_root(channel_disabled(channel_id, before.name, reason))
         status = ChannelStatus.AUTO_DISABLED
     if status != before.status:
         (summary.enabled if status == ChannelStatus.ENABLED else summary.disabled).append(channel_id)
@@ -108,6 +110,9 @@ async def test_all(
         summary.passed,
         len(summary.disabled),
         len(summary.enabled),
+    )
+    runtime.notifier.notify_root(
+        channel_tests_done(summary.tested, summary.passed, summary.disabled, summary.enabled)
     )
     return summary
 

@@ -25,6 +25,7 @@ from newapi.core.structs import ChannelInfo
 from newapi.core.types import Message
 from newapi.core.usage import Usage
 from newapi.http.headers import RequestHeaders
+from newapi.notify.notices import channel_disabled, channel_enabled
 from newapi.relay.attempt import run_attempt
 from newapi.relay.call import Call
 from newapi.relay.ids import new_request_id
@@ -138,13 +139,18 @@ async def _record(
             .where(Channel.id == channel.id)
             .values(response_time=int(seconds * 1000), test_time=int(time.time()))
         )
+        notice = None
         if error is None and channel.status == ChannelStatus.AUTO_DISABLED:
             if options.get_bool("AutomaticEnableChannelEnabled"):
                 await set_channel_status(db, channel.id, ChannelStatus.ENABLED, "channel test passed")
+                notice = channel_enabled(channel.id, channel.name)
         elif error is not None and channel.status == ChannelStatus.ENABLED:
             reason = disable_reason(error, options, channel)
             if reason is not None:
                 await set_channel_status(db, channel.id, ChannelStatus.AUTO_DISABLED, reason)
+                notice = channel_disabled(channel.id, channel.name, reason)
+    if notice is not None:  # after the commit
+        runtime.notifier.notify_root(notice)
     if error is None:
         await _log(runtime, channel, call, seconds)
     await runtime.invalidate("channels")

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from newapi.core.constants import ChannelStatus
 from newapi.core.errors import GatewayError
 from newapi.core.structs import ChannelInfo
+from newapi.notify.notices import channel_disabled
 from newapi.routing.health import disable_reason
 from newapi.storage.channels import set_channel_status, set_key_status
 
@@ -49,6 +50,10 @@ class HealthReporter:
                 else:
                     await set_channel_status(db, channel.id, ChannelStatus.AUTO_DISABLED, reason)
             log.warning("channel %s auto-disabled: %s", channel.id, reason)
+            name = (
+                channel.name if key_index < 0 or not channel.multi_key else f"{channel.name} key {key_index}"
+            )
+            runtime.notifier.notify_root(channel_disabled(channel.id, name, reason))
             await runtime.invalidate("channels")
         except Exception:
             log.exception("could not auto-disable channel %s", channel.id)

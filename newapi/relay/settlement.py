@@ -13,6 +13,7 @@ from newapi.billing.quota import Charge, compute_charge
 from newapi.core.constants import LogType
 from newapi.core.endpoints import Billing
 from newapi.core.usage import Usage
+from newapi.notify.notices import check_quota
 from newapi.relay.call import Call
 from newapi.relay.log_other import log_other
 from newapi.runtime import Runtime
@@ -136,7 +137,10 @@ async def settle(runtime: Runtime, call: Call) -> None:
     await runtime.ledger.settle(call.hold, debit)
     runtime.metrics.settled(debit.model_name, debit.prompt_tokens, debit.completion_tokens, debit.quota)
     # This worker's cached balances follow at once; other workers catch up on reload.
-    if call.user is not None:
-        call.user.quota -= debit.quota
+    user = call.user
+    if user is not None:
+        before = user.quota
+        user.quota -= debit.quota
+        check_quota(runtime.notifier, runtime.options, user, before, user.quota)
     if call.token is not None and not call.token.unlimited_quota:
         call.token.remain_quota -= debit.quota
