@@ -22,6 +22,8 @@ interface DataTableProps<T> {
   onRowClick?: (row: T) => void
   empty?: ReactNode
   label: string
+  /** Keeps the last column (the row's actions) in view when the table scrolls sideways. */
+  stickyActions?: boolean
 }
 
 const ROW_HEIGHT = 44
@@ -38,6 +40,7 @@ export function DataTable<T>({
   onRowClick,
   empty,
   label,
+  stickyActions,
 }: DataTableProps<T>) {
   const { t } = useTranslation()
   // eslint-disable-next-line react-hooks/incompatible-library -- TanStack Table is read during render by design
@@ -65,6 +68,7 @@ export function DataTable<T>({
   const before = items.length ? (items[0]?.start ?? 0) : 0
   const after = items.length ? virtualizer.getTotalSize() - (items[items.length - 1]?.end ?? 0) : 0
   const span = columns.length
+  const sticky = stickyActions ? 'last:sticky last:right-0 last:bg-inherit last:shadow-[-1px_0_0_var(--border)]' : ''
   return (
     <div ref={scroller} className="max-h-[calc(100vh-16rem)] overflow-auto rounded-lg border border-border bg-card">
       <table className="w-full border-collapse text-sm" aria-label={label} aria-busy={loading || undefined}>
@@ -72,7 +76,7 @@ export function DataTable<T>({
           {table.getHeaderGroups().map((group) => (
             <tr key={group.id}>
               {group.headers.map((header) => (
-                <th key={header.id} className="px-3 py-2 font-medium whitespace-nowrap">
+                <th key={header.id} className={cn('px-3 py-2 font-medium whitespace-nowrap', sticky)}>
                   {header.isPlaceholder ? null : flexRender(header.column.columnDef.header, header.getContext())}
                 </th>
               ))}
@@ -106,15 +110,15 @@ export function DataTable<T>({
                 key={row.id}
                 data-testid="table-row"
                 className={cn(
-                  'border-t border-border hover:bg-muted/60',
-                  row.getIsSelected() && 'bg-primary/5',
+                  'border-t border-border bg-card hover:bg-muted',
+                  row.getIsSelected() && 'bg-[color-mix(in_srgb,var(--primary)_7%,var(--card))]',
                   onRowClick && 'cursor-pointer',
                 )}
                 style={{ height: ROW_HEIGHT }}
                 onClick={onRowClick ? () => onRowClick(row.original) : undefined}
               >
                 {row.getVisibleCells().map((cell) => (
-                  <td key={cell.id} className="px-3 py-1.5 whitespace-nowrap">
+                  <td key={cell.id} className={cn('px-3 py-1.5 whitespace-nowrap', sticky)}>
                     {flexRender(cell.column.columnDef.cell, cell.getContext())}
                   </td>
                 ))}

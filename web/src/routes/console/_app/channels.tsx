@@ -316,6 +316,7 @@ function Channels() {
         getRowId={(row) => String(row.id)}
         rowSelection={selection}
         onRowSelectionChange={setSelection}
+        stickyActions
       />
       )}
       <Pagination

@@ -164,7 +164,6 @@ function Keys() {
       },
       { header: t('keys.used'), cell: ({ row }) => money(row.original.used_quota) },
       { header: t('keys.group'), cell: ({ row }) => row.original.group || t('keys.userGroup') },
-      { header: t('keys.created'), cell: ({ row }) => formatTime(row.original.created_time) },
       {
         header: t('keys.expiry'),
         cell: ({ row }) => (row.original.expired_time === -1 ? t('common.never') : formatTime(row.original.expired_time)),
@@ -240,6 +239,7 @@ function Keys() {
         getRowId={(row) => String(row.id)}
         rowSelection={selection}
         onRowSelectionChange={setSelection}
+        stickyActions
       />
       <Pagination
         page={p}
