@@ -209,16 +209,16 @@ function Logs() {
       />
       <Card className="mb-3">
         <form
-          className="grid grid-cols-2 gap-3 md:grid-cols-4 xl:grid-cols-6"
+          className="grid grid-cols-[repeat(auto-fill,minmax(13rem,1fr))] gap-3"
           onSubmit={(e) => {
             e.preventDefault()
             apply()
           }}
         >
-          <Field label={t('dashboard.from')}>
+          <Field label={t('dashboard.from')} className="min-w-52">
             <Input type="datetime-local" value={draft.start} onChange={set('start')} />
           </Field>
-          <Field label={t('dashboard.to')}>
+          <Field label={t('dashboard.to')} className="min-w-52">
             <Input type="datetime-local" value={draft.end} onChange={set('end')} />
           </Field>
           <Field label={t('logs.type')}>
