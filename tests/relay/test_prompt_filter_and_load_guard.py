@@ -118,3 +118,13 @@ async def test_load_guard_refuses_relay_requests_while_over_a_threshold(
     runtime.options.set("performance_setting.monitor_enabled", "false")
     runtime.load_guard.sample()
     assert (await client.post("/v1/chat/completions", json=_chat("hi"), headers=headers)).status_code == 200
+
+
+@pytest.mark.parametrize("count", [1, 4, 5, 300])
+def test_contains_agrees_with_find_for_short_and_long_lists(count: int) -> None:
+    words = [f"w{i}x" for i in range(count - 1)] + ["Straße"]
+    options = OptionStore({"SensitiveWords": "\n".join(words)})
+    found = options.derived(prompt_filter)
+    assert found is not None
+    for text in ("nothing here", "a STRASSE is not a straße? STRAẞE", f"has W{count - 2}X inside", "w"):
+        assert found.contains(text) == bool(found.find(text)), text
