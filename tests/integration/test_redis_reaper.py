@@ -1,0 +1,67 @@
+"""The Redis ledger after a worker of another node falls silent (issue 14)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+
+import pytest
+
+from newapi.app import Gateway
+from newapi.billing.ledger import Debit, Hold
+from newapi.billing.ledger_redis import RedisLedger
+from newapi.billing.redis_reaper import heartbeat, reap_silent_workers
+from newapi.node.workers import Presence
+from tests.support.provision import add_account
+
+pytestmark = pytest.mark.integration
+
+
+async def test_a_silent_worker_of_another_node_loses_its_holds(
+    redis_gateway: Gateway, redis_env: dict[str, str], tmp_path: Path
+) -> None:
+    assert redis_gateway.runtime is not None
+    ledger = redis_gateway.runtime.ledger
+    assert isinstance(ledger, RedisLedger)
+    if ledger._upkeep is not None:  # this test looks for silent workers itself
+        ledger._upkeep.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await ledger._upkeep
+    account = await add_account(redis_gateway, quota=10_000)
+    other = RedisLedger(ledger._redis, ledger._engine, prefix=redis_env["NEWAPI_REDIS_PREFIX"])
+    other.use_node(str(tmp_path), Presence(str(tmp_path)))  # another node's directory
+    await heartbeat(other)
+    await heartbeat(ledger)
+    hold = Hold("far-1", account.user_id, account.token_id, True, 700)
+    await other.reserve(hold)
+    assert await ledger.balance(account.user_id) == 10_000 - 700
+    assert await reap_silent_workers(ledger) == 0  # it renews its key
+    await ledger._redis.delete(other.keys.alive(other.worker))  # its node vanished: the key expired
+    assert await reap_silent_workers(ledger) == 1
+    assert await ledger.balance(account.user_id) == 10_000
+    assert await reap_silent_workers(ledger) == 0  # once
+    # Only silent, not dead after all: its late settlement is still billed, in full.
+    debit = Debit(
+        "far-1",
+        account.user_id,
+        "u",
+        account.token_id,
+        "t",
+        0,
+        "m",
+        "default",
+        300,
+        1,
+        1,
+        0,
+        False,
+        "",
+        "{}",
+        0,
+    )
+    await other.settle(hold, debit)
+    await other.wait_settled()
+    assert await ledger.balance(account.user_id) == 10_000 - 300
+    assert other.journal is not None
+    other.journal.close()
