@@ -47,7 +47,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from newapi.billing.credit import CREDIT_BACKOFF, CREDIT_IDLE, Credit, credit_life
 from newapi.billing.journal import Journal
 from newapi.billing.ledger import Debit, Hold, debit_record, debit_records
-from newapi.billing.redis_reaper import TOMBSTONE_MS, reap_dead_workers
+from newapi.billing.redis_reaper import (
+    STALE_CHECK,
+    TOMBSTONE_MS,
+    heartbeat,
+    leave,
+    reap_dead_workers,
+    reap_silent_workers,
+)
 from newapi.core.errors import QuotaExceeded, ServiceUnavailable
 from newapi.node.workers import Presence, new_worker_id
 from newapi.resp.client import RespClient, RespError, Script
@@ -69,6 +76,13 @@ class LedgerKeys:
         self.stream = self.prefix + "debits"
         self.lease = self.prefix + "flusher:lease"
         self.backlog = self.prefix + "backlog"  # settlements in the stream not yet flushed
+        self.workers = self.prefix + "workers"  # the workers that renew a liveness key
+
+    def alive(self, worker: str) -> str:
+        return f"{self.prefix}alive:{worker}"
+
+    def reaping(self, worker: str) -> str:
+        return f"{self.prefix}reaping:{worker}"
 
     def user(self, user_id: int) -> str:
         return f"{self.prefix}bal:u:{user_id}"
@@ -570,10 +584,19 @@ class RedisLedger:
             self._upkeep = asyncio.create_task(self._keep_up(), name="ledger-journal")
 
     async def _keep_up(self) -> None:
-        """Once a second: seal the journal's segment, delete the applied ones, clean up after
-        the node's dead workers (this worker's own earlier runs included, at start-up)."""
+        """Once a second: seal the journal's segment, delete the applied ones, renew this
+        worker's liveness key, clean up after the node's dead workers (this worker's own
+        earlier runs included, at start-up); now and then after other nodes' silent ones."""
+        silent_at = time.monotonic() + STALE_CHECK
         while True:
             self.trim_journal()
+            try:
+                await heartbeat(self)
+                if time.monotonic() >= silent_at:
+                    silent_at = time.monotonic() + STALE_CHECK
+                    await reap_silent_workers(self)
+            except (RedisError, RespError, OSError):
+                log.warning("ledger heartbeat failed; will retry", exc_info=True)
             if self.journal is not None and self.journal.wants_spares():
                 try:
                     await asyncio.to_thread(self.journal.prepare)
@@ -602,6 +625,9 @@ class RedisLedger:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.wait_settled(), 5.0)
         self.trim_journal()
+        if self.presence is not None:
+            with contextlib.suppress(RedisError, OSError, TimeoutError):
+                await asyncio.wait_for(leave(self), 2.0)
         if self.journal is not None:
             self.journal.close()
             if self.journal.empty() and self.presence is not None:

@@ -16,6 +16,16 @@ idempotent, and their order does not matter:
 
 Finding the holds scans the holds index once per dead worker (``HMGET w`` on each,
 pipelined): a rare event, and the index holds only the requests in flight.
+
+A worker of another node cannot take this node's locks, and a node can vanish whole. So
+each worker also renews a liveness key in Redis every second (``alive:<worker>``, gone
+after ALIVE_TTL_MS) and is listed in ``workers``; every STALE_CHECK seconds each worker
+looks for listed workers whose key expired and releases their holds (one of them, by a
+short ``SET NX`` claim). Their journals stay on their node, which replays them when it
+starts again. A worker that stops renewing for ALIVE_TTL_MS without dying (its event
+loop blocked that long) loses its holds too: its late settlements are still billed in
+full (the holds are kept empty as tombstones), only its credit blocks could then admit
+beyond the balance by what they had left.
 """
 
 from __future__ import annotations
@@ -36,6 +46,10 @@ log = logging.getLogger(__name__)
 
 #: Journal lines per settle.lua call.
 REPLAY_BATCH = 200
+#: How long a worker's liveness key lasts (ms); it is renewed every second.
+ALIVE_TTL_MS = 10_000
+#: Seconds between looks for silent workers (of any node).
+STALE_CHECK = 5.0
 #: How long a released hold or credit block stays as an empty hash (ms): a settlement that
 #: comes later (a journal replayed late, a slow request past the sweep) still finds what it
 #: needs, and a block keeps its last applied spend's sequence number.
@@ -54,6 +68,7 @@ async def reap_dead_workers(ledger: RedisLedger) -> int:
                 continue
             replayed = await replay_journal(ledger, worker)
             released = await release_holds(ledger, worker)
+            await ledger._redis.srem(ledger.keys.workers, worker)
             if replayed or released:
                 log.warning(
                     "stopped worker %s: %d journaled settlements replayed, %d holds released",
@@ -113,3 +128,43 @@ async def release_holds(ledger: RedisLedger, worker: str) -> int:
         await ledger.release_by_id(ident, int(user), int(token or 0), keep_ms=TOMBSTONE_MS)
         released += 1
     return released
+
+
+async def heartbeat(ledger: RedisLedger) -> None:
+    """Renew this worker's liveness key (and list it among the workers)."""
+    keys = ledger.keys
+    pipe = ledger._redis.pipeline(transaction=False)
+    pipe.set(keys.alive(ledger.worker), 1, px=ALIVE_TTL_MS)
+    pipe.sadd(keys.workers, ledger.worker)
+    await pipe.execute()
+
+
+async def reap_silent_workers(ledger: RedisLedger) -> int:
+    """Release the holds of listed workers, of any node, whose liveness key expired."""
+    redis = ledger._redis
+    keys = ledger.keys
+    others = [w.decode() for w in await redis.smembers(keys.workers)]
+    others = [w for w in others if w != ledger.worker]
+    if not others:
+        return 0
+    flags = await redis.mget([keys.alive(w) for w in others])
+    reaped = 0
+    for worker, flag in zip(others, flags, strict=True):
+        if flag is not None:
+            continue
+        if not await redis.set(keys.reaping(worker), ledger.worker, nx=True, px=60_000):
+            continue  # another worker is at it
+        released = await release_holds(ledger, worker)
+        await redis.srem(keys.workers, worker)
+        if released:
+            log.warning("silent worker %s: %d holds released", worker, released)
+        reaped += 1
+    return reaped
+
+
+async def leave(ledger: RedisLedger) -> None:
+    """A clean shutdown: off the list, nothing to reap."""
+    pipe = ledger._redis.pipeline(transaction=False)
+    pipe.srem(ledger.keys.workers, ledger.worker)
+    pipe.delete(ledger.keys.alive(ledger.worker))
+    await pipe.execute()

@@ -11,10 +11,11 @@ quota; quota_data buckets) equals what the consume logs add up to, to the unit.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -116,9 +117,20 @@ def _main_pid(base: str) -> int:
     return int(base.pid)  # type: ignore[attr-defined]
 
 
+@contextlib.contextmanager
+def _server_log_on_failure(path: Path) -> Iterator[None]:
+    try:
+        yield
+    except BaseException:
+        if path.exists():
+            print("server log (tail):\n" + "\n".join(path.read_text(errors="replace").splitlines()[-60:]))
+        raise
+
+
 async def test_embedded_ledger_survives_worker_kills(mock: MockUpstreamThread, tmp_path: Path) -> None:
     query = _sqlite_query(tmp_path / "one-api.db")
-    with serve({}, workers=2, cwd=tmp_path) as base:
+    log = tmp_path / "server.log"
+    with _server_log_on_failure(log), serve({}, workers=2, cwd=tmp_path, keep_log=log) as base:
         setup = await asyncio.to_thread(provision, base, mock.url)
         before = await _counters(query, setup)
         outcome = await run_load(base, setup.key, _main_pid(base), seconds=LOAD_SECONDS)
@@ -130,8 +142,9 @@ async def test_embedded_ledger_survives_worker_kills(mock: MockUpstreamThread, t
         # Within seconds, not after ORPHAN_AFTER: a survivor saw the lock free.
         assert await _until(dead_leases_gone, 5.0), "a killed worker's leases were not refunded"
         assert len(workers_of(_main_pid(base))) == 2, "the killed workers were not respawned"
-    print(await _reconcile(query, setup, before, outcome))
-    assert await query("SELECT node, kind, amount FROM newapi_quota_leases", ()) == []
+    with _server_log_on_failure(log):
+        print(await _reconcile(query, setup, before, outcome))
+        assert await query("SELECT node, kind, amount FROM newapi_quota_leases", ()) == []
 
 
 async def test_redis_ledger_survives_worker_kills(
@@ -140,8 +153,12 @@ async def test_redis_ledger_survives_worker_kills(
     query = _pg_query(pg_env["SQL_DSN"])
     prefix = redis_env["NEWAPI_REDIS_PREFIX"] + "ledger:"
     redis = aioredis.from_url(REDIS_URL)
+    log = tmp_path / "server.log"
     try:
-        with serve({**pg_env, **redis_env}, workers=2, cwd=tmp_path) as base:
+        with (
+            _server_log_on_failure(log),
+            serve({**pg_env, **redis_env}, workers=2, cwd=tmp_path, keep_log=log) as base,
+        ):
             setup = await asyncio.to_thread(provision, base, mock.url)
             before = await _counters(query, setup)
             outcome = await run_load(base, setup.key, _main_pid(base), seconds=LOAD_SECONDS)
@@ -165,11 +182,16 @@ async def test_redis_ledger_survives_worker_kills(
                 backlog = int(await redis.get(prefix + "backlog") or 0)
                 return backlog == 0 and await redis.zcard(prefix + "holds") == 0
 
-            assert await _until(quiet, 12.0), "holds or unflushed settlements remain"
+            if not await _until(quiet, 20.0):
+                holds = await redis.zrange(prefix + "holds", 0, -1)
+                owners = [await redis.hget(prefix + "hold:" + h.decode(), "w") for h in holds]
+                backlog = await redis.get(prefix + "backlog")
+                pytest.fail(f"holds or unflushed settlements remain: {holds} of {owners}, backlog {backlog}")
             balance = int(await redis.get(prefix + f"bal:u:{setup.user_id}") or 0)
             (row,) = await query("SELECT quota FROM users WHERE id = $1", (setup.user_id,))
             assert balance == row[0], "Redis and the database disagree on the balance"
             assert len(workers_of(_main_pid(base))) == 2, "the killed workers were not respawned"
-        print(await _reconcile(query, setup, before, outcome))
+        with _server_log_on_failure(log):
+            print(await _reconcile(query, setup, before, outcome))
     finally:
         await redis.aclose()

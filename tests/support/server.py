@@ -30,9 +30,15 @@ class ServerURL(str):
 
 @contextlib.contextmanager
 def serve(
-    env: dict[str, str], *, workers: int = 1, cwd: Path | None = None, timeout: float = 30.0
+    env: dict[str, str],
+    *,
+    workers: int = 1,
+    cwd: Path | None = None,
+    timeout: float = 30.0,
+    keep_log: Path | None = None,
 ) -> Iterator[str]:
-    """Run the gateway until the block ends; yields its base URL."""
+    """Run the gateway until the block ends; yields its base URL. ``keep_log``: where to move
+    the server's output when it stops (it is deleted otherwise)."""
     port = free_port()
     full_env = {
         k: v for k, v in os.environ.items() if not k.startswith(("SQL_DSN", "REDIS_CONN", "SQLITE_PATH"))
@@ -87,4 +93,7 @@ def serve(
                 process.wait()
         log.close()
         with contextlib.suppress(OSError):
-            log_path.unlink()
+            if keep_log is not None:
+                log_path.replace(keep_log)
+            else:
+                log_path.unlink()
