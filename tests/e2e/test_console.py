@@ -374,6 +374,24 @@ def test_key_created_in_the_ui_relays_through_the_sdk(page: Page, base: str) -> 
     assert client.chat.completions.create(
         model="gpt-4o-mini", messages=[{"role": "user", "content": "again"}]
     ).choices
+    # An IP allow-list saved in the edit form holds: 127.0.0.1 is outside 10.0.0.0/8.
+    row.get_by_role("button", name="Edit key sdk-key").click()
+    dialog = page.get_by_role("dialog", name="Edit API key")
+    expect(dialog.get_by_label("Name")).to_have_value("sdk-key")
+    dialog.get_by_label("IP allow-list").fill("10.0.0.0/8")
+    dialog.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    with pytest.raises(openai.PermissionDeniedError):
+        client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "x"}])
+    row.get_by_role("button", name="Edit key sdk-key").click()
+    dialog = page.get_by_role("dialog", name="Edit API key")
+    expect(dialog.get_by_label("IP allow-list")).to_have_value("10.0.0.0/8")
+    dialog.get_by_label("IP allow-list").fill("")
+    dialog.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    assert client.chat.completions.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "allowed again"}]
+    ).choices
     # Copy connection: base URL, key and a working call in one place.
     row.get_by_role("button", name="Connection details for sdk-key").click()
     text = page.get_by_test_id("connection-text").inner_text()
