@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from newapi.adaptors.headers import override_problem
+from newapi.adaptors.openai.compat import refusal
 from newapi.api.auth import Caller, admin_only, runtime_of
 from newapi.api.envelope import (
     ApiError,
@@ -32,7 +33,7 @@ from newapi.api.envelope import (
 )
 from newapi.api.likes import like_pattern
 from newapi.cache.parse import split_keys
-from newapi.core.constants import ChannelStatus, ChannelType
+from newapi.core.constants import ChannelStatus
 from newapi.storage.channels import delete_channels, save_channel
 from newapi.storage.rows import as_dict
 from newapi.storage.tables import Channel
@@ -93,8 +94,8 @@ class CreateEnvelope(msgspec.Struct):
 
 
 def check_channel(body: ChannelBody) -> None:
-    if body.type is not None and body.type not in ChannelType._value2member_map_ and body.type < 0:
-        raise ApiError("invalid channel type")
+    if body.type is not None and (refused := refusal(body.type)) is not None:
+        raise ApiError(refused)
     if body.name is not None and len(body.name) > 255:
         raise ApiError("channel name is too long")
     if body.remark is not None and len(body.remark) > 255:
@@ -127,6 +128,15 @@ def check_channel(body: ChannelBody) -> None:
         mapping = orjson.loads(body.model_mapping)
         if any(not isinstance(v, str) for v in mapping.values()):
             raise ApiError("model_mapping values must be strings")
+
+
+def _edits(body: ChannelBody) -> bool:
+    """Whether ``body`` changes more than the channel's status."""
+    return any(
+        getattr(body, field) is not None
+        for field in ChannelBody.__struct_fields__
+        if field not in ("id", "status")
+    )
 
 
 def _apply(channel: Channel, body: ChannelBody) -> None:
@@ -281,6 +291,9 @@ async def update_channel(request: Request, caller: Caller) -> Response:
         channel = await db.get(Channel, body.id)
         if channel is None:
             raise ApiError("channel not found")
+        if body.type is None and (refused := refusal(channel.type or 0)) is not None and _edits(body):
+            # An adopted row of a type we do not serve may be switched off, not reconfigured.
+            raise ApiError(f"{refused}; such a channel can only be enabled, disabled or deleted")
         _apply(channel, body)
         info = orjson.loads(channel.channel_info) if channel.channel_info else {}
         if isinstance(info, dict) and info.get("is_multi_key"):

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from newapi.adaptors.openai.compat import SERVED
 from newapi.cache.parse import channel_from_row
 from newapi.core.constants import ChannelStatus
 from newapi.core.structs import ChannelInfo
@@ -79,8 +80,8 @@ class ChannelIndex:
             if not row.enabled:
                 continue
             channel = self.by_id.get(row.channel_id)
-            if channel is None or channel.status != ChannelStatus.ENABLED:
-                continue
+            if channel is None or channel.status != ChannelStatus.ENABLED or channel.type not in SERVED:
+                continue  # an adopted row of a type we do not serve is never selected
             priority = row.priority if row.priority is not None else channel.priority
             weight = row.weight if row.weight is not None else channel.weight
             tiers = grouped.setdefault(row.group, {}).setdefault(row.model, {})

@@ -19,6 +19,7 @@ from newapi.adaptors.gemini import channel as gemini_channel
 from newapi.adaptors.gemini import request as gemini_request
 from newapi.adaptors.headers import apply_header_override
 from newapi.adaptors.openai import channel as openai_channel
+from newapi.adaptors.openai import compat
 from newapi.adaptors.openai import request as openai_request
 from newapi.adaptors.responses import channel as responses_channel
 from newapi.adaptors.responses import request as responses_request
@@ -140,6 +141,11 @@ class Planner:
             raise BadRequest("the request is nested too deeply to forward") from None
 
     async def _build(self, call: Call, channel: ChannelInfo, key: str, client: RequestHeaders) -> Outgoing:
+        refused = compat.refusal(channel.type)
+        if refused is not None:
+            # An adopted database's row of a type we do not serve (the index skips them; a
+            # channel pinned by id still reaches here): never sent as if it were OpenAI.
+            raise UpstreamError(refused, code="channel:type_not_supported")
         natives = native_formats(channel, call.upstream_model)
         target = call.fmt if call.fmt in natives else natives[0]
         call.reasoning_effort = ""  # each attempt's own (a retry may go to another kind of channel)
@@ -216,7 +222,7 @@ class Planner:
         url = openai_channel.upstream_url(
             channel, call.endpoint, call.upstream_model, settings.azure_default_api_version
         )
-        headers = openai_channel.auth_headers(channel, key)
+        headers = openai_channel.auth_headers(channel, key, call.stream)
         content_type = call.content_type.encode("latin-1") if call.endpoint.multipart else _JSON
         headers.append((b"content-type", content_type))
         headers.append((b"accept", b"text/event-stream" if call.stream else b"application/json"))
@@ -259,7 +265,7 @@ class Planner:
             raw = openai_channel.build_body(orjson.dumps(chat), plan)
             call.reasoning_effort = plan.reasoning_effort
             url = openai_channel.upstream_url(channel, _CHAT, model, settings.azure_default_api_version)
-        headers = openai_channel.auth_headers(channel, key)
+        headers = openai_channel.auth_headers(channel, key, call.stream)
         headers.append((b"content-type", _JSON))
         headers.append((b"accept", b"text/event-stream" if call.stream else b"application/json"))
         headers.append((b"accept-encoding", b"identity"))

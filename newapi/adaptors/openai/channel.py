@@ -12,8 +12,10 @@ from typing import Any
 
 import orjson
 
+from newapi.adaptors.openai import compat
 from newapi.core.constants import ChannelType
 from newapi.core.endpoints import Endpoint
+from newapi.core.errors import BadRequest
 from newapi.core.structs import ChannelInfo
 
 # Channel types whose OpenAI-format streams accept stream_options (New API's list, reference §10).
@@ -56,6 +58,10 @@ class BodyPlan:
     reasoning_effort: str  # from a model-name suffix
     param_override: dict[str, Any]
     openrouter: bool
+    channel_type: int = 0
+    #: fields a model-name suffix of the channel's type adds (compat.model_tweak)
+    type_fields: dict[str, Any] | None = None
+    type_edit: bool = False  # compat.tweak_body may change the body
 
     @property
     def needs_edit(self) -> bool:
@@ -66,6 +72,8 @@ class BodyPlan:
             or self.reasoning_effort
             or self.param_override
             or self.openrouter
+            or self.type_fields
+            or self.type_edit
             or _is_reasoning_model(self.upstream_model)
         )
 
@@ -95,6 +103,10 @@ def plan_body(
     endpoint: Endpoint,
 ) -> BodyPlan:
     model, effort = split_effort_suffix(upstream_model) if endpoint.can_stream else (upstream_model, "")
+    fields: dict[str, Any] = {}
+    if endpoint.can_stream:
+        model, fields = compat.model_tweak(channel.type, model)
+        effort = effort or str(fields.get("reasoning_effort", ""))
     supports = channel.type in STREAM_OPTIONS_TYPES
     return BodyPlan(
         upstream_model=model,
@@ -104,6 +116,9 @@ def plan_body(
         reasoning_effort=effort,
         param_override=channel.param_override if "operations" not in channel.param_override else {},
         openrouter=channel.type == ChannelType.OPENROUTER and endpoint.can_stream,
+        channel_type=channel.type,
+        type_fields=fields or None,
+        type_edit=endpoint.can_stream and compat.edits_body(channel.type, model),
     )
 
 
@@ -144,6 +159,8 @@ def build_body(raw: bytes, plan: BodyPlan) -> bytes:
         or plan.reasoning_effort
         or plan.param_override
         or plan.openrouter
+        or plan.type_fields
+        or plan.type_edit
         or _is_reasoning_model(plan.upstream_model)
     )
     if only_usage and b'"stream_options"' not in raw:
@@ -172,6 +189,11 @@ def build_body(raw: bytes, plan: BodyPlan) -> bytes:
         client_effort = body.get("reasoning_effort")
         if not plan.reasoning_effort and isinstance(client_effort, str):
             plan.reasoning_effort = client_effort
+    if plan.type_fields:
+        for name, value in plan.type_fields.items():
+            body.setdefault(name, value)  # the client's own value wins, as in New API
+    if plan.type_edit:
+        compat.tweak_body(plan.channel_type, plan.upstream_model, body)
     if plan.openrouter:
         usage = body.get("usage")
         if not isinstance(usage, dict):
@@ -190,16 +212,21 @@ def upstream_url(channel: ChannelInfo, endpoint: Endpoint, model: str, azure_def
         deployment = model.replace(".", "")
         suffix = endpoint.path.removeprefix("/v1")
         return f"{base}/openai/deployments/{deployment}{suffix}?api-version={version}"
-    if base.endswith("/v1") and endpoint.path.startswith("/v1/"):
-        return base + endpoint.path[3:]
-    return base + endpoint.path
+    found = compat.url(channel.type, base, endpoint.name, endpoint.path, model)
+    if found is None:
+        name = compat.COMPAT[channel.type].name
+        served = compat.served_endpoints(channel.type)
+        message = f"{name} channels serve {served} only, not {endpoint.name}"
+        raise BadRequest(message, code="unsupported_endpoint")
+    return found
 
 
-def auth_headers(channel: ChannelInfo, key: str) -> list[tuple[bytes, bytes]]:
+def auth_headers(channel: ChannelInfo, key: str, stream: bool = False) -> list[tuple[bytes, bytes]]:
     if channel.type == ChannelType.AZURE:
         headers = [(b"api-key", key.encode())]
     else:
-        headers = [(b"authorization", b"Bearer " + key.encode())]
+        key, extra = compat.extra_headers(channel.type, key, channel.other, stream)
+        headers = [(b"authorization", b"Bearer " + key.encode()), *extra]
     if channel.type == ChannelType.OPENAI and channel.openai_organization:
         headers.append((b"openai-organization", channel.openai_organization.encode()))
     if channel.type == ChannelType.OPENROUTER:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from newapi.adaptors.openai import compat
 from newapi.core.constants import ChannelType
+from newapi.core.errors import BadRequest
 from newapi.core.structs import ChannelInfo
 
 
@@ -15,9 +17,14 @@ def upstream_url(channel: ChannelInfo, model: str, azure_default_version: str) -
     if channel.type == ChannelType.AZURE:
         version = channel.other or azure_default_version
         return f"{base}/openai/v1/responses?api-version={version}"
-    if base.endswith("/v1"):
-        return base + "/responses"
-    return base + "/v1/responses"
+    found = compat.url(channel.type, base, compat.RESPONSES, "/v1/responses", model)
+    if found is None:
+        name = compat.COMPAT[channel.type].name
+        raise BadRequest(
+            f"{name} channels serve {compat.served_endpoints(channel.type)} only, not the Responses API",
+            code="unsupported_endpoint",
+        )
+    return found
 
 
 def apply_effort(body: dict[str, Any], effort: str) -> None:

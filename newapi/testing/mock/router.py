@@ -50,10 +50,31 @@ _GEMINI_ACTIONS: dict[str, Handler] = {
 GENERATIVE = frozenset({openai.chat, openai.completions, responses.create, claude.messages, gemini.generate})
 
 
+# OpenAI-compatible providers' own paths for OpenAI's endpoints (Ali's compatible mode, Zhipu v4,
+# VolcEngine Ark, Qianfan v2, DeepSeek's beta FIM, Perplexity's unversioned path, coding plans).
+_COMPAT_PREFIXES = (
+    "/compatible-mode/v1/",
+    "/api/paas/v4/",
+    "/api/coding/paas/v4/",
+    "/api/v3/bots/",
+    "/api/v3/",
+    "/api/coding/v3/",
+    "/api/v1/",
+    "/v2/",
+    "/beta/",
+    "/",
+)
+
+
 def resolve(method: str, path: str) -> Route | None:
     route = _EXACT.get((method, path))
     if route is not None:
         return route
+    for prefix in _COMPAT_PREFIXES:
+        if path.startswith(prefix) and not path.startswith("/v1/"):
+            found = _EXACT.get((method, "/v1/" + path[len(prefix) :]))
+            if found is not None:
+                return found
     if path.startswith("/openai/deployments/"):
         deployment, _, rest = path[len("/openai/deployments/") :].partition("/")
         found = _EXACT.get((method, "/v1/" + rest))

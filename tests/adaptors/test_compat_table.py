@@ -1,0 +1,160 @@
+"""The per-type URL table of OpenAI-compatible channel types, and which types are refused."""
+
+from __future__ import annotations
+
+import pytest
+
+from newapi.adaptors.openai import compat
+from newapi.core.constants import DEFAULT_BASE_URLS, ChannelType
+
+
+def test_every_known_type_is_served_or_refused_with_a_reason() -> None:
+    for kind in ChannelType:
+        reason = compat.refusal(kind)
+        assert (reason is None) == (kind in compat.SERVED), kind
+    assert compat.refusal(ChannelType.ALI) is None
+    assert "Tencent" in (compat.refusal(ChannelType.TENCENT) or "")
+    assert "async-task" in (compat.refusal(ChannelType.SUNO) or "")
+    assert "knows" in (compat.refusal(999) or "")
+
+
+def test_every_compatible_type_has_a_default_base_url_or_is_self_hosted() -> None:
+    self_hosted = {ChannelType.XINFERENCE}
+    for kind in compat.COMPAT:
+        assert DEFAULT_BASE_URLS.get(kind) or kind in self_hosted, kind
+
+
+@pytest.mark.parametrize(
+    ("kind", "base", "endpoint", "path", "model", "expected"),
+    [
+        (
+            17,
+            "https://dashscope.aliyuncs.com",
+            "chat",
+            "/v1/chat/completions",
+            "qwen-max",
+            "https://dashscope.aliyuncs.com/compatible-mode/v1/chat/completions",
+        ),
+        (
+            26,
+            "https://open.bigmodel.cn",
+            "chat",
+            "/v1/chat/completions",
+            "glm-4",
+            "https://open.bigmodel.cn/api/paas/v4/chat/completions",
+        ),
+        (
+            26,
+            "glm-coding-plan",
+            "chat",
+            "/v1/chat/completions",
+            "glm-4.6",
+            "https://open.bigmodel.cn/api/coding/paas/v4/chat/completions",
+        ),
+        (
+            25,
+            "kimi-coding-plan",
+            "chat",
+            "/v1/chat/completions",
+            "kimi",
+            "https://api.kimi.com/coding/v1/chat/completions",
+        ),
+        (
+            45,
+            "https://ark.cn-beijing.volces.com",
+            "chat",
+            "/v1/chat/completions",
+            "bot-1",
+            "https://ark.cn-beijing.volces.com/api/v3/bots/chat/completions",
+        ),
+        (
+            45,
+            "doubao-coding-plan",
+            "responses",
+            "/v1/responses",
+            "doubao",
+            "https://ark.cn-beijing.volces.com/api/coding/v3/responses",
+        ),
+        (
+            46,
+            "https://qianfan.baidubce.com",
+            "chat",
+            "/v1/chat/completions",
+            "ernie",
+            "https://qianfan.baidubce.com/v2/chat/completions",
+        ),
+        (
+            27,
+            "https://api.perplexity.ai",
+            "chat",
+            "/v1/chat/completions",
+            "sonar",
+            "https://api.perplexity.ai/chat/completions",
+        ),
+        (
+            43,
+            "https://api.deepseek.com",
+            "completions",
+            "/v1/completions",
+            "deepseek-chat",
+            "https://api.deepseek.com/beta/completions",
+        ),
+        (
+            43,
+            "https://api.deepseek.com/beta",
+            "completions",
+            "/v1/completions",
+            "deepseek-chat",
+            "https://api.deepseek.com/beta/completions",
+        ),
+        (
+            20,
+            "https://openrouter.ai/api",
+            "chat",
+            "/v1/chat/completions",
+            "x",
+            "https://openrouter.ai/api/v1/chat/completions",
+        ),
+        (
+            48,
+            "https://api.x.ai/v1",
+            "chat",
+            "/v1/chat/completions",
+            "grok-4",
+            "https://api.x.ai/v1/chat/completions",
+        ),
+        (46, "https://qianfan.baidubce.com", "embeddings", "/v1/embeddings", "x", None),
+        (38, "https://api.jina.ai", "chat", "/v1/chat/completions", "x", None),
+    ],
+)
+def test_url_rules(kind: int, base: str, endpoint: str, path: str, model: str, expected: str | None) -> None:
+    assert compat.url(kind, base, endpoint, path, model) == expected
+
+
+def test_model_suffix_tweaks() -> None:
+    assert compat.model_tweak(48, "grok-3-mini-high") == ("grok-3-mini", {"reasoning_effort": "high"})
+    assert compat.model_tweak(45, "deepseek-r1-thinking") == (
+        "deepseek-r1",
+        {"thinking": {"type": "enabled"}},
+    )
+    model, fields = compat.model_tweak(46, "ernie-4.5-search")
+    assert model == "ernie-4.5" and fields["web_search"]["enable"] is True
+    assert compat.model_tweak(1, "gpt-4o-search") == ("gpt-4o-search", {})
+
+
+def test_body_tweaks() -> None:
+    body: dict[str, object] = {"top_p": 1.0}
+    compat.tweak_body(27, "sonar", body)
+    assert body["top_p"] == 0.99
+    fim: dict[str, object] = {"prompt": "a", "suffix": "b"}
+    compat.tweak_body(40, "qwen", fim)
+    assert fim["messages"] == [{"role": "user", "content": ""}]
+    grok: dict[str, object] = {"max_tokens": 9}
+    compat.tweak_body(48, "grok-3-mini", grok)
+    assert grok == {"max_completion_tokens": 9}
+
+
+def test_headers() -> None:
+    assert compat.extra_headers(46, "k|app", "", False) == ("k", [(b"appid", b"app")])
+    key, headers = compat.extra_headers(17, "k", "plugin", True)
+    assert key == "k" and (b"x-dashscope-sse", b"enable") in headers

@@ -1,0 +1,214 @@
+"""OpenAI-compatible channel types reach the URL New API builds for each, through the mock upstream.
+
+Channels are created through the management API as an operator would, one per type, each serving
+its own model names (``t<type>-...``) mapped to what the mock should see; the test then reads the
+path (and what matters of the head and body) the mock received.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import httpx
+import openai
+import pytest
+
+from newapi.testing import MockUpstreamThread
+from newapi.testing.mock.record import RequestRecord
+from tests.support.server import serve
+
+pytestmark = pytest.mark.e2e
+
+# type id -> (chat path, {other endpoint: path})
+CHAT_PATHS: dict[int, str] = {
+    1: "/v1/chat/completions",
+    6: "/v1/chat/completions",
+    7: "/v1/chat/completions",
+    9: "/v1/chat/completions",
+    10: "/v1/chat/completions",
+    12: "/v1/chat/completions",
+    13: "/v1/chat/completions",
+    17: "/compatible-mode/v1/chat/completions",
+    19: "/v1/chat/completions",
+    20: "/v1/chat/completions",
+    22: "/v1/chat/completions",
+    25: "/v1/chat/completions",
+    26: "/api/paas/v4/chat/completions",
+    27: "/chat/completions",
+    31: "/v1/chat/completions",
+    40: "/v1/chat/completions",
+    42: "/v1/chat/completions",
+    43: "/v1/chat/completions",
+    45: "/api/v3/chat/completions",
+    46: "/v2/chat/completions",
+    47: "/v1/chat/completions",
+    48: "/v1/chat/completions",
+}
+EMBED_PATHS = {
+    17: "/compatible-mode/v1/embeddings",
+    26: "/api/paas/v4/embeddings",
+    45: "/api/v3/embeddings",
+    25: "/v1/embeddings",
+    38: "/v1/embeddings",
+}
+RESPONSES_PATHS = {26: "/api/v1/responses", 45: "/api/v3/responses", 27: "/v1/responses"}
+COMPLETIONS_PATHS = {43: "/beta/completions", 17: "/compatible-mode/v1/completions"}
+
+
+def _mapping(kind: int) -> dict[str, str]:
+    mapping = {
+        f"t{kind}-chat": "gpt-4o-mini",
+        f"t{kind}-embed": "text-embedding-3-small",
+        f"t{kind}-resp": "gpt-4o-mini",
+        f"t{kind}-fim": "gpt-3.5-turbo-instruct",
+    }
+    if kind == 45:
+        mapping[f"t{kind}-bot"] = "bot-20250101-abc"
+    if kind == 48:
+        mapping[f"t{kind}-search"] = "grok-4-search"
+    return mapping
+
+
+@pytest.fixture(scope="module")
+def mock() -> Iterator[MockUpstreamThread]:
+    with MockUpstreamThread(chunks=4) as upstream:
+        yield upstream
+
+
+@pytest.fixture(scope="module")
+def gateway(
+    mock: MockUpstreamThread, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, str, httpx.Client]]:
+    directory = tmp_path_factory.mktemp("compat")
+    env = {"SQLITE_PATH": str(directory / "one-api.db")}
+    with serve(env, workers=1, cwd=directory) as base, httpx.Client(base_url=base, timeout=10) as admin:
+        setup = {"username": "root", "password": "rootpass123", "confirmPassword": "rootpass123"}
+        assert admin.post("/api/setup", json=setup).json()["success"]
+        assert admin.post("/api/user/login", json={"username": "root", "password": "rootpass123"}).json()[
+            "success"
+        ]
+        admin.headers["New-Api-User"] = "1"
+        ratios: dict[str, float] = {}
+        for kind in sorted(set(CHAT_PATHS) | set(EMBED_PATHS)):
+            mapping = _mapping(kind)
+            ratios.update(dict.fromkeys(mapping, 1.0))
+            key = "sk-mock|app-7" if kind == 46 else "sk-mock"
+            channel = {
+                "type": kind,
+                "key": key,
+                "name": f"type-{kind}",
+                "base_url": mock.url,
+                "models": ",".join(mapping),
+                "model_mapping": json.dumps(mapping),
+                "other": "plug-x" if kind == 17 else "",
+            }
+            created = admin.post("/api/channel/", json={"mode": "single", "channel": channel}).json()
+            assert created["success"], (kind, created)
+        assert admin.put("/api/option/", json={"key": "ModelRatio", "value": json.dumps(ratios)}).json()[
+            "success"
+        ]
+        token = admin.post("/api/token/", json={"name": "compat", "unlimited_quota": True}).json()
+        yield base, "sk-" + token["data"]["key"], admin
+
+
+@pytest.fixture
+def client(gateway: tuple[str, str, httpx.Client]) -> openai.OpenAI:
+    base, key, _ = gateway
+    return openai.OpenAI(base_url=f"{base}/v1", api_key=key, max_retries=0, timeout=20)
+
+
+def _last(mock: MockUpstreamThread) -> RequestRecord:
+    return mock.requests()[-1]
+
+
+@pytest.mark.parametrize("kind", sorted(CHAT_PATHS))
+def test_chat_goes_to_the_types_path(kind: int, client: openai.OpenAI, mock: MockUpstreamThread) -> None:
+    reply = client.chat.completions.create(
+        model=f"t{kind}-chat", messages=[{"role": "user", "content": "hello"}], top_p=1
+    )
+    assert reply.choices[0].message.content
+    record = _last(mock)
+    assert record.path == CHAT_PATHS[kind]
+    body = json.loads(record.body)
+    # Perplexity and Zhipu v4 refuse top_p = 1: New API sends 0.99.
+    assert body["top_p"] == (0.99 if kind in (26, 27) else 1)
+
+
+def test_chat_stream_on_a_compatible_type(client: openai.OpenAI, mock: MockUpstreamThread) -> None:
+    stream = client.chat.completions.create(
+        model="t17-chat", messages=[{"role": "user", "content": "hi"}], stream=True
+    )
+    assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+    record = _last(mock)
+    assert record.path == "/compatible-mode/v1/chat/completions"
+    assert record.headers.get("x-dashscope-sse") == "enable"
+    assert record.headers.get("x-dashscope-plugin") == "plug-x"
+    assert json.loads(record.body)["stream_options"] == {"include_usage": True}
+
+
+@pytest.mark.parametrize("kind", sorted(EMBED_PATHS))
+def test_embeddings_go_to_the_types_path(kind: int, client: openai.OpenAI, mock: MockUpstreamThread) -> None:
+    result = client.embeddings.create(model=f"t{kind}-embed", input=["a"])
+    assert result.data[0].embedding
+    assert _last(mock).path == EMBED_PATHS[kind]
+
+
+@pytest.mark.parametrize("kind", sorted(RESPONSES_PATHS))
+def test_responses_go_to_the_types_path(kind: int, client: openai.OpenAI, mock: MockUpstreamThread) -> None:
+    result = client.responses.create(model=f"t{kind}-resp", input="hello")
+    assert result.output_text
+    assert _last(mock).path == RESPONSES_PATHS[kind]
+
+
+@pytest.mark.parametrize("kind", sorted(COMPLETIONS_PATHS))
+def test_completions_go_to_the_types_path(kind: int, client: openai.OpenAI, mock: MockUpstreamThread) -> None:
+    result = client.completions.create(model=f"t{kind}-fim", prompt="def f(")
+    assert result.choices[0].text
+    assert _last(mock).path == COMPLETIONS_PATHS[kind]
+
+
+def test_per_type_tweaks(client: openai.OpenAI, mock: MockUpstreamThread) -> None:
+    client.chat.completions.create(model="t45-bot", messages=[{"role": "user", "content": "x"}])
+    assert _last(mock).path == "/api/v3/bots/chat/completions"
+    client.chat.completions.create(model="t46-chat", messages=[{"role": "user", "content": "x"}])
+    record = _last(mock)
+    assert record.headers["authorization"] == "Bearer sk-mock" and record.headers["appid"] == "app-7"
+    client.chat.completions.create(model="t48-search", messages=[{"role": "user", "content": "x"}])
+    body = json.loads(_last(mock).body)
+    assert body["model"] == "grok-4" and body["search_parameters"] == {"mode": "on"}
+
+
+def test_an_endpoint_the_type_lacks_is_a_clear_400(client: openai.OpenAI, mock: MockUpstreamThread) -> None:
+    before = len(mock.requests())
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.embeddings.create(model="t46-embed", input=["a"])
+    assert "BaiduV2 channels serve chat only" in str(caught.value)
+    with pytest.raises(openai.BadRequestError):
+        client.chat.completions.create(model="t38-chat", messages=[{"role": "user", "content": "x"}])
+    assert len(mock.requests()) == before
+
+
+@pytest.mark.parametrize(
+    ("kind", "words"),
+    [
+        (23, "Tencent"),
+        (15, "Baidu"),
+        (18, "Xunfei"),
+        (57, "Codex"),
+        (4, "Ollama"),
+        (50, "async-task"),
+        (77, "knows"),
+    ],
+)
+def test_unserved_types_are_refused(
+    kind: int, words: str, gateway: tuple[str, str, httpx.Client], mock: MockUpstreamThread
+) -> None:
+    _, _, admin = gateway
+    channel = {"type": kind, "key": "k", "name": "x", "base_url": mock.url, "models": "m"}
+    answer = admin.post("/api/channel/", json={"mode": "single", "channel": channel}).json()
+    assert not answer["success"] and words in answer["message"]
+    listed = admin.get("/api/channel/", params={"p": 1, "page_size": 100}).json()["data"]["items"]
+    existing = listed[0]["id"]
+    edited = admin.put("/api/channel/", json={"id": existing, "type": kind}).json()
+    assert not edited["success"] and words in edited["message"]
