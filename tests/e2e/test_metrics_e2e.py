@@ -113,5 +113,6 @@ def test_scrape_under_load_sums_every_worker(node: tuple[str, str, Path]) -> Non
     assert _sum(text, "newapi_quota_settled_total", model="gpt-4o-mini") > 0
     assert _sum(text, "newapi_open_streams") == 0
     # Both workers served and wrote their own counter file (one per process id).
-    pids = {os.path.basename(p).split("_")[1] for p in glob.glob(str(metrics_dir / "counter_*.db"))}
+    files = glob.glob(str(metrics_dir / str(base.pid) / "counter_*.db"))  # type: ignore[attr-defined]
+    pids = {os.path.basename(p).split("_")[1] for p in files}
     assert len(pids) >= 2, pids

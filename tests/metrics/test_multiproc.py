@@ -1,7 +1,8 @@
-"""The node's metrics directory: emptied at start, a dead worker's live gauges dropped."""
+"""The metrics directory of a ``newapi serve``: fresh at start, a dead worker's live gauges dropped."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -10,17 +11,19 @@ from newapi.metrics.multiproc import mark_dead, prepare
 from newapi.settings import load_settings, prometheus_multiproc_dir
 
 
-def test_prepare_empties_the_directory_and_exports_it(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_prepare_makes_a_fresh_directory_per_serve(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "")  # restored after the test
     settings = load_settings({"SQLITE_PATH": str(tmp_path / "one-api.db"), "SESSION_SECRET": "x" * 32})
-    directory = Path(tmp_path / "one-api.db.node" / "metrics")
-    directory.mkdir(parents=True)
-    (directory / "counter_123.db").write_bytes(b"old")
-    assert prepare(settings) == str(directory)
-    assert list(directory.iterdir()) == []
-    assert prometheus_multiproc_dir() == str(directory)
+    base = tmp_path / "one-api.db.node" / "metrics"
+    mine, gone, alive = base / str(os.getpid()), base / "999999999", base / "1"  # pid 1 always exists
+    for directory in (mine, gone, alive):
+        directory.mkdir(parents=True)
+        (directory / "counter_123.db").write_bytes(b"old")
+    assert prepare(settings) == str(mine)
+    assert list(mine.iterdir()) == []  # an earlier process with our pid left these
+    assert not gone.exists()
+    assert (alive / "counter_123.db").exists()  # another serve's, still running
+    assert prometheus_multiproc_dir() == str(mine)
 
 
 def test_mark_dead_drops_live_gauges_only(tmp_path: Path) -> None:

@@ -68,6 +68,18 @@ async def test_sensitive_prompt_is_refused_with_new_apis_error(
     assert claude.status_code == 400, claude.text
     assert len(mock.requests()) == before  # nothing reached the upstream
 
+    # A large body (an image inline) is checked on its text: a hit in the text refuses, the
+    # same bytes inside the image's data URL do not.
+    image = "data:image/png;base64," + "QUJD" * 40_000 + "test_sensitive"
+    parts: list[dict[str, object]] = [{"type": "image_url", "image_url": {"url": image}}]
+    big = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": parts}]}
+    assert (await client.post("/v1/chat/completions", json=big, headers=headers)).status_code == 200
+    parts.append({"type": "text", "text": "and test_sensitive"})
+    refused_big = await client.post("/v1/chat/completions", json=big, headers=headers)
+    assert (
+        refused_big.status_code == 400 and refused_big.json()["error"]["code"] == "sensitive_words_detected"
+    )
+
     # The word outside the prompt (here the end-user id) is not a hit.
     fine = await client.post(
         "/v1/chat/completions", json=_chat("hello", user="test_sensitive"), headers=headers
