@@ -15,6 +15,7 @@ from newapi.core.types import Receive, Scope, Send
 from newapi.http.headers import RequestHeaders
 from newapi.http.responses import send_bytes
 from newapi.metrics.families import Families
+from newapi.metrics.multiproc import use_multiprocess_values
 from newapi.metrics.recorder import Recorder
 from newapi.settings import prometheus_multiproc_dir
 
@@ -35,6 +36,8 @@ class Exporter:
         self._runtime = runtime
         self._recorder = recorder
         self._directory = prometheus_multiproc_dir()
+        if self._directory:
+            use_multiprocess_values()
         self.families = Families(CollectorRegistry(auto_describe=True))
         token = runtime.settings.metrics_token
         self._expected = f"Bearer {token}".encode() if token else b""

@@ -66,3 +66,16 @@ def mark_dead(pid: int | None, directory: str | None) -> None:
         multiprocess.mark_process_dead(pid, directory)  # type: ignore[no-untyped-call]
     except OSError:
         log.warning("could not drop the metrics of worker %d", pid, exc_info=True)
+
+
+def use_multiprocess_values() -> None:
+    """Make sure metrics created from now on write to the multiprocess files.
+
+    prometheus-client picks its value class when first imported; a worker forked from a
+    parent that imported it before PROMETHEUS_MULTIPROC_DIR was exported would keep the
+    in-memory one and count in private.
+    """
+    from prometheus_client import values
+
+    if not getattr(values.ValueClass, "_multiprocess", False):
+        values.ValueClass = values.MultiProcessValue()  # type: ignore[no-untyped-call]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from newapi.metrics.multiproc import mark_dead, prepare
+from newapi.metrics.multiproc import mark_dead, prepare, use_multiprocess_values
 from newapi.settings import load_settings, prometheus_multiproc_dir
 
 
@@ -35,3 +35,15 @@ def test_mark_dead_drops_live_gauges_only(tmp_path: Path) -> None:
         "gauge_livesum_78.db",
         "gauge_mostrecent_77.db",
     ]
+
+
+def test_values_switch_to_the_files_when_the_library_was_imported_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from prometheus_client import CollectorRegistry, Counter, values
+
+    monkeypatch.setattr(values, "ValueClass", values.MutexValue)  # as imported without the variable
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    use_multiprocess_values()
+    Counter("probe", "probe", registry=CollectorRegistry()).inc()
+    assert (tmp_path / f"counter_{os.getpid()}.db").exists()
