@@ -42,10 +42,12 @@ onUnauthorized(() => {
   void router.navigate({ to: '/console/login', search: { redirect: here.href } }).then(() => forgetUserData(queryClient))
 })
 
-// After an upgrade, an old page may ask for a chunk that no longer exists: reload once.
+// After an upgrade, an old page may ask for a chunk that no longer exists: reload (at most once a
+// minute, so a chunk that is really missing cannot loop).
 window.addEventListener('vite:preloadError', () => {
-  if (!sessionStorage.getItem('newapi.reloaded')) {
-    sessionStorage.setItem('newapi.reloaded', '1')
+  const last = Number(sessionStorage.getItem('newapi.reloaded') || 0)
+  if (Date.now() - last > 60_000) {
+    sessionStorage.setItem('newapi.reloaded', String(Date.now()))
     window.location.reload()
   }
 })
