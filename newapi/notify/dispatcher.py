@@ -18,6 +18,7 @@ from newapi.cache.parse import json_object
 from newapi.notify import senders
 from newapi.notify.message import Notice, Recipient
 from newapi.notify.throttle import Throttle
+from newapi.security.urls import UnsafeUrl
 from newapi.storage.tables import User
 
 if TYPE_CHECKING:
@@ -64,6 +65,8 @@ class Notifier:
             recipient, notice = await self._queue.get()
             try:
                 await self.deliver(recipient, notice)
+            except (senders.DeliveryError, UnsafeUrl) as exc:
+                log.warning("could not send a %s notification: %s", notice.type, exc)
             except Exception:
                 log.warning("sending a %s notification failed", notice.type, exc_info=True)
             finally:

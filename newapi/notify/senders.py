@@ -43,16 +43,19 @@ async def send_email(options: OptionStore, to: str, notice: Notice) -> None:
     message["Subject"] = notice.title
     message.set_content(notice.text(), subtype="html")
     implicit_tls = port == 465 or options.get_bool("SMTPSSLEnabled")
-    await aiosmtplib.send(
-        message,
-        hostname=server,
-        port=port,
-        username=account or None,
-        password=secret or None,
-        use_tls=implicit_tls,
-        start_tls=None if not implicit_tls else False,  # STARTTLS when the server offers it
-        timeout=TIMEOUT,
-    )
+    try:
+        await aiosmtplib.send(
+            message,
+            hostname=server,
+            port=port,
+            username=account or None,
+            password=secret or None,
+            use_tls=implicit_tls,
+            start_tls=None if not implicit_tls else False,  # STARTTLS when the server offers it
+            timeout=TIMEOUT,
+        )
+    except (aiosmtplib.SMTPException, OSError) as exc:
+        raise DeliveryError(f"SMTP delivery through {server}:{port} failed: {type(exc).__name__}") from exc
 
 
 async def _deliver(
