@@ -1,7 +1,7 @@
 # newapi: two commands on a fresh machine.
 #   make run   - set up .venv, build the extensions (and the web console when npm is present),
 #                migrate an SQLite database, serve on :3000
-#   make test  - same set-up, start PostgreSQL and Redis if needed, run the whole suite
+#   make test  - same set-up, start PostgreSQL, MariaDB and Redis if needed, run the whole suite
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python

@@ -1,4 +1,4 @@
-"""Shared fixtures: settings on a throwaway database (SQLite and PostgreSQL), Redis prefixes."""
+"""Shared fixtures: settings on a throwaway database (SQLite, PostgreSQL, MySQL), Redis prefixes."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from newapi.settings import Settings, load_settings
-from tests.support.services import REDIS_URL, throwaway_postgres, throwaway_redis_prefix
+from tests.support.services import REDIS_URL, throwaway_mysql, throwaway_postgres, throwaway_redis_prefix
 
 BASE_ENV = {
     "SESSION_SECRET": "test-session-secret",
@@ -24,11 +24,14 @@ def make_settings(**env: str) -> Settings:
     return load_settings(values)
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", "postgres", "mysql"])
 async def db_env(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[dict[str, str]]:
     """Environment variables selecting a fresh database of each kind."""
     if request.param == "sqlite":
         yield {"SQLITE_PATH": str(tmp_path / "one-api.db")}
+    elif request.param == "mysql":
+        async with throwaway_mysql() as dsn:
+            yield {"SQL_DSN": dsn}
     else:
         async with throwaway_postgres() as dsn:
             yield {"SQL_DSN": dsn}

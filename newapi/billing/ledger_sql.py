@@ -43,7 +43,6 @@ from typing import Any
 
 import orjson
 from sqlalchemy import delete, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -66,6 +65,7 @@ from newapi.billing.ledger import Debit, Hold
 from newapi.billing.log_sink import LogSink
 from newapi.core.errors import QuotaExceeded
 from newapi.node.workers import Presence, new_worker_id
+from newapi.storage.upsert import upsert
 
 log = logging.getLogger(__name__)
 
@@ -216,17 +216,13 @@ class SqlLedger:
             return
 
     async def _grow_lease(self, conn: AsyncConnection, kind: str, ident: int, amount: int, now: int) -> None:
-        dialect_insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
         table = LEASES
-        statement = dialect_insert(table).values(
-            node=self.node, kind=kind, ident=ident, amount=amount, updated_at=now
-        )
-        statement = statement.on_conflict_do_update(
-            index_elements=["node", "kind", "ident"],
-            set_={
-                "amount": table.c.amount + statement.excluded.amount,
-                "updated_at": statement.excluded.updated_at,
-            },
+        statement = upsert(
+            self._dialect,
+            table,
+            {"node": self.node, "kind": kind, "ident": ident, "amount": amount, "updated_at": now},
+            ["node", "kind", "ident"],
+            lambda new: {"amount": table.c.amount + new.amount, "updated_at": new.updated_at},
         )
         await conn.execute(statement)
 

@@ -75,6 +75,10 @@ async def migrate_log_database(settings: Settings) -> str | None:
             if database.dialect == "postgresql":
                 # One migrator at a time when several nodes start together.
                 await connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7301190418)")
+            elif database.dialect == "mysql":
+                # MySQL commits each DDL statement at once; a session lock (freed when this
+                # unpooled connection closes) keeps the migrators in turn instead.
+                await connection.exec_driver_sql("SELECT GET_LOCK('newapi-migrate-7301190418', 300)")
             done = await connection.run_sync(_adopt)
     finally:
         await engine.dispose()

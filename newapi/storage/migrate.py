@@ -37,6 +37,10 @@ async def migrate(settings: Settings, dsn: str | None = None) -> str:
             if database.dialect == "postgresql":
                 # One migrator at a time when several nodes start together.
                 await connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7301190417)")
+            elif database.dialect == "mysql":
+                # MySQL commits each DDL statement at once; a session lock (freed when this
+                # unpooled connection closes) keeps the migrators in turn instead.
+                await connection.exec_driver_sql("SELECT GET_LOCK('newapi-migrate-7301190417', 300)")
             await connection.run_sync(_upgrade)
     finally:
         await engine.dispose()

@@ -10,11 +10,12 @@ in separate tables, never as new columns on these.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import CHAR, Index, String, Text, UniqueConstraint
+from sqlalchemy import CHAR, Index, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from newapi.storage.types import GoBool, GoFloat, GoInt, GoTime, JsonText, sized
+from newapi.storage.types import GoBool, GoFloat, GoInt, GoText, GoTime, JsonText, gorm_mysql_strings, sized
 
 
 class Base(DeclarativeBase):
@@ -52,7 +53,7 @@ class User(Base):
     inviter_id: Mapped[int | None] = mapped_column(GoInt, default=0)
     deleted_at: Mapped[datetime | None] = mapped_column(GoTime)
     linux_do_id: Mapped[str | None] = mapped_column(Text, default="")
-    setting: Mapped[str | None] = mapped_column(Text, default="")
+    setting: Mapped[str | None] = mapped_column(GoText, default="")
     remark: Mapped[str | None] = mapped_column(String(255), default="")
     stripe_customer: Mapped[str | None] = mapped_column(String(64), default="")
     created_at: Mapped[int | None] = mapped_column(GoInt, default=0)
@@ -92,7 +93,7 @@ class Token(Base):
     remain_quota: Mapped[int | None] = mapped_column(GoInt, default=0, server_default="0")
     unlimited_quota: Mapped[bool | None] = mapped_column(GoBool, default=False)
     model_limits_enabled: Mapped[bool | None] = mapped_column(GoBool, default=False)
-    model_limits: Mapped[str | None] = mapped_column(Text, default="")
+    model_limits: Mapped[str | None] = mapped_column(GoText, default="")
     allow_ips: Mapped[str | None] = mapped_column(Text, default="", server_default="")
     used_quota: Mapped[int | None] = mapped_column(GoInt, default=0, server_default="0")
     group: Mapped[str | None] = mapped_column(Text, default="", server_default="")
@@ -130,15 +131,15 @@ class Channel(Base):
     models: Mapped[str | None] = mapped_column(Text, default="")
     group: Mapped[str | None] = mapped_column(String(64), default="default", server_default="default")
     used_quota: Mapped[int | None] = mapped_column(GoInt, default=0, server_default="0")
-    model_mapping: Mapped[str | None] = mapped_column(Text)
+    model_mapping: Mapped[str | None] = mapped_column(GoText)
     status_code_mapping: Mapped[str | None] = mapped_column(String(1024), default="", server_default="")
     priority: Mapped[int | None] = mapped_column(GoInt, default=0, server_default="0")
     auto_ban: Mapped[int | None] = mapped_column(GoInt, default=1, server_default="1")
     other_info: Mapped[str | None] = mapped_column(Text, default="")
     tag: Mapped[str | None] = mapped_column(Text)
-    setting: Mapped[str | None] = mapped_column(Text)
-    param_override: Mapped[str | None] = mapped_column(Text)
-    header_override: Mapped[str | None] = mapped_column(Text)
+    setting: Mapped[str | None] = mapped_column(GoText)
+    param_override: Mapped[str | None] = mapped_column(GoText)
+    header_override: Mapped[str | None] = mapped_column(GoText)
     remark: Mapped[str | None] = mapped_column(String(255))
     channel_info: Mapped[str | None] = mapped_column(JsonText)
     settings: Mapped[str | None] = mapped_column(Text)
@@ -397,3 +398,5 @@ NEW_API_TABLES = tuple(
         Task,
     )
 )
+for _table in NEW_API_TABLES:
+    gorm_mysql_strings(cast(Table, _table))

@@ -1,7 +1,7 @@
-"""The ledger under faults, with real Redis and PostgreSQL (reliability plan §5.2, issue 4).
+"""The ledger under faults, with real Redis and PostgreSQL or MySQL (reliability plan §5.2, issue 4).
 
 Heavy: together these take a couple of minutes (one waits out a 30-second
-PostgreSQL outage on purpose).
+database outage on purpose, once per database kind).
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def _ledger(gateway: Gateway) -> RedisLedger:
 
 
 async def test_flusher_killed_at_random_points(
-    redis_gateway: Gateway, pg_env: dict[str, str], redis_env: dict[str, str]
+    redis_gateway: Gateway, sql_env: dict[str, str], redis_env: dict[str, str]
 ) -> None:
     gateway = redis_gateway
     assert gateway.runtime is not None and gateway.runtime.flusher is not None
@@ -89,7 +89,7 @@ async def test_flusher_killed_at_random_points(
             [
                 sys.executable,
                 str(ROOT / "tests/integration/flusher_victim.py"),
-                pg_env["SQL_DSN"],
+                sql_env["SQL_DSN"],
                 REDIS_URL,
                 redis_env["NEWAPI_REDIS_PREFIX"],
                 point,
@@ -117,7 +117,7 @@ async def test_flusher_killed_at_random_points(
 
 @pytest.mark.parametrize("credit", [0, 64])
 async def test_redis_unreachable_answers_503(
-    pg_env: dict[str, str],
+    sql_env: dict[str, str],
     redis_env: dict[str, str],
     settings_for: Callable[..., Settings],
     mock: MockUpstreamThread,
@@ -132,7 +132,7 @@ async def test_redis_unreachable_answers_503(
             "REDIS_CONN_STRING": f"redis://127.0.0.1:{proxy.port}/0",
             "NEWAPI_LEDGER_CREDIT_REQUESTS": str(credit),
         }
-        async with running_app(settings_for(pg_env, env)) as gateway:
+        async with running_app(settings_for(sql_env, env)) as gateway:
             await add_channel(gateway, mock.url)
             account = await add_account(gateway)
             body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x"}]}
@@ -162,15 +162,16 @@ async def test_redis_unreachable_answers_503(
                 assert again.status_code == 200
 
 
-async def test_postgres_outage_under_load(
+async def test_database_outage_under_load(
     redis_env: dict[str, str],
-    pg_env: dict[str, str],
+    sql_env: dict[str, str],
     settings_for: Callable[..., Settings],
     mock: MockUpstreamThread,
 ) -> None:
-    dsn = pg_env["SQL_DSN"]
-    with fault_proxy("127.0.0.1", 5432) as proxy:
-        proxied = dsn.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
+    dsn = sql_env["SQL_DSN"]
+    port = 5432 if dsn.startswith("postgres") else 3306
+    with fault_proxy("127.0.0.1", port) as proxy:
+        proxied = dsn.replace(f"127.0.0.1:{port}", f"127.0.0.1:{proxy.port}")
         settings = settings_for(
             {"SQL_DSN": proxied}, redis_env, BATCH_UPDATE_INTERVAL="1", NEWAPI_LEDGER_MAX_BACKLOG="100000"
         )
@@ -228,11 +229,11 @@ async def test_postgres_outage_under_load(
 async def test_backlog_is_bounded(
     redis_gateway: Gateway,
     redis_env: dict[str, str],
-    pg_env: dict[str, str],
+    sql_env: dict[str, str],
     settings_for: Callable[..., Settings],
     mock: MockUpstreamThread,
 ) -> None:
-    settings = settings_for(pg_env, redis_env, NEWAPI_LEDGER_MAX_BACKLOG="20")
+    settings = settings_for(sql_env, redis_env, NEWAPI_LEDGER_MAX_BACKLOG="20")
     async with running_app(settings) as gateway:
         assert gateway.runtime is not None
         for task in list(gateway.runtime._tasks):
@@ -295,9 +296,9 @@ async def test_saves_during_spends_lose_nothing(redis_gateway: Gateway, mock: Mo
 
 @pytest.mark.e2e
 async def test_worker_killed_with_streams_in_flight(
-    pg_env: dict[str, str], redis_env: dict[str, str], mock: MockUpstreamThread, tmp_path: Path
+    sql_env: dict[str, str], redis_env: dict[str, str], mock: MockUpstreamThread, tmp_path: Path
 ) -> None:
-    env = {**pg_env, **redis_env, "NEWAPI_LEDGER_HOLD_TTL": "3", "BATCH_UPDATE_INTERVAL": "1"}
+    env = {**sql_env, **redis_env, "NEWAPI_LEDGER_HOLD_TTL": "3", "BATCH_UPDATE_INTERVAL": "1"}
     prefix = redis_env["NEWAPI_REDIS_PREFIX"]
     redis = aioredis.from_url(REDIS_URL)
     try:

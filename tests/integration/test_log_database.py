@@ -1,8 +1,8 @@
 """LOG_SQL_DSN: the logs live in a database of their own, written once per request (issue 13).
 
-Every combination a deployment can reach: main SQLite or PostgreSQL, with the embedded ledger
-or the Redis one, logs in another PostgreSQL database. The replays kill a real flusher process
-between its two commits, or copy an outbox twice, and count the rows.
+Every combination a deployment can reach: main SQLite, PostgreSQL or MySQL, with the embedded
+ledger or the Redis one, logs in another PostgreSQL (or MySQL) database. The replays kill a real
+flusher process between its two commits, or copy an outbox twice, and count the rows.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from newapi.testing import MockUpstreamThread
 from tests.conftest import make_settings
 from tests.support.inprocess import client_for, running_app, setup_root
 from tests.support.provision import add_account, add_channel
-from tests.support.services import REDIS_URL, throwaway_postgres
+from tests.support.services import REDIS_URL, throwaway_mysql, throwaway_postgres
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,8 +52,12 @@ async def _main_env(kind: str, tmp_path: Path) -> AsyncIterator[dict[str, str]]:
     if kind == "sqlite":
         yield {"SQLITE_PATH": str(tmp_path / "one-api.db")}
     else:
-        async with throwaway_postgres() as dsn:
+        async with _throwaway(kind) as dsn:
             yield {"SQL_DSN": dsn}
+
+
+def _throwaway(kind: str) -> contextlib.AbstractAsyncContextManager[str]:
+    return throwaway_mysql() if kind == "mysql" else throwaway_postgres()
 
 
 @contextlib.asynccontextmanager
@@ -93,19 +97,27 @@ async def _rows(engine: AsyncEngine) -> list[Any]:
 
 
 @pytest.mark.parametrize(
-    ("main", "redis"),
-    [("sqlite", False), ("sqlite", True), ("postgres", False), ("postgres", True)],
-    ids=["sqlite", "sqlite-redis", "postgres", "postgres-redis"],
+    ("main", "redis", "logs"),
+    [
+        ("sqlite", False, "postgres"),
+        ("sqlite", True, "postgres"),
+        ("postgres", False, "postgres"),
+        ("postgres", True, "postgres"),
+        ("mysql", False, "mysql"),
+        ("mysql", True, "mysql"),
+    ],
+    ids=["sqlite", "sqlite-redis", "postgres", "postgres-redis", "mysql", "mysql-redis"],
 )
 async def test_logs_live_in_the_log_database(
     main: str,
     redis: bool,
+    logs: str,
     tmp_path: Path,
     redis_env: dict[str, str],
     settings_for: Callable[..., Settings],
     mock: MockUpstreamThread,
 ) -> None:
-    async with throwaway_postgres() as log_dsn, _main_env(main, tmp_path) as main_env:
+    async with _throwaway(logs) as log_dsn, _main_env(main, tmp_path) as main_env:
         settings = settings_for(
             main_env, redis_env if redis else {}, LOG_SQL_DSN=log_dsn, ERROR_LOG_ENABLED="true", **QUIET
         )
@@ -181,11 +193,12 @@ def _debit(request_id: str, user_id: int, token_id: int, cost: int) -> Debit:
     )
 
 
+@pytest.mark.parametrize("kind", ["postgres", "mysql"])
 async def test_a_killed_flusher_writes_each_log_once(
-    redis_env: dict[str, str], settings_for: Callable[..., Settings]
+    kind: str, redis_env: dict[str, str], settings_for: Callable[..., Settings]
 ) -> None:
     """The flusher dies before, between and after its two commits (log database, then main)."""
-    async with throwaway_postgres() as main_dsn, throwaway_postgres() as log_dsn:
+    async with _throwaway(kind) as main_dsn, _throwaway(kind) as log_dsn:
         settings = settings_for({"SQL_DSN": main_dsn}, redis_env, LOG_SQL_DSN=log_dsn)
         async with running_app(settings) as gateway, _engine(log_dsn) as log_db:
             assert gateway.runtime is not None

@@ -13,13 +13,14 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import asyncmy
 import asyncpg
 import bcrypt
 import httpx
 import pytest
 
 from tests.support.server import serve
-from tests.support.services import throwaway_postgres
+from tests.support.services import MYSQL_HOST, MYSQL_PORT, throwaway_mysql, throwaway_postgres
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "newapi_schema"
 PASSWORD = "compat-pass-1"
@@ -64,6 +65,8 @@ def _older(ddl: str) -> str:
         .replace(',`upstream_request_id` varchar(128) DEFAULT ""', "")
         .replace(',"auto_groups" text', "")
         .replace(",`auto_groups` text", "")
+        .replace(",`upstream_request_id` varchar(128) DEFAULT ''", "")
+        .replace(",`auto_groups` longtext", "")
     )
 
 
@@ -108,12 +111,47 @@ async def _postgres_db(dsn: str) -> None:
         await conn.close()
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+def _mysql_database(dsn: str) -> str:
+    return dsn.split(")/", 1)[1].split("?")[0]
+
+
+async def _mysql_connect(dsn: str) -> asyncmy.Connection:
+    return await asyncmy.connect(
+        host=MYSQL_HOST,
+        port=MYSQL_PORT,
+        user="root",
+        password="",
+        database=_mysql_database(dsn),
+        autocommit=True,
+    )
+
+
+async def _mysql_db(dsn: str) -> None:
+    conn = await _mysql_connect(dsn)
+    try:
+        async with conn.cursor() as cursor:
+            for statement in _ddl_statements("mysql"):
+                await cursor.execute(statement)
+            params = _params("mysql")
+            for row in ROWS:
+                sql = row.replace('"', "`")
+                for name in params:
+                    sql = sql.replace(f":{name}", f"%({name})s")
+                await cursor.execute(sql, params)
+    finally:
+        conn.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres", "mysql"])
 async def legacy_env(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[dict[str, str]]:
     if request.param == "sqlite":
         path = tmp_path / "one-api.db"
         _sqlite_db(path)
         yield {"SQLITE_PATH": str(path)}
+    elif request.param == "mysql":
+        async with throwaway_mysql() as dsn:
+            await _mysql_db(dsn)
+            yield {"SQL_DSN": dsn}
     else:
         async with throwaway_postgres() as dsn:
             await _postgres_db(dsn)
@@ -169,6 +207,8 @@ async def _schema_facts(env: dict[str, str]) -> tuple[dict[str, set[str]], list[
         indexes = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")]
         conn.close()
         return columns, indexes
+    if "@tcp(" in env["SQL_DSN"]:
+        return await _mysql_schema_facts(env["SQL_DSN"])
     pg = await asyncpg.connect(env["SQL_DSN"].split("?")[0])
     try:
         columns = {}
@@ -183,4 +223,26 @@ async def _schema_facts(env: dict[str, str]) -> tuple[dict[str, set[str]], list[
         ]
     finally:
         await pg.close()
+    return columns, indexes
+
+
+async def _mysql_schema_facts(dsn: str) -> tuple[dict[str, set[str]], list[str]]:
+    conn = await _mysql_connect(dsn)
+    try:
+        async with conn.cursor() as cursor:
+            columns: dict[str, set[str]] = {}
+            for table in ("logs", "tokens"):
+                await cursor.execute(
+                    "SELECT column_name FROM information_schema.columns WHERE table_schema = DATABASE()"
+                    " AND table_name = %s",
+                    (table,),
+                )
+                columns[table] = {row[0] for row in await cursor.fetchall()}
+            await cursor.execute(
+                "SELECT DISTINCT index_name FROM information_schema.statistics"
+                " WHERE table_schema = DATABASE()"
+            )
+            indexes = [row[0] for row in await cursor.fetchall()]
+    finally:
+        conn.close()
     return columns, indexes

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from newapi.storage.engine import resolve_database
 from newapi.storage.migrate import migrate
 from tests.conftest import make_settings
-from tests.support.services import throwaway_postgres
+from tests.support.services import mysql_admin, throwaway_mysql, throwaway_postgres
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "newapi_schema"
 TABLES = (
@@ -41,12 +41,17 @@ _ALIASES = {
     "int": "bigint",
     "numeric": "numeric",
     "decimal": "numeric",
+    # MariaDB stores MySQL's json as longtext (with a JSON check); both sides go through the same server.
+    "bool": "boolean",
+    "tinyint(1)": "boolean",
+    "tinyint": "boolean",
 }
 
 
 def _norm(type_name: str) -> str:
     t = type_name.lower().replace("character varying", "varchar").replace("character", "char")
-    t = t.replace("timestamp with time zone", "timestamptz").replace(" ", "")
+    t = t.replace("timestamp with time zone", "timestamptz")
+    t = t.split(" collate ")[0].split(" charset ")[0].replace(" ", "")
     return _ALIASES.get(t, t)
 
 
@@ -70,7 +75,21 @@ async def _describe(url: str) -> dict[str, Any]:
         await engine.dispose()
 
 
-@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+async def _mysql_pair() -> tuple[dict[str, Any], dict[str, Any]]:
+    async with throwaway_mysql() as ours_dsn, throwaway_mysql() as theirs_dsn:
+        await migrate(make_settings(SQL_DSN=ours_dsn))
+        theirs_name = theirs_dsn.split(")/", 1)[1].split("?")[0]
+        for line in (FIXTURES / "mysql.sql").read_text().splitlines():
+            if line.startswith("CREATE"):
+                await mysql_admin(line, theirs_name)
+        settings = make_settings()
+        return (
+            await _describe(resolve_database(settings, ours_dsn).url),
+            await _describe(resolve_database(settings, theirs_dsn).url),
+        )
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres", "mysql"])
 async def test_created_schema_matches_gorm(kind: str, tmp_path: Path) -> None:
     if kind == "sqlite":
         ours_path, theirs_path = tmp_path / "ours.db", tmp_path / "theirs.db"
@@ -83,6 +102,8 @@ async def test_created_schema_matches_gorm(kind: str, tmp_path: Path) -> None:
         conn.close()
         ours = await _describe(f"sqlite+aiosqlite:///{ours_path}")
         theirs = await _describe(f"sqlite+aiosqlite:///{theirs_path}")
+    elif kind == "mysql":
+        ours, theirs = await _mysql_pair()
     else:
         async with throwaway_postgres() as ours_dsn, throwaway_postgres() as theirs_dsn:
             await migrate(make_settings(SQL_DSN=ours_dsn))
