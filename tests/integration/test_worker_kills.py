@@ -2,10 +2,13 @@
 
 Issue 14 / reliability plan §5.2 B4. A real ``newapi serve`` with two workers and the mock
 upstream takes about 20 s of billed load (24 clients, a third streaming) while a worker is
-killed twice at random moments. Then: the dead workers' leases or holds are gone within
-seconds, every request the client received whole has exactly one consume log, and every
-counter (user quota, used quota, request count; token remain and used quota; channel used
-quota; quota_data buckets) equals what the consume logs add up to, to the unit.
+killed twice at random moments. The dead workers' leases or holds must be gone within
+seconds. Then the whole server is SIGKILLed (every worker's last second of settlements
+lives only in its journal) and started again, which replays the journals and releases
+what the dead workers held. Every request the client received whole must have exactly one
+consume log, and every counter (user quota, used quota, request count; token remain and
+used quota; channel used quota; quota_data buckets) must equal what the consume logs add
+up to, to the unit.
 """
 
 from __future__ import annotations
@@ -26,7 +29,16 @@ import redis.asyncio as aioredis
 from newapi.testing import MockUpstreamThread
 from tests.support.server import serve
 from tests.support.services import REDIS_URL
-from tests.support.worker_kills import Outcome, Setup, provision, run_load, workers_of
+from tests.support.worker_kills import (
+    Outcome,
+    Setup,
+    kill_server,
+    node_cleaned_up,
+    node_dir_of,
+    provision,
+    run_load,
+    workers_of,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
@@ -130,19 +142,29 @@ def _server_log_on_failure(path: Path) -> Iterator[None]:
 async def test_embedded_ledger_survives_worker_kills(mock: MockUpstreamThread, tmp_path: Path) -> None:
     query = _sqlite_query(tmp_path / "one-api.db")
     log = tmp_path / "server.log"
-    with _server_log_on_failure(log), serve({}, workers=2, cwd=tmp_path, keep_log=log) as base:
-        setup = await asyncio.to_thread(provision, base, mock.url)
-        before = await _counters(query, setup)
-        outcome = await run_load(base, setup.key, _main_pid(base), seconds=LOAD_SECONDS)
-
-        async def dead_leases_gone() -> bool:
-            rows = await query("SELECT node FROM newapi_quota_leases", ())
-            return not any(f":{pid}-" in row[0] for row in rows for pid in outcome.killed)
-
-        # Within seconds, not after ORPHAN_AFTER: a survivor saw the lock free.
-        assert await _until(dead_leases_gone, 5.0), "a killed worker's leases were not refunded"
-        assert len(workers_of(_main_pid(base))) == 2, "the killed workers were not respawned"
     with _server_log_on_failure(log):
+        with serve({}, workers=2, cwd=tmp_path, keep_log=log) as base:
+            setup = await asyncio.to_thread(provision, base, mock.url)
+            before = await _counters(query, setup)
+            outcome = await run_load(base, setup.key, _main_pid(base), seconds=LOAD_SECONDS)
+
+            async def dead_leases_gone() -> bool:
+                rows = await query("SELECT node FROM newapi_quota_leases", ())
+                return not any(f":{pid}-" in row[0] for row in rows for pid in outcome.killed)
+
+            # Within seconds, not after ORPHAN_AFTER: a survivor saw the lock free.
+            assert await _until(dead_leases_gone, 5.0), "a killed worker's leases were not refunded"
+            assert len(workers_of(_main_pid(base))) == 2, "the killed workers were not respawned"
+            # Then the whole server: its workers' last settlements live only in their journals.
+            port = _port(base)
+            kill_server(_main_pid(base))
+        directory = tmp_path / "one-api.db.node"
+        with serve({}, workers=1, cwd=tmp_path, keep_log=tmp_path / "restart.log", port=port):
+
+            async def cleaned_up() -> bool:
+                return node_cleaned_up(directory)
+
+            assert await _until(cleaned_up, 10.0), "the restarted server did not replay the journals"
         print(await _reconcile(query, setup, before, outcome))
         assert await query("SELECT node, kind, amount FROM newapi_quota_leases", ()) == []
 
@@ -154,44 +176,56 @@ async def test_redis_ledger_survives_worker_kills(
     prefix = redis_env["NEWAPI_REDIS_PREFIX"] + "ledger:"
     redis = aioredis.from_url(REDIS_URL)
     log = tmp_path / "server.log"
+    env = {**pg_env, **redis_env}
+
+    async def holds_of(pids: list[int]) -> list[str]:
+        members = await redis.zrange(prefix + "holds", 0, -1)
+        found = []
+        for member in members:
+            owner = await redis.hget(prefix + "hold:" + member.decode(), "w")
+            if owner and any(owner.decode().startswith(f"{pid}-") for pid in pids):
+                found.append(member.decode())
+        return found
+
     try:
-        with (
-            _server_log_on_failure(log),
-            serve({**pg_env, **redis_env}, workers=2, cwd=tmp_path, keep_log=log) as base,
-        ):
-            setup = await asyncio.to_thread(provision, base, mock.url)
-            before = await _counters(query, setup)
-            outcome = await run_load(base, setup.key, _main_pid(base), seconds=LOAD_SECONDS)
-
-            async def holds_of_dead() -> list[str]:
-                members = await redis.zrange(prefix + "holds", 0, -1)
-                dead = []
-                for member in members:
-                    owner = await redis.hget(prefix + "hold:" + member.decode(), "w")
-                    if owner and any(owner.decode().startswith(f"{pid}-") for pid in outcome.killed):
-                        dead.append(member.decode())
-                return dead
-
-            async def no_dead_holds() -> bool:
-                return not await holds_of_dead()
-
-            assert await _until(no_dead_holds, 5.0), "a killed worker's holds were not released"
-
-            async def quiet() -> bool:
-                # Live workers' credit blocks retire once idle; the flusher empties the stream.
-                backlog = int(await redis.get(prefix + "backlog") or 0)
-                return backlog == 0 and await redis.zcard(prefix + "holds") == 0
-
-            if not await _until(quiet, 20.0):
-                holds = await redis.zrange(prefix + "holds", 0, -1)
-                owners = [await redis.hget(prefix + "hold:" + h.decode(), "w") for h in holds]
-                backlog = await redis.get(prefix + "backlog")
-                pytest.fail(f"holds or unflushed settlements remain: {holds} of {owners}, backlog {backlog}")
-            balance = int(await redis.get(prefix + f"bal:u:{setup.user_id}") or 0)
-            (row,) = await query("SELECT quota FROM users WHERE id = $1", (setup.user_id,))
-            assert balance == row[0], "Redis and the database disagree on the balance"
-            assert len(workers_of(_main_pid(base))) == 2, "the killed workers were not respawned"
         with _server_log_on_failure(log):
+            with serve(env, workers=2, cwd=tmp_path, keep_log=log) as base:
+                setup = await asyncio.to_thread(provision, base, mock.url)
+                before = await _counters(query, setup)
+                outcome = await run_load(base, setup.key, _main_pid(base), seconds=LOAD_SECONDS)
+
+                async def no_dead_holds() -> bool:
+                    return not await holds_of(outcome.killed)
+
+                assert await _until(no_dead_holds, 5.0), "a killed worker's holds were not released"
+                workers = workers_of(_main_pid(base))
+                assert len(workers) == 2, "the killed workers were not respawned"
+                directory = node_dir_of(workers[0])
+                assert directory is not None
+                # Then the whole server: its workers' last settlements live only in their
+                # journals, their holds and credit blocks in Redis.
+                port = _port(base)
+                kill_server(_main_pid(base))
+            with serve(env, workers=1, cwd=tmp_path, keep_log=tmp_path / "restart.log", port=port):
+
+                async def quiet() -> bool:
+                    # Journals replayed, holds released, the stream flushed.
+                    backlog = int(await redis.get(prefix + "backlog") or 0)
+                    holds = await redis.zcard(prefix + "holds")
+                    return node_cleaned_up(directory) and backlog == 0 and holds == 0
+
+                if not await _until(quiet, 15.0):
+                    holds = await redis.zrange(prefix + "holds", 0, -1)
+                    owners = [await redis.hget(prefix + "hold:" + h.decode(), "w") for h in holds]
+                    backlog = await redis.get(prefix + "backlog")
+                    pytest.fail(f"not cleaned up: holds {holds} of {owners}, backlog {backlog}")
+                balance = int(await redis.get(prefix + f"bal:u:{setup.user_id}") or 0)
+                (row,) = await query("SELECT quota FROM users WHERE id = $1", (setup.user_id,))
+                assert balance == row[0], "Redis and the database disagree on the balance"
             print(await _reconcile(query, setup, before, outcome))
     finally:
         await redis.aclose()
+
+
+def _port(base: str) -> int:
+    return int(base.rsplit(":", 1)[1])

@@ -36,10 +36,12 @@ def serve(
     cwd: Path | None = None,
     timeout: float = 30.0,
     keep_log: Path | None = None,
+    port: int | None = None,
 ) -> Iterator[str]:
     """Run the gateway until the block ends; yields its base URL. ``keep_log``: where to move
-    the server's output when it stops (it is deleted otherwise)."""
-    port = free_port()
+    the server's output when it stops (it is deleted otherwise); ``port``: a given one (a
+    restart of a server that stopped), a free one by default."""
+    port = port or free_port()
     full_env = {
         k: v for k, v in os.environ.items() if not k.startswith(("SQL_DSN", "REDIS_CONN", "SQLITE_PATH"))
     }

@@ -12,6 +12,7 @@ import asyncio
 import os
 import random
 import signal
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -151,3 +152,35 @@ async def run_load(
 
     await asyncio.gather(killer(), *(client_loop(i) for i in range(concurrency)))
     return outcome
+
+
+def kill_server(main_pid: int) -> None:
+    """SIGKILL the whole server (main process and workers) and wait until it is gone."""
+    os.killpg(main_pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{main_pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return
+        if state == "Z":
+            return
+        time.sleep(0.05)
+
+
+def node_dir_of(worker_pid: int) -> Path | None:
+    """The node directory of a worker on a server database (in the temp directory)."""
+    base = Path(tempfile.gettempdir()) / f"newapi-{os.getuid()}"
+    for lock in base.glob(f"node-*/workers/{worker_pid}-*.lock"):
+        return lock.parent.parent
+    return None
+
+
+def node_cleaned_up(directory: Path) -> bool:
+    """Only one live worker's lock left, and no journal segment of another worker."""
+    locks = list((directory / "workers").glob("*.lock"))
+    if len(locks) != 1:
+        return False
+    mine = locks[0].name.removesuffix(".lock") + "."
+    files = (directory / "journal").glob("*.*")
+    return not [p for p in files if p.suffix[1:].isdigit() and not p.name.startswith(mine)]
