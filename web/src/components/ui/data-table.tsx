@@ -63,6 +63,8 @@ export function DataTable<T>({
     getScrollElement: () => scroller.current,
     estimateSize: () => ROW_HEIGHT,
     overscan: 10,
+    // Rows are drawn on the first paint, before the container has been measured.
+    initialRect: { width: 1200, height: 800 },
   })
   const items = virtualizer.getVirtualItems()
   const before = items.length ? (items[0]?.start ?? 0) : 0
