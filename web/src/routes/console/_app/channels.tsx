@@ -288,6 +288,11 @@ function Channels() {
           </div>
         </form>
       </Card>
+      {searching && (s.status !== undefined || s.type !== undefined || s.tag) && (
+        <p role="note" className="mb-3 text-sm text-muted-fg">
+          {t('channels.searchIgnores')}
+        </p>
+      )}
       {selected.length > 0 && (
         <div role="toolbar" aria-label={t('channels.bulkActions')} className="mb-3 flex flex-wrap items-center gap-2 rounded-md border border-primary/40 bg-primary/5 px-3 py-2 text-sm">
           <span>{t('common.selected', { count: selected.length })}</span>
