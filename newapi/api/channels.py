@@ -17,6 +17,7 @@ from starlette.responses import Response
 
 from newapi.adaptors.headers import override_problem
 from newapi.adaptors.openai.compat import refusal
+from newapi.adaptors.override import validate as param_override_problem
 from newapi.api.auth import Caller, admin_only, runtime_of
 from newapi.api.envelope import (
     ApiError,
@@ -124,6 +125,8 @@ def check_channel(body: ChannelBody) -> None:
             raise ApiError(f"{name} must be a JSON object")
         if name == "header_override" and (problem := override_problem(value)) is not None:
             raise ApiError(f"header_override: {problem}")
+        if name == "param_override" and (problem := param_override_problem(value)) is not None:
+            raise ApiError(f"param_override: {problem}")
     if body.model_mapping:
         mapping = orjson.loads(body.model_mapping)
         if any(not isinstance(v, str) for v in mapping.values()):

@@ -48,6 +48,8 @@ class Call:
     #: reasoning effort it asked for (a model-name suffix, or the client's on o-series/gpt-5)
     target: str = ""
     reasoning_effort: str = ""
+    #: what the channel's param_override did to audited paths (the consume log's ``po``)
+    override_audit: tuple[str, ...] = ()
     usage: Usage | None = None
     local_count: bool = False
     first_byte_at: float = 0.0

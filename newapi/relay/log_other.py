@@ -5,7 +5,8 @@ The request's fields are New API's ``GenerateTextOtherInfo`` (``service/log_info
 tried, multi-key index, local token count), ``request_path``, ``request_conversion`` (the API
 formats the request went through, by New API's display names), ``claude`` when it went up as
 Claude Messages, ``billing_source`` (always the wallet here: no subscriptions) and the user's
-``billing_preference``, and ``stream_status`` in New API's shape. Ours beside them:
+``billing_preference``, ``po`` (what the channel's param_override did to audited paths, in
+New API's audit lines), and ``stream_status`` in New API's shape. Ours beside them:
 ``client_gone``. The charge's own terms (ratios, cache, audio, image, tool surcharges, usage
 semantics, quota saturation) come from :func:`newapi.billing.quota.compute_charge`.
 
@@ -111,6 +112,7 @@ def fields_key(call: Call) -> tuple[Any, ...]:
         call.key_index if channel is not None and channel.multi_key else None,
         call.local_count,
         preference if isinstance(preference, str) else "",
+        call.override_audit,
     )
 
 
@@ -128,6 +130,7 @@ def request_fields(
     multi_key_index: int | None,
     local_count: bool,
     billing_preference: str,
+    override_audit: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """What ``other`` records about the request itself, after ``frt``, in New API's order."""
     fields: dict[str, Any] = {}
@@ -151,6 +154,8 @@ def request_fields(
     fields["billing_source"] = "wallet"
     if billing_preference:
         fields["billing_preference"] = billing_preference
+    if override_audit:
+        fields["po"] = list(override_audit)  # what param_override did to audited paths
     if stream_end:
         fields["stream_status"] = _stream_status(stream_end, stream_error)
     if client_gone:

@@ -21,6 +21,7 @@ from newapi.adaptors.headers import apply_header_override
 from newapi.adaptors.openai import channel as openai_channel
 from newapi.adaptors.openai import compat
 from newapi.adaptors.openai import request as openai_request
+from newapi.adaptors.override import legacy as legacy_override
 from newapi.adaptors.responses import channel as responses_channel
 from newapi.adaptors.responses import request as responses_request
 from newapi.adaptors.responses.request import Unconvertible
@@ -38,6 +39,7 @@ from newapi.relay.call import Call
 from newapi.relay.endpoints import GEMINI_EMBED
 from newapi.relay.formats import CLAUDE, CODECS, GEMINI, OPENAI, RESPONSES
 from newapi.relay.multipart import replace_field
+from newapi.relay.param_override import apply_operations
 
 if TYPE_CHECKING:
     from newapi.runtime import Runtime
@@ -92,6 +94,9 @@ class Outgoing:
     event_stream: bool = False  # Bedrock's binary event stream instead of SSE
     #: a Gemini embedding request sent as OpenAI embeddings: None, or whether it was a batch
     embed_batch: bool | None = None
+    #: the header override the param_override's operations left (None: the channel's own)
+    header_override: dict[str, str] | None = None
+    overridden: bool = False  # the operations already ran (Bedrock: before signing)
 
 
 def _merge(target: dict[str, Any], override: dict[str, Any]) -> None:
@@ -161,8 +166,11 @@ class Planner:
                 out = await self._gemini(call, channel, key, thinking)
             else:
                 out = self._openai_family(call, channel, key, target)
-        if channel.header_override:
-            out.headers = apply_header_override(out.headers, channel.header_override, client.raw, key)
+        if not out.overridden and not call.endpoint.multipart:
+            out.body = apply_operations(call, channel, client, out.body, out)
+        header_override = out.header_override if out.header_override is not None else channel.header_override
+        if header_override:
+            out.headers = apply_header_override(out.headers, header_override, client.raw, key)
         call.target = out.target
         return out
 
@@ -184,13 +192,13 @@ class Planner:
 
     def _edit(self, call: Call, channel: ChannelInfo, model: str, needs: bool) -> dict[str, Any] | None:
         """The client's body decoded for editing, or None when it can go up unchanged."""
-        override = channel.param_override if "operations" not in channel.param_override else {}
+        override = legacy_override(channel.param_override)
         if not needs and not override and model == call.model:
             return None
         return _decode(call.body)
 
     def _finish(self, body: dict[str, Any], channel: ChannelInfo) -> bytes:
-        override = channel.param_override if "operations" not in channel.param_override else {}
+        override = legacy_override(channel.param_override)
         if override:
             _merge(body, override)
         return orjson.dumps(body)
@@ -318,11 +326,14 @@ class Planner:
             except ValueError as exc:
                 raise UpstreamError(str(exc), code="channel:invalid_key", channel_error=True) from None
             raw = self._finish(bedrock.body_for(body, beta), channel)
-            url = bedrock.upstream_url(channel, credentials, model, call.stream)
-            headers = bedrock.auth_headers(credentials, url, raw, call.stream)
+            out = Outgoing("", [], b"", CLAUDE, event_stream=call.stream, overridden=True)
+            raw = apply_operations(call, channel, client, raw, out)  # the signature covers the body
+            out.url = bedrock.upstream_url(channel, credentials, model, call.stream)
+            out.headers = bedrock.auth_headers(credentials, out.url, raw, call.stream)
             if credentials.api_key:
-                headers.append((b"content-type", _JSON))
-            return Outgoing(url, headers, raw, CLAUDE, event_stream=call.stream)
+                out.headers.append((b"content-type", _JSON))
+            out.body = raw
+            return out
         if channel.type == ChannelType.VERTEX_AI:
             assert body is not None
             account = parse_service_account(key)

@@ -57,6 +57,9 @@ _calls = st.fixed_dictionaries(
         "target": st.sampled_from(["", "openai", "responses", "claude", "gemini"]),
         "stream_error": st.sampled_from(["", "upstream closed the stream before it finished"]),
         "billing_preference": st.sampled_from([None, "", "wallet_first", 7]),
+        "override_audit": st.sampled_from(
+            [(), ("set model = gpt-4o",), ('set messages.0.content = "é\\"', "delete service_tier")]
+        ),
     }
 )
 
@@ -84,6 +87,7 @@ def test_other_from_shared_terms_equals_the_merged_object(a: dict[str, Any], b: 
         preference = fields["billing_preference"]
         setting = {} if preference is None else {"billing_preference": preference}
         call.user = SimpleNamespace(setting=setting)  # type: ignore[assignment]
+        call.override_audit = fields["override_audit"]
         if fields["frt_ms"]:
             call.first_byte_at = call.started + fields["frt_ms"] / 1000
         joined = _other(call, charge)
@@ -102,6 +106,9 @@ def test_other_records_the_terms_and_the_request() -> None:
     assert other["request_path"] == "/v1/chat/completions"
     assert other["admin_info"] == {"use_channel": ["3", "7"], "local_count_tokens": True}
     assert "frt" not in orjson.loads(_other(replace(call, first_byte_at=0.0), charge))
+    assert "po" not in other
+    audited = orjson.loads(_other(replace(call, override_audit=("set model = gpt-4o",)), charge))
+    assert audited["po"] == ["set model = gpt-4o"]
 
 
 def _call(path: str = "/v1/chat/completions", **fields: Any) -> Call:

@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 
+from newapi.adaptors import override
 from newapi.adaptors.openai import compat
 from newapi.core.constants import ChannelType
 from newapi.core.endpoints import Endpoint
@@ -114,7 +115,7 @@ def plan_body(
         force_usage=stream and supports and force_stream_option,
         drop_stream_options=client_stream_options and not supports,
         reasoning_effort=effort,
-        param_override=channel.param_override if "operations" not in channel.param_override else {},
+        param_override=override.legacy(channel.param_override),
         openrouter=channel.type == ChannelType.OPENROUTER and endpoint.can_stream,
         channel_type=channel.type,
         type_fields=fields or None,
