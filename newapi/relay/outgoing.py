@@ -154,6 +154,7 @@ class Planner:
         natives = native_formats(channel, call.upstream_model)
         target = call.fmt if call.fmt in natives else natives[0]
         call.reasoning_effort = ""  # each attempt's own (a retry may go to another kind of channel)
+        call.override_audit = ()
         if call.endpoint is GEMINI_EMBED and target != GEMINI:
             out = self._embeddings(call, channel, key, target)
         elif target == OPENAI and call.fmt == OPENAI:
