@@ -44,6 +44,7 @@ CHAT_PATHS: dict[int, str] = {
     46: "/v2/chat/completions",
     47: "/v1/chat/completions",
     48: "/v1/chat/completions",
+    53: "/v1/chat/completions",
 }
 EMBED_PATHS = {
     17: "/compatible-mode/v1/embeddings",
@@ -177,6 +178,10 @@ def test_per_type_tweaks(client: openai.OpenAI, mock: MockUpstreamThread) -> Non
     client.chat.completions.create(model="t48-search", messages=[{"role": "user", "content": "x"}])
     body = json.loads(_last(mock).body)
     assert body["model"] == "grok-4" and body["search_parameters"] == {"mode": "on"}
+    client.chat.completions.create(model="t20-chat", messages=[{"role": "user", "content": "x"}])
+    record = _last(mock)
+    assert record.headers["x-openrouter-title"] == "New API" and record.headers["http-referer"]
+    assert json.loads(record.body)["usage"] == {"include": True}
 
 
 def test_an_endpoint_the_type_lacks_is_a_clear_400(client: openai.OpenAI, mock: MockUpstreamThread) -> None:
@@ -197,6 +202,7 @@ def test_an_endpoint_the_type_lacks_is_a_clear_400(client: openai.OpenAI, mock: 
         (18, "Xunfei"),
         (57, "Codex"),
         (4, "Ollama"),
+        (60, "New API upstream"),
         (50, "async-task"),
         (77, "knows"),
     ],

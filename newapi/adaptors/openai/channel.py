@@ -231,6 +231,7 @@ def auth_headers(channel: ChannelInfo, key: str, stream: bool = False) -> list[t
     if channel.type == ChannelType.OPENAI and channel.openai_organization:
         headers.append((b"openai-organization", channel.openai_organization.encode()))
     if channel.type == ChannelType.OPENROUTER:
-        headers.append((b"http-referer", b"https://github.com/QuantumNous/new-api"))
-        headers.append((b"x-title", b"New API"))
+        # New API's OpenRouter attribution headers (reference §4.9).
+        headers.append((b"http-referer", b"https://www.newapi.ai"))
+        headers.append((b"x-openrouter-title", b"New API"))
     return headers

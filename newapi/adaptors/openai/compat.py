@@ -97,6 +97,7 @@ COMPAT: dict[int, Compat] = {
         coding_plans=True,
     ),
     T.DEEPSEEK: Compat("DeepSeek", {"chat": "/v1/chat/completions", "completions": "/beta/completions"}),
+    T.SUBMODEL: Compat("Submodel", {"chat": "/v1/chat/completions", "completions": "/v1/completions"}),
 }
 
 # New API's ChannelSpecialBases: a base URL of one of these names means the plan's OpenAI base.
@@ -128,9 +129,11 @@ _NAMES: dict[int, str] = {
     T.CLOUDFLARE: "Cloudflare",
     T.MOKA_AI: "MokaAI",
     T.COZE: "Coze",
-    T.SUBMODEL: "Submodel",
     T.REPLICATE: "Replicate",
     T.CODEX: "Codex",
+    58: "Advanced Custom",
+    59: "Sub2API",
+    60: "New API upstream",
 }
 
 
