@@ -21,7 +21,18 @@ from starlette.responses import Response
 
 from newapi.api import balance
 from newapi.api.auth import Caller, admin_only, runtime_of
-from newapi.api.envelope import ApiError, Id, Quota, SmallInt, body_as, ok, page_params, paged, path_int
+from newapi.api.envelope import (
+    ApiError,
+    Id,
+    Quota,
+    SmallInt,
+    body_as,
+    int_query,
+    ok,
+    page_params,
+    paged,
+    path_int,
+)
 from newapi.api.likes import like_pattern
 from newapi.api.newcomers import insert_user
 from newapi.api.users import user_json
@@ -95,6 +106,8 @@ async def list_users(request: Request, caller: Caller) -> Response:
 class UserSearch(msgspec.Struct):
     keyword: str = ""
     group: str = ""
+    role: SmallInt = 0
+    status: SmallInt = 0
 
 
 @admin_only
@@ -114,6 +127,11 @@ async def search_users(request: Request, caller: Caller) -> Response:
         conditions.append(or_(*matches))
     if group:
         conditions.append(User.group == group)
+    # The console's role and status filters (0: any); New API's search has only the keyword.
+    for column, name in ((User.role, "role"), (User.status, "status")):
+        value = int_query(request, name, 0) or 0
+        if value:
+            conditions.append(column == value)
     return await _page(request, *conditions)
 
 

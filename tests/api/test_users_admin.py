@@ -121,6 +121,10 @@ async def test_create_update_and_search(roles: Roles, gateway: Gateway) -> None:
     assert me["display_name"] == "Carol" and me["group"] == "vip"
     found = (await admin.get("/api/user/search?keyword=car")).json()["data"]
     assert [u["username"] for u in found["items"]] == ["carol"]
+    by_role = (await admin.get("/api/user/search?role=1&status=1")).json()["data"]
+    assert "carol" in [u["username"] for u in by_role["items"]]
+    assert all(u["role"] == 1 and u["status"] == 1 for u in by_role["items"])
+    assert (await admin.get("/api/user/search?keyword=car&status=2")).json()["data"]["total"] == 0
     wildcard = (await admin.get("/api/user/search?keyword=%25")).json()["data"]
     assert wildcard["total"] == 0
     role_change = await admin.put("/api/user/", json={"id": carol, "role": 10})

@@ -1955,6 +1955,10 @@ export interface components {
             group: string;
             /** @default  */
             keyword: string;
+            /** @default 0 */
+            role: number;
+            /** @default 0 */
+            status: number;
         };
         /** UserSetting */
         UserSetting: {
@@ -6391,6 +6395,8 @@ export interface operations {
             query?: {
                 keyword?: string;
                 group?: string;
+                role?: number;
+                status?: number;
                 p?: number;
                 page_size?: number;
             };
