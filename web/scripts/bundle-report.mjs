@@ -34,6 +34,7 @@ const PAGES = {
   channels: ['console/_app.tsx', 'console/_app/channels.tsx'],
   logs: ['console/_app.tsx', 'console/_app/logs.tsx'],
   playground: ['console/_app.tsx', 'console/_app/playground.tsx'],
+  users: ['console/_app.tsx', 'console/_app/users.tsx'],
 }
 const report = {}
 for (const [page, routes] of Object.entries(PAGES)) {

@@ -19,6 +19,7 @@ import { Route as ConsoleAppChannelsRouteImport } from './routes/console/_app/ch
 import { Route as ConsoleAppKeysRouteImport } from './routes/console/_app/keys'
 import { Route as ConsoleAppLogsRouteImport } from './routes/console/_app/logs'
 import { Route as ConsoleAppPlaygroundRouteImport } from './routes/console/_app/playground'
+import { Route as ConsoleAppUsersRouteImport } from './routes/console/_app/users'
 
 const IndexRoute = IndexRouteImport.update({
   id: '/',
@@ -70,6 +71,11 @@ const ConsoleAppPlaygroundRoute = ConsoleAppPlaygroundRouteImport.update({
   path: '/playground',
   getParentRoute: () => ConsoleAppRoute,
 } as any)
+const ConsoleAppUsersRoute = ConsoleAppUsersRouteImport.update({
+  id: '/users',
+  path: '/users',
+  getParentRoute: () => ConsoleAppRoute,
+} as any)
 
 export interface FileRoutesByFullPath {
   '/': typeof IndexRoute
@@ -81,6 +87,7 @@ export interface FileRoutesByFullPath {
   '/console/keys': typeof ConsoleAppKeysRoute
   '/console/logs': typeof ConsoleAppLogsRoute
   '/console/playground': typeof ConsoleAppPlaygroundRoute
+  '/console/users': typeof ConsoleAppUsersRoute
   '/console/': typeof ConsoleAppIndexRoute
 }
 export interface FileRoutesByTo {
@@ -92,6 +99,7 @@ export interface FileRoutesByTo {
   '/console/keys': typeof ConsoleAppKeysRoute
   '/console/logs': typeof ConsoleAppLogsRoute
   '/console/playground': typeof ConsoleAppPlaygroundRoute
+  '/console/users': typeof ConsoleAppUsersRoute
   '/console': typeof ConsoleAppIndexRoute
 }
 export interface FileRoutesById {
@@ -105,6 +113,7 @@ export interface FileRoutesById {
   '/console/_app/keys': typeof ConsoleAppKeysRoute
   '/console/_app/logs': typeof ConsoleAppLogsRoute
   '/console/_app/playground': typeof ConsoleAppPlaygroundRoute
+  '/console/_app/users': typeof ConsoleAppUsersRoute
   '/console/_app/': typeof ConsoleAppIndexRoute
 }
 export interface FileRouteTypes {
@@ -119,6 +128,7 @@ export interface FileRouteTypes {
     | '/console/keys'
     | '/console/logs'
     | '/console/playground'
+    | '/console/users'
     | '/console/'
   fileRoutesByTo: FileRoutesByTo
   to:
@@ -130,6 +140,7 @@ export interface FileRouteTypes {
     | '/console/keys'
     | '/console/logs'
     | '/console/playground'
+    | '/console/users'
     | '/console'
   id:
     | '__root__'
@@ -142,6 +153,7 @@ export interface FileRouteTypes {
     | '/console/_app/keys'
     | '/console/_app/logs'
     | '/console/_app/playground'
+    | '/console/_app/users'
     | '/console/_app/'
   fileRoutesById: FileRoutesById
 }
@@ -225,6 +237,13 @@ declare module '@tanstack/react-router' {
       preLoaderRoute: typeof ConsoleAppPlaygroundRouteImport
       parentRoute: typeof ConsoleAppRoute
     }
+    '/console/_app/users': {
+      id: '/console/_app/users'
+      path: '/users'
+      fullPath: '/console/users'
+      preLoaderRoute: typeof ConsoleAppUsersRouteImport
+      parentRoute: typeof ConsoleAppRoute
+    }
   }
 }
 
@@ -233,6 +252,7 @@ interface ConsoleAppRouteChildren {
   ConsoleAppKeysRoute: typeof ConsoleAppKeysRoute
   ConsoleAppLogsRoute: typeof ConsoleAppLogsRoute
   ConsoleAppPlaygroundRoute: typeof ConsoleAppPlaygroundRoute
+  ConsoleAppUsersRoute: typeof ConsoleAppUsersRoute
   ConsoleAppIndexRoute: typeof ConsoleAppIndexRoute
 }
 
@@ -241,6 +261,7 @@ const ConsoleAppRouteChildren: ConsoleAppRouteChildren = {
   ConsoleAppKeysRoute: ConsoleAppKeysRoute,
   ConsoleAppLogsRoute: ConsoleAppLogsRoute,
   ConsoleAppPlaygroundRoute: ConsoleAppPlaygroundRoute,
+  ConsoleAppUsersRoute: ConsoleAppUsersRoute,
   ConsoleAppIndexRoute: ConsoleAppIndexRoute,
 }
 

@@ -154,3 +154,29 @@ export interface QuotaBucket {
 }
 
 export type GroupMap = Record<string, { ratio: number; desc: string }>
+
+export interface AdminUser {
+  id: number
+  username: string
+  display_name: string
+  role: number
+  status: number
+  email: string
+  group: string
+  quota: number
+  used_quota: number
+  request_count: number
+  remark: string | null
+}
+
+export interface Redemption {
+  id: number
+  name: string
+  key: string
+  status: number
+  quota: number
+  created_time: number
+  redeemed_time: number
+  used_user_id: number
+  expired_time: number
+}

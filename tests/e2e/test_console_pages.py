@@ -1,0 +1,136 @@
+"""The console's part-2 pages in Debian's Chromium against a real ``newapi serve`` and the mock upstream.
+
+One install per module (set up through the API; the first-run page is covered by test_console.py),
+one browser shared by every test; the tests run in file order and build on each other's state
+(users created on the users page redeem codes in the wallet). Screenshots go beside part 1's in
+build/e2e-console/.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.e2e.test_console import CHROMIUM, PASSWORD, SHOTS, Watch, playwright_api, shot, sign_in, sign_out
+from tests.support.server import ROOT, serve
+
+pytestmark = pytest.mark.e2e
+
+Page = playwright_api.Page
+expect = playwright_api.expect
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if not (ROOT / "newapi" / "web_dist" / "index.html").exists():
+        if shutil.which("npm") is None:
+            pytest.skip("no npm here to build the console (make web builds it where npm is)")
+        pytest.fail("the console is not built: run `make web`")
+    directory = tmp_path_factory.mktemp("console-pages")
+    with serve({"SQLITE_PATH": str(directory / "one-api.db")}, workers=1, cwd=directory) as url:
+        body = {"username": "root", "password": PASSWORD, "confirmPassword": PASSWORD}
+        assert httpx.post(f"{url}/api/setup", json=body).json()["success"]
+        yield url
+
+
+@pytest.fixture(scope="module")
+def watch() -> Watch:
+    return Watch()
+
+
+@pytest.fixture(scope="module")
+def page(watch: Watch, base: str) -> Iterator[Page]:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        context = browser.new_context(viewport={"width": 1280, "height": 800}, accept_downloads=True)
+        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
+        context.set_default_timeout(10_000)
+        tab = context.new_page()
+        watch.attach(tab)
+        sign_in(tab, base, "root", PASSWORD)
+        yield tab
+        context.close()
+        browser.close()
+
+
+@pytest.fixture(autouse=True)
+def no_errors(watch: Watch) -> Iterator[None]:
+    watch.problems.clear()
+    yield
+    assert watch.problems == []
+
+
+def row(page: Page, text: str) -> playwright_api.Locator:
+    return page.get_by_test_id("table-row").filter(has_text=text)
+
+
+def create_user(page: Page, username: str, password: str, role: str | None = None) -> None:
+    page.get_by_role("button", name="New user").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Username").fill(username)
+    dialog.get_by_label("Password").fill(password)
+    if role:
+        dialog.get_by_label("Role").select_option(label=role)
+    dialog.get_by_role("button", name="Create").click()
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    expect(row(page, username)).to_have_count(1)
+
+
+def test_users_create_filter_quota_and_root_protected(page: Page, base: str) -> None:
+    page.goto(f"{base}/console/users")
+    expect(page.get_by_role("heading", name="Users")).to_be_visible()
+    # The root row offers root no destructive action either: root is never disabled or deleted.
+    expect(page.get_by_role("button", name="More actions for root")).to_have_count(0)
+    create_user(page, "bob", "bobpass123")
+    create_user(page, "adm", "admpass123", role="Admin")
+    # Balance added through /api/user/manage shows at once, without a reload.
+    page.get_by_role("button", name="Adjust the balance of bob").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Change").select_option("add")
+    dialog.get_by_label("Amount (in the site currency)").fill("2")
+    with page.expect_request(lambda r: r.url.endswith("/api/user/manage") and r.method == "POST") as sent:
+        dialog.get_by_role("button", name="Apply").click()
+    assert sent.value.post_data_json == {"id": 2, "action": "add_quota", "mode": "add", "value": 1_000_000}
+    expect(row(page, "bob").get_by_test_id("user-balance")).to_have_text("$2.00")
+    # Edit: display name, group list, remark.
+    page.get_by_role("button", name="Edit user bob").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Display name").fill("Bobby")
+    dialog.get_by_label("Remark").fill("trial account")
+    dialog.get_by_role("button", name="Save").click()
+    expect(row(page, "bob")).to_contain_text("Bobby")
+    expect(row(page, "bob")).to_contain_text("trial account")
+    # Filters live in the URL and reach the server.
+    page.get_by_label("Role").select_option(label="Admin")
+    page.get_by_role("button", name="Search").click()
+    expect(page).to_have_url(re.compile(r"role=10"))
+    expect(page.get_by_test_id("table-row")).to_have_count(1)
+    expect(row(page, "adm")).to_have_count(1)
+    page.get_by_role("button", name="Reset").click()
+    expect(page.get_by_test_id("table-row")).to_have_count(3)
+    # Disable, then enable again.
+    page.get_by_role("button", name="More actions for bob").click()
+    page.get_by_role("menuitem", name="Disable").click()
+    page.get_by_role("alertdialog").get_by_role("button", name="Disable").click()
+    expect(row(page, "bob")).to_contain_text("Disabled")
+    page.get_by_role("button", name="More actions for bob").click()
+    page.get_by_role("menuitem", name="Enable").click()
+    expect(row(page, "bob")).to_contain_text("Enabled")
+    shot(page, "users")
+    # An admin sees the root row with no destructive action, and cannot promote.
+    sign_out(page, "root")
+    sign_in(page, base, "adm", "admpass123")
+    page.goto(f"{base}/console/users")
+    expect(row(page, "root")).to_have_count(1)
+    expect(row(page, "root").get_by_role("button")).to_have_count(0)
+    page.get_by_role("button", name="More actions for bob").click()
+    expect(page.get_by_role("menuitem", name="Make admin")).to_have_count(0)
+    expect(page.get_by_role("menuitem", name="Delete")).to_be_visible()
+    page.keyboard.press("Escape")
+    sign_out(page, "adm")
+    sign_in(page, base, "root", PASSWORD)
