@@ -263,3 +263,28 @@ async def test_auto_disabled_channel_is_reported_to_root(
     sent = orjson.loads(receiver.hits[0].body)
     assert sent["type"] == "channel_update" and sent["values"][1] == broken
     assert "401" in sent["values"][2]
+
+
+async def test_channel_test_run_and_re_enable_are_reported_to_root(
+    gateway: Gateway, receiver: Receiver, mock: MockUpstreamThread
+) -> None:
+    from newapi.jobs.channel_tests import test_all
+    from newapi.storage.tables import Channel
+
+    assert gateway.runtime is not None
+    root_setting = orjson.dumps({"notify_type": "webhook", "webhook_url": receiver.url + "/root"}).decode()
+    await add_account(gateway, role=100, username="root", setting=root_setting)
+    channel_id = await add_channel(gateway, mock.url)
+    async with gateway.runtime.sessions() as db, db.begin():
+        channel = await db.get(Channel, channel_id)
+        assert channel is not None
+        channel.status = 3  # auto-disabled earlier
+    await gateway.runtime.invalidate("channels")
+    await _option(gateway, "AutomaticEnableChannelEnabled", "true")
+    summary = await test_all(gateway.runtime)
+    assert summary.enabled == [channel_id]
+    await asyncio.wait_for(gateway.runtime.notifier.drain(), 10)
+    sent = sorted((orjson.loads(hit.body) for hit in receiver.hits), key=lambda body: str(body["type"]))
+    assert [body["type"] for body in sent] == ["channel_test", "channel_update"]
+    assert sent[0]["values"][0] == 1 and sent[0]["values"][3] == str(channel_id)
+    assert sent[1]["title"].endswith(f"(#{channel_id}) was enabled")
