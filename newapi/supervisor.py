@@ -4,10 +4,10 @@ Granian 2.8 respawns a worker that died (``respawn_failed_workers``), but ends t
 whole server, every worker and every in-flight request with it, when a worker dies
 again within 5.5 seconds of its respawn ("Worker crash loop detected, exiting"; the
 threshold is a constant, no option moves it). Two quick OOM kills would take the
-node down. Here a worker that dies is respawned after a delay that doubles while its
-successors keep dying young (1 s, 2 s, 4 s ... at most MAX_DELAY), and starts again
-from nothing once one lives MATURE seconds; the other workers serve meanwhile. Only
-a worker that dies young GIVE_UP_AFTER times in a row (it cannot start: a bad
+node down. Here a worker that dies is respawned at once, and while its successors
+keep dying young (within MATURE seconds) after a delay that doubles (1 s, 2 s, 4 s ...
+at most MAX_DELAY); the other workers serve meanwhile. Only a worker slot whose
+workers die young GIVE_UP_AFTER times in a row (it cannot start: a bad
 configuration, a database that refuses it) ends the server, with exit status 1, for
 the operator's process manager (``Restart=always``; see the README) to restart.
 Reloads and lifetime respawns are Granian's own. (Granian's ``Granian`` is its
@@ -26,27 +26,31 @@ from newapi.metrics.multiproc import mark_dead
 
 log = logging.getLogger("newapi.supervisor")
 
-#: Seconds a worker must live for its next crash to count as a first one.
+#: Seconds a worker must live for its death to start a new streak (respawned at once).
 MATURE = 30.0
 #: The longest wait before a respawn, in seconds.
 MAX_DELAY = 30.0
-#: Young deaths in a row of one worker slot after which the server gives up.
+#: Deaths in a row of one worker slot, each within MATURE of its spawn, after which the
+#: server gives up.
 GIVE_UP_AFTER = 10
 
 
-def next_delay(previous: float, lived: float) -> float:
-    """The wait before respawning a worker that lived ``lived`` seconds, after ``previous``."""
-    if lived >= MATURE:
-        return 0.0
-    return min(MAX_DELAY, max(1.0, previous * 2))
+def streak_after(streak: int, lived: float) -> int:
+    """A slot's deaths in a row once its worker died after ``lived`` seconds."""
+    return streak + 1 if lived < MATURE and streak else 1
+
+
+def respawn_delay(streak: int) -> float:
+    """The wait before a respawn: none after a first death (Granian's own respawn), then 1 s,
+    2 s, 4 s ... while the successors keep dying young."""
+    return 0.0 if streak <= 1 else min(MAX_DELAY, 2.0 ** (streak - 2))
 
 
 class Supervisor(MPServer):
     def __init__(self, *args: Any, metrics_dir: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._metrics_dir = metrics_dir
-        self._delays: dict[int, float] = {}
-        self._young_deaths: dict[int, int] = {}
+        self._streaks: dict[int, int] = {}
 
     def _respawn_workers(self, workers: Any, spawn_target: Any, target_loader: Any, delay: float = 0) -> None:
         if delay:  # a reload or a lifetime respawn, not a crash: Granian's own way
@@ -55,10 +59,9 @@ class Supervisor(MPServer):
         for idx in workers:
             mark_dead(self.wrks[idx]._id(), self._metrics_dir)
             lived = time.monotonic() - self.wrks[idx].birth
-            wait = next_delay(self._delays.get(idx, 0.0), lived)
-            self._delays[idx] = wait
-            self._young_deaths[idx] = 0 if lived >= MATURE else self._young_deaths.get(idx, 0) + 1
-            if self._young_deaths[idx] >= GIVE_UP_AFTER:
+            streak = self._streaks[idx] = streak_after(self._streaks.get(idx, 0), lived)
+            wait = respawn_delay(streak)
+            if streak >= GIVE_UP_AFTER:
                 log.error("worker-%d keeps dying at start; stopping the server", idx + 1)
                 self.interrupt_children.append(idx)  # exit status 1
                 self.interrupt_signal = True

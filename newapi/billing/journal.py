@@ -44,6 +44,7 @@ import logging
 import mmap
 import os
 import struct
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -78,6 +79,7 @@ class Journal:
         self._used = 0  # bytes of lines in the open segment
         self._room = 0
         self._broken = False
+        self._retry_at = 0.0
         self._spares: list[str] = []
         self._spare_seq = 0
         self.lines = 0  # lines in the open segment
@@ -89,6 +91,8 @@ class Journal:
         used = self._used
         end = used + len(line)
         if end > self._room:
+            if self._broken and time.monotonic() < self._retry_at:
+                return  # the disk refused a segment a moment ago: no attempt per request
             if not self._open(len(line)):
                 return
             used, end = 0, len(line)
@@ -114,6 +118,7 @@ class Journal:
                 # A full disk must not stop billing; debits are only less safe from a crash.
                 log.warning("could not make a settlement journal segment", exc_info=True)
             self._broken = True
+            self._retry_at = time.monotonic() + 1.0
             return False
         self._broken = False
         self._segment += 1

@@ -11,7 +11,7 @@ import pytest
 from newapi.billing import journal as journal_module
 from newapi.billing.journal import Journal, owners, read_segment, segments_of
 from newapi.node.workers import Presence
-from newapi.supervisor import MATURE, MAX_DELAY, next_delay
+from newapi.supervisor import MATURE, MAX_DELAY, respawn_delay, streak_after
 
 
 def _line(n: int) -> bytes:
@@ -93,7 +93,30 @@ def test_a_dead_workers_lock_is_claimed_once(tmp_path: Path) -> None:
 
 
 def test_respawn_delay_doubles_while_workers_die_young() -> None:
-    assert next_delay(0.0, 3.0) == 1.0
-    assert next_delay(1.0, 1.0) == 2.0
-    assert next_delay(16.0, 1.0) == 30.0 == MAX_DELAY
-    assert next_delay(MAX_DELAY, MATURE) == 0.0  # a worker that lived long starts afresh
+    assert respawn_delay(streak_after(0, 3.0)) == 0.0  # a first death: respawned at once
+    streak = 1
+    delays = []
+    for _ in range(7):
+        streak = streak_after(streak, 2.0)
+        delays.append(respawn_delay(streak))
+    assert delays == [1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0] and MAX_DELAY == 30.0
+    assert streak_after(streak, MATURE) == 1  # a worker that lived long starts a new streak
+
+
+def test_a_full_disk_costs_one_attempt_a_second(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    journal = Journal(str(tmp_path), "w1")
+    attempts = []
+
+    def refuse(path: str, size: int) -> None:
+        attempts.append(path)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(journal, "_make", refuse)
+    for n in range(100):
+        journal.append(_line(n))  # billing goes on; the lines are not journaled
+    assert len(attempts) == 1 and journal.empty()
+    journal._retry_at = 0.0  # a second later
+    monkeypatch.undo()
+    journal.append(_line(1))
+    assert [n for n, _ in segments_of(str(tmp_path), "w1")] == [1]
+    journal.close()
