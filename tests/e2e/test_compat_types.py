@@ -23,6 +23,7 @@ pytestmark = pytest.mark.e2e
 # type id -> (chat path, {other endpoint: path})
 CHAT_PATHS: dict[int, str] = {
     1: "/v1/chat/completions",
+    4: "/v1/chat/completions",
     6: "/v1/chat/completions",
     7: "/v1/chat/completions",
     9: "/v1/chat/completions",
@@ -201,7 +202,6 @@ def test_an_endpoint_the_type_lacks_is_a_clear_400(client: openai.OpenAI, mock: 
         (15, "Baidu"),
         (18, "Xunfei"),
         (57, "Codex"),
-        (4, "Ollama"),
         (60, "New API upstream"),
         (50, "async-task"),
         (77, "knows"),

@@ -51,6 +51,9 @@ COMPAT: dict[int, Compat] = {
     T.MISTRAL: Compat("Mistral"),
     T.XINFERENCE: Compat("Xinference"),
     T.XAI: Compat("xAI"),
+    # Ollama's OpenAI-compatible API (/v1/chat/completions, /v1/completions, /v1/embeddings): what
+    # existing Ollama channels used here before; New API's native /api/chat adaptor comes later.
+    T.OLLAMA: Compat("Ollama"),
     T.JINA: Compat("Jina", {"embeddings": "/v1/embeddings", "rerank": "/v1/rerank"}),
     T.ALI: Compat(
         "Ali",
@@ -116,7 +119,6 @@ _TASK_TYPES = frozenset(
 )
 _NAMES: dict[int, str] = {
     T.UNKNOWN: "Unknown",
-    T.OLLAMA: "Ollama",
     T.PALM: "PaLM",
     T.BAIDU: "Baidu",
     T.ZHIPU: "Zhipu",
