@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -134,3 +135,61 @@ def test_users_create_filter_quota_and_root_protected(page: Page, base: str) -> 
     page.keyboard.press("Escape")
     sign_out(page, "adm")
     sign_in(page, base, "root", PASSWORD)
+
+
+CODES: list[str] = []
+
+
+def test_redemption_batch_copy_download_edit_and_delete_invalid(page: Page, base: str) -> None:
+    page.goto(f"{base}/console/redemptions")
+    page.get_by_role("button", name="New codes").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Name").fill("promo")
+    dialog.get_by_label("How many (1–100)").fill("101")
+    dialog.get_by_label("Amount").fill("3")
+    dialog.get_by_role("button", name="Create").click()
+    expect(dialog.get_by_text("Between 1 and 100")).to_be_visible()  # checked before sending
+    dialog.get_by_label("How many (1–100)").fill("3")
+    dialog.get_by_role("button", name="Create").click()
+    created = page.get_by_role("dialog", name="3 codes created")
+    codes = created.get_by_test_id("created-codes").get_by_role("listitem").all_inner_texts()
+    assert len(codes) == 3 and all(re.fullmatch(r"[0-9a-f]{32}", c) for c in codes), codes
+    CODES.extend(codes)
+    created.get_by_role("button", name="Copy all").click()
+    assert page.evaluate("navigator.clipboard.readText()") == "\n".join(codes) + "\n"
+    with page.expect_download() as download:
+        created.get_by_role("button", name="Download as text").click()
+    assert download.value.suggested_filename == "promo-codes.txt"
+    assert Path(download.value.path()).read_text() == "\n".join(codes) + "\n"
+    shot(page, "redemption-codes-created")
+    page.keyboard.press("Escape")
+    expect(page.get_by_test_id("table-row").filter(has_text="promo")).to_have_count(3)
+    # Edit one: a new name; disable another; search by name.
+    first, second = row(page, codes[0]), row(page, codes[1])
+    first.get_by_role("button", name=re.compile("^Edit code")).click()
+    page.get_by_role("dialog").get_by_label("Name").fill("promo-x")
+    page.get_by_role("dialog").get_by_role("button", name="Save").click()
+    expect(row(page, codes[0])).to_contain_text("promo-x")
+    second.get_by_role("switch").click()
+    expect(row(page, codes[1])).to_contain_text("Disabled")
+    page.get_by_label("Search by name or ID").fill("promo-x")
+    page.get_by_role("button", name="Search").click()
+    expect(page).to_have_url(re.compile(r"keyword=promo-x"))
+    expect(page.get_by_test_id("table-row")).to_have_count(1)
+    page.goto(f"{base}/console/redemptions")
+    shot(page, "redemptions")
+    # Delete invalid removes the disabled code and keeps the usable ones.
+    page.get_by_role("button", name="Delete invalid codes").click()
+    page.get_by_role("alertdialog").get_by_role("button", name="Delete").click()
+    toast = page.locator("[data-sonner-toast]").filter(has_text="Invalid codes deleted: 1")
+    expect(toast.first).to_be_visible()
+    expect(page.get_by_test_id("table-row")).to_have_count(2)
+    CODES.remove(codes[1])
+    # One deleted by hand.
+    page.get_by_role("button", name=re.compile(r"^More actions for code")).last.click()
+    page.get_by_role("menuitem", name="Delete").click()
+    page.get_by_role("alertdialog").get_by_role("button", name="Delete").click()
+    expect(page.get_by_test_id("table-row")).to_have_count(1)
+    remaining = page.get_by_test_id("table-row").inner_text()
+    CODES[:] = [c for c in CODES if c in remaining]
+    assert len(CODES) == 1

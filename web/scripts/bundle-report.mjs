@@ -35,6 +35,7 @@ const PAGES = {
   logs: ['console/_app.tsx', 'console/_app/logs.tsx'],
   playground: ['console/_app.tsx', 'console/_app/playground.tsx'],
   users: ['console/_app.tsx', 'console/_app/users.tsx'],
+  redemptions: ['console/_app.tsx', 'console/_app/redemptions.tsx'],
 }
 const report = {}
 for (const [page, routes] of Object.entries(PAGES)) {

@@ -19,6 +19,7 @@ import { Route as ConsoleAppChannelsRouteImport } from './routes/console/_app/ch
 import { Route as ConsoleAppKeysRouteImport } from './routes/console/_app/keys'
 import { Route as ConsoleAppLogsRouteImport } from './routes/console/_app/logs'
 import { Route as ConsoleAppPlaygroundRouteImport } from './routes/console/_app/playground'
+import { Route as ConsoleAppRedemptionsRouteImport } from './routes/console/_app/redemptions'
 import { Route as ConsoleAppUsersRouteImport } from './routes/console/_app/users'
 
 const IndexRoute = IndexRouteImport.update({
@@ -71,6 +72,11 @@ const ConsoleAppPlaygroundRoute = ConsoleAppPlaygroundRouteImport.update({
   path: '/playground',
   getParentRoute: () => ConsoleAppRoute,
 } as any)
+const ConsoleAppRedemptionsRoute = ConsoleAppRedemptionsRouteImport.update({
+  id: '/redemptions',
+  path: '/redemptions',
+  getParentRoute: () => ConsoleAppRoute,
+} as any)
 const ConsoleAppUsersRoute = ConsoleAppUsersRouteImport.update({
   id: '/users',
   path: '/users',
@@ -87,6 +93,7 @@ export interface FileRoutesByFullPath {
   '/console/keys': typeof ConsoleAppKeysRoute
   '/console/logs': typeof ConsoleAppLogsRoute
   '/console/playground': typeof ConsoleAppPlaygroundRoute
+  '/console/redemptions': typeof ConsoleAppRedemptionsRoute
   '/console/users': typeof ConsoleAppUsersRoute
   '/console/': typeof ConsoleAppIndexRoute
 }
@@ -99,6 +106,7 @@ export interface FileRoutesByTo {
   '/console/keys': typeof ConsoleAppKeysRoute
   '/console/logs': typeof ConsoleAppLogsRoute
   '/console/playground': typeof ConsoleAppPlaygroundRoute
+  '/console/redemptions': typeof ConsoleAppRedemptionsRoute
   '/console/users': typeof ConsoleAppUsersRoute
   '/console': typeof ConsoleAppIndexRoute
 }
@@ -113,6 +121,7 @@ export interface FileRoutesById {
   '/console/_app/keys': typeof ConsoleAppKeysRoute
   '/console/_app/logs': typeof ConsoleAppLogsRoute
   '/console/_app/playground': typeof ConsoleAppPlaygroundRoute
+  '/console/_app/redemptions': typeof ConsoleAppRedemptionsRoute
   '/console/_app/users': typeof ConsoleAppUsersRoute
   '/console/_app/': typeof ConsoleAppIndexRoute
 }
@@ -128,6 +137,7 @@ export interface FileRouteTypes {
     | '/console/keys'
     | '/console/logs'
     | '/console/playground'
+    | '/console/redemptions'
     | '/console/users'
     | '/console/'
   fileRoutesByTo: FileRoutesByTo
@@ -140,6 +150,7 @@ export interface FileRouteTypes {
     | '/console/keys'
     | '/console/logs'
     | '/console/playground'
+    | '/console/redemptions'
     | '/console/users'
     | '/console'
   id:
@@ -153,6 +164,7 @@ export interface FileRouteTypes {
     | '/console/_app/keys'
     | '/console/_app/logs'
     | '/console/_app/playground'
+    | '/console/_app/redemptions'
     | '/console/_app/users'
     | '/console/_app/'
   fileRoutesById: FileRoutesById
@@ -237,6 +249,13 @@ declare module '@tanstack/react-router' {
       preLoaderRoute: typeof ConsoleAppPlaygroundRouteImport
       parentRoute: typeof ConsoleAppRoute
     }
+    '/console/_app/redemptions': {
+      id: '/console/_app/redemptions'
+      path: '/redemptions'
+      fullPath: '/console/redemptions'
+      preLoaderRoute: typeof ConsoleAppRedemptionsRouteImport
+      parentRoute: typeof ConsoleAppRoute
+    }
     '/console/_app/users': {
       id: '/console/_app/users'
       path: '/users'
@@ -252,6 +271,7 @@ interface ConsoleAppRouteChildren {
   ConsoleAppKeysRoute: typeof ConsoleAppKeysRoute
   ConsoleAppLogsRoute: typeof ConsoleAppLogsRoute
   ConsoleAppPlaygroundRoute: typeof ConsoleAppPlaygroundRoute
+  ConsoleAppRedemptionsRoute: typeof ConsoleAppRedemptionsRoute
   ConsoleAppUsersRoute: typeof ConsoleAppUsersRoute
   ConsoleAppIndexRoute: typeof ConsoleAppIndexRoute
 }
@@ -261,6 +281,7 @@ const ConsoleAppRouteChildren: ConsoleAppRouteChildren = {
   ConsoleAppKeysRoute: ConsoleAppKeysRoute,
   ConsoleAppLogsRoute: ConsoleAppLogsRoute,
   ConsoleAppPlaygroundRoute: ConsoleAppPlaygroundRoute,
+  ConsoleAppRedemptionsRoute: ConsoleAppRedemptionsRoute,
   ConsoleAppUsersRoute: ConsoleAppUsersRoute,
   ConsoleAppIndexRoute: ConsoleAppIndexRoute,
 }
