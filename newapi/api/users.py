@@ -18,6 +18,7 @@ from newapi.api.session import COOKIE_NAME, MAX_AGE
 from newapi.core.constants import UserStatus
 from newapi.core.keys import new_access_token
 from newapi.core.passwords import check_rules, hash_password, verify_password
+from newapi.runtime import Runtime
 from newapi.storage.rows import as_dict
 from newapi.storage.tables import User
 
@@ -64,9 +65,6 @@ async def login(request: Request) -> Response:
             raise ApiError("username or password is wrong, or the user has been banned")
         await db.execute(update(User).where(User.id == user.id).values(last_login_at=int(time.time())))
         await db.commit()
-    session = runtime.sessions_signer.new(
-        user.id, user.username or "", int(user.role or 1), int(user.status or 1), int(user.auth_version or 1)
-    )
     response = ok(
         {
             "id": user.id,
@@ -76,6 +74,14 @@ async def login(request: Request) -> Response:
             "status": user.status,
             "group": user.group,
         }
+    )
+    return _with_session(response, runtime, user)
+
+
+def _with_session(response: Response, runtime: Runtime, user: User) -> Response:
+    """Sets the session cookie for the user as they are now (role, status, auth_version)."""
+    session = runtime.sessions_signer.new(
+        user.id, user.username or "", int(user.role or 1), int(user.status or 1), int(user.auth_version or 1)
     )
     response.set_cookie(
         COOKIE_NAME,
@@ -148,8 +154,10 @@ async def update_self(request: Request, caller: Caller) -> Response:
                 raise ApiError("username is already taken")
         if values:
             await db.execute(update(User).where(User.id == caller.id).values(**values))
+        fresh = await db.get(User, caller.id, populate_existing=True) if "password" in values else None
     await runtime.invalidate("user", str(caller.id))
-    return ok()
+    # The session that changed the password stays signed in; every other one ends.
+    return _with_session(ok(), runtime, fresh) if fresh is not None else ok()
 
 
 @user_only

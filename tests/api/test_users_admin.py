@@ -307,3 +307,14 @@ async def test_admin_created_user_gets_the_new_user_grant_like_registration(
         gina = (await db.execute(select(User).where(User.username == "gina"))).scalar_one()
         gina_logs = (await db.execute(select(Log).where(Log.user_id == gina.id))).scalars().all()
     assert gina.quota == 0 and gina_logs == []
+
+
+async def test_password_change_keeps_this_session_and_ends_the_others(gateway: Gateway) -> None:
+    await add_user(gateway, "dora", "dorapass1")
+    async with client_for(gateway) as first, client_for(gateway) as second:
+        me = await login(first, "dora", "dorapass1")
+        other = await login(second, "dora", "dorapass1")
+        body = {"password": "dorapass2", "original_password": "dorapass1"}
+        assert (await me.put("/api/user/self", json=body)).json()["success"]
+        assert (await me.get("/api/user/self")).status_code == 200
+        assert (await other.get("/api/user/self")).status_code == 401

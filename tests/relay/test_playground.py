@@ -92,6 +92,8 @@ async def test_logged_out_session_stops_at_once(
             "/api/user/self", json={"password": "newpass12345", "original_password": "rootpass123"}
         )
     ).json()["success"]
+    # The answer re-signed this client's session; the old cookie alone must no longer work.
+    client.cookies.clear()
     client.cookies.set("session", cookie)
     answer = await client.post("/pg/chat/completions", json=BODY, headers={"New-Api-User": "1"})
     assert answer.status_code == 401, answer.text
