@@ -70,6 +70,10 @@ def row(page: Page, text: str) -> playwright_api.Locator:
     return page.get_by_test_id("table-row").filter(has_text=text)
 
 
+def toast(page: Page, text: str) -> playwright_api.Locator:
+    return page.locator("[data-sonner-toast]").filter(has_text=text).first
+
+
 def create_user(page: Page, username: str, password: str, role: str | None = None) -> None:
     page.get_by_role("button", name="New user").click()
     dialog = page.get_by_role("dialog")
@@ -152,7 +156,9 @@ def test_redemption_batch_copy_download_edit_and_delete_invalid(page: Page, base
     dialog.get_by_label("How many (1–100)").fill("3")
     dialog.get_by_role("button", name="Create").click()
     created = page.get_by_role("dialog", name="3 codes created")
-    codes = created.get_by_test_id("created-codes").get_by_role("listitem").all_inner_texts()
+    items = created.get_by_test_id("created-codes").get_by_role("listitem")
+    expect(items).to_have_count(3)
+    codes = items.all_inner_texts()
     assert len(codes) == 3 and all(re.fullmatch(r"[0-9a-f]{32}", c) for c in codes), codes
     CODES.extend(codes)
     created.get_by_role("button", name="Copy all").click()
@@ -181,8 +187,7 @@ def test_redemption_batch_copy_download_edit_and_delete_invalid(page: Page, base
     # Delete invalid removes the disabled code and keeps the usable ones.
     page.get_by_role("button", name="Delete invalid codes").click()
     page.get_by_role("alertdialog").get_by_role("button", name="Delete").click()
-    toast = page.locator("[data-sonner-toast]").filter(has_text="Invalid codes deleted: 1")
-    expect(toast.first).to_be_visible()
+    expect(toast(page, "Invalid codes deleted: 1")).to_be_visible()
     expect(page.get_by_test_id("table-row")).to_have_count(2)
     CODES.remove(codes[1])
     # One deleted by hand.
@@ -193,3 +198,47 @@ def test_redemption_batch_copy_download_edit_and_delete_invalid(page: Page, base
     remaining = page.get_by_test_id("table-row").inner_text()
     CODES[:] = [c for c in CODES if c in remaining]
     assert len(CODES) == 1
+
+
+def test_profile_name_password_token_and_notifications(page: Page, base: str) -> None:
+    sign_out(page, "root")
+    sign_in(page, base, "bob", "bobpass123")
+    page.get_by_role("navigation", name="Main navigation").get_by_role("link", name="Profile").click()
+    expect(page.get_by_role("heading", name="Profile")).to_be_visible()
+    expect(page.get_by_label("Username")).to_have_value("bob")
+    page.get_by_label("Display name").fill("Bob B")
+    page.get_by_role("button", name="Save").first.click()
+    expect(page.get_by_role("button", name="Account menu (bob)")).to_contain_text("Bob B")
+    # Password: the server's refusal shows; the right one changes it.
+    page.get_by_label("Current password").fill("not-my-password")
+    page.get_by_label("New password", exact=True).fill("bobpass456")
+    page.get_by_label("Confirm the new password").fill("bobpass456")
+    page.get_by_role("button", name="Change password").click()
+    expect(page.get_by_role("alert").filter(has_text="the original password is wrong")).to_be_visible()
+    page.get_by_label("Current password").fill("bobpass123")
+    page.get_by_role("button", name="Change password").click()
+    expect(toast(page, "Password changed")).to_be_visible()
+    # The access token is shown once, and works on the management API.
+    page.get_by_role("button", name="Generate access token").click()
+    page.get_by_role("alertdialog").get_by_role("button", name="Generate access token").click()
+    token = page.get_by_test_id("access-token").inner_text().strip()
+    me = httpx.get(f"{base}/api/user/self", headers={"Authorization": token, "New-Api-User": "2"}).json()
+    assert me["success"] and me["data"]["display_name"] == "Bob B"
+    # Notifications: the server checks the webhook URL, and a refusal is shown, not swallowed.
+    page.get_by_label("Send quota warnings by").select_option("webhook")
+    page.get_by_label("Webhook URL").fill("http://127.0.0.1:9/hook")
+    page.get_by_role("button", name="Save").last.click()
+    expect(toast(page, "webhook_url")).to_be_visible()
+    page.get_by_label("Send quota warnings by").select_option("email")
+    page.get_by_label("Notification email").fill("bob@example.com")
+    page.get_by_label("Warn when the balance falls below").fill("1.5")
+    page.get_by_role("button", name="Save").last.click()
+    expect(toast(page, "Notification settings saved")).to_be_visible()
+    page.reload()
+    expect(page.get_by_label("Notification email")).to_have_value("bob@example.com")
+    expect(page.get_by_label("Warn when the balance falls below")).to_have_value("1.5")
+    # Language from the profile.
+    page.get_by_label("Language", exact=True).select_option("zh-CN")
+    expect(page.get_by_role("heading", name="个人设置")).to_be_visible()
+    page.get_by_label("语言", exact=True).select_option("en")
+    shot(page, "profile")

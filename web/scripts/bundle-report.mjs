@@ -36,6 +36,7 @@ const PAGES = {
   playground: ['console/_app.tsx', 'console/_app/playground.tsx'],
   users: ['console/_app.tsx', 'console/_app/users.tsx'],
   redemptions: ['console/_app.tsx', 'console/_app/redemptions.tsx'],
+  profile: ['console/_app.tsx', 'console/_app/profile.tsx'],
 }
 const report = {}
 for (const [page, routes] of Object.entries(PAGES)) {

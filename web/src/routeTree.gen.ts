@@ -19,6 +19,7 @@ import { Route as ConsoleAppChannelsRouteImport } from './routes/console/_app/ch
 import { Route as ConsoleAppKeysRouteImport } from './routes/console/_app/keys'
 import { Route as ConsoleAppLogsRouteImport } from './routes/console/_app/logs'
 import { Route as ConsoleAppPlaygroundRouteImport } from './routes/console/_app/playground'
+import { Route as ConsoleAppProfileRouteImport } from './routes/console/_app/profile'
 import { Route as ConsoleAppRedemptionsRouteImport } from './routes/console/_app/redemptions'
 import { Route as ConsoleAppUsersRouteImport } from './routes/console/_app/users'
 
@@ -72,6 +73,11 @@ const ConsoleAppPlaygroundRoute = ConsoleAppPlaygroundRouteImport.update({
   path: '/playground',
   getParentRoute: () => ConsoleAppRoute,
 } as any)
+const ConsoleAppProfileRoute = ConsoleAppProfileRouteImport.update({
+  id: '/profile',
+  path: '/profile',
+  getParentRoute: () => ConsoleAppRoute,
+} as any)
 const ConsoleAppRedemptionsRoute = ConsoleAppRedemptionsRouteImport.update({
   id: '/redemptions',
   path: '/redemptions',
@@ -93,6 +99,7 @@ export interface FileRoutesByFullPath {
   '/console/keys': typeof ConsoleAppKeysRoute
   '/console/logs': typeof ConsoleAppLogsRoute
   '/console/playground': typeof ConsoleAppPlaygroundRoute
+  '/console/profile': typeof ConsoleAppProfileRoute
   '/console/redemptions': typeof ConsoleAppRedemptionsRoute
   '/console/users': typeof ConsoleAppUsersRoute
   '/console/': typeof ConsoleAppIndexRoute
@@ -106,6 +113,7 @@ export interface FileRoutesByTo {
   '/console/keys': typeof ConsoleAppKeysRoute
   '/console/logs': typeof ConsoleAppLogsRoute
   '/console/playground': typeof ConsoleAppPlaygroundRoute
+  '/console/profile': typeof ConsoleAppProfileRoute
   '/console/redemptions': typeof ConsoleAppRedemptionsRoute
   '/console/users': typeof ConsoleAppUsersRoute
   '/console': typeof ConsoleAppIndexRoute
@@ -121,6 +129,7 @@ export interface FileRoutesById {
   '/console/_app/keys': typeof ConsoleAppKeysRoute
   '/console/_app/logs': typeof ConsoleAppLogsRoute
   '/console/_app/playground': typeof ConsoleAppPlaygroundRoute
+  '/console/_app/profile': typeof ConsoleAppProfileRoute
   '/console/_app/redemptions': typeof ConsoleAppRedemptionsRoute
   '/console/_app/users': typeof ConsoleAppUsersRoute
   '/console/_app/': typeof ConsoleAppIndexRoute
@@ -137,6 +146,7 @@ export interface FileRouteTypes {
     | '/console/keys'
     | '/console/logs'
     | '/console/playground'
+    | '/console/profile'
     | '/console/redemptions'
     | '/console/users'
     | '/console/'
@@ -150,6 +160,7 @@ export interface FileRouteTypes {
     | '/console/keys'
     | '/console/logs'
     | '/console/playground'
+    | '/console/profile'
     | '/console/redemptions'
     | '/console/users'
     | '/console'
@@ -164,6 +175,7 @@ export interface FileRouteTypes {
     | '/console/_app/keys'
     | '/console/_app/logs'
     | '/console/_app/playground'
+    | '/console/_app/profile'
     | '/console/_app/redemptions'
     | '/console/_app/users'
     | '/console/_app/'
@@ -249,6 +261,13 @@ declare module '@tanstack/react-router' {
       preLoaderRoute: typeof ConsoleAppPlaygroundRouteImport
       parentRoute: typeof ConsoleAppRoute
     }
+    '/console/_app/profile': {
+      id: '/console/_app/profile'
+      path: '/profile'
+      fullPath: '/console/profile'
+      preLoaderRoute: typeof ConsoleAppProfileRouteImport
+      parentRoute: typeof ConsoleAppRoute
+    }
     '/console/_app/redemptions': {
       id: '/console/_app/redemptions'
       path: '/redemptions'
@@ -271,6 +290,7 @@ interface ConsoleAppRouteChildren {
   ConsoleAppKeysRoute: typeof ConsoleAppKeysRoute
   ConsoleAppLogsRoute: typeof ConsoleAppLogsRoute
   ConsoleAppPlaygroundRoute: typeof ConsoleAppPlaygroundRoute
+  ConsoleAppProfileRoute: typeof ConsoleAppProfileRoute
   ConsoleAppRedemptionsRoute: typeof ConsoleAppRedemptionsRoute
   ConsoleAppUsersRoute: typeof ConsoleAppUsersRoute
   ConsoleAppIndexRoute: typeof ConsoleAppIndexRoute
@@ -281,6 +301,7 @@ const ConsoleAppRouteChildren: ConsoleAppRouteChildren = {
   ConsoleAppKeysRoute: ConsoleAppKeysRoute,
   ConsoleAppLogsRoute: ConsoleAppLogsRoute,
   ConsoleAppPlaygroundRoute: ConsoleAppPlaygroundRoute,
+  ConsoleAppProfileRoute: ConsoleAppProfileRoute,
   ConsoleAppRedemptionsRoute: ConsoleAppRedemptionsRoute,
   ConsoleAppUsersRoute: ConsoleAppUsersRoute,
   ConsoleAppIndexRoute: ConsoleAppIndexRoute,

@@ -56,6 +56,11 @@ export interface SelfUser extends LoginResult {
   request_count: number
   email: string
   aff_code: string
+  aff_quota: number
+  aff_history_quota: number
+  aff_count: number
+  /** The user's settings as JSON text (notifications). */
+  setting?: string
 }
 
 export interface Token {
