@@ -242,3 +242,31 @@ def test_profile_name_password_token_and_notifications(page: Page, base: str) ->
     expect(page.get_by_role("heading", name="个人设置")).to_be_visible()
     page.get_by_label("语言", exact=True).select_option("en")
     shot(page, "profile")
+
+
+def test_wallet_redeems_a_code_and_shows_the_invitation(page: Page, base: str) -> None:
+    page.get_by_role("navigation", name="Main navigation").get_by_role("link", name="Wallet").click()
+    balance = page.get_by_test_id("wallet-balance")
+    expect(balance).to_have_text("$2.00")
+    page.get_by_label("Redemption code").fill("0" * 32)
+    page.get_by_role("button", name="Redeem").click()
+    # The server's refusal (after its random delay), inline and as a toast.
+    expect(page.get_by_role("alert")).to_be_visible(timeout=6_000)
+    expect(page.locator("[data-sonner-toast]").first).to_be_visible()
+    page.get_by_label("Redemption code").fill(CODES[0])
+    page.get_by_role("button", name="Redeem").click()
+    expect(toast(page, "Added $3.00 to your balance")).to_be_visible()
+    expect(balance).to_have_text("$5.00")
+    # Nothing to transfer yet: the server says so.
+    page.get_by_label("Move reward to balance (amount)").fill("1")
+    page.get_by_role("button", name="Transfer").click()
+    expect(toast(page, "not enough invitation reward")).to_be_visible()
+    # No payment button until the payments issue.
+    expect(page.get_by_role("button", name=re.compile("pay", re.I))).to_have_count(0)
+    link = page.get_by_role("textbox", name="Invitation link").input_value()
+    assert re.fullmatch(rf"{re.escape(base)}/console/register\?aff=\w+", link), link
+    shot(page, "wallet")
+    sign_out(page, "bob")
+    page.goto(link)
+    expect(page.get_by_label("Invitation code (optional)")).to_have_value(link.rsplit("=", 1)[1])
+    sign_in(page, base, "root", PASSWORD)

@@ -37,6 +37,7 @@ const PAGES = {
   users: ['console/_app.tsx', 'console/_app/users.tsx'],
   redemptions: ['console/_app.tsx', 'console/_app/redemptions.tsx'],
   profile: ['console/_app.tsx', 'console/_app/profile.tsx'],
+  wallet: ['console/_app.tsx', 'console/_app/wallet.tsx'],
 }
 const report = {}
 for (const [page, routes] of Object.entries(PAGES)) {

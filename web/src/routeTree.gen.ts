@@ -22,6 +22,7 @@ import { Route as ConsoleAppPlaygroundRouteImport } from './routes/console/_app/
 import { Route as ConsoleAppProfileRouteImport } from './routes/console/_app/profile'
 import { Route as ConsoleAppRedemptionsRouteImport } from './routes/console/_app/redemptions'
 import { Route as ConsoleAppUsersRouteImport } from './routes/console/_app/users'
+import { Route as ConsoleAppWalletRouteImport } from './routes/console/_app/wallet'
 
 const IndexRoute = IndexRouteImport.update({
   id: '/',
@@ -88,6 +89,11 @@ const ConsoleAppUsersRoute = ConsoleAppUsersRouteImport.update({
   path: '/users',
   getParentRoute: () => ConsoleAppRoute,
 } as any)
+const ConsoleAppWalletRoute = ConsoleAppWalletRouteImport.update({
+  id: '/wallet',
+  path: '/wallet',
+  getParentRoute: () => ConsoleAppRoute,
+} as any)
 
 export interface FileRoutesByFullPath {
   '/': typeof IndexRoute
@@ -102,6 +108,7 @@ export interface FileRoutesByFullPath {
   '/console/profile': typeof ConsoleAppProfileRoute
   '/console/redemptions': typeof ConsoleAppRedemptionsRoute
   '/console/users': typeof ConsoleAppUsersRoute
+  '/console/wallet': typeof ConsoleAppWalletRoute
   '/console/': typeof ConsoleAppIndexRoute
 }
 export interface FileRoutesByTo {
@@ -116,6 +123,7 @@ export interface FileRoutesByTo {
   '/console/profile': typeof ConsoleAppProfileRoute
   '/console/redemptions': typeof ConsoleAppRedemptionsRoute
   '/console/users': typeof ConsoleAppUsersRoute
+  '/console/wallet': typeof ConsoleAppWalletRoute
   '/console': typeof ConsoleAppIndexRoute
 }
 export interface FileRoutesById {
@@ -132,6 +140,7 @@ export interface FileRoutesById {
   '/console/_app/profile': typeof ConsoleAppProfileRoute
   '/console/_app/redemptions': typeof ConsoleAppRedemptionsRoute
   '/console/_app/users': typeof ConsoleAppUsersRoute
+  '/console/_app/wallet': typeof ConsoleAppWalletRoute
   '/console/_app/': typeof ConsoleAppIndexRoute
 }
 export interface FileRouteTypes {
@@ -149,6 +158,7 @@ export interface FileRouteTypes {
     | '/console/profile'
     | '/console/redemptions'
     | '/console/users'
+    | '/console/wallet'
     | '/console/'
   fileRoutesByTo: FileRoutesByTo
   to:
@@ -163,6 +173,7 @@ export interface FileRouteTypes {
     | '/console/profile'
     | '/console/redemptions'
     | '/console/users'
+    | '/console/wallet'
     | '/console'
   id:
     | '__root__'
@@ -178,6 +189,7 @@ export interface FileRouteTypes {
     | '/console/_app/profile'
     | '/console/_app/redemptions'
     | '/console/_app/users'
+    | '/console/_app/wallet'
     | '/console/_app/'
   fileRoutesById: FileRoutesById
 }
@@ -282,6 +294,13 @@ declare module '@tanstack/react-router' {
       preLoaderRoute: typeof ConsoleAppUsersRouteImport
       parentRoute: typeof ConsoleAppRoute
     }
+    '/console/_app/wallet': {
+      id: '/console/_app/wallet'
+      path: '/wallet'
+      fullPath: '/console/wallet'
+      preLoaderRoute: typeof ConsoleAppWalletRouteImport
+      parentRoute: typeof ConsoleAppRoute
+    }
   }
 }
 
@@ -293,6 +312,7 @@ interface ConsoleAppRouteChildren {
   ConsoleAppProfileRoute: typeof ConsoleAppProfileRoute
   ConsoleAppRedemptionsRoute: typeof ConsoleAppRedemptionsRoute
   ConsoleAppUsersRoute: typeof ConsoleAppUsersRoute
+  ConsoleAppWalletRoute: typeof ConsoleAppWalletRoute
   ConsoleAppIndexRoute: typeof ConsoleAppIndexRoute
 }
 
@@ -304,6 +324,7 @@ const ConsoleAppRouteChildren: ConsoleAppRouteChildren = {
   ConsoleAppProfileRoute: ConsoleAppProfileRoute,
   ConsoleAppRedemptionsRoute: ConsoleAppRedemptionsRoute,
   ConsoleAppUsersRoute: ConsoleAppUsersRoute,
+  ConsoleAppWalletRoute: ConsoleAppWalletRoute,
   ConsoleAppIndexRoute: ConsoleAppIndexRoute,
 }
 

@@ -14,8 +14,13 @@ import { EmptyState } from '@/components/ui/card'
 import { Field } from '@/components/ui/field'
 import { Input } from '@/components/ui/input'
 import { messageOf } from '@/lib/errors'
+import { compact, str } from '@/lib/search'
 
-export const Route = createFileRoute('/console/register')({ component: Register })
+// An invitation link (the wallet's) carries the inviter's code as `?aff=`.
+export const Route = createFileRoute('/console/register')({
+  validateSearch: (raw: Record<string, unknown>): { aff?: string } => compact({ aff: str(raw, 'aff') }),
+  component: Register,
+})
 
 interface Values {
   username: string
@@ -28,6 +33,7 @@ function Register() {
   const { t } = useTranslation()
   const navigate = useNavigate()
   const status = useQuery(statusQuery)
+  const { aff = '' } = Route.useSearch()
   const [error, setError] = useState<string | null>(null)
   const schema = z
     .object({
@@ -39,7 +45,7 @@ function Register() {
     .refine((v) => v.password === v.password2, { path: ['password2'], message: t('auth.passwordMismatch') })
   const form = useForm<Values>({
     resolver: zodResolver(schema),
-    defaultValues: { username: '', password: '', password2: '', aff_code: '' },
+    defaultValues: { username: '', password: '', password2: '', aff_code: aff },
   })
   const submit = form.handleSubmit(async (values) => {
     setError(null)
