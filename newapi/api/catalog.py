@@ -173,10 +173,19 @@ def _pricing_item(model: str, groups: set[str], types: set[int], runtime: Runtim
     return item
 
 
+def pricing_requires_sign_in(modules: object) -> bool:
+    """New API's HeaderNavModules: ``{"pricing": {"enabled": true, "requireAuth": true}}`` hides
+    the price list from visitors who are not signed in."""
+    pricing = modules.get("pricing") if isinstance(modules, dict) else None
+    return isinstance(pricing, dict) and pricing.get("requireAuth") is True
+
+
 async def get_pricing(request: Request) -> Response:
     """``GET /api/pricing``: the models the viewer's groups can use, with prices (New API's shape)."""
     runtime = runtime_of(request)
     caller = await _optional_caller(request)
+    if caller is None and pricing_requires_sign_in(runtime.options.get_json("HeaderNavModules", {})):
+        raise ApiError("sign in to see the prices", 401)
     user_group = caller.group if caller is not None else ""
     usable = usable_groups(runtime.options, user_group)
     ratios = group_ratios(runtime.options)

@@ -60,6 +60,7 @@ async def get_status(request: Request) -> Response:
         "password_login_enabled": o.get_bool("PasswordLoginEnabled", True),
         "password_register_enabled": o.get_bool("PasswordRegisterEnabled", True),
         "default_use_auto_group": o.get_bool("DefaultUseAutoGroup"),
+        "HeaderNavModules": o.get("HeaderNavModules"),
         "setup": done,
     }
     return ok(advertised(data))

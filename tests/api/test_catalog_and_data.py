@@ -40,6 +40,13 @@ async def test_pricing_and_model_lists(roles: Roles, gateway: Gateway) -> None:
     ]
     assert body["group_ratio"] == {"default": 1, "vip": 1}
     assert "openai" in body["supported_endpoint"]
+    # HeaderNavModules may keep the price list for signed-in users only.
+    await set_option(gateway, "HeaderNavModules", '{"pricing": {"enabled": true, "requireAuth": true}}')
+    assert (await roles.anonymous.get("/api/pricing")).status_code == 401
+    assert (await roles.user.get("/api/pricing")).json()["success"]
+    status = (await roles.anonymous.get("/api/status")).json()["data"]
+    assert orjson.loads(status["HeaderNavModules"])["pricing"]["requireAuth"] is True
+    await set_option(gateway, "HeaderNavModules", "")
 
     models = (await roles.user.get("/api/user/models")).json()["data"]
     assert models == sorted(
