@@ -18,6 +18,28 @@ BASE_ENV = {
 }
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "dialects(*kinds): run a db_env test on these database kinds only (sqlite, postgres, mysql)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Drop the db_env parameters a ``dialects`` marker leaves out (deselected, not skipped)."""
+    kept, dropped = [], []
+    for item in items:
+        marker = item.get_closest_marker("dialects")
+        callspec = getattr(item, "callspec", None)
+        kind = callspec.params.get("db_env") if callspec is not None else None
+        (dropped if marker is not None and kind is not None and kind not in marker.args else kept).append(
+            item
+        )
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
 def make_settings(**env: str) -> Settings:
     values = dict(BASE_ENV)
     values.update(env)

@@ -8,11 +8,12 @@ table below is also the source of ``/api/openapi.json``.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from functools import wraps
 
 import orjson
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
@@ -163,6 +164,8 @@ ROUTES: Sequence[Op] = (
 
 # Paths outside the global API limit (health checks poll these).
 _UNLIMITED = frozenset({"/api/status", "/api/setup"})
+# The column a MySQL "Data too long for column 'x'" names (a column name, never the value).
+_COLUMN = re.compile(r"column '(\w{1,64})'")
 
 
 # Authenticated management bodies (a channel with many keys, a large option) stay under this.
@@ -191,6 +194,12 @@ def _guard(handler: Endpoint, body_limit: int, idle_timeout: int) -> Endpoint:
             return Response(status_code=400)
         except ApiError as exc:
             return fail(exc.message, exc.status, exc.code)
+        except DataError as exc:
+            # A value longer than its column (MySQL's varchar(191) for New API's indexed strings,
+            # where PostgreSQL and SQLite have text) is the client's input, not our failure.
+            column = _COLUMN.search(str(exc.orig))
+            where = f" ({column.group(1)})" if column else ""
+            return fail(f"a value is too long or out of range for its database column{where}", 400)
         except OperationalError as exc:
             # SQLite gives up after its busy timeout when writers queue too long.
             if "locked" in str(exc.orig):

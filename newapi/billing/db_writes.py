@@ -84,6 +84,8 @@ async def bump_bucket(
 ) -> None:
     """Add to an hourly quota_data row (update, else insert: New API has no unique key on it)."""
     user_id, username, model, hour, group, token_id, channel_id = key
+    # quota_data's strings are varchar(64) in every dialect (log rows hold longer model names).
+    username, model, group = username[:64], model[:64], group[:64]
     params = {
         "b_user": user_id,
         "b_username": username,

@@ -18,6 +18,14 @@ if TYPE_CHECKING:
     from newapi.node.workers import Presence
 
 
+# The narrowest the log row's free-form strings are stored anywhere: logs.model_name is varchar(191)
+# on MySQL, upstream_request_id varchar(128) everywhere. A longer value would fail its whole flush
+# batch on every retry, so the record carries them clipped (New API's insert would fail and drop
+# the log instead).
+MODEL_NAME_MAX = 191
+UPSTREAM_ID_MAX = 128
+
+
 @dataclass(slots=True)
 class Hold:
     """Quota reserved for one request before it runs."""
@@ -82,7 +90,7 @@ class Debit:
             self.content,
             self.username,
             self.token_name,
-            self.model_name,
+            self.model_name[:MODEL_NAME_MAX],
             self.quota,
             self.prompt_tokens,
             self.completion_tokens,
@@ -93,7 +101,7 @@ class Debit:
             self.group,
             self.ip,
             self.request_id,
-            self.upstream_request_id,
+            self.upstream_request_id[:UPSTREAM_ID_MAX],
             self.other,
             self.log,
             self.token_unlimited,
