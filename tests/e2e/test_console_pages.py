@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -68,6 +69,20 @@ def no_errors(watch: Watch) -> Iterator[None]:
 
 def row(page: Page, text: str) -> playwright_api.Locator:
     return page.get_by_test_id("table-row").filter(has_text=text)
+
+
+@contextmanager
+def root_client(base: str) -> Iterator[httpx.Client]:
+    """The API as root, beside the browser (for state a test does not drive through the UI)."""
+    with httpx.Client(base_url=base, headers={"New-Api-User": "1"}) as client:
+        signed = client.post("/api/user/login", json={"username": "root", "password": PASSWORD})
+        assert signed.json()["success"]
+        yield client
+
+
+def set_options(client: httpx.Client, **options: str) -> None:
+    for key, value in options.items():
+        assert client.put("/api/option/", json={"key": key, "value": value}).json()["success"], key
 
 
 def toast(page: Page, text: str) -> playwright_api.Locator:
@@ -270,3 +285,46 @@ def test_wallet_redeems_a_code_and_shows_the_invitation(page: Page, base: str) -
     page.goto(link)
     expect(page.get_by_label("Invitation code (optional)")).to_have_value(link.rsplit("=", 1)[1])
     sign_in(page, base, "root", PASSWORD)
+
+
+def test_pricing_groups_currency_and_sign_in_rule(page: Page, base: str) -> None:
+    with root_client(base) as admin:
+        channel = {
+            "name": "priced",
+            "type": 1,
+            "key": "sk-x",
+            "base_url": "http://127.0.0.1:9",
+            "models": "gpt-4o,per-call-model",
+            "group": "default,vip",
+        }
+        assert admin.post("/api/channel/", json={"mode": "single", "channel": channel}).json()["success"]
+        set_options(admin, ModelPrice='{"per-call-model": 0.02}', GroupRatio='{"default": 1, "vip": 2}')
+        page.goto(f"{base}/console/pricing")
+        gpt, per_call = row(page, "gpt-4o"), row(page, "per-call-model")
+        expect(gpt.get_by_test_id("price-input")).to_have_text("$2.5")
+        expect(gpt).to_contain_text("$10")
+        expect(gpt).to_contain_text("openai-response")
+        expect(per_call.get_by_test_id("price-input")).to_have_text("$0.02 per request")
+        page.get_by_label("Group").select_option("vip")
+        expect(page).to_have_url(re.compile(r"group=vip"))
+        expect(gpt.get_by_test_id("price-input")).to_have_text("$5")
+        expect(per_call.get_by_test_id("price-input")).to_have_text("$0.04 per request")
+        page.get_by_label("Search models").fill("per-call")
+        page.get_by_role("button", name="Search").click()
+        expect(page.get_by_test_id("table-row")).to_have_count(1)
+        shot(page, "pricing")
+        # The site's currency: CNY by its exchange rate.
+        set_options(admin, **{"general_setting.quota_display_type": "CNY", "USDExchangeRate": "7"})
+        page.goto(f"{base}/console/pricing")
+        expect(row(page, "gpt-4o").get_by_test_id("price-input")).to_have_text("¥17.5")
+        set_options(admin, **{"general_setting.quota_display_type": "USD"})
+        # Prices for signed-in users only: a visitor is sent to sign in.
+        set_options(admin, HeaderNavModules='{"pricing": {"enabled": true, "requireAuth": true}}')
+        visitor = page.context.browser.new_context()  # type: ignore[union-attr]
+        try:
+            tab = visitor.new_page()
+            tab.goto(f"{base}/console/pricing")
+            expect(tab).to_have_url(re.compile(r"/console/login\?redirect="))
+        finally:
+            visitor.close()
+            set_options(admin, HeaderNavModules="")

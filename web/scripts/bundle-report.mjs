@@ -38,6 +38,7 @@ const PAGES = {
   redemptions: ['console/_app.tsx', 'console/_app/redemptions.tsx'],
   profile: ['console/_app.tsx', 'console/_app/profile.tsx'],
   wallet: ['console/_app.tsx', 'console/_app/wallet.tsx'],
+  pricing: ['console/pricing.tsx'],
 }
 const report = {}
 for (const [page, routes] of Object.entries(PAGES)) {

@@ -12,6 +12,7 @@ import { Route as rootRouteImport } from './routes/__root'
 import { Route as IndexRouteImport } from './routes/index'
 import { Route as ConsoleAppRouteImport } from './routes/console/_app'
 import { Route as ConsoleLoginRouteImport } from './routes/console/login'
+import { Route as ConsolePricingRouteImport } from './routes/console/pricing'
 import { Route as ConsoleRegisterRouteImport } from './routes/console/register'
 import { Route as ConsoleSetupRouteImport } from './routes/console/setup'
 import { Route as ConsoleAppIndexRouteImport } from './routes/console/_app/index'
@@ -37,6 +38,11 @@ const ConsoleAppRoute = ConsoleAppRouteImport.update({
 const ConsoleLoginRoute = ConsoleLoginRouteImport.update({
   id: '/console/login',
   path: '/console/login',
+  getParentRoute: () => rootRouteImport,
+} as any)
+const ConsolePricingRoute = ConsolePricingRouteImport.update({
+  id: '/console/pricing',
+  path: '/console/pricing',
   getParentRoute: () => rootRouteImport,
 } as any)
 const ConsoleRegisterRoute = ConsoleRegisterRouteImport.update({
@@ -99,6 +105,7 @@ export interface FileRoutesByFullPath {
   '/': typeof IndexRoute
   '/console': typeof ConsoleAppRouteWithChildren
   '/console/login': typeof ConsoleLoginRoute
+  '/console/pricing': typeof ConsolePricingRoute
   '/console/register': typeof ConsoleRegisterRoute
   '/console/setup': typeof ConsoleSetupRoute
   '/console/channels': typeof ConsoleAppChannelsRoute
@@ -114,6 +121,7 @@ export interface FileRoutesByFullPath {
 export interface FileRoutesByTo {
   '/': typeof IndexRoute
   '/console/login': typeof ConsoleLoginRoute
+  '/console/pricing': typeof ConsolePricingRoute
   '/console/register': typeof ConsoleRegisterRoute
   '/console/setup': typeof ConsoleSetupRoute
   '/console/channels': typeof ConsoleAppChannelsRoute
@@ -131,6 +139,7 @@ export interface FileRoutesById {
   '/': typeof IndexRoute
   '/console/_app': typeof ConsoleAppRouteWithChildren
   '/console/login': typeof ConsoleLoginRoute
+  '/console/pricing': typeof ConsolePricingRoute
   '/console/register': typeof ConsoleRegisterRoute
   '/console/setup': typeof ConsoleSetupRoute
   '/console/_app/channels': typeof ConsoleAppChannelsRoute
@@ -149,6 +158,7 @@ export interface FileRouteTypes {
     | '/'
     | '/console'
     | '/console/login'
+    | '/console/pricing'
     | '/console/register'
     | '/console/setup'
     | '/console/channels'
@@ -164,6 +174,7 @@ export interface FileRouteTypes {
   to:
     | '/'
     | '/console/login'
+    | '/console/pricing'
     | '/console/register'
     | '/console/setup'
     | '/console/channels'
@@ -180,6 +191,7 @@ export interface FileRouteTypes {
     | '/'
     | '/console/_app'
     | '/console/login'
+    | '/console/pricing'
     | '/console/register'
     | '/console/setup'
     | '/console/_app/channels'
@@ -197,6 +209,7 @@ export interface RootRouteChildren {
   IndexRoute: typeof IndexRoute
   ConsoleAppRoute: typeof ConsoleAppRouteWithChildren
   ConsoleLoginRoute: typeof ConsoleLoginRoute
+  ConsolePricingRoute: typeof ConsolePricingRoute
   ConsoleRegisterRoute: typeof ConsoleRegisterRoute
   ConsoleSetupRoute: typeof ConsoleSetupRoute
 }
@@ -222,6 +235,13 @@ declare module '@tanstack/react-router' {
       path: '/console/login'
       fullPath: '/console/login'
       preLoaderRoute: typeof ConsoleLoginRouteImport
+      parentRoute: typeof rootRouteImport
+    }
+    '/console/pricing': {
+      id: '/console/pricing'
+      path: '/console/pricing'
+      fullPath: '/console/pricing'
+      preLoaderRoute: typeof ConsolePricingRouteImport
       parentRoute: typeof rootRouteImport
     }
     '/console/register': {
@@ -336,6 +356,7 @@ const rootRouteChildren: RootRouteChildren = {
   IndexRoute: IndexRoute,
   ConsoleAppRoute: ConsoleAppRouteWithChildren,
   ConsoleLoginRoute: ConsoleLoginRoute,
+  ConsolePricingRoute: ConsolePricingRoute,
   ConsoleRegisterRoute: ConsoleRegisterRoute,
   ConsoleSetupRoute: ConsoleSetupRoute,
 }

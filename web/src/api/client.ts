@@ -28,6 +28,8 @@ export interface RequestOptions {
   signal?: AbortSignal
   /** The caller shows the error itself (forms show it inline and as a toast anyway). */
   quiet?: boolean
+  /** The whole answer, for the few routes that put fields beside `data` (`/api/pricing`). */
+  whole?: boolean
 }
 
 interface Envelope<T> {
@@ -110,7 +112,7 @@ async function send<T>(method: string, path: string, options: RequestOptions): P
     if (!options.quiet) toast.error(failure.message)
     throw failure
   }
-  return envelope.data as T
+  return (options.whole ? envelope : envelope.data) as T
 }
 
 export function request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {

@@ -1,6 +1,6 @@
 import { useQueryClient } from '@tanstack/react-query'
 import { createFileRoute, Link, Outlet, redirect, useNavigate } from '@tanstack/react-router'
-import { BarChart3, KeyRound, LogOut, MessageSquare, ScrollText, Server, Ticket, UserCog, UserRound, Users, Wallet } from 'lucide-react'
+import { BarChart3, KeyRound, LogOut, MessageSquare, ScrollText, Server, Tags, Ticket, UserCog, UserRound, Users, Wallet } from 'lucide-react'
 import { useTranslation } from 'react-i18next'
 import { api } from '@/api/client'
 import { LanguageSwitcher, ThemeToggle } from '@/components/layout/preferences'
@@ -24,6 +24,7 @@ const NAV = [
   { to: '/console/logs', key: 'nav.logs', icon: ScrollText, role: 0 },
   { to: '/console/playground', key: 'nav.playground', icon: MessageSquare, role: 0 },
   { to: '/console/wallet', key: 'nav.wallet', icon: Wallet, role: 0 },
+  { to: '/console/pricing', key: 'nav.pricing', icon: Tags, role: 0 },
   { to: '/console/profile', key: 'nav.profile', icon: UserCog, role: 0 },
   { to: '/console/users', key: 'nav.users', icon: Users, role: ROLE_ADMIN },
   { to: '/console/redemptions', key: 'nav.redemptions', icon: Ticket, role: ROLE_ADMIN },
