@@ -328,3 +328,59 @@ def test_pricing_groups_currency_and_sign_in_rule(page: Page, base: str) -> None
         finally:
             visitor.close()
             set_options(admin, HeaderNavModules="")
+
+
+def test_settings_save_one_put_per_changed_key_and_reload(page: Page, base: str) -> None:
+    puts: list[dict[str, str]] = []
+
+    def keep(request: playwright_api.Request) -> None:
+        if request.method == "PUT" and request.url.endswith("/api/option/"):
+            puts.append(request.post_data_json)
+
+    page.on("request", keep)
+    try:
+        page.goto(f"{base}/console/settings")
+        panel = page.get_by_role("tabpanel", name="Site")
+        panel.get_by_label("SystemName").fill("Gateway X")
+        panel.get_by_role("button", name="Save").click()
+        expect(toast(page, "Saved 1 settings")).to_be_visible()
+        assert puts == [{"key": "SystemName", "value": "Gateway X"}]
+        # A JSON editor checks before anything is sent; then two changed keys make two PUTs.
+        page.get_by_role("tab", name="Billing and ratios").click()
+        panel = page.get_by_role("tabpanel", name="Billing and ratios")
+        panel.get_by_label("ModelRatio").fill('{"gpt-4o": ')
+        panel.get_by_label("QuotaForNewUser").fill("100")
+        panel.get_by_role("button", name="Save").click()
+        expect(panel.get_by_text("Not valid JSON")).to_be_visible()
+        assert len(puts) == 1
+        panel.get_by_label("ModelRatio").fill('{"gpt-4o": 3}')
+        panel.get_by_role("button", name="Save").click()
+        expect(toast(page, "Saved 2 settings")).to_be_visible()
+        assert [p["key"] for p in puts[1:]] == ["QuotaForNewUser", "ModelRatio"]
+        # The server's refusal shows on its field.
+        panel.get_by_label("GroupGroupRatio").fill('{"vip": 3}')
+        panel.get_by_role("button", name="Save").click()
+        expect(panel.get_by_role("alert").filter(has_text="GroupGroupRatio")).to_be_visible()
+        # A secret is blank, sent only when typed, and blank again after saving.
+        page.get_by_role("tab", name="Sign-in and registration").click()
+        panel = page.get_by_role("tabpanel", name="Sign-in and registration")
+        expect(panel.get_by_label("SMTPToken")).to_have_value("")
+        panel.get_by_label("SMTPToken").fill("smtp-s3cret")
+        panel.get_by_label("RegisterEnabled", exact=True).uncheck()
+        panel.get_by_role("button", name="Save").click()
+        expect(toast(page, "Saved 2 settings")).to_be_visible()
+        assert {p["key"] for p in puts[4:]} == {"SMTPToken", "RegisterEnabled"}, puts
+        shot(page, "settings")
+        page.reload()
+        panel = page.get_by_role("tabpanel", name="Sign-in and registration")
+        expect(panel.get_by_label("SMTPToken")).to_have_value("")
+        expect(panel.get_by_label("RegisterEnabled", exact=True)).not_to_be_checked()
+        page.get_by_role("tab", name="Billing and ratios").click()
+        expect(page.get_by_label("ModelRatio")).to_have_value('{"gpt-4o": 3}')
+        expect(page.get_by_label("QuotaForNewUser")).to_have_value("100")
+        page.get_by_role("tab", name="Site").click()
+        expect(page.get_by_label("SystemName")).to_have_value("Gateway X")
+    finally:
+        page.remove_listener("request", keep)
+        with root_client(base) as admin:
+            set_options(admin, RegisterEnabled="true")

@@ -39,6 +39,7 @@ const PAGES = {
   profile: ['console/_app.tsx', 'console/_app/profile.tsx'],
   wallet: ['console/_app.tsx', 'console/_app/wallet.tsx'],
   pricing: ['console/pricing.tsx'],
+  settings: ['console/_app.tsx', 'console/_app/settings.tsx'],
 }
 const report = {}
 for (const [page, routes] of Object.entries(PAGES)) {

@@ -22,6 +22,7 @@ import { Route as ConsoleAppLogsRouteImport } from './routes/console/_app/logs'
 import { Route as ConsoleAppPlaygroundRouteImport } from './routes/console/_app/playground'
 import { Route as ConsoleAppProfileRouteImport } from './routes/console/_app/profile'
 import { Route as ConsoleAppRedemptionsRouteImport } from './routes/console/_app/redemptions'
+import { Route as ConsoleAppSettingsRouteImport } from './routes/console/_app/settings'
 import { Route as ConsoleAppUsersRouteImport } from './routes/console/_app/users'
 import { Route as ConsoleAppWalletRouteImport } from './routes/console/_app/wallet'
 
@@ -90,6 +91,11 @@ const ConsoleAppRedemptionsRoute = ConsoleAppRedemptionsRouteImport.update({
   path: '/redemptions',
   getParentRoute: () => ConsoleAppRoute,
 } as any)
+const ConsoleAppSettingsRoute = ConsoleAppSettingsRouteImport.update({
+  id: '/settings',
+  path: '/settings',
+  getParentRoute: () => ConsoleAppRoute,
+} as any)
 const ConsoleAppUsersRoute = ConsoleAppUsersRouteImport.update({
   id: '/users',
   path: '/users',
@@ -114,6 +120,7 @@ export interface FileRoutesByFullPath {
   '/console/playground': typeof ConsoleAppPlaygroundRoute
   '/console/profile': typeof ConsoleAppProfileRoute
   '/console/redemptions': typeof ConsoleAppRedemptionsRoute
+  '/console/settings': typeof ConsoleAppSettingsRoute
   '/console/users': typeof ConsoleAppUsersRoute
   '/console/wallet': typeof ConsoleAppWalletRoute
   '/console/': typeof ConsoleAppIndexRoute
@@ -130,6 +137,7 @@ export interface FileRoutesByTo {
   '/console/playground': typeof ConsoleAppPlaygroundRoute
   '/console/profile': typeof ConsoleAppProfileRoute
   '/console/redemptions': typeof ConsoleAppRedemptionsRoute
+  '/console/settings': typeof ConsoleAppSettingsRoute
   '/console/users': typeof ConsoleAppUsersRoute
   '/console/wallet': typeof ConsoleAppWalletRoute
   '/console': typeof ConsoleAppIndexRoute
@@ -148,6 +156,7 @@ export interface FileRoutesById {
   '/console/_app/playground': typeof ConsoleAppPlaygroundRoute
   '/console/_app/profile': typeof ConsoleAppProfileRoute
   '/console/_app/redemptions': typeof ConsoleAppRedemptionsRoute
+  '/console/_app/settings': typeof ConsoleAppSettingsRoute
   '/console/_app/users': typeof ConsoleAppUsersRoute
   '/console/_app/wallet': typeof ConsoleAppWalletRoute
   '/console/_app/': typeof ConsoleAppIndexRoute
@@ -167,6 +176,7 @@ export interface FileRouteTypes {
     | '/console/playground'
     | '/console/profile'
     | '/console/redemptions'
+    | '/console/settings'
     | '/console/users'
     | '/console/wallet'
     | '/console/'
@@ -183,6 +193,7 @@ export interface FileRouteTypes {
     | '/console/playground'
     | '/console/profile'
     | '/console/redemptions'
+    | '/console/settings'
     | '/console/users'
     | '/console/wallet'
     | '/console'
@@ -200,6 +211,7 @@ export interface FileRouteTypes {
     | '/console/_app/playground'
     | '/console/_app/profile'
     | '/console/_app/redemptions'
+    | '/console/_app/settings'
     | '/console/_app/users'
     | '/console/_app/wallet'
     | '/console/_app/'
@@ -307,6 +319,13 @@ declare module '@tanstack/react-router' {
       preLoaderRoute: typeof ConsoleAppRedemptionsRouteImport
       parentRoute: typeof ConsoleAppRoute
     }
+    '/console/_app/settings': {
+      id: '/console/_app/settings'
+      path: '/settings'
+      fullPath: '/console/settings'
+      preLoaderRoute: typeof ConsoleAppSettingsRouteImport
+      parentRoute: typeof ConsoleAppRoute
+    }
     '/console/_app/users': {
       id: '/console/_app/users'
       path: '/users'
@@ -331,6 +350,7 @@ interface ConsoleAppRouteChildren {
   ConsoleAppPlaygroundRoute: typeof ConsoleAppPlaygroundRoute
   ConsoleAppProfileRoute: typeof ConsoleAppProfileRoute
   ConsoleAppRedemptionsRoute: typeof ConsoleAppRedemptionsRoute
+  ConsoleAppSettingsRoute: typeof ConsoleAppSettingsRoute
   ConsoleAppUsersRoute: typeof ConsoleAppUsersRoute
   ConsoleAppWalletRoute: typeof ConsoleAppWalletRoute
   ConsoleAppIndexRoute: typeof ConsoleAppIndexRoute
@@ -343,6 +363,7 @@ const ConsoleAppRouteChildren: ConsoleAppRouteChildren = {
   ConsoleAppPlaygroundRoute: ConsoleAppPlaygroundRoute,
   ConsoleAppProfileRoute: ConsoleAppProfileRoute,
   ConsoleAppRedemptionsRoute: ConsoleAppRedemptionsRoute,
+  ConsoleAppSettingsRoute: ConsoleAppSettingsRoute,
   ConsoleAppUsersRoute: ConsoleAppUsersRoute,
   ConsoleAppWalletRoute: ConsoleAppWalletRoute,
   ConsoleAppIndexRoute: ConsoleAppIndexRoute,

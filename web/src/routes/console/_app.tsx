@@ -1,6 +1,6 @@
 import { useQueryClient } from '@tanstack/react-query'
 import { createFileRoute, Link, Outlet, redirect, useNavigate } from '@tanstack/react-router'
-import { BarChart3, KeyRound, LogOut, MessageSquare, ScrollText, Server, Tags, Ticket, UserCog, UserRound, Users, Wallet } from 'lucide-react'
+import { BarChart3, KeyRound, LogOut, MessageSquare, ScrollText, Server, Settings, Tags, Ticket, UserCog, UserRound, Users, Wallet } from 'lucide-react'
 import { useTranslation } from 'react-i18next'
 import { api } from '@/api/client'
 import { LanguageSwitcher, ThemeToggle } from '@/components/layout/preferences'
@@ -8,7 +8,7 @@ import { Button } from '@/components/ui/button'
 import { Menu } from '@/components/ui/menu'
 import { TooltipProvider } from '@/components/ui/tooltip'
 import { forgetUserData } from '@/api/queries'
-import { getUser, ROLE_ADMIN, setUser, useUser } from '@/lib/auth'
+import { getUser, ROLE_ADMIN, ROLE_ROOT, setUser, useUser } from '@/lib/auth'
 
 export const Route = createFileRoute('/console/_app')({
   beforeLoad: ({ location }) => {
@@ -28,6 +28,7 @@ const NAV = [
   { to: '/console/profile', key: 'nav.profile', icon: UserCog, role: 0 },
   { to: '/console/users', key: 'nav.users', icon: Users, role: ROLE_ADMIN },
   { to: '/console/redemptions', key: 'nav.redemptions', icon: Ticket, role: ROLE_ADMIN },
+  { to: '/console/settings', key: 'nav.settings', icon: Settings, role: ROLE_ROOT },
 ] as const
 
 function Shell() {
