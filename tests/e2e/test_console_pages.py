@@ -384,3 +384,37 @@ def test_settings_save_one_put_per_changed_key_and_reload(page: Page, base: str)
         page.remove_listener("request", keep)
         with root_client(base) as admin:
             set_options(admin, RegisterEnabled="true")
+
+
+def test_public_pages_render_markdown_and_never_run_script(page: Page, base: str) -> None:
+    hostile = (
+        "# Welcome\n\nHello **visitors**.\n\n<script>window.__owned = 1</script>"
+        '<img src="x" onerror="window.__owned = 2"> <a href="javascript:window.__owned=3">click</a>'
+    )
+    with root_client(base) as admin:
+        set_options(
+            admin,
+            HomePageContent=hostile,
+            About="## About us\n\n- one\n- two",
+            Notice="Maintenance **tonight**",
+            **{"legal.user_agreement": "Be nice.", "legal.privacy_policy": ""},
+        )
+    page.goto(f"{base}/console/home")
+    body = page.get_by_test_id("markdown")
+    expect(body.get_by_role("heading", name="Welcome")).to_be_visible()
+    expect(body.locator("strong")).to_have_text("visitors")
+    assert body.locator("script").count() == 0 and body.locator("[onerror]").count() == 0
+    expect(body.get_by_text("click")).to_be_visible()
+    assert body.locator("[href^='javascript']").count() == 0
+    body.get_by_text("click").click()
+    assert page.evaluate("window.__owned") is None
+    shot(page, "home")
+    page.get_by_role("navigation", name="Site navigation").get_by_role("link", name="About").click()
+    expect(page.get_by_test_id("markdown").get_by_role("listitem")).to_have_count(2)
+    page.get_by_role("link", name="Notice").click()
+    expect(page.get_by_test_id("markdown").locator("strong")).to_have_text("tonight")
+    page.get_by_role("link", name="User agreement").click()
+    expect(page.get_by_test_id("markdown")).to_have_text("Be nice.")
+    page.get_by_role("link", name="Privacy policy").click()
+    expect(page.get_by_text("Nothing has been written here yet")).to_be_visible()
+    assert page.evaluate("window.__owned") is None

@@ -40,6 +40,8 @@ const PAGES = {
   wallet: ['console/_app.tsx', 'console/_app/wallet.tsx'],
   pricing: ['console/pricing.tsx'],
   settings: ['console/_app.tsx', 'console/_app/settings.tsx'],
+  home: ['console/home.tsx'],
+  about: ['console/about.tsx'],
 }
 const report = {}
 for (const [page, routes] of Object.entries(PAGES)) {

@@ -11,10 +11,15 @@
 import { Route as rootRouteImport } from './routes/__root'
 import { Route as IndexRouteImport } from './routes/index'
 import { Route as ConsoleAppRouteImport } from './routes/console/_app'
+import { Route as ConsoleAboutRouteImport } from './routes/console/about'
+import { Route as ConsoleHomeRouteImport } from './routes/console/home'
 import { Route as ConsoleLoginRouteImport } from './routes/console/login'
+import { Route as ConsoleNoticeRouteImport } from './routes/console/notice'
 import { Route as ConsolePricingRouteImport } from './routes/console/pricing'
+import { Route as ConsolePrivacyPolicyRouteImport } from './routes/console/privacy-policy'
 import { Route as ConsoleRegisterRouteImport } from './routes/console/register'
 import { Route as ConsoleSetupRouteImport } from './routes/console/setup'
+import { Route as ConsoleUserAgreementRouteImport } from './routes/console/user-agreement'
 import { Route as ConsoleAppIndexRouteImport } from './routes/console/_app/index'
 import { Route as ConsoleAppChannelsRouteImport } from './routes/console/_app/channels'
 import { Route as ConsoleAppKeysRouteImport } from './routes/console/_app/keys'
@@ -36,14 +41,34 @@ const ConsoleAppRoute = ConsoleAppRouteImport.update({
   path: '/console',
   getParentRoute: () => rootRouteImport,
 } as any)
+const ConsoleAboutRoute = ConsoleAboutRouteImport.update({
+  id: '/console/about',
+  path: '/console/about',
+  getParentRoute: () => rootRouteImport,
+} as any)
+const ConsoleHomeRoute = ConsoleHomeRouteImport.update({
+  id: '/console/home',
+  path: '/console/home',
+  getParentRoute: () => rootRouteImport,
+} as any)
 const ConsoleLoginRoute = ConsoleLoginRouteImport.update({
   id: '/console/login',
   path: '/console/login',
   getParentRoute: () => rootRouteImport,
 } as any)
+const ConsoleNoticeRoute = ConsoleNoticeRouteImport.update({
+  id: '/console/notice',
+  path: '/console/notice',
+  getParentRoute: () => rootRouteImport,
+} as any)
 const ConsolePricingRoute = ConsolePricingRouteImport.update({
   id: '/console/pricing',
   path: '/console/pricing',
+  getParentRoute: () => rootRouteImport,
+} as any)
+const ConsolePrivacyPolicyRoute = ConsolePrivacyPolicyRouteImport.update({
+  id: '/console/privacy-policy',
+  path: '/console/privacy-policy',
   getParentRoute: () => rootRouteImport,
 } as any)
 const ConsoleRegisterRoute = ConsoleRegisterRouteImport.update({
@@ -54,6 +79,11 @@ const ConsoleRegisterRoute = ConsoleRegisterRouteImport.update({
 const ConsoleSetupRoute = ConsoleSetupRouteImport.update({
   id: '/console/setup',
   path: '/console/setup',
+  getParentRoute: () => rootRouteImport,
+} as any)
+const ConsoleUserAgreementRoute = ConsoleUserAgreementRouteImport.update({
+  id: '/console/user-agreement',
+  path: '/console/user-agreement',
   getParentRoute: () => rootRouteImport,
 } as any)
 const ConsoleAppIndexRoute = ConsoleAppIndexRouteImport.update({
@@ -110,10 +140,15 @@ const ConsoleAppWalletRoute = ConsoleAppWalletRouteImport.update({
 export interface FileRoutesByFullPath {
   '/': typeof IndexRoute
   '/console': typeof ConsoleAppRouteWithChildren
+  '/console/about': typeof ConsoleAboutRoute
+  '/console/home': typeof ConsoleHomeRoute
   '/console/login': typeof ConsoleLoginRoute
+  '/console/notice': typeof ConsoleNoticeRoute
   '/console/pricing': typeof ConsolePricingRoute
+  '/console/privacy-policy': typeof ConsolePrivacyPolicyRoute
   '/console/register': typeof ConsoleRegisterRoute
   '/console/setup': typeof ConsoleSetupRoute
+  '/console/user-agreement': typeof ConsoleUserAgreementRoute
   '/console/channels': typeof ConsoleAppChannelsRoute
   '/console/keys': typeof ConsoleAppKeysRoute
   '/console/logs': typeof ConsoleAppLogsRoute
@@ -127,10 +162,15 @@ export interface FileRoutesByFullPath {
 }
 export interface FileRoutesByTo {
   '/': typeof IndexRoute
+  '/console/about': typeof ConsoleAboutRoute
+  '/console/home': typeof ConsoleHomeRoute
   '/console/login': typeof ConsoleLoginRoute
+  '/console/notice': typeof ConsoleNoticeRoute
   '/console/pricing': typeof ConsolePricingRoute
+  '/console/privacy-policy': typeof ConsolePrivacyPolicyRoute
   '/console/register': typeof ConsoleRegisterRoute
   '/console/setup': typeof ConsoleSetupRoute
+  '/console/user-agreement': typeof ConsoleUserAgreementRoute
   '/console/channels': typeof ConsoleAppChannelsRoute
   '/console/keys': typeof ConsoleAppKeysRoute
   '/console/logs': typeof ConsoleAppLogsRoute
@@ -146,10 +186,15 @@ export interface FileRoutesById {
   __root__: typeof rootRouteImport
   '/': typeof IndexRoute
   '/console/_app': typeof ConsoleAppRouteWithChildren
+  '/console/about': typeof ConsoleAboutRoute
+  '/console/home': typeof ConsoleHomeRoute
   '/console/login': typeof ConsoleLoginRoute
+  '/console/notice': typeof ConsoleNoticeRoute
   '/console/pricing': typeof ConsolePricingRoute
+  '/console/privacy-policy': typeof ConsolePrivacyPolicyRoute
   '/console/register': typeof ConsoleRegisterRoute
   '/console/setup': typeof ConsoleSetupRoute
+  '/console/user-agreement': typeof ConsoleUserAgreementRoute
   '/console/_app/channels': typeof ConsoleAppChannelsRoute
   '/console/_app/keys': typeof ConsoleAppKeysRoute
   '/console/_app/logs': typeof ConsoleAppLogsRoute
@@ -166,10 +211,15 @@ export interface FileRouteTypes {
   fullPaths:
     | '/'
     | '/console'
+    | '/console/about'
+    | '/console/home'
     | '/console/login'
+    | '/console/notice'
     | '/console/pricing'
+    | '/console/privacy-policy'
     | '/console/register'
     | '/console/setup'
+    | '/console/user-agreement'
     | '/console/channels'
     | '/console/keys'
     | '/console/logs'
@@ -183,10 +233,15 @@ export interface FileRouteTypes {
   fileRoutesByTo: FileRoutesByTo
   to:
     | '/'
+    | '/console/about'
+    | '/console/home'
     | '/console/login'
+    | '/console/notice'
     | '/console/pricing'
+    | '/console/privacy-policy'
     | '/console/register'
     | '/console/setup'
+    | '/console/user-agreement'
     | '/console/channels'
     | '/console/keys'
     | '/console/logs'
@@ -201,10 +256,15 @@ export interface FileRouteTypes {
     | '__root__'
     | '/'
     | '/console/_app'
+    | '/console/about'
+    | '/console/home'
     | '/console/login'
+    | '/console/notice'
     | '/console/pricing'
+    | '/console/privacy-policy'
     | '/console/register'
     | '/console/setup'
+    | '/console/user-agreement'
     | '/console/_app/channels'
     | '/console/_app/keys'
     | '/console/_app/logs'
@@ -220,10 +280,15 @@ export interface FileRouteTypes {
 export interface RootRouteChildren {
   IndexRoute: typeof IndexRoute
   ConsoleAppRoute: typeof ConsoleAppRouteWithChildren
+  ConsoleAboutRoute: typeof ConsoleAboutRoute
+  ConsoleHomeRoute: typeof ConsoleHomeRoute
   ConsoleLoginRoute: typeof ConsoleLoginRoute
+  ConsoleNoticeRoute: typeof ConsoleNoticeRoute
   ConsolePricingRoute: typeof ConsolePricingRoute
+  ConsolePrivacyPolicyRoute: typeof ConsolePrivacyPolicyRoute
   ConsoleRegisterRoute: typeof ConsoleRegisterRoute
   ConsoleSetupRoute: typeof ConsoleSetupRoute
+  ConsoleUserAgreementRoute: typeof ConsoleUserAgreementRoute
 }
 
 declare module '@tanstack/react-router' {
@@ -242,6 +307,20 @@ declare module '@tanstack/react-router' {
       preLoaderRoute: typeof ConsoleAppRouteImport
       parentRoute: typeof rootRouteImport
     }
+    '/console/about': {
+      id: '/console/about'
+      path: '/console/about'
+      fullPath: '/console/about'
+      preLoaderRoute: typeof ConsoleAboutRouteImport
+      parentRoute: typeof rootRouteImport
+    }
+    '/console/home': {
+      id: '/console/home'
+      path: '/console/home'
+      fullPath: '/console/home'
+      preLoaderRoute: typeof ConsoleHomeRouteImport
+      parentRoute: typeof rootRouteImport
+    }
     '/console/login': {
       id: '/console/login'
       path: '/console/login'
@@ -249,11 +328,25 @@ declare module '@tanstack/react-router' {
       preLoaderRoute: typeof ConsoleLoginRouteImport
       parentRoute: typeof rootRouteImport
     }
+    '/console/notice': {
+      id: '/console/notice'
+      path: '/console/notice'
+      fullPath: '/console/notice'
+      preLoaderRoute: typeof ConsoleNoticeRouteImport
+      parentRoute: typeof rootRouteImport
+    }
     '/console/pricing': {
       id: '/console/pricing'
       path: '/console/pricing'
       fullPath: '/console/pricing'
       preLoaderRoute: typeof ConsolePricingRouteImport
+      parentRoute: typeof rootRouteImport
+    }
+    '/console/privacy-policy': {
+      id: '/console/privacy-policy'
+      path: '/console/privacy-policy'
+      fullPath: '/console/privacy-policy'
+      preLoaderRoute: typeof ConsolePrivacyPolicyRouteImport
       parentRoute: typeof rootRouteImport
     }
     '/console/register': {
@@ -268,6 +361,13 @@ declare module '@tanstack/react-router' {
       path: '/console/setup'
       fullPath: '/console/setup'
       preLoaderRoute: typeof ConsoleSetupRouteImport
+      parentRoute: typeof rootRouteImport
+    }
+    '/console/user-agreement': {
+      id: '/console/user-agreement'
+      path: '/console/user-agreement'
+      fullPath: '/console/user-agreement'
+      preLoaderRoute: typeof ConsoleUserAgreementRouteImport
       parentRoute: typeof rootRouteImport
     }
     '/console/_app/': {
@@ -376,10 +476,15 @@ const ConsoleAppRouteWithChildren = ConsoleAppRoute._addFileChildren(
 const rootRouteChildren: RootRouteChildren = {
   IndexRoute: IndexRoute,
   ConsoleAppRoute: ConsoleAppRouteWithChildren,
+  ConsoleAboutRoute: ConsoleAboutRoute,
+  ConsoleHomeRoute: ConsoleHomeRoute,
   ConsoleLoginRoute: ConsoleLoginRoute,
+  ConsoleNoticeRoute: ConsoleNoticeRoute,
   ConsolePricingRoute: ConsolePricingRoute,
+  ConsolePrivacyPolicyRoute: ConsolePrivacyPolicyRoute,
   ConsoleRegisterRoute: ConsoleRegisterRoute,
   ConsoleSetupRoute: ConsoleSetupRoute,
+  ConsoleUserAgreementRoute: ConsoleUserAgreementRoute,
 }
 export const routeTree = rootRouteImport
   ._addFileChildren(rootRouteChildren)

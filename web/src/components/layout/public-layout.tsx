@@ -17,12 +17,21 @@ export function PublicLayout({ children }: { children: ReactNode }) {
     <div className="flex min-h-full flex-col">
       <header className="flex flex-wrap items-center justify-between gap-2 border-b border-border bg-card px-6 py-3">
         <div className="flex items-center gap-4">
-          <Link to="/console/pricing" className="font-semibold">
+          <Link to="/console/home" className="font-semibold">
             {status.data?.system_name || 'New API'}
           </Link>
           <nav aria-label={t('public.nav')} className="flex items-center gap-1">
+            <Link to="/console/home" className={LINK}>
+              {t('public.home')}
+            </Link>
             <Link to="/console/pricing" className={LINK}>
               {t('nav.pricing')}
+            </Link>
+            <Link to="/console/notice" className={LINK}>
+              {t('public.notice')}
+            </Link>
+            <Link to="/console/about" className={LINK}>
+              {t('public.about')}
             </Link>
           </nav>
         </div>
@@ -35,6 +44,16 @@ export function PublicLayout({ children }: { children: ReactNode }) {
         </div>
       </header>
       <main className="mx-auto w-full max-w-6xl flex-1 px-6 py-6">{children}</main>
+      <footer className="flex justify-center gap-4 border-t border-border px-6 py-3 text-xs text-muted-fg">
+        <nav aria-label={t('public.legal')} className="flex gap-4">
+          <Link to="/console/user-agreement" className="hover:text-fg">
+            {t('public.userAgreement')}
+          </Link>
+          <Link to="/console/privacy-policy" className="hover:text-fg">
+            {t('public.privacyPolicy')}
+          </Link>
+        </nav>
+      </footer>
     </div>
   )
 }

@@ -1,0 +1,10 @@
+import { createFileRoute } from '@tanstack/react-router'
+import { useTranslation } from 'react-i18next'
+import { ContentPage } from '@/features/content/content-page'
+
+export const Route = createFileRoute('/console/notice')({ component: Page })
+
+function Page() {
+  const { t } = useTranslation()
+  return <ContentPage path="/api/notice" title={t('public.notice')} />
+}
