@@ -299,6 +299,7 @@ async def build_runtime(settings: Settings) -> Runtime:
             database.dialect,
             prefix=settings.redis_prefix,
             node_name=settings.node_name,
+            worker=runtime.ledger.worker,
             interval=float(settings.batch_update_interval),
             fast=RespClient(
                 settings.redis_conn_string, reply_timeout=float(settings.batch_update_interval) + 10

@@ -100,6 +100,7 @@ class Flusher:
         fast: RespClient | None = None,
         tombstone_ttl: float = 86400.0,
         logs: LogSink | None = None,
+        worker: str = "",
     ) -> None:
         self._redis = redis
         # Its own lean connection (XREADGROUP BLOCK must not stall anyone else's commands);
@@ -117,7 +118,9 @@ class Flusher:
         self._data_export = data_export
         # How long a swept orphan's empty hold waits for its request to settle after all.
         self._tombstone_ms = int(tombstone_ttl * 1000)
-        self._owner = f"{node_name}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        # Ends with the worker's id when it has one: a survivor that cleans up after the worker
+        # then hands the lease on at once (redis_reaper), not after lease_ttl.
+        self._owner = f"{node_name}:{worker or f'{os.getpid()}:{uuid.uuid4().hex[:8]}'}"
         self._renew = redis.register_script(_RENEW)
         self._release = redis.register_script(script_source("release.lua"))
         self._ack: Any = (

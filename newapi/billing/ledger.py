@@ -185,6 +185,8 @@ _OLD_FIELDS = (
 
 
 class Ledger(Protocol):
+    worker: str  # this worker's id (newapi.node.workers), in its holds, leases and flusher lease
+
     async def reserve(self, hold: Hold, balance_hint: int = 0) -> None:
         """Hold ``hold.amount`` on the user (and token); raises QuotaExceeded when short.
 

@@ -46,6 +46,13 @@ log = logging.getLogger(__name__)
 
 #: Journal lines per settle.lua call.
 REPLAY_BATCH = 200
+_DROP_LEASE = """
+local owner = redis.call('GET', KEYS[1])
+if owner and string.sub(owner, -#ARGV[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
 #: How long a worker's liveness key lasts (ms); it is renewed every second.
 ALIVE_TTL_MS = 10_000
 #: Seconds between looks for silent workers (of any node).
@@ -69,6 +76,8 @@ async def reap_dead_workers(ledger: RedisLedger) -> int:
             replayed = await replay_journal(ledger, worker)
             released = await release_holds(ledger, worker)
             await ledger._redis.srem(ledger.keys.workers, worker)
+            # Its flusher lease, if it led: the next flusher takes over now, not after the TTL.
+            await ledger._redis.eval(_DROP_LEASE, 1, ledger.keys.lease, ":" + worker)
             if replayed or released:
                 log.warning(
                     "stopped worker %s: %d journaled settlements replayed, %d holds released",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ import pytest
 from newapi.app import Gateway
 from newapi.billing.ledger import Debit, Hold
 from newapi.billing.ledger_redis import RedisLedger
-from newapi.billing.redis_reaper import heartbeat, reap_silent_workers
+from newapi.billing.redis_reaper import heartbeat, reap_dead_workers, reap_silent_workers
 from newapi.node.workers import Presence
 from tests.support.provision import add_account
 
@@ -65,3 +66,21 @@ async def test_a_silent_worker_of_another_node_loses_its_holds(
     assert await ledger.balance(account.user_id) == 10_000 - 300
     assert other.journal is not None
     other.journal.close()
+
+
+async def test_a_dead_workers_flusher_lease_is_handed_on(redis_gateway: Gateway) -> None:
+    assert redis_gateway.runtime is not None
+    ledger = redis_gateway.runtime.ledger
+    assert isinstance(ledger, RedisLedger) and ledger.presence is not None
+    if ledger._upkeep is not None:
+        ledger._upkeep.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await ledger._upkeep
+    directory = os.path.dirname(ledger.presence.directory)
+    victim = Presence(directory)
+    await ledger._redis.set(ledger.keys.lease, f"node:{victim.id}", px=15_000)
+    assert await reap_dead_workers(ledger) == 0  # alive: its lease stays
+    assert await ledger._redis.get(ledger.keys.lease) == f"node:{victim.id}".encode()
+    os.close(victim._fd)  # SIGKILL
+    assert await reap_dead_workers(ledger) == 1
+    assert await ledger._redis.get(ledger.keys.lease) is None
