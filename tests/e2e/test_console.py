@@ -18,6 +18,7 @@ import shutil
 import sqlite3
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -90,10 +91,9 @@ def watch() -> Watch:
     return Watch()
 
 
-@pytest.fixture(scope="module")
-def page(watch: Watch) -> Iterator[Page]:
-    shutil.rmtree(SHOTS, ignore_errors=True)
-    SHOTS.mkdir(parents=True)
+@contextmanager
+def browser_tab(watch: Watch) -> Iterator[Page]:
+    """Debian's Chromium at 1280x800 with one tab whose errors the watch collects."""
     with playwright_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         context = browser.new_context(viewport={"width": 1280, "height": 800}, accept_downloads=True)
@@ -103,6 +103,14 @@ def page(watch: Watch) -> Iterator[Page]:
         yield tab
         context.close()
         browser.close()
+
+
+@pytest.fixture(scope="module")
+def page(watch: Watch) -> Iterator[Page]:
+    shutil.rmtree(SHOTS, ignore_errors=True)
+    SHOTS.mkdir(parents=True)
+    with browser_tab(watch) as tab:
+        yield tab
 
 
 @pytest.fixture(autouse=True)

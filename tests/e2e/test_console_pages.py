@@ -17,7 +17,16 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.test_console import CHROMIUM, PASSWORD, SHOTS, Watch, playwright_api, shot, sign_in, sign_out
+from tests.e2e.test_console import (
+    PASSWORD,
+    SHOTS,
+    Watch,
+    browser_tab,
+    playwright_api,
+    shot,
+    sign_in,
+    sign_out,
+)
 from tests.support.server import ROOT, serve
 
 pytestmark = pytest.mark.e2e
@@ -47,17 +56,10 @@ def watch() -> Watch:
 @pytest.fixture(scope="module")
 def page(watch: Watch, base: str) -> Iterator[Page]:
     SHOTS.mkdir(parents=True, exist_ok=True)
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        context = browser.new_context(viewport={"width": 1280, "height": 800}, accept_downloads=True)
-        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
-        context.set_default_timeout(10_000)
-        tab = context.new_page()
-        watch.attach(tab)
+    with browser_tab(watch) as tab:
+        tab.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
         sign_in(tab, base, "root", PASSWORD)
         yield tab
-        context.close()
-        browser.close()
 
 
 @pytest.fixture(autouse=True)

@@ -3,6 +3,7 @@ import { X } from 'lucide-react'
 import type { ReactNode } from 'react'
 import { useTranslation } from 'react-i18next'
 import { cn } from '@/lib/utils'
+import { Button } from './button'
 
 interface DialogProps {
   open: boolean
@@ -44,5 +45,20 @@ export function Dialog({ open, onOpenChange, title, description, children, foote
         </Base.Popup>
       </Base.Portal>
     </Base.Root>
+  )
+}
+
+/** A form dialog's footer: Cancel, and the submit button of the form with this id. */
+export function FormFooter({ form, onCancel, submitLabel, loading }: { form: string; onCancel: () => void; submitLabel: ReactNode; loading?: boolean }) {
+  const { t } = useTranslation()
+  return (
+    <>
+      <Button variant="outline" onClick={onCancel}>
+        {t('common.cancel')}
+      </Button>
+      <Button type="submit" form={form} loading={loading}>
+        {submitLabel}
+      </Button>
+    </>
   )
 }

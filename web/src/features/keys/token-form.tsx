@@ -8,8 +8,7 @@ import { api } from '@/api/client'
 import { statusQuery } from '@/api/queries'
 import type { GroupMap, Token, TokenBody } from '@/api/types'
 import { FormError } from '@/components/layout/auth-layout'
-import { Button } from '@/components/ui/button'
-import { Dialog } from '@/components/ui/dialog'
+import { Dialog, FormFooter } from '@/components/ui/dialog'
 import { Field } from '@/components/ui/field'
 import { Input, Select, Textarea } from '@/components/ui/input'
 import { messageOf } from '@/lib/errors'
@@ -109,16 +108,7 @@ export function TokenForm({ open, onOpenChange, token, onCreated }: Props) {
       open={open}
       onOpenChange={onOpenChange}
       title={token ? t('keys.editTitle') : t('keys.createTitle')}
-      footer={
-        <>
-          <Button variant="outline" onClick={() => onOpenChange(false)}>
-            {t('common.cancel')}
-          </Button>
-          <Button type="submit" form="token-form" loading={form.formState.isSubmitting}>
-            {token ? t('common.save') : t('common.create')}
-          </Button>
-        </>
-      }
+      footer={<FormFooter form="token-form" onCancel={() => onOpenChange(false)} submitLabel={token ? t('common.save') : t('common.create')} loading={form.formState.isSubmitting} />}
     >
       <form id="token-form" onSubmit={submit} className="flex flex-col gap-4" noValidate>
         <FormError message={error} />

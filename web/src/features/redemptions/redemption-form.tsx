@@ -8,8 +8,7 @@ import { api } from '@/api/client'
 import { statusQuery } from '@/api/queries'
 import type { Redemption } from '@/api/types'
 import { FormError } from '@/components/layout/auth-layout'
-import { Button } from '@/components/ui/button'
-import { Dialog } from '@/components/ui/dialog'
+import { Dialog, FormFooter } from '@/components/ui/dialog'
 import { Field } from '@/components/ui/field'
 import { Input } from '@/components/ui/input'
 import { messageOf } from '@/lib/errors'
@@ -79,16 +78,7 @@ export function RedemptionForm({ onOpenChange, redemption, onCreated }: Props) {
       open
       onOpenChange={onOpenChange}
       title={redemption ? t('redemptions.editTitle') : t('redemptions.createTitle')}
-      footer={
-        <>
-          <Button variant="outline" onClick={() => onOpenChange(false)}>
-            {t('common.cancel')}
-          </Button>
-          <Button type="submit" form="redemption-form" loading={form.formState.isSubmitting}>
-            {redemption ? t('common.save') : t('common.create')}
-          </Button>
-        </>
-      }
+      footer={<FormFooter form="redemption-form" onCancel={() => onOpenChange(false)} submitLabel={redemption ? t('common.save') : t('common.create')} loading={form.formState.isSubmitting} />}
     >
       <form id="redemption-form" onSubmit={submit} className="flex flex-col gap-4" noValidate>
         <FormError message={error} />

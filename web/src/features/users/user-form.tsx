@@ -8,8 +8,7 @@ import { api } from '@/api/client'
 import { statusQuery } from '@/api/queries'
 import type { AdminUser } from '@/api/types'
 import { FormError } from '@/components/layout/auth-layout'
-import { Button } from '@/components/ui/button'
-import { Dialog } from '@/components/ui/dialog'
+import { Dialog, FormFooter } from '@/components/ui/dialog'
 import { Field } from '@/components/ui/field'
 import { Input, Select, Textarea } from '@/components/ui/input'
 import { ROLE_ADMIN, ROLE_USER } from '@/lib/auth'
@@ -92,16 +91,7 @@ export function UserForm({ onOpenChange, user, myRole }: Props) {
       open
       onOpenChange={onOpenChange}
       title={user ? t('users.editTitle', { name: user.username }) : t('users.createTitle')}
-      footer={
-        <>
-          <Button variant="outline" onClick={() => onOpenChange(false)}>
-            {t('common.cancel')}
-          </Button>
-          <Button type="submit" form="user-form" loading={form.formState.isSubmitting}>
-            {user ? t('common.save') : t('common.create')}
-          </Button>
-        </>
-      }
+      footer={<FormFooter form="user-form" onCancel={() => onOpenChange(false)} submitLabel={user ? t('common.save') : t('common.create')} loading={form.formState.isSubmitting} />}
     >
       <form id="user-form" onSubmit={submit} className="flex flex-col gap-4" noValidate>
         <FormError message={error} />

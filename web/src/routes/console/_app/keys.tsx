@@ -14,9 +14,8 @@ import { Checkbox } from '@/components/ui/checkbox'
 import { Confirm } from '@/components/ui/confirm'
 import { CopyButton } from '@/components/ui/copy-button'
 import { DataTable } from '@/components/ui/data-table'
+import { KeywordSearch } from '@/components/ui/keyword-search'
 import { Dialog } from '@/components/ui/dialog'
-import { Field } from '@/components/ui/field'
-import { Input } from '@/components/ui/input'
 import { Menu } from '@/components/ui/menu'
 import { Pagination } from '@/components/ui/pagination'
 import { Switch } from '@/components/ui/switch'
@@ -55,7 +54,6 @@ function Keys() {
         : api.get<Page<Token>>('/api/token/', { p, page_size: size }),
     placeholderData: keepPreviousData,
   })
-  const [draft, setDraft] = useState(keyword)
   // A selection belongs to the rows it was made on: another page or filter starts empty.
   const view = JSON.stringify(Route.useSearch())
   const [picked, setPicked] = useState<{ view: string; rows: RowSelectionState }>({ view, rows: {} })
@@ -216,21 +214,11 @@ function Keys() {
           </>
         }
       />
-      <form
-        role="search"
-        className="mb-3 flex items-end gap-2"
-        onSubmit={(e) => {
-          e.preventDefault()
-          void navigate({ search: (s) => ({ ...s, keyword: draft.trim() || undefined, p: undefined }) })
-        }}
-      >
-        <Field label={t('keys.searchLabel')} className="w-72">
-          <Input value={draft} onChange={(e) => setDraft(e.target.value)} />
-        </Field>
-        <Button type="submit" variant="outline">
-          {t('common.search')}
-        </Button>
-      </form>
+      <KeywordSearch
+        label={t('keys.searchLabel')}
+        keyword={keyword}
+        onSearch={(next) => void navigate({ search: (s) => ({ ...s, keyword: next, p: undefined }) })}
+      />
       <DataTable
         label={t('nav.keys')}
         columns={columns}

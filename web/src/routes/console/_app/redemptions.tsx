@@ -13,8 +13,7 @@ import { Badge, PageHeader } from '@/components/ui/card'
 import { Confirm } from '@/components/ui/confirm'
 import { CopyButton } from '@/components/ui/copy-button'
 import { DataTable } from '@/components/ui/data-table'
-import { Field } from '@/components/ui/field'
-import { Input } from '@/components/ui/input'
+import { KeywordSearch } from '@/components/ui/keyword-search'
 import { Menu } from '@/components/ui/menu'
 import { Pagination } from '@/components/ui/pagination'
 import { Switch } from '@/components/ui/switch'
@@ -58,7 +57,6 @@ function Redemptions() {
         : api.get<Page<Redemption>>('/api/redemption/', { p, page_size: size }),
     placeholderData: keepPreviousData,
   })
-  const [draft, setDraft] = useState(keyword)
   const [editing, setEditing] = useState<{ redemption: Redemption | null; serial: number } | null>(null)
   const [created, setCreated] = useState<{ name: string; codes: string[] } | null>(null)
   const [deleting, setDeleting] = useState<Redemption | 'invalid' | null>(null)
@@ -153,21 +151,11 @@ function Redemptions() {
           </>
         }
       />
-      <form
-        role="search"
-        className="mb-3 flex items-end gap-2"
-        onSubmit={(e) => {
-          e.preventDefault()
-          void navigate({ search: (s) => ({ ...s, keyword: draft.trim() || undefined, p: undefined }) })
-        }}
-      >
-        <Field label={t('redemptions.searchLabel')} className="w-72">
-          <Input value={draft} onChange={(e) => setDraft(e.target.value)} />
-        </Field>
-        <Button type="submit" variant="outline">
-          {t('common.search')}
-        </Button>
-      </form>
+      <KeywordSearch
+        label={t('redemptions.searchLabel')}
+        keyword={keyword}
+        onSearch={(next) => void navigate({ search: (s) => ({ ...s, keyword: next, p: undefined }) })}
+      />
       <DataTable label={t('nav.redemptions')} columns={columns} data={list.data?.items ?? []} loading={list.isPending} getRowId={(row) => String(row.id)} stickyActions />
       <Pagination
         page={p}
