@@ -22,14 +22,18 @@ from tests.e2e.test_console import (
     SHOTS,
     Watch,
     browser_tab,
+    no_errors,
     playwright_api,
     shot,
     sign_in,
     sign_out,
+    watch,
 )
 from tests.support.server import ROOT, serve
 
 pytestmark = pytest.mark.e2e
+# Part 1's fixtures: one error watch per module, and no uncaught page or server error in any test.
+__all__ = ["no_errors", "watch"]
 
 Page = playwright_api.Page
 expect = playwright_api.expect
@@ -49,24 +53,12 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def watch() -> Watch:
-    return Watch()
-
-
-@pytest.fixture(scope="module")
 def page(watch: Watch, base: str) -> Iterator[Page]:
     SHOTS.mkdir(parents=True, exist_ok=True)
     with browser_tab(watch) as tab:
         tab.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
         sign_in(tab, base, "root", PASSWORD)
         yield tab
-
-
-@pytest.fixture(autouse=True)
-def no_errors(watch: Watch) -> Iterator[None]:
-    watch.problems.clear()
-    yield
-    assert watch.problems == []
 
 
 def row(page: Page, text: str) -> playwright_api.Locator:
