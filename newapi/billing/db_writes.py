@@ -218,3 +218,39 @@ SELECT DISTINCT ON (p.request_id) user_id, created_at, type, content, username, 
 FROM parsed p JOIN claimed c ON c.id = p.request_id WHERE p.logged
 """
 )
+
+
+async def claim_ids(conn: AsyncConnection, dialect: str, table: str, idents: list[str], now: int) -> set[str]:
+    """Record ``idents`` in claim table ``table`` (``id``, ``created_at``); returns those new to it.
+
+    The SQLite and MySQL form (PostgreSQL callers claim with their own ``unnest`` statement).
+    Straight to the driver: through SQLAlchemy the multi-row statement compiles anew for every
+    batch size, which costs more than the insert. MySQL has no RETURNING: it reads which ids are
+    there and inserts the rest; a writer claiming the same ids at once collides on the primary
+    key, its transaction rolls back and its caller retries, so none is claimed twice.
+    """
+    new: set[str] = set()
+    for start in range(0, len(idents), 400):
+        chunk = idents[start : start + 400]
+        if dialect == "mysql":
+            marks = ", ".join("%s" for _ in chunk)
+            seen = await conn.exec_driver_sql(
+                f"SELECT id FROM {table} WHERE id IN ({marks})",  # noqa: S608 - our table, placeholders
+                tuple(chunk),
+            )
+            missing = set(chunk).difference(row[0] for row in seen.all())
+            if missing:
+                await conn.exec_driver_sql(
+                    f"INSERT INTO {table} (id, created_at) VALUES (%s, %s)",  # noqa: S608 - our table
+                    [(ident, now) for ident in sorted(missing)],
+                )
+            new.update(missing)
+            continue
+        marks = ", ".join("(?, ?)" for _ in chunk)
+        result = await conn.exec_driver_sql(
+            f"INSERT INTO {table} (id, created_at) VALUES {marks}"  # noqa: S608 - our table, placeholders
+            " ON CONFLICT (id) DO NOTHING RETURNING id",
+            tuple(value for ident in chunk for value in (ident, now)),
+        )
+        new.update(row[0] for row in result.all())
+    return new

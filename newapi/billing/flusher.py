@@ -43,6 +43,7 @@ from newapi.billing.db_writes import (
     SETTLE_TOKEN,
     SETTLE_USER,
     bump_bucket,
+    claim_ids,
     insert_logs,
     insert_logs_sql,
 )
@@ -454,21 +455,7 @@ class Flusher:
             )
             seen = result.all()
             return set(idents).difference(row[0] for row in seen) if seen else set(idents)
-        new: set[str] = set()
-        for start in range(0, len(idents), 400):
-            chunk = idents[start : start + 400]
-            if self._dialect == "mysql":
-                new.update(await _claim_without_returning(conn, chunk, now))
-                continue
-            marks = ", ".join("(?, ?)" for _ in chunk)
-            params = tuple(value for ident in chunk for value in (ident, now))
-            result = await conn.exec_driver_sql(
-                f"INSERT INTO newapi_ledger_entries (id, created_at) VALUES {marks}"  # noqa: S608 - placeholders only
-                " ON CONFLICT (id) DO NOTHING RETURNING id",
-                params,
-            )
-            new.update(row[0] for row in result.all())
-        return new
+        return await claim_ids(conn, self._dialect, "newapi_ledger_entries", idents, now)
 
     async def close(self) -> None:
         if self._fast is not None:
@@ -500,21 +487,3 @@ class Flusher:
         if released:
             log.warning("released %d holds left by requests that never finished", released)
         return released
-
-
-async def _claim_without_returning(conn: AsyncConnection, chunk: list[str], now: int) -> set[str]:
-    """MySQL has no RETURNING: read which ids are there, insert the rest. A flusher claiming the
-    same ids at once collides on the primary key (its insert waits for ours, then fails), its
-    transaction rolls back and its entries stay pending for the next pass: none applies twice."""
-    marks = ", ".join("%s" for _ in chunk)
-    seen = await conn.exec_driver_sql(
-        f"SELECT id FROM newapi_ledger_entries WHERE id IN ({marks})",  # noqa: S608 - placeholders only
-        tuple(chunk),
-    )
-    missing = set(chunk).difference(row[0] for row in seen.all())
-    if missing:
-        await conn.exec_driver_sql(
-            "INSERT INTO newapi_ledger_entries (id, created_at) VALUES (%s, %s)",
-            [(ident, now) for ident in sorted(missing)],
-        )
-    return missing

@@ -35,10 +35,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from newapi.billing.db_writes import LOG_BATCHES, OUTBOX, insert_logs, insert_logs_sql
+from newapi.billing.db_writes import LOG_BATCHES, OUTBOX, claim_ids, insert_logs, insert_logs_sql
 from newapi.billing.ledger import R_LOG, R_REQUEST, record_from_debit_json
 from newapi.storage.log_db import LOG_ENTRIES
 
@@ -100,29 +100,7 @@ class LogSink:
                 (idents, now),
             )
             return {row[0] for row in result.all()}
-        new: set[str] = set()
-        for start in range(0, len(idents), 400):
-            chunk = idents[start : start + 400]
-            if self.dialect == "mysql":
-                # No RETURNING: read which are there; the primary key turns a concurrent
-                # writer's claim into an error, and the caller retries the whole transaction.
-                seen = await conn.execute(select(LOG_ENTRIES.c.id).where(LOG_ENTRIES.c.id.in_(chunk)))
-                missing = set(chunk).difference(row[0] for row in seen.all())
-                if missing:
-                    await conn.execute(
-                        insert(LOG_ENTRIES), [{"id": i, "created_at": now} for i in sorted(missing)]
-                    )
-                new.update(missing)
-                continue
-            marks = ", ".join("(?, ?)" for _ in chunk)
-            params = tuple(value for ident in chunk for value in (ident, now))
-            result = await conn.exec_driver_sql(
-                f"INSERT INTO newapi_log_entries (id, created_at) VALUES {marks}"  # noqa: S608 - placeholders only
-                " ON CONFLICT (id) DO NOTHING RETURNING id",
-                params,
-            )
-            new.update(row[0] for row in result.all())
-        return new
+        return await claim_ids(conn, self.dialect, "newapi_log_entries", idents, now)
 
     async def ship(self, main: AsyncEngine, limit: int = 1000) -> int:
         """Copy the main database's outbox to the log database, then empty it; returns how many rows."""
