@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import UTC, datetime
 from typing import Annotated
 
 import msgspec
 import orjson
+from msgspec import UNSET, UnsetType
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from starlette.requests import Request
@@ -159,29 +161,58 @@ async def delete_self(request: Request, caller: Caller) -> Response:
 
 
 NOTIFY_TYPES = ("email", "webhook", "bark", "gotify")
+# A BCP 47 tag as browsers send them (en, zh-CN, zh-TW, fr, ja ...); New API's databases may hold "zh".
+_LANGUAGE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}")
 
 
 class UserSetting(msgspec.Struct):
-    notify_type: str = "email"
-    quota_warning_threshold: Annotated[float, msgspec.Meta(ge=0, le=1e15)] = 0.0
-    webhook_url: str = ""
-    webhook_secret: str = ""
-    notification_email: str = ""
-    bark_url: str = ""
-    gotify_url: str = ""
-    gotify_token: str = ""
-    gotify_priority: Annotated[int, msgspec.Meta(ge=0, le=10)] = 5
-    accept_unset_model_ratio_model: bool = False
-    record_ip_log: bool = False
+    """``PUT /api/user/setting``: every field is optional and a field left out keeps its stored
+    value, so saving the webhook leaves the email, Bark and Gotify addresses (and the language)
+    as they were; an empty string clears an address."""
+
+    notify_type: str | UnsetType = UNSET
+    quota_warning_threshold: Annotated[float, msgspec.Meta(ge=0, le=1e15)] | UnsetType = UNSET
+    webhook_url: str | UnsetType = UNSET
+    webhook_secret: str | UnsetType = UNSET
+    notification_email: str | UnsetType = UNSET
+    bark_url: str | UnsetType = UNSET
+    gotify_url: str | UnsetType = UNSET
+    gotify_token: str | UnsetType = UNSET
+    gotify_priority: Annotated[int, msgspec.Meta(ge=0, le=10)] | UnsetType = UNSET
+    accept_unset_model_ratio_model: bool | UnsetType = UNSET
+    record_ip_log: bool | UnsetType = UNSET
+    language: Annotated[str, msgspec.Meta(max_length=35)] | UnsetType = UNSET
 
 
-async def _check_urls(request: Request, body: UserSetting) -> None:
+_URLS = {"webhook": "webhook_url", "bark": "bark_url", "gotify": "gotify_url"}
+_LIMITED = ("webhook_secret", "gotify_token", "notification_email")
+_CLEARED_WHEN_EMPTY = ("webhook_url", "bark_url", "gotify_url", "webhook_secret", "gotify_token", "language")
+
+
+def _check_fields(sent: dict[str, object], merged: dict[str, object]) -> None:
+    notify_type = merged.get("notify_type") or "email"
+    if notify_type not in NOTIFY_TYPES:
+        raise ApiError(f"notify_type must be one of: {', '.join(NOTIFY_TYPES)}")
+    email = str(sent.get("notification_email") or "")
+    if email and "@" not in email:
+        raise ApiError("notification_email is not an email address")
+    if any(len(str(sent.get(name) or "")) > 255 for name in _LIMITED):
+        raise ApiError("secrets and email addresses must be at most 255 characters")
+    language = str(sent.get("language") or "")
+    if language and not _LANGUAGE.fullmatch(language):
+        raise ApiError("language is not a language tag (such as en, zh-CN or fr)")
+    required = _URLS.get(str(notify_type))
+    # Checked when this save touches the choice or its address; a save of the language alone
+    # does not re-judge an address stored earlier (it is checked again when a notice is sent).
+    touched = "notify_type" in sent or required in sent
+    if required and touched and not str(merged.get(required) or "").strip():
+        raise ApiError(f"{required} is required for {notify_type} notifications")
+
+
+async def _check_urls(request: Request, sent: dict[str, object]) -> None:
     allow = runtime_of(request).settings.allow_private_urls
-    required = {"webhook": "webhook_url", "bark": "bark_url", "gotify": "gotify_url"}.get(body.notify_type)
-    if required and not getattr(body, required).strip():
-        raise ApiError(f"{required} is required for {body.notify_type} notifications")
-    for name in ("webhook_url", "bark_url", "gotify_url"):
-        url: str = getattr(body, name).strip()
+    for name in _URLS.values():
+        url = str(sent.get(name) or "").strip()
         if not url:
             continue
         if len(url) > 2048:
@@ -195,28 +226,25 @@ async def _check_urls(request: Request, body: UserSetting) -> None:
 @user_only
 async def update_setting(request: Request, caller: Caller) -> Response:
     runtime = runtime_of(request)
-    body = await body_as(request, UserSetting)
-    if body.notify_type not in NOTIFY_TYPES:
-        raise ApiError(f"notify_type must be one of: {', '.join(NOTIFY_TYPES)}")
-    if body.notify_type == "email" and body.notification_email and "@" not in body.notification_email:
-        raise ApiError("notification_email is not an email address")
-    if len(body.webhook_secret) > 255 or len(body.gotify_token) > 255 or len(body.notification_email) > 255:
-        raise ApiError("secrets and email addresses must be at most 255 characters")
-    await _check_urls(request, body)
+    sent: dict[str, object] = msgspec.to_builtins(await body_as(request, UserSetting))
+    await _check_urls(request, sent)
     async with runtime.sessions() as db, db.begin():
-        user = await db.get(User, caller.id)
+        user = await db.get(User, caller.id, with_for_update=True)
         if user is None:
             raise ApiError("user not found")
-        try:
-            current = orjson.loads(user.setting) if user.setting else {}
-        except orjson.JSONDecodeError:
-            current = {}
-        if not isinstance(current, dict):
-            current = {}
-        current.update(msgspec.to_builtins(body))
-        for name in ("webhook_url", "bark_url", "gotify_url", "webhook_secret", "gotify_token"):
-            if not getattr(body, name):
-                current.pop(name, None)
-        user.setting = orjson.dumps(current).decode()
+        merged = {**_stored_setting(user.setting), **sent}
+        _check_fields(sent, merged)
+        for name in _CLEARED_WHEN_EMPTY:
+            if not merged.get(name):
+                merged.pop(name, None)
+        user.setting = orjson.dumps(merged).decode()
     await runtime.invalidate("user", str(caller.id))
     return ok(message="settings saved")
+
+
+def _stored_setting(raw: str | None) -> dict[str, object]:
+    try:
+        current = orjson.loads(raw) if raw else {}
+    except orjson.JSONDecodeError:
+        return {}
+    return current if isinstance(current, dict) else {}

@@ -1960,30 +1960,25 @@ export interface components {
             /** @default 0 */
             status: number;
         };
-        /** UserSetting */
+        /**
+         * UserSetting
+         * @description ``PUT /api/user/setting``: every field is optional and a field left out keeps its stored
+         *         value, so saving the webhook leaves the email, Bark and Gotify addresses (and the language)
+         *         as they were; an empty string clears an address.
+         */
         UserSetting: {
-            /** @default false */
-            accept_unset_model_ratio_model: boolean;
-            /** @default  */
-            bark_url: string;
-            /** @default 5 */
-            gotify_priority: number;
-            /** @default  */
-            gotify_token: string;
-            /** @default  */
-            gotify_url: string;
-            /** @default  */
-            notification_email: string;
-            /** @default email */
-            notify_type: string;
-            /** @default 0 */
-            quota_warning_threshold: number;
-            /** @default false */
-            record_ip_log: boolean;
-            /** @default  */
-            webhook_secret: string;
-            /** @default  */
-            webhook_url: string;
+            accept_unset_model_ratio_model?: boolean;
+            bark_url?: string;
+            gotify_priority?: number;
+            gotify_token?: string;
+            gotify_url?: string;
+            language?: string;
+            notification_email?: string;
+            notify_type?: string;
+            quota_warning_threshold?: number;
+            record_ip_log?: boolean;
+            webhook_secret?: string;
+            webhook_url?: string;
         };
         /** UserUpdate */
         UserUpdate: {

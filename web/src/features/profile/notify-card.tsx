@@ -51,6 +51,13 @@ export function parseSettings(raw: string | undefined | null): UserSettings {
   }
 }
 
+const CHANNEL_FIELDS = {
+  email: ['notification_email'],
+  webhook: ['webhook_url', 'webhook_secret'],
+  bark: ['bark_url'],
+  gotify: ['gotify_url', 'gotify_token'],
+} as const
+
 type Values = Omit<UserSettings, 'quota_warning_threshold' | 'gotify_priority'> & { threshold: string; gotify_priority: string }
 
 /** Where quota warnings go. The server checks the URLs (no private addresses) and says why not. */
@@ -70,19 +77,12 @@ export function NotifyCard({ settings }: { settings: UserSettings }) {
   const kind = useWatch({ control: form.control, name: 'notify_type' })
   const submit = form.handleSubmit(async ({ threshold, gotify_priority, ...v }) => {
     setError(null)
-    // Only the chosen channel's address is kept: a stale one of another channel would be checked too.
-    const keep = { email: ['notification_email'], webhook: ['webhook_url', 'webhook_secret'], bark: ['bark_url'], gotify: ['gotify_url', 'gotify_token'] }
-    const cleared = Object.fromEntries(
-      Object.entries(keep)
-        .filter(([k]) => k !== v.notify_type)
-        .flatMap(([, fields]) => fields.map((f) => [f, ''])),
-    )
-    const body: UserSettings = {
-      ...v,
-      ...cleared,
-      quota_warning_threshold: threshold.trim() ? quotaFromDisplay(Number(threshold), status.data) : 0,
-      gotify_priority: Number(gotify_priority) || 0,
-    }
+    // Only the chosen channel's fields are sent: the server keeps what a save leaves out, so the
+    // other channels' addresses (and the language) stay as they were.
+    const sent: ReadonlyArray<keyof Values> = ['notify_type', 'accept_unset_model_ratio_model', 'record_ip_log', ...CHANNEL_FIELDS[v.notify_type]]
+    const body: Record<string, unknown> = Object.fromEntries(sent.map((k) => [k, v[k as keyof typeof v]]))
+    body.quota_warning_threshold = threshold.trim() ? quotaFromDisplay(Number(threshold), status.data) : 0
+    if (v.notify_type === 'gotify') body.gotify_priority = Number(gotify_priority) || 0
     try {
       await api.put('/api/user/setting', body)
       toast.success(t('profile.notifySaved'))
