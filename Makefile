@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast lint typecheck bench bench-micro bench-load bench-tools services clean web web-check chromium
+.PHONY: run test test-fast lint typecheck bench bench-all bench-deps bench-micro bench-load bench-tools services clean web web-check chromium
 
 $(STAMP): pyproject.toml setup.py $(wildcard newapi/_speedups/*.pyx) $(wildcard newapi/_speedups/*.pxd)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -72,7 +72,20 @@ bench-load: $(STAMP) services
 	$(PY) -m bench.load.ledger_inprocess
 	$(PY) -m bench.load.ledger_instructions
 
-bench: bench-micro bench-load
+# The load runs' Debian tools (nginx for the floor, wrk for closed-loop load), as `chromium` installs its own.
+bench-deps:
+	@if { ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; } || ! command -v wrk >/dev/null; then \
+		if command -v apt-get >/dev/null 2>&1; then \
+			SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+			$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq nginx-light wrk; \
+		fi; \
+	fi
+
+# Issue 19's table: newapi as `make run` starts it beside the nginx floor, one run (about 75 s).
+bench: $(STAMP) bench-deps
+	$(PY) -m bench.load.table
+
+bench-all: bench bench-micro bench-load
 
 clean:
 	rm -rf build $(VENV) newapi/_speedups/*.c newapi/_speedups/*.so

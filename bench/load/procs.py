@@ -180,8 +180,9 @@ def gateway(
     extra_env: dict[str, str] | None = None,
     ratios: dict[str, float] | None = None,
     options: dict[str, str] | None = None,
+    workers: int = 1,
 ) -> Iterator[tuple[Server, str]]:
-    """``newapi serve`` with one worker on SQLite, provisioned through its own management API."""
+    """``newapi serve`` with ``workers`` workers on SQLite, provisioned through its own management API."""
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     env = dict(os.environ)
@@ -205,7 +206,7 @@ def gateway(
             "--port",
             str(port),
             "--workers",
-            "1",
+            str(workers),
             "--log-level",
             "warning",
         ],

@@ -1,0 +1,201 @@
+"""Issue 19's table: newapi as ``make run`` starts it (two workers, SQLite) beside the nginx floor.
+
+    python -m bench.load.table [--seconds 5] [--rate 200] [--connections 64]
+
+One run, about two minutes: the mock upstream, nginx ``proxy_pass`` in front of it (the floor), the
+gateway with two workers and, for the scaling column, the gateway with one. Every figure of a row
+comes from the same run, so the ratios to the floor are what to compare between runs (the machine is
+shared; absolute figures move by a quarter). Method: bench/README.md, "Issue 19's table".
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from bench.load import loadgen, procs
+from bench.load.__main__ import _body
+from bench.load.measure import cpu_seconds, peak_rss_mb, rss_mb
+
+ROOT = Path(__file__).resolve().parents[2]
+
+CHAT = "gpt-4o-mini"
+# SSE events the client receives: the content pieces plus the role chunk, the finish and [DONE].
+STREAM20, STREAM200 = "gpt-4o-mini-chunks-20", "gpt-4o-mini-chunks-200"
+EVENTS20, EVENTS200 = 23, 203
+
+
+@dataclass
+class Figures:
+    proxy: str
+    chat_us: float = 0.0
+    stream20_us: float = 0.0
+    stream200_us: float = 0.0
+    steady_us: float = 0.0
+    p50_ms: float = 0.0
+    peak_tree_mb: float = 0.0
+    idle_worker_mb: float = float("nan")
+    supervisor_mb: float = float("nan")
+    chat_rps: float = 0.0
+    one_worker_rps: float = float("nan")
+    errors: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def per_event_us(self) -> float:
+        return (self.stream200_us - self.stream20_us) / (EVENTS200 - EVENTS20)
+
+
+def _closed_loop(
+    server: procs.Server, key: str, model: str, stream: bool, args: argparse.Namespace
+) -> tuple[float, float, int]:
+    """CPU µs per request of the server's process tree at ``--connections`` (closed loop), req/s, errors."""
+    url = server.url + "/v1/chat/completions"
+    body = _body(model, stream)
+    loadgen.wrk(url, body, key, connections=args.connections, seconds=1)  # warm-up
+    before = cpu_seconds(server.pids)
+    result = loadgen.wrk(url, body, key, connections=args.connections, seconds=args.seconds)
+    cpu = cpu_seconds(server.pids) - before
+    return cpu / max(result.requests, 1) * 1e6, result.rps, result.errors
+
+
+def _steady(server: procs.Server, key: str, args: argparse.Namespace) -> tuple[float, float, int]:
+    """CPU µs per request and p50 ms of chat requests sent at a steady ``--rate``."""
+    url = server.url + "/v1/chat/completions"
+    before = cpu_seconds(server.pids)
+    latency = loadgen.paced(url, _body(CHAT, False), key, rate=args.rate, seconds=args.latency_seconds)
+    cpu = cpu_seconds(server.pids) - before
+    sent = int(args.rate * args.latency_seconds)
+    return cpu / max(sent, 1) * 1e6, latency.p50_ms, latency.errors
+
+
+def measure(server: procs.Server, key: str, args: argparse.Namespace, figures: Figures) -> None:
+    figures.chat_us, figures.chat_rps, errors = _closed_loop(server, key, CHAT, False, args)
+    figures.errors += errors
+    figures.stream20_us, _, errors = _closed_loop(server, key, STREAM20, True, args)
+    figures.errors += errors
+    figures.stream200_us, _, errors = _closed_loop(server, key, STREAM200, True, args)
+    figures.errors += errors
+    figures.steady_us, figures.p50_ms, errors = _steady(server, key, args)
+    figures.errors += errors
+    figures.peak_tree_mb = sum(peak_rss_mb(pid) for pid in server.pids)
+
+
+HEAD = [
+    "proxy",
+    "chat µs",
+    "×floor",
+    "stream20 µs",
+    "×floor",
+    "200/s µs",
+    "×floor",
+    "+p50 ms",
+    "peak MB",
+    "idle worker MB",
+    "supervisor MB",
+    "µs/event",
+    "2w/1w",
+    "chat req/s",
+    "errors",
+]
+
+
+def _cells(f: Figures, floor: Figures, direct_p50: float) -> list[str]:
+    def ratio(value: float, base: float) -> str:
+        return f"{value / base:.1f}×" if f is not floor and base else ""
+
+    def num(value: float, spec: str) -> str:
+        return "-" if value != value else format(value, spec)
+
+    return [
+        f.proxy,
+        f"{f.chat_us:.0f}",
+        ratio(f.chat_us, floor.chat_us),
+        f"{f.stream20_us:.0f}",
+        ratio(f.stream20_us, floor.stream20_us),
+        f"{f.steady_us:.0f}",
+        ratio(f.steady_us, floor.steady_us),
+        f"{f.p50_ms - direct_p50:+.2f}",
+        f"{f.peak_tree_mb:.0f}",
+        num(f.idle_worker_mb, ".0f"),
+        num(f.supervisor_mb, ".0f"),
+        f"{f.per_event_us:.2f}",
+        num(f.chat_rps / f.one_worker_rps, ".2f"),
+        f"{f.chat_rps:.0f}",
+        str(f.errors),
+    ]
+
+
+def table(rows: list[Figures], direct_p50: float) -> str:
+    """The rows as a Markdown table, the floor first."""
+    cells = [HEAD, *(_cells(f, rows[0], direct_p50) for f in rows)]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(HEAD))]
+    lines = ["| " + " | ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) + " |" for row in cells]
+    lines.insert(1, "|" + "|".join("-" * (w + 1) + ":" for w in widths) + "|")
+    return "\n".join(lines)
+
+
+def _worker_pids(server: procs.Server) -> list[int]:
+    return server.pids[1:]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.load.table")
+    parser.add_argument("--seconds", type=float, default=5.0, help="wrk run per closed-loop figure")
+    parser.add_argument("--latency-seconds", type=float, default=5.0, help="paced run at --rate")
+    parser.add_argument("--rate", type=float, default=200.0)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--workers", type=int, default=2, help="the gateway's workers (make run: 2 here)")
+    args = parser.parse_args()
+    started = time.time()
+    models = [CHAT, STREAM20, STREAM200]
+    with tempfile.TemporaryDirectory() as tmp, procs.mock_upstream(chunks=20) as mock:
+        workdir = Path(tmp)
+        direct = loadgen.paced(
+            mock.url + "/v1/chat/completions",
+            _body(CHAT, False),
+            "x",
+            rate=args.rate,
+            seconds=args.latency_seconds,
+        )
+        nginx = Figures("nginx")
+        with procs.nginx_floor(mock, workdir) as server:
+            measure(server, "x", args, nginx)
+        print("  measured nginx", file=sys.stderr, flush=True)
+        gateway = Figures("newapi")
+        with procs.gateway(mock, workdir / "two", models, workers=args.workers) as (server, key):
+            gateway.supervisor_mb = rss_mb(server.pids[0])
+            gateway.idle_worker_mb = max(rss_mb(pid) for pid in _worker_pids(server))
+            measure(server, key, args, gateway)
+        print("  measured newapi", file=sys.stderr, flush=True)
+        with procs.gateway(mock, workdir / "one", models, workers=1) as (server, key):
+            _, gateway.one_worker_rps, errors = _closed_loop(server, key, CHAT, False, args)
+            gateway.errors += errors
+        print("  measured newapi with one worker", file=sys.stderr, flush=True)
+    text = table([nginx, gateway], direct.p50_ms)
+    print(text)
+    print(
+        f"(c={args.connections} closed loop {args.seconds:.0f} s each; {args.rate:.0f} req/s for"
+        f" {args.latency_seconds:.0f} s; +p50 over the mock direct {direct.p50_ms:.2f} ms;"
+        f" µs/event from 20- and 200-piece streams; {time.time() - started:.0f} s in all)"
+    )
+    results = ROOT / "bench" / "results"
+    results.mkdir(exist_ok=True)
+    payload = {
+        "when": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "settings": vars(args),
+        "direct_p50_ms": direct.p50_ms,
+        "rows": [asdict(r) | {"per_event_us": r.per_event_us} for r in (nginx, gateway)],
+        "table": text,
+    }
+    (results / "table.json").write_text(json.dumps(payload, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
