@@ -11,7 +11,6 @@ from typing import Any
 
 import msgspec
 import orjson
-from sqlalchemy import ColumnElement, func, or_, select
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -19,20 +18,17 @@ from newapi.adaptors.headers import override_problem
 from newapi.adaptors.openai.compat import refusal
 from newapi.adaptors.override import validate as param_override_problem
 from newapi.api.auth import Caller, admin_only, runtime_of
+from newapi.api.channel_setting import setting_problem, settings_problem
 from newapi.api.envelope import (
     ApiError,
     Id,
     JSONResponse,
     SmallInt,
     convert,
-    int_query,
     ok,
-    page_params,
-    paged,
     path_int,
     read_json,
 )
-from newapi.api.likes import like_pattern
 from newapi.cache.parse import split_keys
 from newapi.core.constants import ChannelStatus
 from newapi.storage.channels import delete_channels, save_channel
@@ -40,6 +36,7 @@ from newapi.storage.rows import as_dict
 from newapi.storage.tables import Channel
 
 _HIDDEN = frozenset({"key"})
+_KEY_STATES = ("multi_key_status_list", "multi_key_disabled_reason", "multi_key_disabled_time")
 _JSON_TEXT = (
     "model_mapping",
     "status_code_mapping",
@@ -85,6 +82,9 @@ class ChannelBody(msgspec.Struct, omit_defaults=True):
     remark: str | None = None
     other_info: str | None = None
     channel_info: dict[str, Any] | None = None
+    #: multi-key channels: the new keys are added to the stored ones ("append") or replace them
+    key_mode: str | None = None
+    multi_key_mode: str | None = None
 
 
 class CreateEnvelope(msgspec.Struct):
@@ -127,6 +127,10 @@ def check_channel(body: ChannelBody) -> None:
             raise ApiError(f"header_override: {problem}")
         if name == "param_override" and (problem := param_override_problem(value)) is not None:
             raise ApiError(f"param_override: {problem}")
+        if name == "setting" and (problem := setting_problem(value)) is not None:
+            raise ApiError(f"setting: {problem}")
+        if name == "settings" and (problem := settings_problem(value)) is not None:
+            raise ApiError(f"settings: {problem}")
     if body.model_mapping:
         mapping = orjson.loads(body.model_mapping)
         if any(not isinstance(v, str) for v in mapping.values()):
@@ -138,13 +142,13 @@ def _edits(body: ChannelBody) -> bool:
     return any(
         getattr(body, field) is not None
         for field in ChannelBody.__struct_fields__
-        if field not in ("id", "status")
+        if field not in ("id", "status", "key_mode")
     )
 
 
 def _apply(channel: Channel, body: ChannelBody) -> None:
     for field in ChannelBody.__struct_fields__:
-        if field in ("id", "channel_info"):
+        if field in ("id", "channel_info", "key_mode", "multi_key_mode"):
             continue
         value = getattr(body, field)
         if value is None:
@@ -158,6 +162,25 @@ def _apply(channel: Channel, body: ChannelBody) -> None:
         channel.group = ",".join(g.strip() for g in body.group.split(",") if g.strip()) or "default"
 
 
+def _entered_keys(raw: str) -> tuple[str, ...]:
+    text = raw.strip()
+    # One service-account JSON object spans lines; it is one key, not one per line.
+    return (text,) if text.startswith("{") else split_keys(text)
+
+
+def _appended(stored: str, entered: str) -> str:
+    """New API's ``key_mode=append``: the entered keys after the stored ones, duplicates dropped."""
+    keys = list(split_keys(stored))
+    seen = set(keys)
+    for key in _entered_keys(entered):
+        if key not in seen:
+            seen.add(key)
+            keys.append(key)
+    if stored.strip().startswith("["):
+        return orjson.dumps([orjson.loads(k) if k.startswith("{") else k for k in keys]).decode()
+    return "\n".join(keys)
+
+
 def multi_key_info(keys: tuple[str, ...], mode: str, previous: dict[str, Any] | None = None) -> str:
     info = dict(previous or {})
     info.update(
@@ -168,66 +191,6 @@ def multi_key_info(keys: tuple[str, ...], mode: str, previous: dict[str, Any] | 
     info.setdefault("multi_key_status_list", {})
     info.setdefault("multi_key_polling_index", 0)
     return orjson.dumps(info).decode()
-
-
-@admin_only
-async def list_channels(request: Request, caller: Caller) -> Response:
-    page, size = page_params(request)
-    query = select(Channel)
-    status = int_query(request, "status")
-    if status is not None:
-        query = query.where(Channel.status == status) if status != 0 else query
-    kind = int_query(request, "type")
-    if kind is not None:
-        query = query.where(Channel.type == kind)
-    tag = request.query_params.get("tag")
-    if tag:
-        query = query.where(Channel.tag == tag)
-    id_sort = request.query_params.get("id_sort", "") in ("true", "1")
-    order = Channel.id.desc() if id_sort else Channel.priority.desc()
-    async with runtime_of(request).sessions() as db:
-        total = (await db.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
-        rows = (
-            await db.execute(query.order_by(order, Channel.id.desc()).limit(size).offset((page - 1) * size))
-        ).scalars()
-        items = [channel_json(c) for c in rows]
-        counts = (await db.execute(select(Channel.type, func.count()).group_by(Channel.type))).all()
-    type_counts = {str(t): n for t, n in counts}
-    type_counts["all"] = sum(n for _, n in counts)
-    return paged(items, total, page, size, type_counts=type_counts)
-
-
-@admin_only
-async def search_channels(request: Request, caller: Caller) -> Response:
-    keyword = request.query_params.get("keyword", "")
-    group = request.query_params.get("group", "")
-    model = request.query_params.get("model", "")
-    query = select(Channel)
-    if keyword:
-        conditions: list[ColumnElement[bool]] = [
-            Channel.name.like(like_pattern(keyword), escape="!"),
-            Channel.base_url.like(like_pattern(keyword), escape="!"),
-        ]
-        if keyword.isdigit():
-            conditions.append(Channel.id == int(keyword))
-        query = query.where(or_(*conditions))
-    if model:
-        query = query.where(Channel.models.like(like_pattern(model), escape="!"))
-    if group and group != "null":
-        escaped = like_pattern(group)[1:-1]
-        query = query.where(("," + Channel.group + ",").like(f"%,{escaped},%", escape="!"))
-    page, size = page_params(request)
-    async with runtime_of(request).sessions() as db:
-        total = (await db.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
-        rows = (
-            await db.execute(
-                query.order_by(Channel.priority.desc(), Channel.id.desc())
-                .limit(size)
-                .offset((page - 1) * size)
-            )
-        ).scalars()
-        items = [channel_json(c) for c in rows]
-    return paged(items, total, page, size)
 
 
 @admin_only
@@ -297,11 +260,26 @@ async def update_channel(request: Request, caller: Caller) -> Response:
         if body.type is None and (refused := refusal(channel.type or 0)) is not None and _edits(body):
             # An adopted row of a type we do not serve may be switched off, not reconfigured.
             raise ApiError(f"{refused}; such a channel can only be enabled, disabled or deleted")
+        if body.key_mode not in (None, "", "append", "replace"):
+            raise ApiError("key_mode must be append or replace")
+        stored_key = channel.key or ""
         _apply(channel, body)
         info = orjson.loads(channel.channel_info) if channel.channel_info else {}
         if isinstance(info, dict) and info.get("is_multi_key"):
+            entered = body.key is not None and bool(body.key.strip())
+            if entered and body.key_mode == "append":
+                channel.key = _appended(stored_key, body.key or "")
+            elif entered and channel.key != stored_key:
+                # Replaced keys: the old per-key states described other keys.
+                for stale in _KEY_STATES:
+                    info.pop(stale, None)
+                info["multi_key_polling_index"] = 0
             keys = split_keys(channel.key)
-            mode = (body.channel_info or {}).get("multi_key_mode") or info.get("multi_key_mode", "random")
+            mode = (
+                body.multi_key_mode
+                or (body.channel_info or {}).get("multi_key_mode")
+                or info.get("multi_key_mode", "random")
+            )
             channel.channel_info = multi_key_info(keys, str(mode), info)
         await save_channel(db, channel)
         data = channel_json(channel)

@@ -61,9 +61,17 @@ _DESCRIPTIONS = {
 }
 
 
+def _data_schema(op: Op) -> dict[str, Any]:
+    """``{"$ref": Envelope}`` with ``data`` typed, for routes that name their answer's type."""
+    data = msgspec.json.schema(op.response, ref_template=_REF)
+    data.pop("$defs", None)
+    return {"allOf": [{"$ref": _REF.format(name="Envelope")}, {"properties": {"data": data}}]}
+
+
 def _responses(op: Op) -> dict[str, Any]:
     name = "Page" if op.paged else "Envelope"
-    envelope = {"application/json": {"schema": {"$ref": _REF.format(name=name)}}}
+    schema = _data_schema(op) if op.response is not None else {"$ref": _REF.format(name=name)}
+    envelope = {"application/json": {"schema": schema}}
     responses: dict[str, Any] = {"200": {"description": "New API's envelope", "content": envelope}}
     failure = {"application/json": {"schema": {"$ref": _REF.format(name="Envelope")}}}
     if op.role not in ("public",):
@@ -120,9 +128,9 @@ def _operation(op: Op, components: dict[str, Any]) -> dict[str, Any]:
 
 
 def build_spec(ops: Sequence[Op]) -> dict[str, Any]:
-    structs: list[type[msgspec.Struct]] = [Paging]
+    structs: list[Any] = [Paging]
     for op in ops:
-        for struct in (op.body, op.query):
+        for struct in (op.body, op.query, op.response):
             if struct is not None and struct not in structs:
                 structs.append(struct)
     _, components = msgspec.json.schema_components(structs, ref_template=_REF)

@@ -6,8 +6,6 @@ from typing import Any
 
 import msgspec
 
-from newapi.api.envelope import SmallInt
-
 
 class TokenSearch(msgspec.Struct):
     keyword: str = ""
@@ -16,19 +14,6 @@ class TokenSearch(msgspec.Struct):
 
 class StatusOnly(msgspec.Struct):
     status_only: bool = False
-
-
-class ChannelList(msgspec.Struct):
-    status: SmallInt | None = None
-    type: SmallInt | None = None
-    tag: str = ""
-    id_sort: bool = False
-
-
-class ChannelSearch(msgspec.Struct):
-    keyword: str = ""
-    group: str = ""
-    model: str = ""
 
 
 class ChannelTest(msgspec.Struct):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 from starlette.requests import Request
@@ -30,6 +30,8 @@ class Op:
     paged: bool = False
     #: "key" for routes authenticated by an API key instead of a dashboard session.
     auth: str = ""
+    #: The type of the envelope's ``data`` (a Struct, or a list of one), when documented.
+    response: Any = None
 
     @property
     def role(self) -> str:

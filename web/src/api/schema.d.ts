@@ -412,6 +412,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/channel/types": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every channel type, served or refused.
+         * @description Admins (role >= 10).
+         */
+        get: operations["get_api_channel_types"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/channel/update_balance": {
         parameters: {
             query?: never;
@@ -1569,9 +1589,13 @@ export interface components {
             /** @default null */
             key: string | null;
             /** @default null */
+            key_mode: string | null;
+            /** @default null */
             model_mapping: string | null;
             /** @default null */
             models: string | null;
+            /** @default null */
+            multi_key_mode: string | null;
             /** @default null */
             name: string | null;
             /** @default null */
@@ -1605,12 +1629,20 @@ export interface components {
         };
         /** ChannelList */
         ChannelList: {
+            /** @default  */
+            group: string;
             /** @default false */
             id_sort: boolean;
-            /** @default null */
-            status: number | null;
+            /** @default  */
+            sort_by: string;
+            /** @default  */
+            sort_order: string;
+            /** @default  */
+            status: string;
             /** @default  */
             tag: string;
+            /** @default false */
+            tag_mode: boolean;
             /** @default null */
             type: number | null;
         };
@@ -1618,10 +1650,24 @@ export interface components {
         ChannelSearch: {
             /** @default  */
             group: string;
+            /** @default false */
+            id_sort: boolean;
             /** @default  */
             keyword: string;
             /** @default  */
             model: string;
+            /** @default  */
+            sort_by: string;
+            /** @default  */
+            sort_order: string;
+            /** @default  */
+            status: string;
+            /** @default  */
+            tag: string;
+            /** @default false */
+            tag_mode: boolean;
+            /** @default null */
+            type: number | null;
         };
         /** ChannelTest */
         ChannelTest: {
@@ -1631,6 +1677,17 @@ export interface components {
             model: string;
             /** @default false */
             stream: boolean;
+        };
+        /**
+         * ChannelTypeInfo
+         * @description One channel type: whether this gateway serves it, and if not, why (the save refusal).
+         */
+        ChannelTypeInfo: {
+            key: string;
+            /** @default null */
+            reason: string | null;
+            served: boolean;
+            type: number;
         };
         /** CopyQuery */
         CopyQuery: {
@@ -2051,10 +2108,14 @@ export interface operations {
     get_api_channel: {
         parameters: {
             query?: {
-                status?: number | null;
+                status?: string;
                 type?: number | null;
+                group?: string;
                 tag?: string;
+                tag_mode?: boolean;
                 id_sort?: boolean;
+                sort_by?: string;
+                sort_order?: string;
                 p?: number;
                 page_size?: number;
             };
@@ -2817,8 +2878,15 @@ export interface operations {
     get_api_channel_search: {
         parameters: {
             query?: {
-                keyword?: string;
+                status?: string;
+                type?: number | null;
                 group?: string;
+                tag?: string;
+                tag_mode?: boolean;
+                id_sort?: boolean;
+                sort_by?: string;
+                sort_order?: string;
+                keyword?: string;
                 model?: string;
                 p?: number;
                 page_size?: number;
@@ -3261,6 +3329,64 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Envelope"];
+                };
+            };
+            /** @description not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope"];
+                };
+            };
+            /** @description role too low or user disabled */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope"];
+                };
+            };
+            /** @description request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope"];
+                };
+            };
+            /** @description rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope"];
+                };
+            };
+        };
+    };
+    get_api_channel_types: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description New API's envelope */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope"] & {
+                        data?: components["schemas"]["ChannelTypeInfo"][];
+                    };
                 };
             };
             /** @description not authenticated */
