@@ -14,7 +14,7 @@ import { Dialog } from '@/components/ui/dialog'
 import { Field } from '@/components/ui/field'
 import { Input, Select, Textarea } from '@/components/ui/input'
 import { messageOf } from '@/lib/errors'
-import { CHANNEL_TYPES, jsonObjectError, TYPE_SETTINGS } from './types'
+import { jsonObjectError, servedName, TYPE_KEY_HINT, TYPE_OTHER, TYPE_SETTINGS, typeName, useChannelTypes } from './types'
 
 const JSON_FIELDS = ['model_mapping', 'status_code_mapping', 'param_override', 'header_override'] as const
 
@@ -26,6 +26,8 @@ interface Values {
   openai_organization: string
   mode: 'single' | 'batch' | 'multi_to_single'
   multi_key_mode: 'random' | 'polling'
+  key_mode: 'append' | 'replace'
+  other: string
   models: string
   model_mapping: string
   group: string
@@ -67,6 +69,8 @@ function defaults(channel: Channel | null): Values {
     openai_organization: channel?.openai_organization ?? '',
     mode: 'single',
     multi_key_mode: channel?.channel_info?.multi_key_mode === 'polling' ? 'polling' : 'random',
+    key_mode: 'append',
+    other: channel?.other ?? '',
     models: channel?.models ?? '',
     model_mapping: channel?.model_mapping ?? '',
     group: channel?.group ?? 'default',
@@ -134,6 +138,11 @@ export function ChannelForm({ channel, onOpenChange }: Props) {
   const values = useWatch({ control: form.control }) as Values
   const errors = form.formState.errors
   const typeKeys = TYPE_SETTINGS[Number(values.type)] ?? []
+  const types = useChannelTypes()
+  const kind = Number(values.type)
+  const multiKey = editing && channel.channel_info?.is_multi_key === true
+  // An adopted row of a type we refuse keeps its type in the picker, marked, with the reason.
+  const refused = editing ? types.refusal(channel.type) : null
 
   const fetchModels = async () => {
     setFetching(true)
@@ -177,6 +186,7 @@ export function ChannelForm({ channel, onOpenChange }: Props) {
       name: v.name.trim(),
       base_url: v.base_url.trim(),
       openai_organization: v.openai_organization.trim() || null,
+      other: TYPE_OTHER[Number(v.type)] !== undefined ? v.other.trim() : (channel?.other ?? ''),
       models: v.models.split(',').map((m) => m.trim()).filter(Boolean).join(','),
       model_mapping: v.model_mapping.trim() || null,
       group: v.group.split(',').map((g) => g.trim()).filter(Boolean).join(','),
@@ -193,6 +203,10 @@ export function ChannelForm({ channel, onOpenChange }: Props) {
       settings: Object.keys(settings).length ? JSON.stringify(settings) : null,
     }
     if (v.key.trim()) body.key = v.key.trim()
+    if (multiKey) {
+      body.key_mode = v.key_mode
+      body.multi_key_mode = v.multi_key_mode
+    }
     try {
       if (editing) await api.put('/api/channel/', { ...body, id: channel.id })
       else await api.post('/api/channel/', { mode: v.mode, multi_key_mode: v.multi_key_mode, channel: body })
@@ -223,12 +237,24 @@ export function ChannelForm({ channel, onOpenChange }: Props) {
     >
       <form id="channel-form" onSubmit={submit} className="flex flex-col gap-4" noValidate>
         <FormError message={error} />
+        {refused && (
+          <p role="alert" className="rounded-md border border-danger/40 bg-danger/5 px-3 py-2 text-sm text-danger">
+            {t('channels.refusedNote', { reason: refused })}
+          </p>
+        )}
         <Section title={t('channels.basic')}>
           <Field label={t('channels.type')}>
             <Select {...form.register('type')}>
-              {Object.entries(CHANNEL_TYPES).map(([id, name]) => (
-                <option key={id} value={id}>
-                  {name}
+              {refused && editing && (
+                <option value={String(channel.type)}>
+                  {typeName(channel.type)} ({t('channels.refused')})
+                </option>
+              )}
+              {/* Until the server has answered, only the channel's own type (or OpenAI) is offered. */}
+              {!types.loaded && !refused && <option value={values.type}>{typeName(kind)}</option>}
+              {types.served.map((info) => (
+                <option key={info.type} value={String(info.type)}>
+                  {servedName(info)}
                 </option>
               ))}
             </Select>
@@ -239,12 +265,40 @@ export function ChannelForm({ channel, onOpenChange }: Props) {
           <Field label={t('channels.baseUrl')} error={errors.base_url?.message} hint={t('channels.baseUrlHint')}>
             <Input placeholder="https://api.openai.com" {...form.register('base_url')} />
           </Field>
-          <Field label={t('channels.organization')}>
-            <Input {...form.register('openai_organization')} />
-          </Field>
-          <Field label={t('channels.key')} error={errors.key?.message} hint={editing ? t('channels.keyKeep') : t('channels.keyHint')} className="sm:col-span-2">
+          {kind === 1 && (
+            <Field label={t('channels.organization')}>
+              <Input {...form.register('openai_organization')} />
+            </Field>
+          )}
+          {TYPE_OTHER[kind] !== undefined && (
+            <Field label={t(`channels.other_${kind}`)} hint={t(`channels.otherHint_${kind}`)}>
+              <Input placeholder={TYPE_OTHER[kind]} {...form.register('other')} />
+            </Field>
+          )}
+          <Field
+            label={t('channels.key')}
+            error={errors.key?.message}
+            hint={[TYPE_KEY_HINT.has(kind) ? t(`channels.keyHint_${kind}`) : '', editing ? t('channels.keyKeep') : t('channels.keyHint')].filter(Boolean).join(' ')}
+            className="sm:col-span-2"
+          >
             <Textarea rows={3} autoComplete="off" {...form.register('key')} />
           </Field>
+          {multiKey && (
+            <>
+              <Field label={t('channels.keyUpdate')} hint={t('channels.keyUpdateHint')}>
+                <Select {...form.register('key_mode')}>
+                  <option value="append">{t('channels.keyUpdate_append')}</option>
+                  <option value="replace">{t('channels.keyUpdate_replace')}</option>
+                </Select>
+              </Field>
+              <Field label={t('channels.keySelection')}>
+                <Select {...form.register('multi_key_mode')}>
+                  <option value="random">{t('channels.keys_random')}</option>
+                  <option value="polling">{t('channels.keys_polling')}</option>
+                </Select>
+              </Field>
+            </>
+          )}
           {!editing && (
             <>
               <Field label={t('channels.multiKey')}>

@@ -5,27 +5,26 @@ import { toast } from 'sonner'
 import { api } from '@/api/client'
 import type { Channel } from '@/api/types'
 import { Button } from '@/components/ui/button'
-import { Badge } from '@/components/ui/card'
+import { Badge, EmptyState } from '@/components/ui/card'
 import { Dialog } from '@/components/ui/dialog'
 import { Field } from '@/components/ui/field'
 import { Input } from '@/components/ui/input'
 import { typeName } from './types'
 
-interface TagGroup {
+/** A tag of the page as the server counts it (every channel with the tag, not only those listed). */
+export interface TagSummary {
   tag: string
-  channels: Channel[]
+  channels: number
+  enabled: number
 }
 
-/** The page's channels gathered by tag (untagged ones last). */
-export function groupByTag(channels: Channel[]): TagGroup[] {
-  const groups = new Map<string, Channel[]>()
-  for (const channel of channels) {
-    const tag = channel.tag ?? ''
-    groups.set(tag, [...(groups.get(tag) ?? []), channel])
-  }
-  return [...groups.entries()]
-    .map(([tag, list]) => ({ tag, channels: list }))
-    .sort((a, b) => (a.tag === '' ? 1 : b.tag === '' ? -1 : a.tag.localeCompare(b.tag)))
+interface TagGroup extends TagSummary {
+  list: Channel[]
+}
+
+/** The page's tags in the server's order, each with its channels. */
+export function groupByTag(channels: Channel[], tags: TagSummary[]): TagGroup[] {
+  return tags.map((summary) => ({ ...summary, list: channels.filter((c) => c.tag === summary.tag) }))
 }
 
 interface EditValues {
@@ -36,9 +35,9 @@ interface EditValues {
   groups: string
 }
 
-/** New API's tag mode: one block per tag, whose actions apply to every channel with that tag
- * (server-side, across pages); the channels listed are the ones on this page. */
-export function TagMode({ channels }: { channels: Channel[] }) {
+/** New API's tag mode: the list pages by tag (`tag_mode=true`), so each block holds every
+ * channel of its tag, and the tag's actions (New API's tag routes) reach all of them. */
+export function TagMode({ channels, tags }: { channels: Channel[]; tags: TagSummary[] }) {
   const { t } = useTranslation()
   const queryClient = useQueryClient()
   const [editing, setEditing] = useState<string | null>(null)
@@ -67,17 +66,15 @@ export function TagMode({ channels }: { channels: Channel[] }) {
   const set = (key: keyof EditValues) => (e: { target: { value: string } }) => setValues((v) => ({ ...v, [key]: e.target.value }))
   return (
     <div className="flex flex-col gap-3" data-testid="tag-mode">
-      {groupByTag(channels).map(({ tag, channels: list }) => {
-        const enabled = list.filter((c) => c.status === 1).length
-        return (
-          <section key={tag || '-'} aria-label={tag ? t('channels.tagGroup', { tag }) : t('channels.untagged')} className="rounded-lg border border-border bg-card">
+      {tags.length === 0 && <EmptyState title={t('channels.noTags')} />}
+      {groupByTag(channels, tags).map(({ tag, list, channels: count, enabled }) => (
+          <section key={tag} aria-label={t('channels.tagGroup', { tag })} className="rounded-lg border border-border bg-card">
             <header className="flex flex-wrap items-center gap-2 border-b border-border px-3 py-2">
-              <span className="font-semibold">{tag || t('channels.untagged')}</span>
-              <Badge tone={enabled === list.length ? 'success' : enabled ? 'primary' : 'danger'}>
-                {t('channels.tagEnabledCount', { enabled, count: list.length })}
+              <span className="font-semibold">{tag}</span>
+              <Badge tone={enabled === count ? 'success' : enabled ? 'primary' : 'danger'}>
+                {t('channels.tagEnabledCount', { enabled, count })}
               </Badge>
-              {tag && (
-                <div className="ml-auto flex gap-1">
+              <div className="ml-auto flex gap-1">
                   <Button size="sm" variant="outline" onClick={() => status.mutate({ tag, on: true })}>
                     {t('channels.enableTag')}
                   </Button>
@@ -94,8 +91,7 @@ export function TagMode({ channels }: { channels: Channel[] }) {
                   >
                     {t('channels.editTag')}
                   </Button>
-                </div>
-              )}
+              </div>
             </header>
             <ul className="divide-y divide-border text-sm">
               {list.map((c) => (
@@ -108,8 +104,7 @@ export function TagMode({ channels }: { channels: Channel[] }) {
               ))}
             </ul>
           </section>
-        )
-      })}
+      ))}
       <Dialog
         open={editing !== null}
         onOpenChange={(open) => !open && setEditing(null)}

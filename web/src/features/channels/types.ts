@@ -1,3 +1,9 @@
+import { useQuery } from '@tanstack/react-query'
+import { api } from '@/api/client'
+import type { Schemas } from '@/api/types'
+
+export type ChannelTypeInfo = Schemas['ChannelTypeInfo']
+
 /** Channel types by number (New API's constant/channel.go), shown by name, never as a number. */
 export const CHANNEL_TYPES: Record<number, string> = {
   1: 'OpenAI',
@@ -47,6 +53,36 @@ export const CHANNEL_TYPES: Record<number, string> = {
 }
 
 export const typeName = (type: number): string => CHANNEL_TYPES[type] ?? `#${type}`
+
+/** Which types the gateway serves, and why it refuses the others: asked of the server, never
+ * listed here, since adaptors for more types arrive with the server alone. */
+export function useChannelTypes() {
+  const query = useQuery({
+    queryKey: ['channel-types'],
+    queryFn: () => api.get<ChannelTypeInfo[]>('/api/channel/types'),
+    staleTime: 5 * 60_000,
+  })
+  const all = query.data ?? []
+  return {
+    loaded: query.isSuccess,
+    served: all.filter((info) => info.served),
+    refusal: (type: number): string | null => all.find((info) => info.type === type)?.reason ?? null,
+  }
+}
+
+/** A served type's name: ours when we know it, else the server's key (a type added since). */
+export const servedName = (info: ChannelTypeInfo): string => CHANNEL_TYPES[info.type] ?? info.key
+
+/** The types whose adaptor reads the channel's `other` column (label `channels.other_<type>`,
+ * hint `channels.otherHint_<type>`), with an example value. */
+export const TYPE_OTHER: Record<number, string> = {
+  3: '2025-04-01-preview',
+  17: 'web_search',
+  41: 'us-central1',
+}
+
+/** Types whose key is not a bare API key get their own hint. */
+export const TYPE_KEY_HINT = new Set([33, 41])
 
 /** Per-type settings (`settings` JSON) the form offers as named fields. */
 export const TYPE_SETTINGS: Record<number, string[]> = {

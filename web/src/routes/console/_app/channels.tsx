@@ -21,9 +21,9 @@ import { Switch } from '@/components/ui/switch'
 import { Tooltip } from '@/components/ui/tooltip'
 import { ChannelForm } from '@/features/channels/channel-form'
 import { MultiKeyDialog } from '@/features/channels/multi-key'
-import { TagMode } from '@/features/channels/tag-mode'
+import { TagMode, type TagSummary } from '@/features/channels/tag-mode'
 import { TestDialog } from '@/features/channels/test-dialog'
-import { CHANNEL_TYPES, typeName } from '@/features/channels/types'
+import { CHANNEL_TYPES, typeName, useChannelTypes } from '@/features/channels/types'
 import { getUser, isAdmin } from '@/lib/auth'
 import { compact, int, str } from '@/lib/search'
 import { formatTime } from '@/lib/utils'
@@ -68,16 +68,24 @@ function Channels() {
   const s = Route.useSearch()
   const page = s.p ?? 1
   const size = s.size ?? 20
-  // The list filters by status, type and tag; the search by keyword and group (the API's split).
-  const searching = Boolean(s.keyword || s.group)
+  // Both routes take every filter (New API's); only a keyword needs the search. In tag mode a
+  // page is a page of tags, each with all of its channels.
   const list = useQuery({
     queryKey: ['channels', s, page, size],
     queryFn: () =>
-      searching
-        ? api.get<Page<Channel>>('/api/channel/search', { keyword: s.keyword, group: s.group, p: page, page_size: size })
-        : api.get<Page<Channel>>('/api/channel/', { status: s.status, type: s.type, tag: s.tag, p: page, page_size: size }),
+      api.get<Page<Channel> & { tags?: TagSummary[] }>(s.keyword ? '/api/channel/search' : '/api/channel/', {
+        keyword: s.keyword,
+        group: s.group,
+        status: s.status,
+        type: s.type,
+        tag: s.tag,
+        tag_mode: s.tag_mode ? 'true' : undefined,
+        p: page,
+        page_size: size,
+      }),
     placeholderData: keepPreviousData,
   })
+  const types = useChannelTypes()
   // A selection belongs to the rows it was made on: another page or filter starts empty.
   const view = JSON.stringify(Route.useSearch())
   const [picked, setPicked] = useState<{ view: string; rows: RowSelectionState }>({ view, rows: {} })
@@ -157,7 +165,24 @@ function Channels() {
           </Tooltip>
         ),
       },
-      { header: t('channels.type'), cell: ({ row }) => typeName(row.original.type) },
+      {
+        header: t('channels.type'),
+        cell: ({ row }) => {
+          const refused = types.refusal(row.original.type)
+          return (
+            <div className="flex items-center gap-1.5">
+              {typeName(row.original.type)}
+              {refused && (
+                <Tooltip content={refused}>
+                  <span tabIndex={0} aria-label={t('channels.refusedWhy', { reason: refused })}>
+                    <Badge tone="danger">{t('channels.refused')}</Badge>
+                  </span>
+                </Tooltip>
+              )}
+            </div>
+          )
+        },
+      },
       {
         header: t('common.status'),
         cell: ({ row }) => {
@@ -211,7 +236,7 @@ function Channels() {
       },
     ],
     // eslint-disable-next-line react-hooks/exhaustive-deps -- the cells' handlers are stable enough per render of labels
-    [t],
+    [t, types.loaded],
   )
   const selected = Object.keys(selection).filter((id) => selection[id]).map(Number)
   const counts = list.data?.type_counts
@@ -257,9 +282,9 @@ function Channels() {
           <Field label={t('common.status')}>
             <Select value={filters.status} onChange={(e) => setFilters((f) => ({ ...f, status: e.target.value }))}>
               <option value="">{t('channels.anyStatus')}</option>
-              {[1, 2, 3].map((v) => (
+              {[1, 0, 2, 3].map((v) => (
                 <option key={v} value={v}>
-                  {t(`channels.status_${v}`)}
+                  {v === 0 ? t('channels.anyDisabled') : t(`channels.status_${v}`)}
                 </option>
               ))}
             </Select>
@@ -288,11 +313,6 @@ function Channels() {
           </div>
         </form>
       </Card>
-      {searching && (s.status !== undefined || s.type !== undefined || s.tag) && (
-        <p role="note" className="mb-3 text-sm text-muted-fg">
-          {t('channels.searchIgnores')}
-        </p>
-      )}
       {selected.length > 0 && (
         <div role="toolbar" aria-label={t('channels.bulkActions')} className="mb-3 flex flex-wrap items-center gap-2 rounded-md border border-primary/40 bg-primary/5 px-3 py-2 text-sm">
           <span>{t('common.selected', { count: selected.length })}</span>
@@ -311,7 +331,7 @@ function Channels() {
         </div>
       )}
       {s.tag_mode ? (
-        <TagMode channels={list.data?.items ?? []} />
+        <TagMode channels={list.data?.items ?? []} tags={list.data?.tags ?? []} />
       ) : (
       <DataTable
         label={t('nav.channels')}
