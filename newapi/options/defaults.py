@@ -130,6 +130,9 @@ DEFAULTS: dict[str, str] = {
     "claude.default_max_tokens": orjson.dumps({"default": 8192}).decode(),
     "gemini.thinking_adapter_enabled": "false",
     "global.pass_through_request_enabled": "false",
+    "global.chat_completions_to_responses_policy": orjson.dumps(
+        {"enabled": False, "all_channels": True}
+    ).decode(),
     "global.thinking_model_blacklist": orjson.dumps(
         ["kimi-k2-thinking", "moonshotai/kimi-k2-thinking"]
     ).decode(),

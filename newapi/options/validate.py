@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import orjson
 
 from newapi.options.defaults import DEFAULT_RETRY_STATUS_CODES
@@ -21,8 +23,15 @@ RATIO_OPTIONS = frozenset(
         "TopupGroupRatio",
     }
 )
+RESPONSES_POLICY = "global.chat_completions_to_responses_policy"
 JSON_OBJECT_OPTIONS = frozenset(
-    {"GroupGroupRatio", "UserUsableGroups", "ModelRequestRateLimitGroup", "claude.default_max_tokens"}
+    {
+        "GroupGroupRatio",
+        "UserUsableGroups",
+        "ModelRequestRateLimitGroup",
+        "claude.default_max_tokens",
+        RESPONSES_POLICY,
+    }
 )
 JSON_ARRAY_OPTIONS = frozenset({"AutoGroups", "global.thinking_model_blacklist"})
 INT_OPTIONS = frozenset(
@@ -60,6 +69,19 @@ def _status_ranges(value: str) -> str | None:
     return None
 
 
+def _responses_policy(value: dict[str, object]) -> str | None:
+    for name in ("channel_ids", "channel_types", "model_patterns"):
+        if name in value and not isinstance(value[name], list):
+            return f"{RESPONSES_POLICY}: {name} must be a list"
+    patterns = value.get("model_patterns")
+    for pattern in patterns if isinstance(patterns, list) else ():
+        try:
+            re.compile(str(pattern))
+        except re.error as exc:
+            return f"{RESPONSES_POLICY}: model pattern {pattern!r} is not a valid regex: {exc}"
+    return None
+
+
 def validate_option(key: str, value: str) -> str | None:
     """Why ``value`` is not acceptable for option ``key``, or None."""
     if key in RATIO_OPTIONS:
@@ -83,7 +105,7 @@ def validate_option(key: str, value: str) -> str | None:
         wanted = dict if key in JSON_OBJECT_OPTIONS else list
         if not isinstance(parsed, wanted):
             return f"{key} must be a JSON {'object' if wanted is dict else 'array'}"
-        return None
+        return _responses_policy(parsed) if isinstance(parsed, dict) and key == RESPONSES_POLICY else None
     if key in INT_OPTIONS:
         try:
             number = int(value)

@@ -64,7 +64,9 @@ def _writer(call: Call, channel: ChannelInfo) -> Writer:
 def stream_policy(call: Call, channel: ChannelInfo, target: str) -> StreamPolicy:
     """Pass-through when the channel speaks the client's format, else a converting policy."""
     if target == call.fmt:
-        if call.fmt == OPENAI and not _think_to_content(channel):
+        # force_format: every chunk re-encoded as OpenAI's (New API's sendStreamData), so
+        # fields a compatible upstream adds beyond OpenAI's never reach the client.
+        if call.fmt == OPENAI and not _think_to_content(channel) and not channel.setting.get("force_format"):
             return OpenAIPassThrough(call.wants_usage, call.model, call.request_id, call.prompt_estimate)
         if call.fmt == CLAUDE:
             return ClaudePassThrough(call.request_id)

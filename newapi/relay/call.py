@@ -63,3 +63,6 @@ class Call:
     fmt: str = "openai"
     action: str = ""  # Gemini: generateContent, streamGenerateContent, embedContent, ...
     sse: bool = True  # Gemini streams: alt=sse (else one JSON array)
+    beta_query: bool = False  # a Claude client's ``?beta=true`` (sent on to Claude channels)
+    #: the channel's system_prompt was put in front of the client's own (the log says so)
+    system_prompt_overwritten: bool = False

@@ -113,6 +113,7 @@ def fields_key(call: Call) -> tuple[Any, ...]:
         call.local_count,
         preference if isinstance(preference, str) else "",
         call.override_audit,
+        call.system_prompt_overwritten,
     )
 
 
@@ -131,6 +132,7 @@ def request_fields(
     local_count: bool,
     billing_preference: str,
     override_audit: tuple[str, ...] = (),
+    system_prompt_overwritten: bool = False,
 ) -> dict[str, Any]:
     """What ``other`` records about the request itself, after ``frt``, in New API's order."""
     fields: dict[str, Any] = {}
@@ -139,6 +141,8 @@ def request_fields(
     if mapped_to:
         fields["is_model_mapped"] = True
         fields["upstream_model_name"] = mapped_to
+    if system_prompt_overwritten:
+        fields["is_system_prompt_overwritten"] = True
     admin: dict[str, Any] = {"use_channel": list(map(str, tried))}
     if multi_key_index is not None:
         admin["is_multi_key"] = True

@@ -15,6 +15,7 @@ import orjson
 from newapi.adaptors.bedrock import channel as bedrock
 from newapi.adaptors.claude import channel as claude_channel
 from newapi.adaptors.claude import request as claude_request
+from newapi.adaptors.fields import strip_disabled
 from newapi.adaptors.gemini import channel as gemini_channel
 from newapi.adaptors.gemini import request as gemini_request
 from newapi.adaptors.headers import apply_header_override
@@ -25,8 +26,9 @@ from newapi.adaptors.override import legacy as legacy_override
 from newapi.adaptors.responses import channel as responses_channel
 from newapi.adaptors.responses import request as responses_request
 from newapi.adaptors.responses.request import Unconvertible
+from newapi.adaptors.system_prompt import inject as inject_system_prompt
 from newapi.adaptors.vertex import channel as vertex
-from newapi.adaptors.vertex.credentials import TokenCache, parse_service_account
+from newapi.adaptors.vertex.credentials import TokenCache
 from newapi.convert import model as m
 from newapi.core.constants import ChannelType
 from newapi.core.endpoints import CHAT as _CHAT
@@ -36,6 +38,7 @@ from newapi.core.structs import ChannelInfo
 from newapi.http.headers import RequestHeaders
 from newapi.options.store import OptionStore
 from newapi.relay.call import Call
+from newapi.relay.channel_policy import ResponsesPolicy, pass_through
 from newapi.relay.endpoints import GEMINI_EMBED
 from newapi.relay.formats import CLAUDE, CODECS, GEMINI, OPENAI, RESPONSES
 from newapi.relay.multipart import replace_field
@@ -138,21 +141,50 @@ class Planner:
         return self._vertex
 
     async def build(self, call: Call, channel: ChannelInfo, key: str, client: RequestHeaders) -> Outgoing:
+        source = call.body
+        passed = pass_through(self._runtime.options, channel)
+        call.system_prompt_overwritten = False
         try:
-            return await self._build(call, channel, key, client)
+            prompt = channel.setting.get("system_prompt")
+            if prompt and isinstance(prompt, str) and not passed and not call.endpoint.multipart:
+                # This attempt's view of the client's body; the next attempt starts from the original.
+                body = _decode(call.body)
+                override = bool(channel.setting.get("system_prompt_override"))
+                call.system_prompt_overwritten = inject_system_prompt(call.fmt, body, prompt, override)
+                call.body = orjson.dumps(body)
+            out = await self._build(call, channel, key, client, passed)
+            if passed and not out.overridden:
+                out.body = source  # Bedrock excepted: its body is its own shape, and signed
+            return out
         except (orjson.JSONEncodeError, RecursionError):
             # The client's JSON, decoded for editing or conversion, nests deeper than orjson
             # encodes (254 levels) or than Python recurses: the body cannot be forwarded.
             raise BadRequest("the request is nested too deeply to forward") from None
+        finally:
+            call.body = source
 
-    async def _build(self, call: Call, channel: ChannelInfo, key: str, client: RequestHeaders) -> Outgoing:
+    def _target(self, call: Call, channel: ChannelInfo, passed: bool) -> str:
+        natives = native_formats(channel, call.upstream_model)
+        target = call.fmt if call.fmt in natives else natives[0]
+        if (
+            target == OPENAI
+            and RESPONSES in natives
+            and (call.endpoint is _CHAT or call.fmt == CLAUDE)
+            and not passed
+            and self._runtime.options.derived(ResponsesPolicy.read).applies(channel, call.model)
+        ):
+            return RESPONSES  # the global Chat->Responses policy
+        return target
+
+    async def _build(
+        self, call: Call, channel: ChannelInfo, key: str, client: RequestHeaders, passed: bool
+    ) -> Outgoing:
         refused = compat.refusal(channel.type)
         if refused is not None:
             # An adopted database's row of a type we do not serve (the index skips them; a
             # channel pinned by id still reaches here): never sent as if it were OpenAI.
             raise UpstreamError(refused, code="channel:type_not_supported")
-        natives = native_formats(channel, call.upstream_model)
-        target = call.fmt if call.fmt in natives else natives[0]
+        target = self._target(call, channel, passed)
         call.reasoning_effort = ""  # each attempt's own (a retry may go to another kind of channel)
         call.override_audit = ()
         if call.endpoint is GEMINI_EMBED and target != GEMINI:
@@ -167,7 +199,8 @@ class Planner:
                 out = await self._gemini(call, channel, key, thinking)
             else:
                 out = self._openai_family(call, channel, key, target)
-        if not out.overridden and not call.endpoint.multipart:
+        if not out.overridden and not call.endpoint.multipart and not passed:
+            out.body = strip_disabled(out.body, channel.other_settings)
             out.body = apply_operations(call, channel, client, out.body, out)
         header_override = out.header_override if out.header_override is not None else channel.header_override
         if header_override:
@@ -323,10 +356,10 @@ class Planner:
         if channel.type == ChannelType.AWS:
             assert body is not None
             try:
-                credentials = bedrock.parse_key(key)
+                credentials = bedrock.parse_key(key, str(channel.other_settings.get("aws_key_type") or ""))
             except ValueError as exc:
                 raise UpstreamError(str(exc), code="channel:invalid_key", channel_error=True) from None
-            raw = self._finish(bedrock.body_for(body, beta), channel)
+            raw = strip_disabled(self._finish(bedrock.body_for(body, beta), channel), channel.other_settings)
             out = Outgoing("", [], b"", CLAUDE, event_stream=call.stream, overridden=True)
             raw = apply_operations(call, channel, client, raw, out)  # the signature covers the body
             out.url = bedrock.upstream_url(channel, credentials, model, call.stream)
@@ -337,7 +370,7 @@ class Planner:
             return out
         if channel.type == ChannelType.VERTEX_AI:
             assert body is not None
-            account = parse_service_account(key)
+            account = vertex.account_for(channel, key)
             if account is None:
                 raise UpstreamError(
                     "Claude on Vertex AI needs a service-account key",
@@ -356,7 +389,8 @@ class Planner:
         raw = call.body if body is None else self._finish(body, channel)
         headers = claude_channel.auth_headers(key, version, beta)
         headers += [(b"content-type", _JSON), (b"accept", accept), (b"accept-encoding", b"identity")]
-        return Outgoing(claude_channel.upstream_url(channel), headers, raw, CLAUDE)
+        url = claude_channel.upstream_url(channel, call.beta_query and call.fmt == CLAUDE)
+        return Outgoing(url, headers, raw, CLAUDE)
 
     # -- Gemini channels (Gemini, Vertex) --------------------------------------------------------
 
@@ -383,7 +417,7 @@ class Planner:
         stream = call.stream and action == "streamGenerateContent"
         accept = b"text/event-stream" if stream else b"application/json"
         if channel.type == ChannelType.VERTEX_AI:
-            account = parse_service_account(key)
+            account = vertex.account_for(channel, key)
             if account is None:
                 url = vertex.gemini_url(channel, "", model, action, stream, api_key=key)
                 headers = [(b"content-type", _JSON), (b"accept", accept)]

@@ -99,6 +99,8 @@ class Relay:
         )
         if action:
             call.sse = b"alt=sse" in scope.get("query_string", b"")
+        elif fmt == "claude":
+            call.beta_query = b"beta=true" in scope.get("query_string", b"")
         headers = RequestHeaders(scope)
         watch: DisconnectWatch | None = None
         limited = False

@@ -6,7 +6,8 @@ httpx's CPU per request. Errors are the gateway's own: :class:`UpstreamConnectEr
 :class:`UpstreamTimeout` and :class:`UpstreamProtocolError` from ``newapi.core.errors``.
 """
 
+from newapi.upstream._route import parse_proxy
 from newapi.upstream.client import UpstreamClient
 from newapi.upstream.response import UpstreamResponse
 
-__all__ = ["UpstreamClient", "UpstreamResponse"]
+__all__ = ["UpstreamClient", "UpstreamResponse", "parse_proxy"]

@@ -38,8 +38,14 @@ class Credentials:
     api_key: str = ""
 
 
-def parse_key(key: str) -> Credentials:
+def parse_key(key: str, key_type: str = "") -> Credentials:
+    """``key_type`` is the channel's ``settings.aws_key_type`` (``ak_sk`` or ``api_key``); empty
+    means either form, told apart by the number of parts."""
     parts = [p.strip() for p in key.split("|")]
+    if key_type == "api_key" and len(parts) != 2:
+        raise ValueError("the channel's AWS key type is api_key: the key must be API_KEY|REGION")
+    if key_type == "ak_sk" and len(parts) not in (3, 4):
+        raise ValueError("the channel's AWS key type is ak_sk: the key must be ACCESS_KEY|SECRET_KEY|REGION")
     if len(parts) == 2:
         return Credentials(region=parts[1], api_key=parts[0])
     if len(parts) in (3, 4):

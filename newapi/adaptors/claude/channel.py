@@ -17,9 +17,14 @@ _EFFORT_SUFFIXES = ("-max", "-xhigh", "-high", "-medium", "-low")
 MIN_THINKING_MAX_TOKENS = 1280
 
 
-def upstream_url(channel: ChannelInfo) -> str:
+def upstream_url(channel: ChannelInfo, beta_query: bool = False) -> str:
+    """The Messages URL; ``?beta=true`` when the client asked for it or the channel's
+    ``settings.claude_beta_query`` forces it (New API's IsClaudeBetaQuery)."""
     base = channel.base_url.rstrip("/")
-    return base + "/messages" if base.endswith("/v1") else base + "/v1/messages"
+    url = base + "/messages" if base.endswith("/v1") else base + "/v1/messages"
+    if beta_query or channel.other_settings.get("claude_beta_query"):
+        url += "?beta=true"
+    return url
 
 
 def auth_headers(key: str, version: str, beta: str) -> list[tuple[bytes, bytes]]:

@@ -15,8 +15,7 @@ def upstream_url(channel: ChannelInfo, model: str, azure_default_version: str) -
     if channel.type == ChannelType.CUSTOM:
         return base.replace("{model}", model)
     if channel.type == ChannelType.AZURE:
-        version = channel.other or azure_default_version
-        return f"{base}/openai/v1/responses?api-version={version}"
+        return _azure_url(channel, base, azure_default_version)
     found = compat.url(channel.type, base, compat.RESPONSES, "/v1/responses", model)
     if found is None:
         name = compat.COMPAT[channel.type].name
@@ -25,6 +24,19 @@ def upstream_url(channel: ChannelInfo, model: str, azure_default_version: str) -
             code="unsupported_endpoint",
         )
     return found
+
+
+def _azure_url(channel: ChannelInfo, base: str, azure_default_version: str) -> str:
+    """New API: the v1 Responses path at ``preview``, or on cognitiveservices hosts the classic
+    path at the channel's API version; ``settings.azure_responses_version`` overrides both."""
+    if "cognitiveservices.azure.com" in base:
+        path, version = "/openai/responses", channel.other or azure_default_version
+    else:
+        path, version = "/openai/v1/responses", "preview"
+    configured = channel.other_settings.get("azure_responses_version")
+    if isinstance(configured, str) and configured:
+        version = configured
+    return f"{base}{path}?api-version={version}"
 
 
 def apply_effort(body: dict[str, Any], effort: str) -> None:

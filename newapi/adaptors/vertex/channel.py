@@ -10,10 +10,34 @@ from typing import Any
 
 import orjson
 
+from newapi.adaptors.vertex.credentials import ServiceAccount, parse_service_account
+from newapi.core.errors import UpstreamError
 from newapi.core.structs import ChannelInfo
 
 VERTEX_ANTHROPIC_VERSION = "vertex-2023-10-16"
 DEFAULT_REGION = "global"
+
+
+def key_type(channel: ChannelInfo) -> str:
+    """The channel's ``settings.vertex_key_type``: ``json`` (service account), ``api_key``, or
+    empty (told apart by the key itself)."""
+    value = channel.other_settings.get("vertex_key_type")
+    return value if value in ("json", "api_key") else ""
+
+
+def account_for(channel: ChannelInfo, key: str) -> ServiceAccount | None:
+    """The key's service account, or None for an API key, as the channel's key type says."""
+    kind = key_type(channel)
+    if kind == "api_key":
+        return None
+    account = parse_service_account(key)
+    if account is None and kind == "json":
+        raise UpstreamError(
+            "the channel's Vertex key type is json, but its key is not a service-account JSON",
+            code="channel:invalid_key",
+            channel_error=True,
+        )
+    return account
 
 
 def region_for(channel: ChannelInfo, model: str) -> str:
