@@ -31,7 +31,7 @@ from newapi.core.usage import Usage
 from newapi.http.headers import RequestHeaders
 from newapi.http.responses import CORS_HEADERS, SSE_HEADERS
 from newapi.relay.call import Call
-from newapi.relay.formats import CLAUDE, CODECS, GEMINI, OPENAI, RESPONSES
+from newapi.relay.formats import CLAUDE, CODECS, GEMINI, OPENAI, RESPONSES, UPSTREAM
 from newapi.relay.outgoing import Outgoing, Planner
 from newapi.relay.scrub import scrub_error
 from newapi.routing.mapping import map_model
@@ -74,7 +74,7 @@ def stream_policy(call: Call, channel: ChannelInfo, target: str) -> StreamPolicy
             return GeminiPassThrough(call.request_id, call.sse)
         if call.fmt == RESPONSES:
             return ResponsesPassThrough(call.request_id)
-    reader = CODECS[target].reader()
+    reader = UPSTREAM[target].reader()
     return ConvertingPolicy(reader, _writer(call, channel), call.request_id, call.prompt_estimate)
 
 
@@ -87,7 +87,7 @@ def convert_reply(
         codec = CODECS[target]
         return payload, codec.usage_of(payload), codec.response_id(payload)
     try:
-        reply = CODECS[target].parse_response(payload)
+        reply = UPSTREAM[target].parse_response(payload)
     except (msgspec.DecodeError, msgspec.ValidationError, orjson.JSONDecodeError) as exc:
         raise UpstreamProtocolError(f"upstream response is not valid JSON: {exc}") from None
     upstream_id = reply.id
@@ -149,7 +149,7 @@ async def _send(runtime: Runtime, call: Call, channel: ChannelInfo, out: Outgoin
         status = map_status(response.status, channel.status_code_mapping)
         if status >= 300 or response.status >= 300:
             raw = await response.read(MAX_ERROR_BYTES)
-            message, code = CODECS[out.target].error_message(raw)
+            message, code = UPSTREAM[out.target].error_message(raw)
             raise UpstreamStatusError(
                 message,  # scrubbed and masked on the way out of run_attempt
                 status=status,
@@ -163,7 +163,11 @@ async def _send(runtime: Runtime, call: Call, channel: ChannelInfo, out: Outgoin
             sse = call.fmt != GEMINI or call.sse
             base = SSE_HEADERS if sse else [(b"content-type", _JSON_CT)]
             stream_headers = [*base, *CORS_HEADERS, (b"x-oneapi-request-id", call.request_id.encode())]
-            chunks: AsyncIterable[bytes] = as_sse(response) if out.event_stream else response
+            chunks: AsyncIterable[bytes] = response
+            if out.event_stream:
+                chunks = as_sse(response)
+            elif out.reframe is not None:
+                chunks = out.reframe(response)
             options = runtime.options
             ping = (
                 float(options.get_int("general_setting.ping_interval_seconds", 60))
@@ -203,6 +207,12 @@ async def _send(runtime: Runtime, call: Call, channel: ChannelInfo, out: Outgoin
         content_type = response.header(b"content-type") or _JSON_CT
         if call.endpoint.binary_response:
             body = payload
+        elif out.convert is not None:  # a native type's embeddings or rerank
+            try:
+                body, call.usage = out.convert(payload)
+            except (msgspec.DecodeError, msgspec.ValidationError, orjson.JSONDecodeError) as exc:
+                raise UpstreamProtocolError(f"upstream response is not valid JSON: {exc}") from None
+            content_type = _JSON_CT
         elif out.embed_batch is not None:
             body = gemini_response.embeddings_response(payload, out.embed_batch)
             call.usage = openai_response.usage_of(payload)

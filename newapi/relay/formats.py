@@ -13,6 +13,8 @@ from typing import Any
 from newapi.adaptors.claude import request as claude_request
 from newapi.adaptors.claude import response as claude_response
 from newapi.adaptors.claude import stream as claude_stream
+from newapi.adaptors.cohere import response as cohere_response
+from newapi.adaptors.cohere import stream as cohere_stream
 from newapi.adaptors.gemini import request as gemini_request
 from newapi.adaptors.gemini import response as gemini_response
 from newapi.adaptors.gemini import stream as gemini_stream
@@ -90,5 +92,34 @@ CODECS: dict[str, Codec] = {
         gemini_response.usage_of,
         gemini_response.response_id,
         gemini_response.error_message,
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Upstream:
+    """How a channel's answer in one format is read (the channel side of a codec)."""
+
+    parse_response: Callable[[bytes], m.Reply]
+    reader: Callable[[], Reader]
+    usage_of: Callable[[bytes], Usage | None]
+    response_id: Callable[[bytes], str]
+    error_message: Callable[[bytes], tuple[str, str]]
+
+
+COHERE = "cohere"
+
+#: every format a channel may be spoken to in: the four families and the native providers'
+UPSTREAM: dict[str, Upstream] = {
+    **{
+        name: Upstream(c.parse_response, c.reader, c.usage_of, c.response_id, c.error_message)
+        for name, c in CODECS.items()
+    },
+    COHERE: Upstream(
+        cohere_response.parse_response,
+        cohere_stream.Reader,
+        cohere_response.usage_of,
+        cohere_response.response_id,
+        cohere_response.error_message,
     ),
 }

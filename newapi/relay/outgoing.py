@@ -42,6 +42,7 @@ from newapi.relay.channel_policy import ResponsesPolicy, pass_through
 from newapi.relay.endpoints import GEMINI_EMBED
 from newapi.relay.formats import CLAUDE, CODECS, GEMINI, OPENAI, RESPONSES
 from newapi.relay.multipart import replace_field
+from newapi.relay.natives import NATIVES, Reframe, WholeReply
 from newapi.relay.param_override import apply_operations
 
 if TYPE_CHECKING:
@@ -60,6 +61,9 @@ def native_formats(channel: ChannelInfo, model: str) -> tuple[str, ...]:
         return (GEMINI,)
     if kind == ChannelType.VERTEX_AI:
         return (CLAUDE,) if "claude" in model else (GEMINI,)
+    native = NATIVES.get(kind)
+    if native is not None:
+        return (native.target, *native.formats)
     return (OPENAI, RESPONSES)
 
 
@@ -100,6 +104,9 @@ class Outgoing:
     #: the header override the param_override's operations left (None: the channel's own)
     header_override: dict[str, str] | None = None
     overridden: bool = False  # the operations already ran (Bedrock: before signing)
+    #: a native type's embeddings or rerank reply, converted whole to OpenAI's shape
+    convert: WholeReply | None = None
+    reframe: Reframe | None = None  # a native type's stream framing turned into SSE
 
 
 def _merge(target: dict[str, Any], override: dict[str, Any]) -> None:
@@ -191,6 +198,8 @@ class Planner:
             out = self._embeddings(call, channel, key, target)
         elif target == OPENAI and call.fmt == OPENAI:
             out = self._openai_passthrough(call, channel, key)
+        elif target not in CODECS:
+            out = self._native(call, channel, key, target)
         else:
             thinking = self._runtime.options.derived(Thinking.read)
             if target == CLAUDE:
@@ -327,6 +336,24 @@ class Planner:
         headers = openai_channel.auth_headers(channel, key)
         headers += [(b"content-type", _JSON), (b"accept", _JSON), (b"accept-encoding", b"identity")]
         return Outgoing(url, headers, self._finish(body, channel), OPENAI, embed_batch=batch)
+
+    # -- native types (Cohere, Ollama, ...) -----------------------------------------------------
+
+    def _native(self, call: Call, channel: ChannelInfo, key: str, target: str) -> Outgoing:
+        native = NATIVES[channel.type]
+        if call.fmt != OPENAI or call.endpoint is _CHAT:
+            plan = native.chat(self._convert(call, call.upstream_model), channel, key)
+        else:
+            build = native.endpoints.get(call.endpoint.name)
+            if build is None or call.endpoint.multipart:
+                message = f"{native.name} channels serve {native.served()} only, not {call.endpoint.name}"
+                raise BadRequest(message, code="unsupported_endpoint")
+            try:
+                plan = build(_decode(call.body), channel, key, call.upstream_model)
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                raise BadRequest(f"cannot convert the request: {exc}") from None
+        body = self._finish(plan.body, channel)
+        return Outgoing(plan.url, plan.headers, body, target, convert=plan.convert, reframe=plan.reframe)
 
     # -- Claude channels (Anthropic, Bedrock, Vertex) --------------------------------------------
 

@@ -112,7 +112,7 @@ CODING_PLANS: dict[str, str] = {
 }
 
 #: Types with an adaptor package of their own.
-NATIVE = frozenset({T.OPENAI, T.AZURE, T.CUSTOM, T.ANTHROPIC, T.GEMINI, T.AWS, T.VERTEX_AI})
+NATIVE = frozenset({T.OPENAI, T.AZURE, T.CUSTOM, T.ANTHROPIC, T.GEMINI, T.AWS, T.VERTEX_AI, T.COHERE})
 SERVED = NATIVE | frozenset(COMPAT)
 _TASK_TYPES = frozenset(
     {T.MIDJOURNEY, T.MIDJOURNEY_PLUS, T.SUNO, T.KLING, T.JIMENG, T.VIDU, T.DOUBAO_VIDEO, T.SORA}

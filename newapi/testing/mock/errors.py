@@ -56,6 +56,10 @@ def body(family: str, status: int, message: str | None = None) -> bytes:
     if family == "claude":
         kind = _CLAUDE_TYPES.get(status, "api_error" if status >= 500 else "invalid_request_error")
         return dumps({"type": "error", "error": {"type": kind, "message": text}, "request_id": "req_mock"})
+    if family == "cohere":
+        return dumps({"id": "mock-error", "message": text})
+    if family == "ollama":
+        return dumps({"error": text})
     if family == "gemini":
         name = _GOOGLE_STATUS.get(status, "INTERNAL" if status >= 500 else "INVALID_ARGUMENT")
         return dumps({"error": {"code": status, "message": text, "status": name}})

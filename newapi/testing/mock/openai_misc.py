@@ -93,6 +93,18 @@ def moderations(ctx: Ctx) -> Reply:
     return Reply(200, dumps({"id": ctx.ident("modr-"), "model": model, "results": [result] * len(inputs)}))
 
 
+def ranked(query: str, texts: list[str]) -> list[tuple[float, int]]:
+    """(score, index) of each document, best first: its share of words found in the query."""
+    wanted = set(query.lower().split())
+    scored = []
+    for i, doc in enumerate(texts):
+        words = doc.lower().split()
+        overlap = sum(1 for w in words if w in wanted)
+        scored.append((round((overlap + 1) / (len(words) + 2), 6), i))
+    scored.sort(key=lambda pair: (-pair[0], pair[1]))
+    return scored
+
+
 def rerank(ctx: Ctx) -> Reply:
     body = ctx.json()
     query = body.get("query")
@@ -102,13 +114,7 @@ def rerank(ctx: Ctx) -> Reply:
     texts = [
         d if isinstance(d, str) else str(d.get("text", "")) if isinstance(d, dict) else "" for d in documents
     ]
-    wanted = set(query.lower().split())
-    scored = []
-    for i, doc in enumerate(texts):
-        words = doc.lower().split()
-        overlap = sum(1 for w in words if w in wanted)
-        scored.append((round((overlap + 1) / (len(words) + 2), 6), i))
-    scored.sort(key=lambda pair: (-pair[0], pair[1]))
+    scored = ranked(query, texts)
     top = body.get("top_n") or len(scored)
     results = []
     for score, i in scored[: int(top)]:

@@ -6,7 +6,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
-from newapi.testing.mock import claude, cloud, errors, faults, gemini, media, openai, openai_misc, responses
+from newapi.testing.mock import (
+    claude,
+    cloud,
+    cohere,
+    errors,
+    faults,
+    gemini,
+    media,
+    openai,
+    openai_misc,
+    responses,
+)
 from newapi.testing.mock.context import BadBody, Ctx, Reply, Stream
 from newapi.testing.mock.http11 import Request
 
@@ -38,6 +49,8 @@ _EXACT: dict[tuple[str, str], Route] = {
     ("POST", "/v1/messages/count_tokens"): Route("claude", claude.count_tokens),
     ("GET", "/v1beta/models"): Route("gemini", gemini.list_models),
     ("POST", "/token"): Route("gemini", cloud.token, model="oauth-token"),
+    ("POST", "/v2/chat"): Route("cohere", cohere.chat),
+    ("POST", "/v2/rerank"): Route("cohere", cohere.rerank),
 }
 _GEMINI_ACTIONS: dict[str, Handler] = {
     "generateContent": gemini.generate,
@@ -47,7 +60,9 @@ _GEMINI_ACTIONS: dict[str, Handler] = {
     "batchEmbedContents": gemini.batch_embed,
 }
 # Handlers whose non-stream reply waits ``latency x pieces``, like a real model generating.
-GENERATIVE = frozenset({openai.chat, openai.completions, responses.create, claude.messages, gemini.generate})
+GENERATIVE = frozenset(
+    {openai.chat, openai.completions, responses.create, claude.messages, gemini.generate, cohere.chat}
+)
 
 
 # OpenAI-compatible providers' own paths for OpenAI's endpoints (Ali's compatible mode, Zhipu v4,

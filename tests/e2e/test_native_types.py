@@ -1,0 +1,200 @@
+"""Native channel types (their own protocol) end to end: official SDKs -> Granian -> the mock upstream.
+
+One channel per type, created through the management API as an operator would. The mock speaks
+each provider's documented protocol (newapi.testing.mock); the tests read what the mock received,
+what the client got, and what the consume log billed. The mock's usage is deterministic: prompt =
+Σ (words + 3) per message, completion = the number of pieces (chunks=5 here).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import anthropic
+import httpx
+import openai
+import pytest
+
+from newapi.testing import MockUpstreamThread
+from tests.support.server import serve
+
+pytestmark = pytest.mark.e2e
+
+ANSWER = "Hello there friend this is"
+TOOL = {
+    "type": "function",
+    "function": {"name": "lookup", "description": "Look up", "parameters": {"type": "object"}},
+}
+# type id -> {model the client asks for: model the mock sees}
+CHANNELS: dict[int, dict[str, str]] = {
+    34: {
+        "cohere-chat": "command-a-03-2025",
+        "cohere-rerank": "rerank-v3.5",
+        "cohere-denied": "command-a-status-401",
+        "cohere-busy": "command-a-status-429",
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def mock() -> Iterator[MockUpstreamThread]:
+    with MockUpstreamThread(chunks=5) as upstream:
+        yield upstream
+
+
+@pytest.fixture(scope="module")
+def gateway(
+    mock: MockUpstreamThread, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, str, httpx.Client]]:
+    directory = tmp_path_factory.mktemp("native")
+    env = {"SQLITE_PATH": str(directory / "one-api.db"), "STREAMING_TIMEOUT": "5"}
+    with serve(env, workers=1, cwd=directory) as base, httpx.Client(base_url=base, timeout=10) as admin:
+        setup = {"username": "root", "password": "rootpass123", "confirmPassword": "rootpass123"}
+        assert admin.post("/api/setup", json=setup).json()["success"]
+        login = {"username": "root", "password": "rootpass123"}
+        assert admin.post("/api/user/login", json=login).json()["success"]
+        admin.headers["New-Api-User"] = "1"
+        ratios: dict[str, float] = {}
+        for kind, mapping in CHANNELS.items():
+            ratios.update(dict.fromkeys(mapping, 1.0))
+            channel = {
+                "type": kind,
+                "key": "sk-mock",
+                "name": f"native-{kind}",
+                "base_url": mock.url,
+                "models": ",".join(mapping),
+                "model_mapping": json.dumps(mapping),
+            }
+            created = admin.post("/api/channel/", json={"mode": "single", "channel": channel}).json()
+            assert created["success"], (kind, created)
+        option = {"key": "ModelRatio", "value": json.dumps(ratios)}
+        assert admin.put("/api/option/", json=option).json()["success"]
+        token = admin.post("/api/token/", json={"name": "native", "unlimited_quota": True}).json()
+        yield base, "sk-" + token["data"]["key"], admin
+
+
+@pytest.fixture
+def client(gateway: tuple[str, str, httpx.Client]) -> openai.OpenAI:
+    base, key, _ = gateway
+    return openai.OpenAI(base_url=f"{base}/v1", api_key=key, max_retries=0, timeout=20)
+
+
+@pytest.fixture
+def claude_sdk(gateway: tuple[str, str, httpx.Client]) -> anthropic.Anthropic:
+    base, key, _ = gateway
+    return anthropic.Anthropic(base_url=base, api_key=key, max_retries=0, timeout=20)
+
+
+def _sent(mock: MockUpstreamThread) -> tuple[str, dict[str, Any]]:
+    record = mock.requests()[-1]
+    return record.path, json.loads(record.body)
+
+
+def consume_log(admin: httpx.Client, request_id: str) -> dict[str, Any]:
+    """The consume log of one request, once the flusher has written it."""
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        items = admin.get("/api/log/", params={"type": 2, "p": 1, "page_size": 100}).json()["data"]["items"]
+        for item in items:
+            if item.get("request_id") == request_id:
+                return dict(item)
+        time.sleep(0.2)
+    raise AssertionError(f"no consume log for {request_id}")
+
+
+def _chat(client: openai.OpenAI, model: str, **extra: Any) -> tuple[Any, str]:
+    raw = client.chat.completions.with_raw_response.create(
+        model=model, messages=[{"role": "user", "content": "hello"}], **extra
+    )
+    return raw.parse(), raw.headers["x-oneapi-request-id"]
+
+
+# -- Cohere (34): Chat v2 and Rerank v2 ---------------------------------------------------------
+
+
+def test_cohere_chat_whole_is_billed(
+    client: openai.OpenAI, mock: MockUpstreamThread, gateway: tuple[str, str, httpx.Client]
+) -> None:
+    reply, request_id = _chat(client, "cohere-chat", max_tokens=50, top_p=0.5)
+    assert reply.choices[0].message.content == ANSWER and reply.choices[0].finish_reason == "stop"
+    assert reply.usage is not None and (reply.usage.prompt_tokens, reply.usage.completion_tokens) == (4, 5)
+    path, body = _sent(mock)
+    assert path == "/v2/chat" and mock.requests()[-1].headers["authorization"] == "Bearer sk-mock"
+    assert body["model"] == "command-a-03-2025" and body["p"] == 0.5 and body["max_tokens"] == 50
+    assert body["messages"] == [{"role": "user", "content": "hello"}]
+    log = consume_log(gateway[2], request_id)
+    assert (log["prompt_tokens"], log["completion_tokens"], log["quota"]) == (4, 5, 9)
+
+
+def test_cohere_chat_stream_and_tool_call(client: openai.OpenAI, mock: MockUpstreamThread) -> None:
+    stream = client.chat.completions.create(
+        model="cohere-chat",
+        messages=[{"role": "user", "content": "hi"}],
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    chunks = list(stream)
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == ANSWER
+    assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens == 5
+    assert _sent(mock)[1]["stream"] is True
+    reply = client.chat.completions.create(
+        model="cohere-chat",
+        messages=[{"role": "user", "content": "please call a tool"}],
+        tools=[TOOL],  # type: ignore[list-item]
+    )
+    call = reply.choices[0].message.tool_calls
+    assert call and call[0].function.name == "lookup" and reply.choices[0].finish_reason == "tool_calls"
+    assert _sent(mock)[1]["tools"][0]["function"]["name"] == "lookup"
+
+
+def test_cohere_errors_are_mapped(client: openai.OpenAI) -> None:
+    with pytest.raises(openai.AuthenticationError) as denied:
+        client.chat.completions.create(model="cohere-denied", messages=[{"role": "user", "content": "x"}])
+    assert "Incorrect API key provided (mock)." in str(denied.value)
+    with pytest.raises(openai.RateLimitError) as busy:
+        client.chat.completions.create(model="cohere-busy", messages=[{"role": "user", "content": "x"}])
+    assert "Rate limit reached (mock)" in str(busy.value)
+
+
+def test_cohere_rerank(gateway: tuple[str, str, httpx.Client], mock: MockUpstreamThread) -> None:
+    base, key, admin = gateway
+    body = {
+        "model": "cohere-rerank",
+        "query": "red apple",
+        "documents": ["a red apple", "blue sky"],
+        "top_n": 2,
+    }
+    answer = httpx.post(
+        f"{base}/v1/rerank", json=body, headers={"Authorization": f"Bearer {key}"}, timeout=10
+    )
+    assert answer.status_code == 200, answer.text
+    results = answer.json()["results"]
+    assert [r["index"] for r in results] == [0, 1] and results[0]["document"] == {"text": "a red apple"}
+    path, sent = _sent(mock)
+    assert path == "/v2/rerank" and sent == {
+        "model": "rerank-v3.5",
+        "query": "red apple",
+        "documents": ["a red apple", "blue sky"],
+        "top_n": 2,
+    }
+    # Cohere bills search units: the prompt is estimated, as New API does
+    log = consume_log(admin, answer.headers["x-oneapi-request-id"])
+    assert log["prompt_tokens"] > 0 and log["quota"] > 0
+
+
+def test_cohere_for_claude_clients(claude_sdk: anthropic.Anthropic, mock: MockUpstreamThread) -> None:
+    reply = claude_sdk.messages.create(
+        model="cohere-chat", max_tokens=64, system="be brief", messages=[{"role": "user", "content": "hello"}]
+    )
+    assert reply.content[0].type == "text" and reply.content[0].text == ANSWER
+    assert reply.usage.output_tokens == 5
+    _, sent = _sent(mock)
+    assert sent["messages"][0] == {"role": "system", "content": "be brief"}
+    with claude_sdk.messages.stream(
+        model="cohere-chat", max_tokens=64, messages=[{"role": "user", "content": "hi"}]
+    ) as stream:
+        assert "".join(stream.text_stream) == ANSWER
+        assert stream.get_final_message().usage.output_tokens == 5
