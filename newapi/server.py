@@ -1,9 +1,19 @@
-"""Starting Granian on ``newapi.app:app``: raw ASGI, uvloop, N workers, graceful shutdown."""
+"""Starting Granian on ``newapi.app:app``: raw ASGI, uvloop, N workers, graceful shutdown.
+
+``newapi serve`` migrates the database (SQLAlchemy, Alembic) in its own process, then replaces
+that process (exec, same pid) with a fresh interpreter running ``python -m newapi.server``: Granian's
+supervisor, which imports neither the application nor SQLAlchemy. The supervisor only forks and
+watches workers; every worker imports the application itself. Supervisor RSS: 68 MB before, about
+20 MB after (issue 19; bench/README.md).
+"""
 
 from __future__ import annotations
 
 import logging
+import os
 import resource
+import subprocess
+import sys
 
 from granian.constants import HTTPModes, Interfaces, Loops
 from granian.http import HTTP1Settings
@@ -34,6 +44,7 @@ def raise_descriptor_limit(needed: int) -> int:
 
 
 def serve(settings: Settings, *, workers: int, log_level: str = "info", access_log: bool = False) -> None:
+    """Become Granian's supervisor: exec ``python -m newapi.server`` (the environment holds the settings)."""
     needed = settings.max_connections + _SPARE_DESCRIPTORS
     limit = raise_descriptor_limit(needed)
     if limit != resource.RLIM_INFINITY and limit < needed:
@@ -45,6 +56,18 @@ def serve(settings: Settings, *, workers: int, log_level: str = "info", access_l
             needed,
             max(0, limit - _SPARE_DESCRIPTORS),
         )
+    # The rlimit and the environment (settings exported by the CLI) survive exec.
+    argv = [sys.executable, *subprocess._args_from_interpreter_flags(), "-m", "newapi.server"]  # type: ignore[attr-defined]
+    argv += [str(workers), log_level, "1" if access_log else "0"]
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, argv)  # noqa: S606 - our own interpreter, argv built above
+
+
+def supervise(settings: Settings, *, workers: int, log_level: str, access_log: bool) -> None:
+    """Run Granian's supervisor in this process until the server stops."""
     # Before any worker exists: every worker writes its metrics there, a scrape sums them.
     metrics_dir = prepare_metrics(settings)
     # Granian, with a crashed worker respawned after a backoff (newapi.supervisor).
@@ -72,3 +95,16 @@ def serve(settings: Settings, *, workers: int, log_level: str = "info", access_l
         metrics_dir=metrics_dir,
     )
     server.serve()
+
+
+def main(argv: list[str]) -> None:
+    """``python -m newapi.server WORKERS LOG_LEVEL ACCESS_LOG``: what ``serve`` execs."""
+    from newapi.settings import get_settings
+
+    workers, log_level, access_log = int(argv[0]), argv[1], argv[2] == "1"
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    supervise(get_settings(), workers=workers, log_level=log_level, access_log=access_log)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from newapi.core.constants import ChannelType
 from newapi.core.structs import ChannelInfo
 
-TIMEOUT = httpx.Timeout(15.0, connect=5.0)
+# httpx (and the rich, pygments and click its CLI pulls in: 11 MB) is imported by the first call,
+# not by every worker at start (issue 19).
+if TYPE_CHECKING:
+    import httpx
+
+#: Seconds for the whole call and for connecting.
+TIMEOUT, CONNECT_TIMEOUT = 15.0, 5.0
 
 
 class UpstreamInfoError(Exception):
@@ -24,12 +28,17 @@ class UpstreamInfoError(Exception):
 
 
 def _client(proxy: str = "") -> httpx.AsyncClient:
-    return httpx.AsyncClient(timeout=TIMEOUT, proxy=proxy or None, follow_redirects=False)
+    import httpx
+
+    timeout = httpx.Timeout(TIMEOUT, connect=CONNECT_TIMEOUT)
+    return httpx.AsyncClient(timeout=timeout, proxy=proxy or None, follow_redirects=False)
 
 
 async def _get_json(client: httpx.AsyncClient, url: str, headers: dict[str, str]) -> Any:
     if not all(value.isascii() and value.isprintable() for value in headers.values()):
         raise UpstreamInfoError("the key has characters that cannot be sent in an HTTP header")
+    import httpx
+
     try:
         response = await client.get(url, headers=headers)
     except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
@@ -95,7 +104,7 @@ async def _moonshot(client: httpx.AsyncClient, base: str, key: str) -> float:
     return _number(inner.get("available_balance") if isinstance(inner, dict) else None)
 
 
-BalanceQuery = Callable[[httpx.AsyncClient, str, str], Awaitable[float]]
+BalanceQuery = Callable[["httpx.AsyncClient", str, str], Awaitable[float]]
 BALANCE_QUERIES: dict[int, BalanceQuery] = {
     ChannelType.OPENAI: _openai,
     ChannelType.CUSTOM: _openai,

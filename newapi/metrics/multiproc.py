@@ -18,7 +18,7 @@ import shutil
 
 from newapi.node.files import node_dir
 from newapi.settings import Settings, apply_overrides
-from newapi.storage.engine import resolve_database
+from newapi.storage.dsn import resolve_database
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,6 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
-import httpx
 from sqlalchemy import select
 
 from newapi.cache.parse import json_object
@@ -22,6 +21,8 @@ from newapi.security.urls import UnsafeUrl
 from newapi.storage.tables import User
 
 if TYPE_CHECKING:
+    import httpx
+
     from newapi.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -128,6 +129,8 @@ class Notifier:
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:
+            import httpx  # on the first delivery (senders.py says why)
+
             self._client = httpx.AsyncClient(follow_redirects=False, timeout=senders.TIMEOUT)
         return self._client
 

@@ -10,16 +10,19 @@ import asyncio
 import hashlib
 import hmac
 from email.message import EmailMessage
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-import aiosmtplib
-import httpx
 import orjson
 
 from newapi.notify.message import Notice
 from newapi.options.store import OptionStore
 from newapi.security.urls import check_url
+
+# httpx (with the rich, pygments and click its CLI pulls in) and aiosmtplib are imported on the
+# first delivery: most workers never send one, and they cost an idle worker 12 MB (issue 19).
+if TYPE_CHECKING:
+    import httpx
 
 #: Seconds one HTTP delivery may take; attempts per webhook, and the pause after the first failure.
 TIMEOUT = 10.0
@@ -43,6 +46,8 @@ async def send_email(options: OptionStore, to: str, notice: Notice) -> None:
     message["Subject"] = notice.title
     message.set_content(notice.text(), subtype="html")
     implicit_tls = port == 465 or options.get_bool("SMTPSSLEnabled")
+    import aiosmtplib
+
     try:
         await aiosmtplib.send(
             message,
@@ -61,6 +66,8 @@ async def send_email(options: OptionStore, to: str, notice: Notice) -> None:
 async def _deliver(
     client: httpx.AsyncClient, method: str, url: str, allow_private: bool, **kwargs: Any
 ) -> None:
+    import httpx
+
     await check_url(url, allow_private=allow_private)
     last = ""
     for attempt in range(ATTEMPTS):
