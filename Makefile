@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast lint typecheck bench bench-all bench-deps bench-micro bench-load bench-tools services clean web web-check chromium
+.PHONY: run test test-fast lint typecheck bench bench-all bench-streams bench-deps bench-micro bench-load bench-tools services clean web web-check chromium
 
 $(STAMP): pyproject.toml setup.py $(wildcard newapi/_speedups/*.pyx) $(wildcard newapi/_speedups/*.pxd)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -84,6 +84,10 @@ bench-deps:
 # Issue 19's table: newapi as `make run` starts it beside the nginx floor, one run (about 75 s).
 bench: $(STAMP) bench-deps
 	$(PY) -m bench.load.table
+
+# 10,000 open streams held by one worker (about a minute; not part of `make test`).
+bench-streams: $(STAMP)
+	$(PY) -m bench.load.streams
 
 bench-all: bench bench-micro bench-load
 
