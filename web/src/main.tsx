@@ -4,7 +4,7 @@ import { StrictMode } from 'react'
 import { createRoot } from 'react-dom/client'
 import { ApiError, onUnauthorized } from '@/api/client'
 import { forgetUserData } from '@/api/queries'
-import '@/i18n'
+import { ready } from '@/i18n'
 import { applyTheme } from '@/lib/theme'
 import { routeTree } from './routeTree.gen'
 import './index.css'
@@ -53,12 +53,13 @@ window.addEventListener('vite:preloadError', () => {
 })
 
 const root = document.getElementById('root')
+// The first render waits for the starting language (a chunk unless it is English).
 if (root) {
-  createRoot(root).render(
+  void ready.then(() => createRoot(root).render(
     <StrictMode>
       <QueryClientProvider client={queryClient}>
         <RouterProvider router={router} />
       </QueryClientProvider>
     </StrictMode>,
-  )
+  ))
 }

@@ -6,6 +6,7 @@
  * the login page with a return path. Identical GETs in flight at once share one request.
  */
 import { toast } from 'sonner'
+import { getLanguage } from '@/i18n/language'
 import { getUser, setUser } from '@/lib/auth'
 
 export class ApiError extends Error {
@@ -63,9 +64,12 @@ export function buildUrl(path: string, query?: Query): string {
   return text ? `${path}?${text}` : path
 }
 
+/** What every call to the API carries: who asks (`New-Api-User`) and in which language. */
 export function authHeaders(): Record<string, string> {
   const user = getUser()
-  return user ? { 'New-Api-User': String(user.id) } : {}
+  const headers: Record<string, string> = { 'Accept-Language': getLanguage() }
+  if (user) headers['New-Api-User'] = String(user.id)
+  return headers
 }
 
 const inflight = new Map<string, Promise<unknown>>()

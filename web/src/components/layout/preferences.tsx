@@ -2,7 +2,8 @@ import { Languages, Moon, Sun } from 'lucide-react'
 import { useTranslation } from 'react-i18next'
 import { Button } from '@/components/ui/button'
 import { Menu } from '@/components/ui/menu'
-import { LANGUAGES, setLanguage } from '@/i18n'
+import { LANGUAGES } from '@/i18n/language'
+import { setLanguage } from '@/i18n/sync'
 import { setTheme, useTheme } from '@/lib/theme'
 
 /** A button named "Language" (in the current language) that opens the list of languages. */
@@ -17,7 +18,7 @@ export function LanguageSwitcher() {
           <span className="hidden sm:inline">{current}</span>
         </Button>
       }
-      items={LANGUAGES.map((l) => ({ key: l.code, label: l.label, onSelect: () => setLanguage(l.code) }))}
+      items={LANGUAGES.map((l) => ({ key: l.code, label: l.label, onSelect: () => void setLanguage(l.code) }))}
     />
   )
 }

@@ -1,5 +1,6 @@
 /** The option groups of the settings page (New API's InitOptionMap and setting modules, reference
- * §11.2). Labels are the option keys themselves: they are what New API's docs and operators use. */
+ * §11.2). Each key's label and help are `settings.option.<key>` and `settings.optionHelp.<key>` in
+ * the locales (dots become underscores); a list kind's choices are `settings.choice.<choice>`. */
 
 export type Kind = 'text' | 'long' | 'number' | 'bool' | 'json' | 'secret' | readonly string[]
 

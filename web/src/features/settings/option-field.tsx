@@ -11,24 +11,35 @@ interface Props {
   error?: string
 }
 
-/** One option: a typed input for scalars, a JSON editor for maps, a blank secret unless typed. */
+/** One option: a typed input for scalars, a JSON editor for maps, a blank secret unless typed.
+ * The label is translated; the option's key (what New API's docs and operators name) follows it. */
 export function OptionField({ name, kind, value, onChange, error }: Props) {
-  const { t } = useTranslation()
+  const { t, i18n } = useTranslation()
+  const id = name.replace(/\./g, '_')
+  const help = i18n.exists(`settings.optionHelp.${id}`) ? t(`settings.optionHelp.${id}`) : ''
+  const label = (
+    <>
+      {t(`settings.option.${id}`)} <code className="ml-1 text-xs font-normal text-muted-fg">{name}</code>
+    </>
+  )
   if (kind === 'bool')
     return (
-      <label className="flex items-center gap-2 text-sm">
-        <input type="checkbox" checked={value === 'true'} onChange={(e) => onChange(e.target.checked ? 'true' : 'false')} />
-        <span className="font-mono">{name}</span>
-      </label>
+      <div className="flex flex-col gap-0.5">
+        <label className="flex items-center gap-2 text-sm font-medium">
+          <input type="checkbox" checked={value === 'true'} onChange={(e) => onChange(e.target.checked ? 'true' : 'false')} />
+          <span>{label}</span>
+        </label>
+        {help && <p className="pl-6 text-xs text-muted-fg">{help}</p>}
+      </div>
     )
-  const label = <span className="font-mono">{name}</span>
+  const hint = (extra: string) => [help, extra].filter(Boolean).join(' ') || undefined
   if (Array.isArray(kind))
     return (
-      <Field label={label}>
+      <Field label={label} hint={hint('')}>
         <Select value={value} onChange={(e) => onChange(e.target.value)}>
           {kind.map((choice) => (
             <option key={choice} value={choice}>
-              {choice}
+              {t(`settings.choice.${choice}`)}
             </option>
           ))}
         </Select>
@@ -36,12 +47,12 @@ export function OptionField({ name, kind, value, onChange, error }: Props) {
     )
   if (kind === 'json' || kind === 'long')
     return (
-      <Field label={label} error={error} hint={kind === 'json' ? t('settings.jsonHint') : undefined}>
+      <Field label={label} error={error} hint={hint(kind === 'json' ? t('settings.jsonHint') : '')}>
         <Textarea rows={kind === 'json' ? 6 : 4} spellCheck={false} value={value} onChange={(e) => onChange(e.target.value)} />
       </Field>
     )
   return (
-    <Field label={label} error={error} hint={kind === 'secret' ? t('settings.secretHint') : undefined}>
+    <Field label={label} error={error} hint={hint(kind === 'secret' ? t('settings.secretHint') : '')}>
       <Input
         type={kind === 'secret' ? 'password' : kind === 'number' ? 'number' : 'text'}
         step={kind === 'number' ? 'any' : undefined}

@@ -6,12 +6,13 @@ import { useForm } from 'react-hook-form'
 import { useTranslation } from 'react-i18next'
 import { z } from 'zod'
 import { api } from '@/api/client'
-import { statusQuery } from '@/api/queries'
+import { selfQuery, statusQuery } from '@/api/queries'
 import type { LoginBody, LoginResult } from '@/api/types'
 import { AuthLayout, FormError } from '@/components/layout/auth-layout'
 import { Button } from '@/components/ui/button'
 import { Field } from '@/components/ui/field'
 import { Input } from '@/components/ui/input'
+import { adoptAccountLanguage } from '@/i18n/sync'
 import { safeRedirect, setUser } from '@/lib/auth'
 import { messageOf } from '@/lib/errors'
 import { compact, str } from '@/lib/search'
@@ -40,6 +41,8 @@ function Login() {
       const user = await api.post<LoginResult>('/api/user/login', values)
       setUser(user)
       queryClient.removeQueries({ queryKey: ['self'] })
+      const self = await adoptAccountLanguage()
+      if (self) queryClient.setQueryData(selfQuery.queryKey, self)
       await navigate({ to: safeRedirect(redirect) })
     } catch (e) {
       setError(messageOf(e))

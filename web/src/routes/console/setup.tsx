@@ -12,6 +12,7 @@ import { AuthLayout, FormError } from '@/components/layout/auth-layout'
 import { Button } from '@/components/ui/button'
 import { Field } from '@/components/ui/field'
 import { Input } from '@/components/ui/input'
+import { adoptAccountLanguage } from '@/i18n/sync'
 import { setUser } from '@/lib/auth'
 import { messageOf } from '@/lib/errors'
 
@@ -60,6 +61,8 @@ function Setup() {
         password: values.password,
       })
       setUser(user)
+      // The new root keeps the language the setup page was shown in.
+      await adoptAccountLanguage()
       queryClient.setQueryData<SetupState>(setupQuery.queryKey, (old) => ({
         database_type: old?.database_type ?? '',
         root_init: true,

@@ -14,7 +14,8 @@ import { Field } from '@/components/ui/field'
 import { Input, Select } from '@/components/ui/input'
 import { NotifyCard, parseSettings } from '@/features/profile/notify-card'
 import { PasswordCard } from '@/features/profile/password-card'
-import { LANGUAGES, setLanguage, type LanguageCode } from '@/i18n'
+import { LANGUAGES, type LanguageCode } from '@/i18n/language'
+import { setLanguage } from '@/i18n/sync'
 import { getUser, setUser } from '@/lib/auth'
 
 export const Route = createFileRoute('/console/_app/profile')({
@@ -79,7 +80,7 @@ function Profile() {
               </Button>
             </form>
             <Field label={t('common.language')} className="mt-4">
-              <Select value={i18n.language} onChange={(e) => setLanguage(e.target.value as LanguageCode)}>
+              <Select value={i18n.language} onChange={(e) => void setLanguage(e.target.value as LanguageCode)}>
                 {LANGUAGES.map((l) => (
                   <option key={l.code} value={l.code}>
                     {l.label}
