@@ -8,7 +8,7 @@ const VARIANTS: Record<Variant, string> = {
   primary: 'bg-primary text-primary-fg hover:opacity-90',
   secondary: 'bg-muted text-fg hover:bg-border',
   ghost: 'text-fg hover:bg-muted',
-  danger: 'bg-danger text-white hover:opacity-90',
+  danger: 'bg-danger text-danger-fg hover:opacity-90',
   outline: 'border border-border bg-card text-fg hover:bg-muted',
 }
 const SIZES: Record<Size, string> = {

@@ -9,8 +9,10 @@ import {
 import { useVirtualizer } from '@tanstack/react-virtual'
 import { useRef, type ReactNode } from 'react'
 import { useTranslation } from 'react-i18next'
+import { PHONE, useMediaQuery } from '@/lib/media'
 import { cn } from '@/lib/utils'
 import { EmptyState, Skeleton } from './card'
+import { DataCards } from './data-cards'
 
 interface DataTableProps<T> {
   columns: ColumnDef<T, unknown>[]
@@ -29,7 +31,7 @@ interface DataTableProps<T> {
 const ROW_HEIGHT = 44
 
 /** Server-paged rows (the page arrives ready): TanStack Table for columns and selection,
- * TanStack Virtual so a page of 100 wide rows renders only what is on screen. */
+ * TanStack Virtual so a page of 100 wide rows renders only what is on screen; cards on a phone. */
 export function DataTable<T>({
   columns,
   data,
@@ -56,6 +58,7 @@ export function DataTable<T>({
     state: rowSelection ? { rowSelection } : {},
     onRowSelectionChange,
   })
+  const phone = useMediaQuery(PHONE)
   const scroller = useRef<HTMLDivElement>(null)
   const rows = table.getRowModel().rows
   const virtualizer = useVirtualizer({
@@ -71,8 +74,13 @@ export function DataTable<T>({
   const after = items.length ? virtualizer.getTotalSize() - (items[items.length - 1]?.end ?? 0) : 0
   const span = columns.length
   const sticky = stickyActions ? 'last:sticky last:right-0 last:bg-inherit last:shadow-[-1px_0_0_var(--border)]' : ''
+  if (phone) {
+    const none = empty ?? <EmptyState title={t('common.noData')} />
+    return <DataCards table={table} label={label} loading={loading} empty={none} onRowClick={onRowClick} />
+  }
   return (
-    <div ref={scroller} className="max-h-[calc(100vh-16rem)] overflow-auto rounded-lg border border-border bg-card">
+    // Focusable and named so a keyboard can scroll a wide table (axe: scrollable-region-focusable).
+    <div ref={scroller} tabIndex={0} role="region" aria-label={label} className="max-h-[calc(100vh-16rem)] overflow-auto rounded-lg border border-border bg-card">
       <table className="w-full border-collapse text-sm" aria-label={label} aria-busy={loading || undefined}>
         <thead className="sticky top-0 z-10 bg-muted text-left text-xs text-muted-fg">
           {table.getHeaderGroups().map((group) => (

@@ -25,7 +25,7 @@ export function KeywordSearch({ label, keyword, onSearch }: KeywordSearchProps) 
         onSearch(draft.trim() || undefined)
       }}
     >
-      <Field label={label} className="w-72">
+      <Field label={label} className="min-w-0 flex-1 sm:w-72 sm:flex-none">
         <Input value={draft} onChange={(e) => setDraft(e.target.value)} />
       </Field>
       <Button type="submit" variant="outline">

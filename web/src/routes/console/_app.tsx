@@ -3,6 +3,7 @@ import { createFileRoute, Link, Outlet, redirect, useNavigate } from '@tanstack/
 import { BarChart3, KeyRound, LogOut, MessageSquare, ScrollText, Server, Settings, Tags, Ticket, UserCog, UserRound, Users, Wallet } from 'lucide-react'
 import { useTranslation } from 'react-i18next'
 import { api } from '@/api/client'
+import { NavDrawer } from '@/components/layout/nav-drawer'
 import { LanguageSwitcher, ThemeToggle } from '@/components/layout/preferences'
 import { Button } from '@/components/ui/button'
 import { Menu } from '@/components/ui/menu'
@@ -31,6 +32,26 @@ const NAV = [
   { to: '/console/settings', key: 'nav.settings', icon: Settings, role: ROLE_ROOT },
 ] as const
 
+function NavLinks({ role, onNavigate }: { role: number; onNavigate?: () => void }) {
+  const { t } = useTranslation()
+  return (
+    <nav aria-label={t('nav.main')} className="flex flex-1 flex-col gap-0.5 px-2 pb-4">
+      {NAV.filter((item) => role >= item.role).map((item) => (
+        <Link
+          key={item.to}
+          to={item.to}
+          onClick={onNavigate}
+          activeOptions={{ exact: item.to === '/console', includeSearch: false }}
+          className="flex items-center gap-2.5 rounded-md px-3 py-2 text-sm text-muted-fg hover:bg-muted hover:text-fg data-[status=active]:bg-primary/10 data-[status=active]:font-medium data-[status=active]:text-primary"
+        >
+          <item.icon size={16} aria-hidden />
+          {t(item.key)}
+        </Link>
+      ))}
+    </nav>
+  )
+}
+
 function Shell() {
   const { t } = useTranslation()
   const user = useUser()
@@ -47,34 +68,30 @@ function Shell() {
     }
   }
   const role = user?.role ?? 0
+  // The accessible name holds the visible name too (WCAG 2.5.3, axe's label-content-name-mismatch).
+  const shown = user?.display_name || user?.username || ''
+  const accountLabel = t('nav.account', { name: user?.username ?? '' }) + (shown !== user?.username ? ` ${shown}` : '')
   return (
     <TooltipProvider>
     <div className="flex h-full">
-      <aside className="flex w-56 shrink-0 flex-col border-r border-border bg-card">
+      <aside className="hidden w-56 shrink-0 flex-col border-r border-border bg-card md:flex">
         <div className="px-5 py-4 text-base font-semibold">New API</div>
-        <nav aria-label={t('nav.main')} className="flex flex-1 flex-col gap-0.5 px-2">
-          {NAV.filter((item) => role >= item.role).map((item) => (
-            <Link
-              key={item.to}
-              to={item.to}
-              activeOptions={{ exact: item.to === '/console', includeSearch: false }}
-              className="flex items-center gap-2.5 rounded-md px-3 py-2 text-sm text-muted-fg hover:bg-muted hover:text-fg data-[status=active]:bg-primary/10 data-[status=active]:font-medium data-[status=active]:text-primary"
-            >
-              <item.icon size={16} aria-hidden />
-              {t(item.key)}
-            </Link>
-          ))}
-        </nav>
+        <NavLinks role={role} />
       </aside>
       <div className="flex min-w-0 flex-1 flex-col">
-        <header className="flex h-14 shrink-0 items-center justify-end gap-1 border-b border-border bg-card px-4">
+        <header className="flex h-14 shrink-0 items-center justify-end gap-1 border-b border-border bg-card px-2 sm:px-4">
+          <div className="mr-auto">
+            <NavDrawer label={t('nav.main')} title="New API">
+              {(close) => <NavLinks role={role} onNavigate={close} />}
+            </NavDrawer>
+          </div>
           <LanguageSwitcher />
           <ThemeToggle />
           <Menu
             trigger={
-              <Button variant="ghost" size="sm" aria-label={t('nav.account', { name: user?.username ?? '' })}>
+              <Button variant="ghost" size="sm" aria-label={accountLabel}>
                 <UserRound size={16} />
-                <span>{user?.display_name || user?.username}</span>
+                <span className="max-w-32 truncate">{shown}</span>
               </Button>
             }
             items={[
@@ -90,7 +107,7 @@ function Shell() {
             ]}
           />
         </header>
-        <main className="min-w-0 flex-1 overflow-auto p-6">
+        <main className="min-w-0 flex-1 overflow-auto p-3 sm:p-6">
           <Outlet />
         </main>
       </div>

@@ -301,7 +301,7 @@ function Channels() {
                 ))}
             </Select>
           </Field>
-          <div className="flex gap-2">
+          <div className="flex flex-wrap gap-2">
             <Button type="submit">{t('common.search')}</Button>
             <Button
               variant={s.tag_mode ? 'primary' : 'outline'}
