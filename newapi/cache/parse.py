@@ -61,7 +61,23 @@ def token_from_row(row: Any) -> TokenInfo:
         allow_ips=parse_allow_ips(row.allow_ips),
         group=row.group or "",
         cross_group_retry=bool(row.cross_group_retry),
+        auto_groups=parse_auto_groups(getattr(row, "auto_groups", None)),
     )
+
+
+def parse_auto_groups(raw: str | None) -> tuple[str, ...] | None:
+    """A token's ``auto_groups``: a JSON array (New API), or a comma-separated list; None when unset."""
+    if raw is None or not raw.strip() or raw.strip() == "null":
+        return None
+    text = raw.strip()
+    if text.startswith("["):
+        try:
+            value = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            log.warning("ignoring malformed auto_groups %r", text)
+            return None
+        return tuple(str(g).strip() for g in value if str(g).strip()) if isinstance(value, list) else None
+    return tuple(g.strip() for g in text.split(",") if g.strip())
 
 
 def user_from_row(row: Any) -> UserInfo:

@@ -30,6 +30,8 @@ class TokenInfo:
     allow_ips: tuple[IPNetwork, ...]
     group: str
     cross_group_retry: bool = False
+    #: the token's own ``auto`` groups, in order; None inherits the AutoGroups option
+    auto_groups: tuple[str, ...] | None = None
 
 
 @dataclass(slots=True)

@@ -66,3 +66,8 @@ class Call:
     beta_query: bool = False  # a Claude client's ``?beta=true`` (sent on to Claude channels)
     #: the channel's system_prompt was put in front of the client's own (the log says so)
     system_prompt_overwritten: bool = False
+    #: an ``auto`` token with cross-group retry: (group, tiers) in order, the position reached,
+    #: and the attempt at which that group was entered (see newapi.relay.auto_group)
+    auto_chain: tuple[tuple[str, tuple[Tier, ...]], ...] = ()
+    auto_index: int = 0
+    auto_start: int = 0

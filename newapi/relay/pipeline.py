@@ -35,9 +35,9 @@ from newapi.http.body import ClientDisconnected, read_body
 from newapi.http.client_ip import client_ip
 from newapi.http.headers import RequestHeaders
 from newapi.http.responses import send_bytes, send_error
-from newapi.options.groups import usable_groups
 from newapi.relay import admission
 from newapi.relay.attempt import run_attempt
+from newapi.relay.auto_group import pick_across_groups, route_auto
 from newapi.relay.call import Call
 from newapi.relay.formats import CODECS
 from newapi.relay.ids import new_request_id
@@ -176,16 +176,8 @@ class Relay:
             return
         runtime = self._runtime
         if call.group == "auto":
-            # New API's auto group: the first of AutoGroups (that the user may use) with a channel.
-            assert call.user is not None
-            usable = usable_groups(runtime.options, call.user.group)
-            for group in runtime.options.get_json("AutoGroups", ["default"]) or []:
-                if isinstance(group, str) and group in usable:
-                    tiers = tiers_for(runtime.channels, group, call.model)
-                    if tiers:
-                        call.group, call.tiers = group, tiers
-                        return
-            raise NoChannel(f"no available channel for model {call.model} under group auto")
+            route_auto(runtime.options, runtime.channels, call)
+            return
         call.tiers = tiers_for(runtime.channels, call.group, call.model)
         if not call.tiers:
             raise NoChannel(f"no available channel for model {call.model} under group {call.group}")
@@ -204,6 +196,8 @@ class Relay:
                     raise NoChannel(
                         f"channel {call.forced_channel_id} is not available", code="channel_not_available"
                     )
+            elif call.auto_chain:
+                channel = pick_across_groups(call, attempt)
             else:
                 channel = pick_channel(tiers, attempt, frozenset(call.tried))
             if channel is None:

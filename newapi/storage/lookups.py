@@ -24,6 +24,7 @@ _TOKEN_BY_KEY = select(
     Token.allow_ips,
     Token.group,
     Token.cross_group_retry,
+    Token.auto_groups,
 ).where(Token.key == bindparam("key"), Token.deleted_at.is_(None))
 
 _USER_BY_ID = select(
