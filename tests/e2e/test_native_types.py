@@ -36,6 +36,11 @@ CHANNELS: dict[int, dict[str, str]] = {
         "cohere-denied": "command-a-status-401",
         "cohere-busy": "command-a-status-429",
     },
+    38: {
+        "jina-embed": "jina-embeddings-v3",
+        "jina-rerank": "jina-reranker-v2-base-multilingual",
+        "jina-denied": "jina-embeddings-v3-status-401",
+    },
 }
 
 
@@ -105,6 +110,12 @@ def consume_log(admin: httpx.Client, request_id: str) -> dict[str, Any]:
     raise AssertionError(f"no consume log for {request_id}")
 
 
+def _rerank(gateway: tuple[str, str, httpx.Client], model: str) -> httpx.Response:
+    base, key, _ = gateway
+    body = {"model": model, "query": "red apple", "documents": ["a red apple", "blue sky"], "top_n": 2}
+    return httpx.post(f"{base}/v1/rerank", json=body, headers={"Authorization": f"Bearer {key}"}, timeout=10)
+
+
 def _chat(client: openai.OpenAI, model: str, **extra: Any) -> tuple[Any, str]:
     raw = client.chat.completions.with_raw_response.create(
         model=model, messages=[{"role": "user", "content": "hello"}], **extra
@@ -160,16 +171,7 @@ def test_cohere_errors_are_mapped(client: openai.OpenAI) -> None:
 
 
 def test_cohere_rerank(gateway: tuple[str, str, httpx.Client], mock: MockUpstreamThread) -> None:
-    base, key, admin = gateway
-    body = {
-        "model": "cohere-rerank",
-        "query": "red apple",
-        "documents": ["a red apple", "blue sky"],
-        "top_n": 2,
-    }
-    answer = httpx.post(
-        f"{base}/v1/rerank", json=body, headers={"Authorization": f"Bearer {key}"}, timeout=10
-    )
+    answer = _rerank(gateway, "cohere-rerank")
     assert answer.status_code == 200, answer.text
     results = answer.json()["results"]
     assert [r["index"] for r in results] == [0, 1] and results[0]["document"] == {"text": "a red apple"}
@@ -181,7 +183,7 @@ def test_cohere_rerank(gateway: tuple[str, str, httpx.Client], mock: MockUpstrea
         "top_n": 2,
     }
     # Cohere bills search units: the prompt is estimated, as New API does
-    log = consume_log(admin, answer.headers["x-oneapi-request-id"])
+    log = consume_log(gateway[2], answer.headers["x-oneapi-request-id"])
     assert log["prompt_tokens"] > 0 and log["quota"] > 0
 
 
@@ -198,3 +200,37 @@ def test_cohere_for_claude_clients(claude_sdk: anthropic.Anthropic, mock: MockUp
     ) as stream:
         assert "".join(stream.text_stream) == ANSWER
         assert stream.get_final_message().usage.output_tokens == 5
+
+
+# -- Jina (38): embeddings and rerank in Jina's shapes ------------------------------------------
+
+
+def test_jina_embeddings(
+    client: openai.OpenAI, mock: MockUpstreamThread, gateway: tuple[str, str, httpx.Client]
+) -> None:
+    raw = client.embeddings.with_raw_response.create(model="jina-embed", input=["a b", "c"])
+    result = raw.parse()
+    assert len(result.data) == 2 and len(result.data[0].embedding) == 16
+    path, sent = _sent(mock)
+    # New API drops encoding_format for Jina (the SDK asks base64; floats come back)
+    assert path == "/v1/embeddings" and "encoding_format" not in sent
+    log = consume_log(gateway[2], raw.headers["x-oneapi-request-id"])
+    assert (log["prompt_tokens"], log["quota"]) == (9, 9)
+
+
+def test_jina_rerank_bills_the_total(
+    gateway: tuple[str, str, httpx.Client], mock: MockUpstreamThread
+) -> None:
+    answer = _rerank(gateway, "jina-rerank")
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["results"][0]["document"] == {"text": "a red apple"}
+    assert answer.json()["usage"] == {"total_tokens": 16}  # Jina's own answer, passed through
+    assert _sent(mock)[0] == "/v1/rerank"
+    log = consume_log(gateway[2], answer.headers["x-oneapi-request-id"])
+    assert (log["prompt_tokens"], log["quota"]) == (16, 16)
+
+
+def test_jina_errors_are_mapped(client: openai.OpenAI) -> None:
+    with pytest.raises(openai.AuthenticationError) as denied:
+        client.embeddings.create(model="jina-denied", input="x")
+    assert "Incorrect API key provided (mock)." in str(denied.value) and "detail" not in str(denied.value)

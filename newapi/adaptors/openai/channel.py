@@ -119,7 +119,9 @@ def plan_body(
         openrouter=channel.type == ChannelType.OPENROUTER and endpoint.can_stream,
         channel_type=channel.type,
         type_fields=fields or None,
-        type_edit=endpoint.can_stream and compat.edits_body(channel.type, model),
+        # Jina's edit is on embeddings (encoding_format); the others' on chat and completions.
+        type_edit=(endpoint.can_stream or channel.type == ChannelType.JINA)
+        and compat.edits_body(channel.type, model),
     )
 
 

@@ -208,7 +208,7 @@ def edits_body(kind: int, model: str) -> bool:
     compat = COMPAT.get(kind)
     if compat is not None and compat.top_p_below_one:
         return True
-    return kind == T.SILICONFLOW or (kind == T.XAI and model.startswith("grok-3-mini"))
+    return kind in (T.SILICONFLOW, T.JINA) or (kind == T.XAI and model.startswith("grok-3-mini"))
 
 
 def tweak_body(kind: int, model: str, body: dict[str, Any]) -> None:
@@ -219,6 +219,9 @@ def tweak_body(kind: int, model: str, body: dict[str, Any]) -> None:
     if kind == T.SILICONFLOW and ("prefix" in body or "suffix" in body) and not body.get("messages"):
         # SiliconFlow's FIM needs a messages array even when the client sends none.
         body["messages"] = [{"role": "user", "content": ""}]
+    if kind == T.JINA:
+        # New API drops it: Jina answers floats, which every OpenAI client also reads.
+        body.pop("encoding_format", None)
     grok_mini = kind == T.XAI and model.startswith("grok-3-mini")
     if grok_mini and not body.get("max_completion_tokens") and body.get("max_tokens"):
         body["max_completion_tokens"] = body.pop("max_tokens")

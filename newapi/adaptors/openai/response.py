@@ -18,6 +18,8 @@ def convert_usage(raw: schemas.Usage) -> Usage:
     completion = raw.completion_tokens or raw.output_tokens or 0
     if not completion and raw.total_tokens and prompt and raw.total_tokens > prompt:
         completion = raw.total_tokens - prompt
+    if not prompt and not completion and raw.total_tokens:
+        prompt = raw.total_tokens  # Jina's rerank reports only total_tokens, all of them input
     usage = Usage(prompt_tokens=prompt, completion_tokens=completion)
     details = raw.prompt_tokens_details
     if details is not None:
@@ -64,6 +66,8 @@ def error_message(body: bytes) -> tuple[str, str]:
         return error.message or "", str(error.code or error.type or "")
     if isinstance(error, str):
         return error, ""
+    if isinstance(parsed.detail, str):
+        return parsed.detail, ""
     return parsed.message or body[:500].decode("utf-8", "replace"), ""
 
 

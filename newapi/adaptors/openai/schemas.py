@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 
 
@@ -67,6 +69,7 @@ class ErrorDetail(msgspec.Struct):
 class ErrorBody(msgspec.Struct):
     error: ErrorDetail | str | None = None
     message: str | None = None
+    detail: Any = None  # Jina's (FastAPI's) errors: a string, or a list of field errors
 
 
 request_decoder = msgspec.json.Decoder(RequestView)

@@ -58,6 +58,8 @@ def body(family: str, status: int, message: str | None = None) -> bytes:
         return dumps({"type": "error", "error": {"type": kind, "message": text}, "request_id": "req_mock"})
     if family == "cohere":
         return dumps({"id": "mock-error", "message": text})
+    if family == "jina":
+        return dumps({"detail": text})
     if family == "ollama":
         return dumps({"error": text})
     if family == "gemini":

@@ -125,7 +125,10 @@ def rerank(ctx: Ctx) -> Reply:
     out: dict[str, Any] = {"id": ctx.ident("rerank-"), "model": ctx.model, "results": results}
     prompt = usage.unit(query) + sum(usage.unit(t) for t in texts)
     u = ctx.set_usage(usage.resolve(ctx.faults, prompt, 0))
-    if u is not None:
+    if u is not None and ctx.model.startswith("jina-"):
+        out["usage"] = {"total_tokens": u.prompt}  # Jina's rerank reports only the total
+        ctx.usage_sent()
+    elif u is not None:
         out["usage"] = {"prompt_tokens": u.prompt, "total_tokens": u.prompt}
         out["meta"] = {"billed_units": {"search_units": 1}}
         ctx.usage_sent()

@@ -151,19 +151,21 @@ def dispatch(ctx: Ctx) -> tuple[Reply | Stream, float]:
             ctx.model, req.headers.get("x-mock-fault"), req.headers.get("x-mock-usage")
         )
     except (BadBody, ValueError) as exc:
-        return errors.reply(route.family, 400, str(exc)), 0.0
+        return errors.reply(ctx.family, 400, str(exc)), 0.0
+    if ctx.family == "openai" and ctx.model.startswith("jina-"):
+        ctx.family = ctx.record.family = "jina"  # Jina's API: OpenAI's paths, its own error shape
     f = ctx.faults
     ctx.record.model, ctx.record.faults = ctx.model, f.names
     if f.quote_key:
-        return errors.reply(route.family, f.status or 401, errors.quoting_key(req.headers, req.query)), f.ttfb
+        return errors.reply(ctx.family, f.status or 401, errors.quoting_key(req.headers, req.query)), f.ttfb
     if f.status is not None:
-        return errors.reply(route.family, f.status, retry_after=f.retry_after), f.ttfb
+        return errors.reply(ctx.family, f.status, retry_after=f.retry_after), f.ttfb
     if f.error_body_200:
-        return Reply(200, errors.body(route.family, 500)), f.ttfb
+        return Reply(200, errors.body(ctx.family, 500)), f.ttfb
     try:
         result = route.handler(ctx)
     except BadBody as exc:
-        return errors.reply(route.family, 400, str(exc)), f.ttfb
+        return errors.reply(ctx.family, 400, str(exc)), f.ttfb
     if isinstance(result, Stream):
         ctx.record.stream = True
         return result, f.ttfb
