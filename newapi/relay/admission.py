@@ -138,6 +138,9 @@ def _read_gemini(call: Call, view: gemini_schemas.RequestView) -> None:
     # The model and the streaming come from the URL (models/{model}:{action}).
     call.stream = call.action == "streamGenerateContent"
     call.wants_usage = True
+    if not call.action:  # /v1/engines/{model}/embeddings: one content, or a batch of requests
+        batch = isinstance(msgspec.json.decode(call.body).get("requests"), list)
+        call.action = "batchEmbedContents" if batch else "embedContent"
     config = view.generationConfig
     call.max_tokens = _max_tokens(config.maxOutputTokens if config is not None else None)
     call.prompt_estimate = len(call.body) // 4
@@ -162,10 +165,10 @@ async def reserve(runtime: Runtime, call: Call) -> None:
     assert call.token is not None and call.user is not None
     book = price_book(runtime.options)
     accept_unset = bool(call.user.setting.get("accept_unset_model_ratio_model"))
-    price = book.price(call.model, accept_unset=accept_unset)
+    price = book.price(call.billing_model, accept_unset=accept_unset)
     if price is None:
         raise BadRequest(
-            f"model {call.model} has no price or ratio configured; ask the administrator to set one",
+            f"model {call.billing_model} has no price or ratio configured; ask the administrator to set one",
             code="model_price_error",
         )
     call.price, call.book = price, book

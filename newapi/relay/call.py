@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from newapi.billing.ledger import Hold
+from newapi.billing.names import COMPACT_SUFFIX
 from newapi.billing.pricing import ModelPrice, PriceBook
 from newapi.cache.channels import Tier
 from newapi.core.endpoints import Endpoint
@@ -71,3 +72,10 @@ class Call:
     auto_chain: tuple[tuple[str, tuple[Tier, ...]], ...] = ()
     auto_index: int = 0
     auto_start: int = 0
+
+    @property
+    def billing_model(self) -> str:
+        """The name priced and logged: ``/v1/responses/compact`` bills ``<model>-openai-compact``."""
+        if self.endpoint.name == "responses_compact":
+            return self.model + COMPACT_SUFFIX
+        return self.model

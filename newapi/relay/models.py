@@ -124,6 +124,10 @@ class ModelsEndpoint:
     async def list_gemini(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self._list(scope, send, "gemini")
 
+    async def list_openai(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """``/v1beta/openai/models``: Gemini's OpenAI-compatible path, OpenAI's list shape."""
+        await self._list(scope, send, "openai")
+
     async def _list(self, scope: Scope, send: Send, shape: Family) -> None:
         request_id = new_request_id()
         try:

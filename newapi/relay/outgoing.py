@@ -37,9 +37,10 @@ from newapi.core.errors import BadRequest, UpstreamError
 from newapi.core.structs import ChannelInfo
 from newapi.http.headers import RequestHeaders
 from newapi.options.store import OptionStore
+from newapi.relay import media_routes as media
 from newapi.relay.call import Call
 from newapi.relay.channel_policy import ResponsesPolicy, pass_through
-from newapi.relay.endpoints import GEMINI_EMBED
+from newapi.relay.endpoints import GEMINI_EMBED, RESPONSES_COMPACT
 from newapi.relay.formats import CLAUDE, CODECS, GEMINI, OPENAI, RESPONSES
 from newapi.relay.multipart import replace_field
 from newapi.relay.natives import NATIVES, Reframe, WholeReply
@@ -192,12 +193,17 @@ class Planner:
             # channel pinned by id still reaches here): never sent as if it were OpenAI.
             raise UpstreamError(refused, code="channel:type_not_supported")
         target = self._target(call, channel, passed)
+        media.check_compact(call, channel)
         call.reasoning_effort = ""  # each attempt's own (a retry may go to another kind of channel)
         call.override_audit = ()
         if call.endpoint is GEMINI_EMBED and target != GEMINI:
             out = self._embeddings(call, channel, key, target)
         elif target == OPENAI and call.fmt == OPENAI:
             out = self._openai_passthrough(call, channel, key)
+        elif call.fmt == OPENAI and call.endpoint.name in media.NON_CHAT and target in (CLAUDE, GEMINI):
+            plan = media.gemini_plan(call, channel, key, target, _decode(call.body))
+            raw = self._finish(plan.body, channel)
+            out = Outgoing(plan.url, plan.headers, raw, GEMINI, convert=plan.convert)
         elif target not in CODECS:
             out = self._native(call, channel, key, target)
         else:
@@ -296,7 +302,8 @@ class Planner:
                 responses_channel.apply_effort(body, effort)
             call.reasoning_effort = effort
             raw = call.body if body is None else self._finish(body, channel)
-            url = responses_channel.upstream_url(channel, model, settings.azure_default_api_version)
+            compact = call.endpoint is RESPONSES_COMPACT
+            url = responses_channel.upstream_url(channel, model, settings.azure_default_api_version, compact)
         else:
             req = self._convert(call, model)
             supports = channel.type in openai_channel.STREAM_OPTIONS_TYPES

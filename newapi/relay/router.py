@@ -47,10 +47,12 @@ class RelayRouter:
         for path, endpoint in ep.BY_PATH.items():
             self.add("POST", path, relay.handler(endpoint))
         self.add("POST", "/v1/responses", relay.handler(native.RESPONSES, RESPONSES))
+        self.add("POST", "/v1/responses/compact", relay.handler(native.RESPONSES_COMPACT, RESPONSES))
         self.add("POST", "/v1/messages", relay.handler(native.MESSAGES, CLAUDE))
         self.add("POST", "/v1/messages/count_tokens", self._count_claude)
         self.add("GET", "/v1/models", self._models.list)
         self.add("GET", "/v1beta/models", self._models.list_gemini)
+        self.add("GET", "/v1beta/openai/models", self._models.list_openai)
         for prefix in ("", "/v1"):
             self.add("GET", f"{prefix}/dashboard/billing/subscription", billing.subscription)
             self.add("GET", f"{prefix}/dashboard/billing/usage", billing.usage)
@@ -79,6 +81,10 @@ class RelayRouter:
             gemini = native.split_gemini_path(path)
             if gemini is not None:
                 await self._gemini(scope, receive, send, *gemini)
+                return
+            engine = native.engines_model(path)
+            if engine is not None:  # the action follows from the body (one content, or requests)
+                await self._relay.handle(native.GEMINI_EMBED, scope, receive, send, fmt=GEMINI, model=engine)
                 return
         if path.startswith("/v1/models/"):
             model = path[len("/v1/models/") :]

@@ -110,7 +110,7 @@ def build_debit(runtime: Runtime, call: Call) -> tuple[Debit, Charge]:
         token.id,
         token.name,
         channel.id if channel is not None else 0,  # channel_id
-        call.model,  # model_name
+        call.billing_model,  # model_name
         call.group,
         charge.quota,
         usage.prompt_tokens,

@@ -10,13 +10,15 @@ from newapi.core.errors import BadRequest
 from newapi.core.structs import ChannelInfo
 
 
-def upstream_url(channel: ChannelInfo, model: str, azure_default_version: str) -> str:
+def upstream_url(channel: ChannelInfo, model: str, azure_default_version: str, compact: bool = False) -> str:
+    """The Responses URL (``compact``: ``/v1/responses/compact``, OpenAI's context compaction)."""
     base = channel.base_url.rstrip("/")
     if channel.type == ChannelType.CUSTOM:
         return base.replace("{model}", model)
     if channel.type == ChannelType.AZURE:
-        return _azure_url(channel, base, azure_default_version)
-    found = compat.url(channel.type, base, compat.RESPONSES, "/v1/responses", model)
+        return _azure_url(channel, base, azure_default_version, compact)
+    path = "/v1/responses/compact" if compact else "/v1/responses"
+    found = compat.url(channel.type, base, compat.RESPONSES, path, model)
     if found is None:
         name = compat.COMPAT[channel.type].name
         raise BadRequest(
@@ -26,7 +28,7 @@ def upstream_url(channel: ChannelInfo, model: str, azure_default_version: str) -
     return found
 
 
-def _azure_url(channel: ChannelInfo, base: str, azure_default_version: str) -> str:
+def _azure_url(channel: ChannelInfo, base: str, azure_default_version: str, compact: bool) -> str:
     """New API: the v1 Responses path at ``preview``, or on cognitiveservices hosts the classic
     path at the channel's API version; ``settings.azure_responses_version`` overrides both."""
     if "cognitiveservices.azure.com" in base:
@@ -36,6 +38,8 @@ def _azure_url(channel: ChannelInfo, base: str, azure_default_version: str) -> s
     configured = channel.other_settings.get("azure_responses_version")
     if isinstance(configured, str) and configured:
         version = configured
+    if compact:
+        path += "/compact"
     return f"{base}{path}?api-version={version}"
 
 

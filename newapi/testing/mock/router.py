@@ -10,9 +10,11 @@ from newapi.testing.mock import (
     claude,
     cloud,
     cohere,
+    compaction,
     errors,
     faults,
     gemini,
+    imagen,
     media,
     openai,
     openai_misc,
@@ -45,6 +47,7 @@ _EXACT: dict[tuple[str, str], Route] = {
     ("POST", "/v1/moderations"): Route("openai", openai_misc.moderations),
     ("POST", "/v1/rerank"): Route("openai", openai_misc.rerank),
     ("POST", "/v1/responses"): Route("responses", responses.create),
+    ("POST", "/v1/responses/compact"): Route("responses", compaction.compact),
     ("POST", "/v1/messages"): Route("claude", claude.messages),
     ("POST", "/v1/messages/count_tokens"): Route("claude", claude.count_tokens),
     ("GET", "/v1beta/models"): Route("gemini", gemini.list_models),
@@ -58,6 +61,7 @@ _GEMINI_ACTIONS: dict[str, Handler] = {
     "countTokens": gemini.count_tokens,
     "embedContent": gemini.embed,
     "batchEmbedContents": gemini.batch_embed,
+    "predict": imagen.predict,
 }
 # Handlers whose non-stream reply waits ``latency x pieces``, like a real model generating.
 GENERATIVE = frozenset(
