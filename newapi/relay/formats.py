@@ -13,8 +13,6 @@ from typing import Any
 from newapi.adaptors.claude import request as claude_request
 from newapi.adaptors.claude import response as claude_response
 from newapi.adaptors.claude import stream as claude_stream
-from newapi.adaptors.cohere import response as cohere_response
-from newapi.adaptors.cohere import stream as cohere_stream
 from newapi.adaptors.gemini import request as gemini_request
 from newapi.adaptors.gemini import response as gemini_response
 from newapi.adaptors.gemini import stream as gemini_stream
@@ -28,6 +26,7 @@ from newapi.convert import model as m
 from newapi.convert.stream import Reader
 from newapi.core.errors import Family
 from newapi.core.usage import Usage
+from newapi.relay.natives import NATIVES
 
 OPENAI = "openai"  # Chat Completions
 RESPONSES = "responses"
@@ -107,19 +106,21 @@ class Upstream:
     error_message: Callable[[bytes], tuple[str, str]]
 
 
-COHERE = "cohere"
-
-#: every format a channel may be spoken to in: the four families and the native providers'
+#: every format a channel may be spoken to in: the four families and the native types' (their
+#: format is named by newapi.relay.natives)
 UPSTREAM: dict[str, Upstream] = {
     **{
         name: Upstream(c.parse_response, c.reader, c.usage_of, c.response_id, c.error_message)
         for name, c in CODECS.items()
     },
-    COHERE: Upstream(
-        cohere_response.parse_response,
-        cohere_stream.Reader,
-        cohere_response.usage_of,
-        cohere_response.response_id,
-        cohere_response.error_message,
-    ),
+    **{
+        n.target: Upstream(
+            n.reading.parse_response,
+            n.reading.reader,
+            n.reading.usage_of,
+            n.reading.response_id,
+            n.reading.error_message,
+        )
+        for n in NATIVES.values()
+    },
 }

@@ -19,7 +19,13 @@ from typing import Any
 from newapi.adaptors.cohere import channel as cohere
 from newapi.adaptors.cohere import request as cohere_request
 from newapi.adaptors.cohere import response as cohere_response
+from newapi.adaptors.cohere import stream as cohere_stream
+from newapi.adaptors.ollama import channel as ollama
+from newapi.adaptors.ollama import request as ollama_request
+from newapi.adaptors.ollama import response as ollama_response
+from newapi.adaptors.ollama import stream as ollama_stream
 from newapi.convert import model as m
+from newapi.convert.stream import Reader
 from newapi.core.constants import ChannelType as T
 from newapi.core.structs import ChannelInfo
 from newapi.core.usage import Usage
@@ -41,6 +47,17 @@ class Plan:
     reframe: Reframe | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """How the type's chat answers are read (the channel side of a codec, formats.Upstream)."""
+
+    parse_response: Callable[[bytes], m.Reply]
+    reader: Callable[[], Reader]
+    usage_of: Callable[[bytes], Usage | None]
+    response_id: Callable[[bytes], str]
+    error_message: Callable[[bytes], tuple[str, str]]
+
+
 ChatBuilder = Callable[[m.Request, ChannelInfo, str], Plan]
 #: (client body, channel, key, upstream model) -> plan
 EndpointBuilder = Callable[[dict[str, Any], ChannelInfo, str, str], Plan]
@@ -50,13 +67,16 @@ EndpointBuilder = Callable[[dict[str, Any], ChannelInfo, str, str], Plan]
 class Native:
     name: str
     target: str  # the format its chat is spoken in
+    reading: Reading
     chat: ChatBuilder
     endpoints: Mapping[str, EndpointBuilder] = field(default_factory=dict)
     #: client families the type also speaks as they are (passed through, not converted)
     formats: tuple[str, ...] = ()
+    #: OpenAI endpoints sent as they are to the type's OpenAI-compatible API (compat's URL)
+    passthrough: frozenset[str] = frozenset()
 
     def served(self) -> str:
-        return ", ".join(["chat", *sorted(self.endpoints)])
+        return ", ".join(["chat", *sorted(self.endpoints), *sorted(self.passthrough)])
 
 
 def _cohere_chat(req: m.Request, channel: ChannelInfo, key: str) -> Plan:
@@ -73,6 +93,42 @@ def _cohere_rerank(body: dict[str, Any], channel: ChannelInfo, key: str, model: 
     )
 
 
+def _ollama_chat(req: m.Request, channel: ChannelInfo, key: str) -> Plan:
+    plan = Plan(ollama.chat_url(channel), ollama.headers(key, req.stream), ollama_request.render_request(req))
+    plan.reframe = ollama_stream.as_sse
+    return plan
+
+
+def _ollama_embed(body: dict[str, Any], channel: ChannelInfo, key: str, model: str) -> Plan:
+    return Plan(
+        ollama.embed_url(channel),
+        ollama.headers(key, False),
+        ollama_request.embed_request(body, model),
+        convert=lambda payload: ollama_response.embed_reply(payload, model),
+    )
+
+
+def _reading(module: Any, reader: Callable[[], Reader]) -> Reading:
+    return Reading(module.parse_response, reader, module.usage_of, module.response_id, module.error_message)
+
+
 NATIVES: dict[int, Native] = {
-    T.COHERE: Native("Cohere", "cohere", _cohere_chat, {"rerank": _cohere_rerank}),
+    T.COHERE: Native(
+        "Cohere",
+        "cohere",
+        _reading(cohere_response, cohere_stream.Reader),
+        _cohere_chat,
+        {"rerank": _cohere_rerank},
+    ),
+    # New API's Ollama adaptor: native chat and embeddings; Claude and Responses clients reach
+    # Ollama's compatible APIs as they are, completions its OpenAI-compatible one.
+    T.OLLAMA: Native(
+        "Ollama",
+        "ollama",
+        _reading(ollama_response, ollama_stream.Reader),
+        _ollama_chat,
+        {"embeddings": _ollama_embed},
+        formats=("responses", "claude"),
+        passthrough=frozenset({"completions"}),
+    ),
 }

@@ -348,6 +348,9 @@ class Planner:
 
     def _native(self, call: Call, channel: ChannelInfo, key: str, target: str) -> Outgoing:
         native = NATIVES[channel.type]
+        if call.fmt == OPENAI and call.endpoint.name in native.passthrough:
+            out = self._openai_passthrough(call, channel, key)
+            return out
         if call.fmt != OPENAI or call.endpoint is _CHAT:
             plan = native.chat(self._convert(call, call.upstream_model), channel, key)
         else:

@@ -23,7 +23,6 @@ pytestmark = pytest.mark.e2e
 # type id -> (chat path, {other endpoint: path})
 CHAT_PATHS: dict[int, str] = {
     1: "/v1/chat/completions",
-    4: "/v1/chat/completions",
     6: "/v1/chat/completions",
     7: "/v1/chat/completions",
     9: "/v1/chat/completions",

@@ -41,6 +41,12 @@ CHANNELS: dict[int, dict[str, str]] = {
         "jina-rerank": "jina-reranker-v2-base-multilingual",
         "jina-denied": "jina-embeddings-v3-status-401",
     },
+    4: {
+        "ollama-chat": "llama3.2",
+        "ollama-embed": "nomic-embed-text",
+        "ollama-missing": "llama3.2-status-404",
+        "ollama-broken": "llama3.2-error-event-2",
+    },
 }
 
 
@@ -234,3 +240,80 @@ def test_jina_errors_are_mapped(client: openai.OpenAI) -> None:
     with pytest.raises(openai.AuthenticationError) as denied:
         client.embeddings.create(model="jina-denied", input="x")
     assert "Incorrect API key provided (mock)." in str(denied.value) and "detail" not in str(denied.value)
+
+
+# -- Ollama (4): native /api/chat (NDJSON), /api/embed; Claude and Responses as Ollama serves them --
+
+
+def test_ollama_chat_whole_and_stream(
+    client: openai.OpenAI, mock: MockUpstreamThread, gateway: tuple[str, str, httpx.Client]
+) -> None:
+    reply, request_id = _chat(client, "ollama-chat", max_tokens=40, temperature=0.2)
+    assert reply.choices[0].message.content == ANSWER
+    assert reply.usage is not None and (reply.usage.prompt_tokens, reply.usage.completion_tokens) == (4, 5)
+    path, sent = _sent(mock)
+    assert path == "/api/chat" and sent["stream"] is False
+    assert sent["options"] == {"temperature": 0.2, "num_predict": 40}
+    log = consume_log(gateway[2], request_id)
+    assert (log["prompt_tokens"], log["completion_tokens"], log["quota"]) == (4, 5, 9)
+
+    raw = client.chat.completions.with_raw_response.create(
+        model="ollama-chat",
+        messages=[{"role": "user", "content": "hi"}],
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    chunks = list(raw.parse())
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == ANSWER
+    assert chunks[-1].usage is not None and chunks[-1].usage.prompt_tokens == 4
+    assert _sent(mock)[1]["stream"] is True
+    log = consume_log(gateway[2], raw.headers["x-oneapi-request-id"])
+    assert (log["prompt_tokens"], log["completion_tokens"]) == (4, 5) and log["is_stream"]
+
+
+def test_ollama_tool_call(client: openai.OpenAI, mock: MockUpstreamThread) -> None:
+    reply = client.chat.completions.create(
+        model="ollama-chat",
+        messages=[{"role": "user", "content": "call a tool"}],
+        tools=[TOOL],  # type: ignore[list-item]
+    )
+    call = reply.choices[0].message.tool_calls
+    assert call and call[0].function.name == "lookup" and json.loads(call[0].function.arguments)
+    assert reply.choices[0].finish_reason == "tool_calls"
+
+
+def test_ollama_embeddings(
+    client: openai.OpenAI, mock: MockUpstreamThread, gateway: tuple[str, str, httpx.Client]
+) -> None:
+    raw = client.embeddings.with_raw_response.create(model="ollama-embed", input=["a b", "c"])
+    result = raw.parse()
+    assert len(result.data) == 2 and len(result.data[1].embedding) == 16
+    assert _sent(mock) == ("/api/embed", {"model": "nomic-embed-text", "input": ["a b", "c"]})
+    log = consume_log(gateway[2], raw.headers["x-oneapi-request-id"])
+    assert (log["prompt_tokens"], log["quota"]) == (9, 9)
+
+
+def test_ollama_errors_are_mapped(client: openai.OpenAI) -> None:
+    with pytest.raises(openai.NotFoundError) as missing:
+        client.chat.completions.create(model="ollama-missing", messages=[{"role": "user", "content": "x"}])
+    assert "Not found (mock)." in str(missing.value)
+    stream = client.chat.completions.create(
+        model="ollama-broken", messages=[{"role": "user", "content": "x"}], stream=True
+    )
+    with pytest.raises(openai.APIError) as broken:
+        list(stream)
+    assert "an error was encountered while running the model" in str(broken.value)
+
+
+def test_ollama_claude_and_responses_go_to_its_compatible_apis(
+    client: openai.OpenAI, claude_sdk: anthropic.Anthropic, mock: MockUpstreamThread
+) -> None:
+    reply = claude_sdk.messages.create(
+        model="ollama-chat", max_tokens=32, messages=[{"role": "user", "content": "hello"}]
+    )
+    assert reply.content[0].type == "text" and reply.content[0].text == ANSWER
+    assert _sent(mock)[0] == "/v1/messages"
+    assert client.responses.create(model="ollama-chat", input="hello").output_text == ANSWER
+    assert _sent(mock)[0] == "/v1/responses"
+    assert client.completions.create(model="ollama-chat", prompt="def f(").choices[0].text
+    assert _sent(mock)[0] == "/v1/completions"

@@ -51,8 +51,8 @@ COMPAT: dict[int, Compat] = {
     T.MISTRAL: Compat("Mistral"),
     T.XINFERENCE: Compat("Xinference"),
     T.XAI: Compat("xAI"),
-    # Ollama's OpenAI-compatible API (/v1/chat/completions, /v1/completions, /v1/embeddings): what
-    # existing Ollama channels used here before; New API's native /api/chat adaptor comes later.
+    # Ollama's OpenAI-compatible API, for what its native adaptor (newapi.relay.natives) passes
+    # on as it is: /v1/completions and /v1/responses, as New API sends them.
     T.OLLAMA: Compat("Ollama"),
     T.JINA: Compat("Jina", {"embeddings": "/v1/embeddings", "rerank": "/v1/rerank"}),
     T.ALI: Compat(
@@ -112,7 +112,9 @@ CODING_PLANS: dict[str, str] = {
 }
 
 #: Types with an adaptor package of their own.
-NATIVE = frozenset({T.OPENAI, T.AZURE, T.CUSTOM, T.ANTHROPIC, T.GEMINI, T.AWS, T.VERTEX_AI, T.COHERE})
+NATIVE = frozenset({T.OPENAI, T.AZURE, T.CUSTOM, T.ANTHROPIC, T.GEMINI, T.AWS, T.VERTEX_AI})
+#: ... and those of newapi.relay.natives (a protocol of their own, plain key auth)
+NATIVE |= {T.COHERE, T.OLLAMA}
 SERVED = NATIVE | frozenset(COMPAT)
 _TASK_TYPES = frozenset(
     {T.MIDJOURNEY, T.MIDJOURNEY_PLUS, T.SUNO, T.KLING, T.JIMENG, T.VIDU, T.DOUBAO_VIDEO, T.SORA}

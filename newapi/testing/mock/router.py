@@ -16,6 +16,7 @@ from newapi.testing.mock import (
     gemini,
     imagen,
     media,
+    ollama,
     openai,
     openai_misc,
     responses,
@@ -54,6 +55,8 @@ _EXACT: dict[tuple[str, str], Route] = {
     ("POST", "/token"): Route("gemini", cloud.token, model="oauth-token"),
     ("POST", "/v2/chat"): Route("cohere", cohere.chat),
     ("POST", "/v2/rerank"): Route("cohere", cohere.rerank),
+    ("POST", "/api/chat"): Route("ollama", ollama.chat),
+    ("POST", "/api/embed"): Route("ollama", ollama.embed),
 }
 _GEMINI_ACTIONS: dict[str, Handler] = {
     "generateContent": gemini.generate,
@@ -65,7 +68,15 @@ _GEMINI_ACTIONS: dict[str, Handler] = {
 }
 # Handlers whose non-stream reply waits ``latency x pieces``, like a real model generating.
 GENERATIVE = frozenset(
-    {openai.chat, openai.completions, responses.create, claude.messages, gemini.generate, cohere.chat}
+    {
+        openai.chat,
+        openai.completions,
+        responses.create,
+        claude.messages,
+        gemini.generate,
+        cohere.chat,
+        ollama.chat,
+    }
 )
 
 

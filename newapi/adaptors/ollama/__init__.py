@@ -1,0 +1,1 @@
+"""Ollama's native API: ``/api/chat`` (NDJSON stream), ``/api/embed``, converted to and from ours."""
