@@ -73,6 +73,9 @@ class Call:
     auto_index: int = 0
     auto_start: int = 0
 
+    #: remote media fetched for this request: URL -> (media type, base64), kept across retries
+    media_cache: dict[str, tuple[str, str]] = field(default_factory=dict)
+
     @property
     def billing_model(self) -> str:
         """The name priced and logged: ``/v1/responses/compact`` bills ``<model>-openai-compact``."""

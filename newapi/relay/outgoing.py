@@ -42,9 +42,11 @@ from newapi.relay.call import Call
 from newapi.relay.channel_policy import ResponsesPolicy, pass_through
 from newapi.relay.endpoints import GEMINI_EMBED, RESPONSES_COMPACT
 from newapi.relay.formats import CLAUDE, CODECS, GEMINI, OPENAI, RESPONSES
+from newapi.relay.media_inline import inline_remote_media
 from newapi.relay.multipart import replace_field
 from newapi.relay.natives import NATIVES, Reframe, WholeReply
 from newapi.relay.param_override import apply_operations
+from newapi.security.fetch import MediaFetcher
 
 if TYPE_CHECKING:
     from newapi.runtime import Runtime
@@ -136,6 +138,7 @@ class Planner:
     def __init__(self, runtime: Runtime) -> None:
         self._runtime = runtime
         self._vertex: TokenCache | None = None
+        self._media: MediaFetcher | None = None
 
     def _tokens(self) -> TokenCache:
         if self._vertex is None:  # created on first use: most deployments have no Vertex channel
@@ -147,6 +150,15 @@ class Planner:
 
             self._vertex = TokenCache(post)
         return self._vertex
+
+    def _fetcher(self) -> MediaFetcher:
+        if self._media is None:  # created on first use, like the Vertex token cache
+            settings = self._runtime.settings
+            self._media = MediaFetcher(
+                max_bytes=settings.max_file_download_mb * 1024 * 1024,
+                allow_private=settings.allow_private_urls,
+            )
+        return self._media
 
     async def build(self, call: Call, channel: ChannelInfo, key: str, client: RequestHeaders) -> Outgoing:
         source = call.body
@@ -445,7 +457,9 @@ class Planner:
             body = self._edit(call, channel, model, suffix is not None)
         else:
             safety = self._runtime.settings.gemini_safety_setting
-            body = gemini_request.render_request(self._convert(call, model), safety)
+            req = self._convert(call, model)
+            await inline_remote_media(req, self._fetcher(), call.media_cache)
+            body = gemini_request.render_request(req, safety)
         if suffix is not None:
             assert body is not None
             gemini_channel.apply_thinking(body, model, suffix)

@@ -131,11 +131,18 @@ async def system_resolver(host: str, port: int) -> list[str]:
     return [str(info[4][0]) for info in infos]
 
 
-async def check_url(url: str, *, allow_private: bool = False, resolver: Resolver | None = None) -> None:
+async def check_url(
+    url: str,
+    *,
+    allow_private: bool = False,
+    resolver: Resolver | None = None,
+    forbidden: Callable[[IPAddress], bool] = is_forbidden,
+) -> None:
     """Raise :class:`UnsafeUrl` unless ``url`` is http(s) to public addresses only.
 
     ``allow_private`` (the ``NEWAPI_ALLOW_PRIVATE_URLS`` setting) skips the
     address checks for deployments whose webhooks live on the private network.
+    ``forbidden`` classifies addresses (tests swap it to call a loopback server "public").
     """
     try:
         parts = urlsplit(url.strip())
@@ -154,7 +161,7 @@ async def check_url(url: str, *, allow_private: bool = False, resolver: Resolver
         raise UnsafeUrl("the URL points to a link-local address")
     literal = ip_literal(host)
     if literal is not None:
-        if is_forbidden(literal):
+        if forbidden(literal):
             raise UnsafeUrl("the URL points to a private, loopback or reserved address")
         return
     name = host.rstrip(".").lower()
@@ -175,5 +182,5 @@ async def check_url(url: str, *, allow_private: bool = False, resolver: Resolver
             address = ipaddress.ip_address(text.split("%", 1)[0])
         except ValueError:
             raise UnsafeUrl("the URL's host resolved to an unreadable address") from None
-        if is_forbidden(address) or "%" in text:
+        if forbidden(address) or "%" in text:
             raise UnsafeUrl("the URL's host resolves to a private, loopback or reserved address")
