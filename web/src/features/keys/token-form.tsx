@@ -7,12 +7,13 @@ import { z } from 'zod'
 import { api } from '@/api/client'
 import { statusQuery } from '@/api/queries'
 import type { GroupMap, Token, TokenBody } from '@/api/types'
+import { AmountField, ExpiryFields } from '@/components/form/quota-fields'
 import { FormError } from '@/components/layout/auth-layout'
 import { Dialog, FormFooter } from '@/components/ui/dialog'
 import { Field } from '@/components/ui/field'
 import { Input, Select, Textarea } from '@/components/ui/input'
 import { messageOf } from '@/lib/errors'
-import { formatQuota, fromLocalInput, quotaFromDisplay, toLocalInput } from '@/lib/utils'
+import { fromLocalInput, quotaFromDisplay, toLocalInput } from '@/lib/utils'
 
 interface Values {
   name: string
@@ -119,24 +120,8 @@ export function TokenForm({ open, onOpenChange, token, onCreated }: Props) {
           <input type="checkbox" {...form.register('unlimited')} />
           {t('keys.unlimitedQuota')}
         </label>
-        {!values.unlimited && (
-          <Field
-            label={t('keys.quotaAmount')}
-            error={errors.amount?.message}
-            hint={values.amount ? t('keys.quotaHint', { quota: formatQuota(quotaFromDisplay(Number(values.amount) || 0, status.data), status.data) }) : undefined}
-          >
-            <Input type="number" min={0} step="any" inputMode="decimal" {...form.register('amount')} />
-          </Field>
-        )}
-        <label className="flex items-center gap-2 text-sm">
-          <input type="checkbox" {...form.register('neverExpires')} />
-          {t('keys.neverExpires')}
-        </label>
-        {!values.neverExpires && (
-          <Field label={t('keys.expiry')} error={errors.expiry?.message}>
-            <Input type="datetime-local" {...form.register('expiry')} />
-          </Field>
-        )}
+        {!values.unlimited && <AmountField label={t('keys.quotaAmount')} error={errors.amount?.message} amount={values.amount} input={form.register('amount')} />}
+        <ExpiryFields never={values.neverExpires} neverInput={form.register('neverExpires')} input={form.register('expiry')} error={errors.expiry?.message} />
         <Field label={t('keys.group')} hint={t('keys.groupHint')}>
           <Select {...form.register('group')}>
             <option value="">{t('keys.userGroup')}</option>

@@ -1,4 +1,4 @@
-import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { createFileRoute, useNavigate } from '@tanstack/react-router'
 import type { ColumnDef, RowSelectionState } from '@tanstack/react-table'
 import { Eye, EyeOff, Link2, MoreHorizontal, Pencil, Plus, Trash2 } from 'lucide-react'
@@ -7,7 +7,7 @@ import { useTranslation } from 'react-i18next'
 import { toast } from 'sonner'
 import { api } from '@/api/client'
 import { statusQuery } from '@/api/queries'
-import type { Page, Token } from '@/api/types'
+import type { Token } from '@/api/types'
 import { Button } from '@/components/ui/button'
 import { Badge, PageHeader } from '@/components/ui/card'
 import { Checkbox } from '@/components/ui/checkbox'
@@ -21,20 +21,11 @@ import { Pagination } from '@/components/ui/pagination'
 import { Switch } from '@/components/ui/switch'
 import { ConnectionDialog } from '@/features/keys/connection'
 import { TokenForm } from '@/features/keys/token-form'
-import { compact, int, str } from '@/lib/search'
-import { formatQuota, formatTime } from '@/lib/utils'
-
-interface Search {
-  p?: number
-  size?: number
-  keyword?: string
-}
-
-const search = (raw: Record<string, unknown>): Search =>
-  compact({ p: int(raw, 'p', 1), size: int(raw, 'size', 1, 100), keyword: str(raw, 'keyword') })
+import { listSearch, useKeywordList } from '@/lib/list-page'
+import { formatQuota, formatTime, nowSeconds } from '@/lib/utils'
 
 export const Route = createFileRoute('/console/_app/keys')({
-  validateSearch: search,
+  validateSearch: listSearch,
   component: Keys,
 })
 
@@ -44,16 +35,10 @@ function Keys() {
   const { t } = useTranslation()
   const navigate = useNavigate({ from: Route.fullPath })
   const queryClient = useQueryClient()
-  const { p = 1, size = 10, keyword = '' } = Route.useSearch()
   const status = useQuery(statusQuery)
-  const list = useQuery({
-    queryKey: ['tokens', p, size, keyword],
-    queryFn: () =>
-      keyword
-        ? api.get<Page<Token>>('/api/token/search', { keyword, p, page_size: size })
-        : api.get<Page<Token>>('/api/token/', { p, page_size: size }),
-    placeholderData: keepPreviousData,
-  })
+  const { list, keyword, onSearch, pager } = useKeywordList<Token>('tokens', '/api/token/', Route.useSearch(), (patch) =>
+    void navigate({ search: (s) => ({ ...s, ...patch }) }),
+  )
   // A selection belongs to the rows it was made on: another page or filter starts empty.
   const view = JSON.stringify(Route.useSearch())
   const [picked, setPicked] = useState<{ view: string; rows: RowSelectionState }>({ view, rows: {} })
@@ -125,6 +110,8 @@ function Keys() {
         cell: ({ row }) => {
           const token = row.original
           const labels: Record<number, string> = { 1: t('common.enabled'), 2: t('common.disabled'), 3: t('keys.expired'), 4: t('keys.exhausted') }
+          // The server marks a key expired only when it is next used; its expiry says so already.
+          const lapsed = token.status === 1 && token.expired_time !== -1 && token.expired_time < nowSeconds()
           return (
             <div className="flex items-center gap-2">
               <Switch
@@ -133,7 +120,7 @@ function Keys() {
                 disabled={token.status !== 1 && token.status !== 2}
                 onCheckedChange={() => toggle.mutate(token)}
               />
-              <Badge tone={token.status === 1 ? 'success' : 'danger'}>{labels[token.status] ?? token.status}</Badge>
+              <Badge tone={token.status === 1 && !lapsed ? 'success' : 'danger'}>{lapsed ? t('keys.expired') : (labels[token.status] ?? token.status)}</Badge>
             </div>
           )
         },
@@ -217,7 +204,7 @@ function Keys() {
       <KeywordSearch
         label={t('keys.searchLabel')}
         keyword={keyword}
-        onSearch={(next) => void navigate({ search: (s) => ({ ...s, keyword: next, p: undefined }) })}
+        onSearch={onSearch}
       />
       <DataTable
         label={t('nav.keys')}
@@ -229,13 +216,7 @@ function Keys() {
         onRowSelectionChange={setSelection}
         stickyActions
       />
-      <Pagination
-        page={p}
-        pageSize={size}
-        total={page?.total ?? 0}
-        onPageChange={(next) => void navigate({ search: (s) => ({ ...s, p: next }) })}
-        onPageSizeChange={(next) => void navigate({ search: (s) => ({ ...s, size: next, p: undefined }) })}
-      />
+      <Pagination {...pager} />
       {editing && (
         <TokenForm
           key={editing.serial}

@@ -1,4 +1,4 @@
-import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { createFileRoute, redirect, useNavigate } from '@tanstack/react-router'
 import type { ColumnDef } from '@tanstack/react-table'
 import { MoreHorizontal, Pencil, Plus, Trash2 } from 'lucide-react'
@@ -7,7 +7,7 @@ import { useTranslation } from 'react-i18next'
 import { toast } from 'sonner'
 import { api } from '@/api/client'
 import { statusQuery } from '@/api/queries'
-import type { Page, Redemption } from '@/api/types'
+import type { Redemption } from '@/api/types'
 import { Button } from '@/components/ui/button'
 import { Badge, PageHeader } from '@/components/ui/card'
 import { Confirm } from '@/components/ui/confirm'
@@ -20,20 +20,11 @@ import { Switch } from '@/components/ui/switch'
 import { CreatedCodes } from '@/features/redemptions/created-codes'
 import { RedemptionForm } from '@/features/redemptions/redemption-form'
 import { getUser, isAdmin } from '@/lib/auth'
-import { compact, int, str } from '@/lib/search'
+import { listSearch, useKeywordList } from '@/lib/list-page'
 import { formatQuota, formatTime, nowSeconds } from '@/lib/utils'
 
-interface Search {
-  p?: number
-  size?: number
-  keyword?: string
-}
-
-const search = (raw: Record<string, unknown>): Search =>
-  compact({ p: int(raw, 'p', 1), size: int(raw, 'size', 1, 100), keyword: str(raw, 'keyword') })
-
 export const Route = createFileRoute('/console/_app/redemptions')({
-  validateSearch: search,
+  validateSearch: listSearch,
   beforeLoad: () => {
     if (!isAdmin(getUser())) throw redirect({ to: '/console' })
   },
@@ -47,16 +38,10 @@ function Redemptions() {
   const { t } = useTranslation()
   const navigate = useNavigate({ from: Route.fullPath })
   const queryClient = useQueryClient()
-  const { p = 1, size = 10, keyword = '' } = Route.useSearch()
   const status = useQuery(statusQuery)
-  const list = useQuery({
-    queryKey: ['redemptions', p, size, keyword],
-    queryFn: () =>
-      keyword
-        ? api.get<Page<Redemption>>('/api/redemption/search', { keyword, p, page_size: size })
-        : api.get<Page<Redemption>>('/api/redemption/', { p, page_size: size }),
-    placeholderData: keepPreviousData,
-  })
+  const { list, keyword, onSearch, pager } = useKeywordList<Redemption>('redemptions', '/api/redemption/', Route.useSearch(), (patch) =>
+    void navigate({ search: (s) => ({ ...s, ...patch }) }),
+  )
   const [editing, setEditing] = useState<{ redemption: Redemption | null; serial: number } | null>(null)
   const [created, setCreated] = useState<{ name: string; codes: string[] } | null>(null)
   const [deleting, setDeleting] = useState<Redemption | 'invalid' | null>(null)
@@ -154,16 +139,10 @@ function Redemptions() {
       <KeywordSearch
         label={t('redemptions.searchLabel')}
         keyword={keyword}
-        onSearch={(next) => void navigate({ search: (s) => ({ ...s, keyword: next, p: undefined }) })}
+        onSearch={onSearch}
       />
       <DataTable label={t('nav.redemptions')} columns={columns} data={list.data?.items ?? []} loading={list.isPending} getRowId={(row) => String(row.id)} stickyActions />
-      <Pagination
-        page={p}
-        pageSize={size}
-        total={list.data?.total ?? 0}
-        onPageChange={(next) => void navigate({ search: (s) => ({ ...s, p: next }) })}
-        onPageSizeChange={(next) => void navigate({ search: (s) => ({ ...s, size: next, p: undefined }) })}
-      />
+      <Pagination {...pager} />
       {editing && (
         <RedemptionForm
           key={editing.serial}
