@@ -37,6 +37,7 @@ void i18n.use(initReactI18next).init({
   interpolation: { escapeValue: false },
   returnNull: false,
   saveMissing: true,
+  showSupportNotice: false,
   missingKeyHandler: (languages, _namespace, key) => {
     window.__i18nMissing?.push(key)
     console.error(`i18n: missing key "${key}" (${languages.join(', ')})`)
