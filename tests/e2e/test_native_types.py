@@ -47,7 +47,13 @@ CHANNELS: dict[int, dict[str, str]] = {
         "ollama-missing": "llama3.2-status-404",
         "ollama-broken": "llama3.2-error-event-2",
     },
+    39: {
+        "cf-chat": "@cf/meta/llama-3.1-8b-instruct",
+        "cf-embed": "@cf/baai/bge-base-en-v1.5",
+        "cf-denied": "@cf/meta/llama-3.1-status-403",
+    },
 }
+OTHER = {39: "acct-7"}  # Cloudflare's account id
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +84,7 @@ def gateway(
                 "base_url": mock.url,
                 "models": ",".join(mapping),
                 "model_mapping": json.dumps(mapping),
+                "other": OTHER.get(kind, ""),
             }
             created = admin.post("/api/channel/", json={"mode": "single", "channel": channel}).json()
             assert created["success"], (kind, created)
@@ -317,3 +324,35 @@ def test_ollama_claude_and_responses_go_to_its_compatible_apis(
     assert _sent(mock)[0] == "/v1/responses"
     assert client.completions.create(model="ollama-chat", prompt="def f(").choices[0].text
     assert _sent(mock)[0] == "/v1/completions"
+
+
+# -- Cloudflare (39): Workers AI's OpenAI-compatible API under the account id ---------------------
+
+CF = "/client/v4/accounts/acct-7/ai/v1"
+
+
+def test_cloudflare_chat_and_embeddings_under_the_account(
+    client: openai.OpenAI, mock: MockUpstreamThread, gateway: tuple[str, str, httpx.Client]
+) -> None:
+    reply, request_id = _chat(client, "cf-chat")
+    assert reply.choices[0].message.content == ANSWER
+    path, sent = _sent(mock)
+    assert path == f"{CF}/chat/completions" and sent["model"] == "@cf/meta/llama-3.1-8b-instruct"
+    assert mock.requests()[-1].headers["authorization"] == "Bearer sk-mock"
+    log = consume_log(gateway[2], request_id)
+    assert (log["prompt_tokens"], log["completion_tokens"], log["quota"]) == (4, 5, 9)
+    stream = client.chat.completions.create(
+        model="cf-chat", messages=[{"role": "user", "content": "hi"}], stream=True
+    )
+    assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices) == ANSWER
+    assert _sent(mock)[0] == f"{CF}/chat/completions"
+    assert client.embeddings.create(model="cf-embed", input="a b").data[0].embedding
+    assert _sent(mock)[0] == f"{CF}/embeddings"
+    assert client.responses.create(model="cf-chat", input="hello").output_text == ANSWER
+    assert _sent(mock)[0] == f"{CF}/responses"
+
+
+def test_cloudflare_errors_are_mapped(client: openai.OpenAI) -> None:
+    with pytest.raises(openai.PermissionDeniedError) as denied:
+        client.chat.completions.create(model="cf-denied", messages=[{"role": "user", "content": "x"}])
+    assert "Permission denied (mock)." in str(denied.value) and "success" not in str(denied.value)

@@ -215,7 +215,7 @@ def upstream_url(channel: ChannelInfo, endpoint: Endpoint, model: str, azure_def
         deployment = model.replace(".", "")
         suffix = endpoint.path.removeprefix("/v1")
         return f"{base}/openai/deployments/{deployment}{suffix}?api-version={version}"
-    found = compat.url(channel.type, base, endpoint.name, endpoint.path, model)
+    found = compat.url(channel.type, base, endpoint.name, endpoint.path, model, channel.other)
     if found is None:
         name = compat.COMPAT[channel.type].name
         served = compat.served_endpoints(channel.type)

@@ -86,6 +86,15 @@ COMPAT: dict[int, Compat] = {
         coding_plans=True,
     ),
     T.BAIDU_V2: Compat("BaiduV2", {"chat": "/v2/chat/completions"}),
+    # Workers AI's OpenAI-compatible API under the account (the channel's ``other``), as New API
+    T.CLOUDFLARE: Compat(
+        "Cloudflare",
+        {
+            "chat": "/client/v4/accounts/{account}/ai/v1/chat/completions",
+            "embeddings": "/client/v4/accounts/{account}/ai/v1/embeddings",
+            RESPONSES: "/client/v4/accounts/{account}/ai/v1/responses",
+        },
+    ),
     T.PERPLEXITY: Compat(
         "Perplexity", {"chat": "/chat/completions", RESPONSES: "/v1/responses"}, top_p_below_one=True
     ),
@@ -161,11 +170,11 @@ def _join(base: str, path: str) -> str:
     return base + path
 
 
-def url(kind: int, base: str, endpoint: str, client_path: str, model: str) -> str | None:
+def url(kind: int, base: str, endpoint: str, client_path: str, model: str, account: str = "") -> str | None:
     """The upstream URL of ``endpoint`` on a compatible type, or None if the type lacks it.
 
     ``client_path`` is the OpenAI path of the endpoint (``/v1/...``), used by the types that
-    speak OpenAI's own paths.
+    speak OpenAI's own paths; ``account`` fills a path's ``{account}`` (the channel's ``other``).
     """
     compat = COMPAT.get(kind)
     if compat is None or compat.paths is None:
@@ -178,7 +187,7 @@ def url(kind: int, base: str, endpoint: str, client_path: str, model: str) -> st
         return None
     if endpoint == "chat" and compat.bot_chat and model.startswith("bot"):
         path = compat.bot_chat
-    return _join(base, path)
+    return _join(base, path.replace("{account}", account))
 
 
 def served_endpoints(kind: int) -> str:

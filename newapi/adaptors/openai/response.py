@@ -68,6 +68,9 @@ def error_message(body: bytes) -> tuple[str, str]:
         return error, ""
     if isinstance(parsed.detail, str):
         return parsed.detail, ""
+    if parsed.errors:
+        first = parsed.errors[0]
+        return first.message or "", str(first.code or "")
     return parsed.message or body[:500].decode("utf-8", "replace"), ""
 
 

@@ -70,6 +70,7 @@ class ErrorBody(msgspec.Struct):
     error: ErrorDetail | str | None = None
     message: str | None = None
     detail: Any = None  # Jina's (FastAPI's) errors: a string, or a list of field errors
+    errors: list[ErrorDetail] | None = None  # Cloudflare's API envelope: {success, errors: [...]}
 
 
 request_decoder = msgspec.json.Decoder(RequestView)

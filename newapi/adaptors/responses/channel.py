@@ -18,7 +18,7 @@ def upstream_url(channel: ChannelInfo, model: str, azure_default_version: str, c
     if channel.type == ChannelType.AZURE:
         return _azure_url(channel, base, azure_default_version, compact)
     path = "/v1/responses/compact" if compact else "/v1/responses"
-    found = compat.url(channel.type, base, compat.RESPONSES, path, model)
+    found = compat.url(channel.type, base, compat.RESPONSES, path, model, channel.other)
     if found is None:
         name = compat.COMPAT[channel.type].name
         raise BadRequest(

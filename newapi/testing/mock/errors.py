@@ -58,6 +58,9 @@ def body(family: str, status: int, message: str | None = None) -> bytes:
         return dumps({"type": "error", "error": {"type": kind, "message": text}, "request_id": "req_mock"})
     if family == "cohere":
         return dumps({"id": "mock-error", "message": text})
+    if family == "cloudflare":
+        errors = [{"code": 10000, "message": text}]
+        return dumps({"success": False, "errors": errors, "messages": [], "result": None})
     if family == "jina":
         return dumps({"detail": text})
     if family == "ollama":

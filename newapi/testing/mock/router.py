@@ -109,6 +109,13 @@ def resolve(method: str, path: str) -> Route | None:
         deployment, _, rest = path[len("/openai/deployments/") :].partition("/")
         found = _EXACT.get((method, "/v1/" + rest))
         return Route(found.family, found.handler, model=deployment) if found else None
+    if path.startswith("/client/v4/accounts/"):
+        # Cloudflare Workers AI's OpenAI-compatible API under an account id
+        _account, _, rest = path[len("/client/v4/accounts/") :].partition("/")
+        found = (
+            _EXACT.get((method, "/v1/" + rest.removeprefix("ai/v1/"))) if rest.startswith("ai/v1/") else None
+        )
+        return Route("cloudflare", found.handler) if found else None
     if path.startswith("/openai/v1/"):
         return _EXACT.get((method, path[len("/openai") :]))
     if path.startswith("/model/") and method == "POST":
