@@ -101,6 +101,14 @@ def _serve(args: argparse.Namespace) -> int:
         from newapi.storage.migrate import migrate
 
         asyncio.run(migrate(settings))
+    elif not settings.is_master:
+        from newapi.storage.migrate import SchemaNotReady, wait_for_schema
+
+        try:
+            asyncio.run(wait_for_schema(settings))
+        except SchemaNotReady as exc:
+            print(f"newapi: {exc}", file=sys.stderr)
+            return 2
     workers = args.workers if args.workers is not None else (settings.workers or os.cpu_count() or 1)
     serve(settings, workers=workers, log_level=args.log_level, access_log=args.access_log)
     return 0

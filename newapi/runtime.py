@@ -24,6 +24,7 @@ from newapi.cache.channels import ChannelIndex
 from newapi.cache.keyed import KeyedCache
 from newapi.cache.parse import token_from_row, user_from_row
 from newapi.core.structs import TokenInfo, UserInfo
+from newapi.jobs import background_jobs
 from newapi.metrics.exporter import Exporter
 from newapi.metrics.recorder import Recorder
 from newapi.node.coherence import Coherence
@@ -141,15 +142,13 @@ class Runtime:
             # Every master worker runs one; the Redis lease lets a single one flush at a time.
             self._tasks.append(asyncio.create_task(self.flusher.run_forever(), name="ledger-flusher"))
         if self.bus is not None:
-            self.bus.start()
+            await self.bus.start()
         self._tasks.append(asyncio.create_task(self._periodic_reload(), name="periodic-reload"))
         self._tasks.append(asyncio.create_task(self.exporter.run_forever(), name="metrics-fold"))
         self._tasks.append(asyncio.create_task(self.load_guard.run_forever(), name="load-guard"))
         self._tasks.append(asyncio.create_task(self.notifier.run_forever(), name="notifier"))
         if self.settings.is_master:
             # Channel tests, balance refresh, log retention: each takes a lease per period.
-            from newapi.jobs import background_jobs
-
             for job in background_jobs(self):
                 self._tasks.append(asyncio.create_task(job))
 

@@ -118,6 +118,8 @@ class Settings:
     sync_frequency: int = 60
     node_type: str = "master"
     node_name: str = ""
+    # Seconds a slave waits at start for a master to bring the schema up to date (ours).
+    schema_wait: float = 300.0
     batch_update_enabled: bool = False
     batch_update_interval: int = 5
     streaming_timeout: int = 300
@@ -263,6 +265,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         memory_cache_enabled=_flag(env, "MEMORY_CACHE_ENABLED", False),
         sync_frequency=max(1, _int(env, "SYNC_FREQUENCY", 60)),
         node_type=node_type,
+        schema_wait=max(0.0, _float(env, "NEWAPI_SCHEMA_WAIT", 300.0)),
         node_name=_str(env, "NODE_NAME") or socket.gethostname(),
         batch_update_enabled=_flag(env, "BATCH_UPDATE_ENABLED", False),
         batch_update_interval=max(1, _int(env, "BATCH_UPDATE_INTERVAL", 5)),

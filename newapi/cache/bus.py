@@ -10,6 +10,7 @@ everything when it is back (messages may have been missed meanwhile).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 from collections.abc import Awaitable, Callable
@@ -21,6 +22,8 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "newapi:invalidate"
 Apply = Callable[[str, str], Awaitable[None]]
+#: Seconds a starting worker waits for its subscription before serving without it.
+SUBSCRIBE_WAIT = 5.0
 
 
 class InvalidationBus:
@@ -34,6 +37,7 @@ class InvalidationBus:
         # Messages we published ourselves are already applied; skip their echo.
         self._origin = f"{os.getpid()}:{id(self)}"
         self._task: asyncio.Task[None] | None = None
+        self._subscribed = asyncio.Event()
 
     async def publish(self, kind: str, ident: str = "") -> None:
         await self._apply(kind, ident)
@@ -45,9 +49,19 @@ class InvalidationBus:
                 # The other workers will still catch up at the next periodic reload.
                 log.warning("could not publish cache invalidation %s", kind, exc_info=True)
 
-    def start(self) -> None:
+    async def start(self) -> None:
+        """Subscribe, then reload everything once, before the worker serves.
+
+        The caches were first loaded before the subscription existed: a change another node
+        published in between would otherwise reach this worker only at the next periodic
+        reload (SYNC_FREQUENCY). A Redis that does not answer within SUBSCRIBE_WAIT does not
+        hold the start up; the listener keeps trying.
+        """
         if self._redis is not None and self._task is None:
+            self._subscribed = asyncio.Event()
             self._task = asyncio.create_task(self._listen(), name="invalidation-bus")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._subscribed.wait(), SUBSCRIBE_WAIT)
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -62,15 +76,14 @@ class InvalidationBus:
 
     async def _listen(self) -> None:
         assert self._listener is not None
-        first = True
         while True:
             pubsub = self._listener.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.subscribe(self._channel)
-                if not first:
-                    # Messages may have been missed while disconnected: reload everything.
-                    await self._apply("all", "")
-                first = False
+                # Messages may have been missed before this subscription (since the first
+                # load, or while disconnected): reload everything.
+                await self._apply("all", "")
+                self._subscribed.set()
                 async for message in pubsub.listen():
                     if message.get("type") != "message":
                         continue

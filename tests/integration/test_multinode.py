@@ -10,6 +10,7 @@ import pytest
 from newapi.runtime import build_runtime
 from newapi.settings import Settings, SettingsError, load_settings
 from newapi.storage.migrate import migrate
+from newapi.storage.options import save_option
 from tests.support.provision import add_channel
 
 pytestmark = pytest.mark.integration
@@ -55,3 +56,23 @@ def test_multi_node_needs_shared_secrets() -> None:
     settings.check_multi_node()
     assert settings.crypto_secret == settings.session_secret
     load_settings({}).check_multi_node()  # one node, SQLite: a generated secret is fine
+
+
+async def test_a_change_published_before_a_worker_subscribed_is_not_missed(
+    pg_env: dict[str, str], redis_env: dict[str, str], settings_for: Callable[..., Settings]
+) -> None:
+    """A worker loads its caches, then subscribes: what another node publishes in between
+    must be current once the worker serves, not at the next SYNC_FREQUENCY reload."""
+    settings = settings_for(pg_env, redis_env)
+    await migrate(settings)
+    writer, late = await build_runtime(settings), await build_runtime(settings.with_overrides(port=1))
+    try:
+        assert late.options.get("SystemName") != "changed before the subscription"
+        async with writer.sessions() as db, db.begin():
+            await save_option(db, "SystemName", "changed before the subscription")
+        await writer.invalidate("options")  # published while ``late`` listens to nothing
+        await late.start_background()
+        assert late.options.get("SystemName") == "changed before the subscription"
+    finally:
+        await writer.close()
+        await late.close()

@@ -15,18 +15,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import sqlite3
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Any
 
-import asyncpg
 import pytest
 import redis.asyncio as aioredis
 
 from newapi.testing import MockUpstreamThread
+from tests.support.ledger_checks import Query, counters, expected_after, pg_query, sqlite_query
 from tests.support.server import serve
 from tests.support.services import REDIS_URL
 from tests.support.worker_kills import (
@@ -43,48 +41,6 @@ from tests.support.worker_kills import (
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
 LOAD_SECONDS = 20.0
-Query = Callable[[str, tuple[Any, ...]], Awaitable[list[tuple[Any, ...]]]]
-
-
-def _sqlite_query(path: Path) -> Query:
-    async def query(sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        with sqlite3.connect(path, timeout=10) as db:
-            return list(db.execute(sql.replace("$1", "?").replace("$2", "?"), args).fetchall())
-
-    return query
-
-
-def _pg_query(dsn: str) -> Query:
-    async def query(sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        conn = await asyncpg.connect(dsn)
-        try:
-            return [tuple(row) for row in await conn.fetch(sql, *args)]
-        finally:
-            await conn.close()
-
-    return query
-
-
-async def _counters(query: Query, setup: Setup) -> dict[str, int]:
-    (user,) = await query(
-        "SELECT quota, used_quota, request_count FROM users WHERE id = $1", (setup.user_id,)
-    )
-    (token,) = await query("SELECT remain_quota, used_quota FROM tokens WHERE id = $1", (setup.token_id,))
-    (channel,) = await query("SELECT used_quota FROM channels WHERE id = $1", (setup.channel_id,))
-    (data,) = await query(
-        "SELECT COALESCE(SUM(count), 0), COALESCE(SUM(quota), 0) FROM quota_data WHERE user_id = $1",
-        (setup.user_id,),
-    )
-    return {
-        "quota": user[0],
-        "used_quota": user[1],
-        "request_count": user[2],
-        "token_remain": token[0],
-        "token_used": token[1],
-        "channel_used": channel[0] or 0,
-        "data_count": int(data[0]),
-        "data_quota": int(data[1]),
-    }
 
 
 async def _reconcile(query: Query, setup: Setup, before: dict[str, int], outcome: Outcome) -> str:
@@ -96,17 +52,8 @@ async def _reconcile(query: Query, setup: Setup, before: dict[str, int], outcome
     assert not missing, f"{len(missing)} of {len(outcome.complete)} complete requests have no consume log"
     spent = sum(row[1] for row in logs)
     count = len(logs)
-    after = await _counters(query, setup)
-    expected = {
-        "quota": before["quota"] - spent,
-        "used_quota": before["used_quota"] + spent,
-        "request_count": before["request_count"] + count,
-        "token_remain": before["token_remain"] - spent,
-        "token_used": before["token_used"] + spent,
-        "channel_used": before["channel_used"] + spent,
-        "data_count": before["data_count"] + count,
-        "data_quota": before["data_quota"] + spent,
-    }
+    after = await counters(query, setup)
+    expected = expected_after(before, spent, count)
     assert after == expected
     assert spent > 0 and len(outcome.killed) == 2
     return (
@@ -140,12 +87,12 @@ def _server_log_on_failure(path: Path) -> Iterator[None]:
 
 
 async def test_embedded_ledger_survives_worker_kills(mock: MockUpstreamThread, tmp_path: Path) -> None:
-    query = _sqlite_query(tmp_path / "one-api.db")
+    query = sqlite_query(tmp_path / "one-api.db")
     log = tmp_path / "server.log"
     with _server_log_on_failure(log):
         with serve({}, workers=2, cwd=tmp_path, keep_log=log) as base:
             setup = await asyncio.to_thread(provision, base, mock.url)
-            before = await _counters(query, setup)
+            before = await counters(query, setup)
             outcome = await run_load(base, setup.key, _main_pid(base), seconds=LOAD_SECONDS)
 
             async def dead_leases_gone() -> bool:
@@ -172,7 +119,7 @@ async def test_embedded_ledger_survives_worker_kills(mock: MockUpstreamThread, t
 async def test_redis_ledger_survives_worker_kills(
     mock: MockUpstreamThread, pg_env: dict[str, str], redis_env: dict[str, str], tmp_path: Path
 ) -> None:
-    query = _pg_query(pg_env["SQL_DSN"])
+    query = pg_query(pg_env["SQL_DSN"])
     prefix = redis_env["NEWAPI_REDIS_PREFIX"] + "ledger:"
     redis = aioredis.from_url(REDIS_URL)
     log = tmp_path / "server.log"
@@ -191,7 +138,7 @@ async def test_redis_ledger_survives_worker_kills(
         with _server_log_on_failure(log):
             with serve(env, workers=2, cwd=tmp_path, keep_log=log) as base:
                 setup = await asyncio.to_thread(provision, base, mock.url)
-                before = await _counters(query, setup)
+                before = await counters(query, setup)
                 outcome = await run_load(base, setup.key, _main_pid(base), seconds=LOAD_SECONDS)
 
                 async def no_dead_holds() -> bool:

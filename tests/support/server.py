@@ -37,10 +37,12 @@ def serve(
     timeout: float = 30.0,
     keep_log: Path | None = None,
     port: int | None = None,
+    ready: bool = True,
 ) -> Iterator[str]:
     """Run the gateway until the block ends; yields its base URL. ``keep_log``: where to move
     the server's output when it stops (it is deleted otherwise); ``port``: a given one (a
-    restart of a server that stopped), a free one by default."""
+    restart of a server that stopped), a free one by default; ``ready=False``: yield at once,
+    without waiting for ``/api/status`` (a slave waiting for its master's migrations)."""
     port = port or free_port()
     full_env = {
         k: v for k, v in os.environ.items() if not k.startswith(("SQL_DSN", "REDIS_CONN", "SQLITE_PATH"))
@@ -71,7 +73,7 @@ def serve(
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout
-        while True:
+        while ready:
             if process.poll() is not None:
                 raise ServerFailed(log_path.read_text(errors="replace")[-4000:])
             try:
