@@ -10,6 +10,7 @@ own dev dependencies (web/node_modules/axe-core) and is injected into the page u
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,10 +18,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from newapi.testing import MockUpstreamThread
 from tests.e2e.test_console import CHROMIUM, PASSWORD, Watch, playwright_api
 from tests.support.server import ROOT, serve
+
+# Beside part 1's build/e2e-console/ (which its module empties when it starts).
+SHOTS = ROOT / "build" / "e2e-everywhere"
 
 Page = playwright_api.Page
 Browser = playwright_api.Browser
@@ -92,9 +97,30 @@ class Install:
     key: str = ""
 
 
+@pytest.fixture(scope="module")
+def install(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Install]:
+    """A gateway on a free port with the mock upstream, not yet set up (the setup page is a stop)."""
+    with fresh_install(tmp_path_factory.mktemp("console-everywhere")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def seeded(install: Install) -> Install:
+    seed(install)
+    return install
+
+
+@pytest.fixture(scope="module")
+def tabs(install: Install, watch: Watch) -> Iterator[Contexts]:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with chromium() as browser:
+        contexts = Contexts(browser, install.url, watch)
+        yield contexts
+        contexts.close()
+
+
 @contextmanager
 def fresh_install(directory: Any) -> Iterator[Install]:
-    """A gateway on a free port with the mock upstream, not yet set up (the setup page is a stop)."""
     with (
         MockUpstreamThread(chunks=6) as mock,
         serve({"SQLITE_PATH": str(directory / "one-api.db")}, cwd=directory) as url,
@@ -132,14 +158,27 @@ def seed(install: Install) -> None:
             "Notice": "Maintenance **tonight**",
         }.items():
             assert root.put("/api/option/", json={"key": key, "value": value}).json()["success"]
-    for text in ("first", "second"):
+    for model in ("gpt-4o-mini", "gpt-4o", "gpt-4o-mini"):  # two series: the charts get a legend of two
         answer = httpx.post(
             f"{base}/v1/chat/completions",
             headers={"Authorization": f"Bearer {install.key}"},
-            json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": text}]},
+            json={"model": model, "messages": [{"role": "user", "content": "hello"}]},
             timeout=30,
         )
         assert answer.status_code == 200, answer.text
+    # The dashboard draws what the flusher has written (hourly buckets): wait for both models.
+    deadline = time.monotonic() + 60
+    with httpx.Client(base_url=base, headers={"New-Api-User": "1"}, timeout=30) as root:
+        root.post("/api/user/login", json={"username": "root", "password": PASSWORD})
+        window = {"start_timestamp": int(time.time()) - 86400, "end_timestamp": int(time.time()) + 3600}
+        while charted(root, window) < {"gpt-4o", "gpt-4o-mini"}:
+            assert time.monotonic() < deadline, "the flusher wrote no dashboard data within 60 s"
+            time.sleep(0.5)
+
+
+def charted(root: httpx.Client, window: dict[str, int]) -> set[str]:
+    """The models the admin dashboard has data for in the window."""
+    return {row["model_name"] for row in root.get("/api/data/", params=window).json()["data"]}
 
 
 class Contexts:

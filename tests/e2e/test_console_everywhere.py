@@ -3,13 +3,12 @@ phone never scrolls sideways, and text stays readable against its background in 
 
 One install per module; the first tests visit the first-run page before the install is set up, then
 the install is seeded (console_tour.seed) and every other page is visited as a visitor, as root and
-as a plain user. axe's findings per page and mode are kept in build/e2e-console/axe.json.
+as a plain user. axe's findings per page and mode are kept in build/e2e-everywhere/axe.json.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 
@@ -17,54 +16,31 @@ from tests.e2e.console_tour import (
     MODES,
     PUBLIC,
     SETUP,
+    SHOTS,
     SIGNED_IN,
     Contexts,
     Install,
     Stop,
     axe,
-    chromium,
     contrast,
     describe,
-    fresh_install,
+    install,
     is_dark,
-    seed,
+    seeded,
     serious,
     sideways,
+    tabs,
     visit,
 )
-from tests.e2e.test_console import Watch, no_errors, watch
-from tests.support.server import ROOT
+from tests.e2e.test_console import no_errors, watch
 
 pytestmark = pytest.mark.e2e
-__all__ = ["no_errors", "watch"]
-
-# Beside part 1's build/e2e-console/ (which its module empties when it starts).
-SHOTS = ROOT / "build" / "e2e-everywhere"
+# Fixtures: the shared install and browser contexts, and part 1's error watch.
+__all__ = ["install", "no_errors", "seeded", "tabs", "watch"]
 
 # WCAG AA for body text; the few large headings pass this too.
 AA = 4.5
 TEXT = "h1, h2, h3, p, label, th, td, a, button, span, li, dt, dd"
-
-
-@pytest.fixture(scope="module")
-def install(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Install]:
-    with fresh_install(tmp_path_factory.mktemp("console-everywhere")) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def tabs(install: Install, watch: Watch) -> Iterator[Contexts]:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with chromium() as browser:
-        contexts = Contexts(browser, install.url, watch)
-        yield contexts
-        contexts.close()
-
-
-@pytest.fixture(scope="module")
-def seeded(install: Install) -> Install:
-    seed(install)
-    return install
 
 
 FINDINGS: dict[str, object] = {}

@@ -24,7 +24,6 @@ export function NavDrawer({ label, title, children }: NavDrawerProps) {
       <Base.Portal>
         <Base.Backdrop className="fixed inset-0 z-40 bg-black/40" />
         <Base.Popup
-          aria-label={label}
           className="fixed inset-y-0 left-0 z-50 flex w-64 max-w-[85vw] flex-col overflow-y-auto border-r border-border bg-card text-fg shadow-xl"
         >
           <div className="flex items-center justify-between px-5 py-4">
