@@ -52,15 +52,26 @@ def mock() -> Iterator[MockUpstreamThread]:
 INSTALL: dict[str, str] = {}
 
 
-@pytest.fixture(scope="module")
-def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+@contextmanager
+def console_server(tmp_path_factory: pytest.TempPathFactory, name: str, set_up: bool) -> Iterator[str]:
+    """``newapi serve`` with the built console on a fresh SQLite install (its path in
+    ``INSTALL[name]``); ``set_up``: root is created through the API (root / PASSWORD)."""
     if not (ROOT / "newapi" / "web_dist" / "index.html").exists():
         if shutil.which("npm") is None:
             pytest.skip("no npm here to build the console (make web builds it where npm is)")
         pytest.fail("the console is not built: run `make web`")
-    directory = tmp_path_factory.mktemp("console")
-    INSTALL["db"] = str(directory / "one-api.db")
-    with serve({"SQLITE_PATH": str(directory / "one-api.db")}, workers=1, cwd=directory) as url:
+    directory = tmp_path_factory.mktemp(name)
+    INSTALL[name] = str(directory / "one-api.db")
+    with serve({"SQLITE_PATH": INSTALL[name]}, workers=1, cwd=directory) as url:
+        if set_up:
+            body = {"username": "root", "password": PASSWORD, "confirmPassword": PASSWORD}
+            assert httpx.post(f"{url}/api/setup", json=body).json()["success"]
+        yield url
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with console_server(tmp_path_factory, "console", set_up=False) as url:
         yield url
 
 
@@ -471,7 +482,7 @@ def test_dashboard_cards_charts_and_empty_range(page: Page, base: str) -> None:
     page.goto(f"{base}/console?range=custom&start=1000000000&end=1000086400")
     expect(page.get_by_text("No usage in this time range")).to_be_visible()
     page.goto(f"{base}/console?user=alice")  # an admin narrows to one user
-    expect(page.get_by_label("User")).to_have_value("alice")
+    expect(page.get_by_label("User", exact=True)).to_have_value("alice")
 
 
 def test_playground_streams_stops_and_retries(page: Page, base: str, mock: MockUpstreamThread) -> None:
@@ -603,7 +614,7 @@ def test_a_filter_change_on_100k_logs_fetches_one_page(page: Page, base: str) ->
         (1, now - 60 - i % 3000, 2, "", "root", "bulk", f"model-{i % 50}", 1, 1, 1, 0, False, 1, "default")
         for i in range(100_000)
     ]
-    with sqlite3.connect(INSTALL["db"], timeout=30) as db:
+    with sqlite3.connect(INSTALL["console"], timeout=30) as db:
         db.executemany(
             "INSERT INTO logs (user_id, created_at, type, content, username, token_name, model_name, quota,"
             ' prompt_tokens, completion_tokens, use_time, is_stream, channel_id, "group")'

@@ -10,7 +10,6 @@ file order. Screenshots go beside part 1's in build/e2e-console/.
 from __future__ import annotations
 
 import re
-import shutil
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -23,10 +22,12 @@ import pytest
 
 from newapi.testing import MockUpstreamThread
 from tests.e2e.test_console import (
+    INSTALL,
     PASSWORD,
     SHOTS,
     Watch,
     browser_tab,
+    console_server,
     no_errors,
     playwright_api,
     poll,
@@ -34,7 +35,6 @@ from tests.e2e.test_console import (
     sign_in,
     watch,
 )
-from tests.support.server import ROOT, serve
 
 pytestmark = pytest.mark.e2e
 # Part 1's fixtures: one error watch per module, and no uncaught page or server error in any test.
@@ -42,7 +42,6 @@ __all__ = ["no_errors", "watch"]
 
 Page = playwright_api.Page
 expect = playwright_api.expect
-INSTALL: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")
@@ -53,15 +52,7 @@ def mock() -> Iterator[MockUpstreamThread]:
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if not (ROOT / "newapi" / "web_dist" / "index.html").exists():
-        if shutil.which("npm") is None:
-            pytest.skip("no npm here to build the console (make web builds it where npm is)")
-        pytest.fail("the console is not built: run `make web`")
-    directory = tmp_path_factory.mktemp("console-ops")
-    INSTALL["db"] = str(directory / "one-api.db")
-    with serve({"SQLITE_PATH": INSTALL["db"]}, workers=1, cwd=directory) as url:
-        body = {"username": "root", "password": PASSWORD, "confirmPassword": PASSWORD}
-        assert httpx.post(f"{url}/api/setup", json=body).json()["success"]
+    with console_server(tmp_path_factory, "console-ops", set_up=True) as url:
         yield url
 
 
@@ -164,7 +155,7 @@ def test_type_picker_offers_served_types_and_a_refused_channel_says_why(
     served = [k for k in kinds if k["served"]]
     refused = next(k for k in kinds if not k["served"])
     # An adopted New API row of a type we refuse (the API will not create one).
-    with sqlite3.connect(INSTALL["db"]) as db:
+    with sqlite3.connect(INSTALL["console-ops"]) as db:
         db.execute(
             'INSERT INTO channels (type, "key", name, status, models, "group", created_time) '
             "VALUES (?, 'k', 'adopted', 1, 'gpt-4o-mini', 'default', 0)",

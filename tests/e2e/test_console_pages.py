@@ -9,7 +9,6 @@ build/e2e-console/.
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +21,7 @@ from tests.e2e.test_console import (
     SHOTS,
     Watch,
     browser_tab,
+    console_server,
     no_errors,
     playwright_api,
     shot,
@@ -29,7 +29,6 @@ from tests.e2e.test_console import (
     sign_out,
     watch,
 )
-from tests.support.server import ROOT, serve
 
 pytestmark = pytest.mark.e2e
 # Part 1's fixtures: one error watch per module, and no uncaught page or server error in any test.
@@ -41,14 +40,7 @@ expect = playwright_api.expect
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if not (ROOT / "newapi" / "web_dist" / "index.html").exists():
-        if shutil.which("npm") is None:
-            pytest.skip("no npm here to build the console (make web builds it where npm is)")
-        pytest.fail("the console is not built: run `make web`")
-    directory = tmp_path_factory.mktemp("console-pages")
-    with serve({"SQLITE_PATH": str(directory / "one-api.db")}, workers=1, cwd=directory) as url:
-        body = {"username": "root", "password": PASSWORD, "confirmPassword": PASSWORD}
-        assert httpx.post(f"{url}/api/setup", json=body).json()["success"]
+    with console_server(tmp_path_factory, "console-pages", set_up=True) as url:
         yield url
 
 

@@ -284,39 +284,29 @@ export function ChannelForm({ channel, onOpenChange }: Props) {
             <Textarea rows={3} autoComplete="off" {...form.register('key')} />
           </Field>
           {multiKey && (
-            <>
-              <Field label={t('channels.keyUpdate')} hint={t('channels.keyUpdateHint')}>
-                <Select {...form.register('key_mode')}>
-                  <option value="append">{t('channels.keyUpdate_append')}</option>
-                  <option value="replace">{t('channels.keyUpdate_replace')}</option>
-                </Select>
-              </Field>
-              <Field label={t('channels.keySelection')}>
-                <Select {...form.register('multi_key_mode')}>
-                  <option value="random">{t('channels.keys_random')}</option>
-                  <option value="polling">{t('channels.keys_polling')}</option>
-                </Select>
-              </Field>
-            </>
+            <Field label={t('channels.keyUpdate')} hint={t('channels.keyUpdateHint')}>
+              <Select {...form.register('key_mode')}>
+                <option value="append">{t('channels.keyUpdate_append')}</option>
+                <option value="replace">{t('channels.keyUpdate_replace')}</option>
+              </Select>
+            </Field>
           )}
           {!editing && (
-            <>
-              <Field label={t('channels.multiKey')}>
-                <Select {...form.register('mode')}>
-                  <option value="single">{t('channels.mode_single')}</option>
-                  <option value="batch">{t('channels.mode_batch')}</option>
-                  <option value="multi_to_single">{t('channels.mode_multi_to_single')}</option>
-                </Select>
-              </Field>
-              {values.mode === 'multi_to_single' && (
-                <Field label={t('channels.keySelection')}>
-                  <Select {...form.register('multi_key_mode')}>
-                    <option value="random">{t('channels.keys_random')}</option>
-                    <option value="polling">{t('channels.keys_polling')}</option>
-                  </Select>
-                </Field>
-              )}
-            </>
+            <Field label={t('channels.multiKey')}>
+              <Select {...form.register('mode')}>
+                <option value="single">{t('channels.mode_single')}</option>
+                <option value="batch">{t('channels.mode_batch')}</option>
+                <option value="multi_to_single">{t('channels.mode_multi_to_single')}</option>
+              </Select>
+            </Field>
+          )}
+          {(multiKey || (!editing && values.mode === 'multi_to_single')) && (
+            <Field label={t('channels.keySelection')}>
+              <Select {...form.register('multi_key_mode')}>
+                <option value="random">{t('channels.keys_random')}</option>
+                <option value="polling">{t('channels.keys_polling')}</option>
+              </Select>
+            </Field>
           )}
         </Section>
         <Section title={t('channels.modelsSection')}>
