@@ -20,6 +20,10 @@ from newapi.adaptors.cohere import channel as cohere
 from newapi.adaptors.cohere import request as cohere_request
 from newapi.adaptors.cohere import response as cohere_response
 from newapi.adaptors.cohere import stream as cohere_stream
+from newapi.adaptors.minimax import channel as minimax
+from newapi.adaptors.minimax import request as minimax_request
+from newapi.adaptors.minimax import response as minimax_response
+from newapi.adaptors.minimax import stream as minimax_stream
 from newapi.adaptors.ollama import channel as ollama
 from newapi.adaptors.ollama import request as ollama_request
 from newapi.adaptors.ollama import response as ollama_response
@@ -108,6 +112,13 @@ def _ollama_embed(body: dict[str, Any], channel: ChannelInfo, key: str, model: s
     )
 
 
+def _minimax_chat(req: m.Request, channel: ChannelInfo, key: str) -> Plan:
+    body = minimax_request.render_request(req)
+    plan = Plan(minimax.chat_url(channel), minimax.headers(key, req.stream), body)
+    plan.reframe = minimax_stream.as_sse
+    return plan
+
+
 def _reading(module: Any, reader: Callable[[], Reader]) -> Reading:
     return Reading(module.parse_response, reader, module.usage_of, module.response_id, module.error_message)
 
@@ -130,5 +141,13 @@ NATIVES: dict[int, Native] = {
         {"embeddings": _ollama_embed},
         formats=("responses", "claude"),
         passthrough=frozenset({"completions"}),
+    ),
+    # New API's MiniMax adaptor: chat on chatcompletion_v2; Claude clients on its Anthropic API.
+    T.MINIMAX: Native(
+        "MiniMax",
+        "minimax",
+        _reading(minimax_response, minimax_stream.Reader),
+        _minimax_chat,
+        formats=("claude",),
     ),
 }

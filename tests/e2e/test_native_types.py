@@ -52,6 +52,11 @@ CHANNELS: dict[int, dict[str, str]] = {
         "cf-embed": "@cf/baai/bge-base-en-v1.5",
         "cf-denied": "@cf/meta/llama-3.1-status-403",
     },
+    35: {
+        "minimax-chat": "MiniMax-M1",
+        "minimax-denied": "MiniMax-M1-status-401",
+        "minimax-busy": "MiniMax-M1-status-429",
+    },
 }
 OTHER = {39: "acct-7"}  # Cloudflare's account id
 
@@ -356,3 +361,46 @@ def test_cloudflare_errors_are_mapped(client: openai.OpenAI) -> None:
     with pytest.raises(openai.PermissionDeniedError) as denied:
         client.chat.completions.create(model="cf-denied", messages=[{"role": "user", "content": "x"}])
     assert "Permission denied (mock)." in str(denied.value) and "success" not in str(denied.value)
+
+
+# -- MiniMax (35): chatcompletion_v2 with base_resp errors; Claude clients on its Anthropic API ---
+
+
+def test_minimax_chat_whole_and_stream(
+    client: openai.OpenAI, mock: MockUpstreamThread, gateway: tuple[str, str, httpx.Client]
+) -> None:
+    reply, request_id = _chat(client, "minimax-chat")
+    assert reply.choices[0].message.content == ANSWER
+    assert _sent(mock)[0] == "/v1/text/chatcompletion_v2"
+    log = consume_log(gateway[2], request_id)
+    assert (log["prompt_tokens"], log["completion_tokens"], log["quota"]) == (4, 5, 9)
+    raw = client.chat.completions.with_raw_response.create(
+        model="minimax-chat", messages=[{"role": "user", "content": "hi"}], stream=True
+    )
+    assert "".join(c.choices[0].delta.content or "" for c in raw.parse() if c.choices) == ANSWER
+    assert _sent(mock)[1]["stream_options"] == {"include_usage": True}
+    log = consume_log(gateway[2], raw.headers["x-oneapi-request-id"])
+    assert (log["prompt_tokens"], log["completion_tokens"]) == (4, 5)
+
+
+def test_minimax_base_resp_errors_are_mapped(client: openai.OpenAI) -> None:
+    # MiniMax answers HTTP 200 with base_resp.status_code 1004 / 1002: ours are 401 / 429
+    with pytest.raises(openai.AuthenticationError) as denied:
+        client.chat.completions.create(model="minimax-denied", messages=[{"role": "user", "content": "x"}])
+    assert "Incorrect API key provided (mock)." in str(denied.value)
+    with pytest.raises(openai.RateLimitError):
+        client.chat.completions.create(model="minimax-busy", messages=[{"role": "user", "content": "x"}])
+    stream = client.chat.completions.create(
+        model="minimax-denied", messages=[{"role": "user", "content": "x"}], stream=True
+    )
+    with pytest.raises(openai.APIError) as in_stream:
+        list(stream)
+    assert "Incorrect API key provided (mock)." in str(in_stream.value)
+
+
+def test_minimax_for_claude_clients(claude_sdk: anthropic.Anthropic, mock: MockUpstreamThread) -> None:
+    reply = claude_sdk.messages.create(
+        model="minimax-chat", max_tokens=32, messages=[{"role": "user", "content": "hello"}]
+    )
+    assert reply.content[0].type == "text" and reply.content[0].text == ANSWER
+    assert _sent(mock)[0] == "/anthropic/v1/messages"

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from newapi.core.constants import ChannelType
 from newapi.core.structs import ChannelInfo
 
 ANTHROPIC_VERSION = "2023-06-01"
@@ -22,6 +23,8 @@ def upstream_url(channel: ChannelInfo, beta_query: bool = False) -> str:
     ``settings.claude_beta_query`` forces it (New API's IsClaudeBetaQuery)."""
     base = channel.base_url.rstrip("/")
     url = base + "/messages" if base.endswith("/v1") else base + "/v1/messages"
+    if channel.type == ChannelType.MINIMAX:  # MiniMax's Anthropic-compatible API, New API's URL
+        url = base + "/anthropic/v1/messages"
     if beta_query or channel.other_settings.get("claude_beta_query"):
         url += "?beta=true"
     return url

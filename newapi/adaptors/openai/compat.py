@@ -123,7 +123,7 @@ CODING_PLANS: dict[str, str] = {
 #: Types with an adaptor package of their own.
 NATIVE = frozenset({T.OPENAI, T.AZURE, T.CUSTOM, T.ANTHROPIC, T.GEMINI, T.AWS, T.VERTEX_AI})
 #: ... and those of newapi.relay.natives (a protocol of their own, plain key auth)
-NATIVE |= {T.COHERE, T.OLLAMA}
+NATIVE |= {T.COHERE, T.OLLAMA, T.MINIMAX}
 SERVED = NATIVE | frozenset(COMPAT)
 _TASK_TYPES = frozenset(
     {T.MIDJOURNEY, T.MIDJOURNEY_PLUS, T.SUNO, T.KLING, T.JIMENG, T.VIDU, T.DOUBAO_VIDEO, T.SORA}

@@ -58,6 +58,9 @@ def body(family: str, status: int, message: str | None = None) -> bytes:
         return dumps({"type": "error", "error": {"type": kind, "message": text}, "request_id": "req_mock"})
     if family == "cohere":
         return dumps({"id": "mock-error", "message": text})
+    if family == "minimax":  # sent with HTTP 200 (see reply)
+        minimax_code = {400: 2013, 401: 1004, 402: 1008, 429: 1002}.get(status, 1000)
+        return dumps({"id": "", "base_resp": {"status_code": minimax_code, "status_msg": text}})
     if family == "cloudflare":
         errors = [{"code": 10000, "message": text}]
         return dumps({"success": False, "errors": errors, "messages": [], "result": None})
@@ -94,6 +97,8 @@ def quoting_key(headers: dict[str, str], query: str) -> str:
 
 def reply(family: str, status: int, message: str | None = None, retry_after: int = 1) -> Reply:
     extra = b"retry-after: %d\r\n" % retry_after if status in (429, 503, 529) else b""
+    if family == "minimax":  # MiniMax answers its errors with HTTP 200 and base_resp
+        return Reply(200, body(family, status, message))
     return Reply(status, body(family, status, message), headers=extra)
 
 

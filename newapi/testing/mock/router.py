@@ -16,6 +16,7 @@ from newapi.testing.mock import (
     gemini,
     imagen,
     media,
+    minimax,
     ollama,
     openai,
     openai_misc,
@@ -57,6 +58,8 @@ _EXACT: dict[tuple[str, str], Route] = {
     ("POST", "/v2/rerank"): Route("cohere", cohere.rerank),
     ("POST", "/api/chat"): Route("ollama", ollama.chat),
     ("POST", "/api/embed"): Route("ollama", ollama.embed),
+    ("POST", "/v1/text/chatcompletion_v2"): Route("minimax", minimax.chat),
+    ("POST", "/anthropic/v1/messages"): Route("claude", claude.messages),
 }
 _GEMINI_ACTIONS: dict[str, Handler] = {
     "generateContent": gemini.generate,
@@ -76,6 +79,7 @@ GENERATIVE = frozenset(
         gemini.generate,
         cohere.chat,
         ollama.chat,
+        minimax.chat,
     }
 )
 
