@@ -21,8 +21,8 @@ import httpx
 import pytest
 
 from newapi.testing import MockUpstreamThread
-from tests.e2e.test_console import CHROMIUM, PASSWORD, Watch, playwright_api
-from tests.support.server import ROOT, serve
+from tests.e2e.test_console import CHROMIUM, PASSWORD, Watch, console_server, playwright_api
+from tests.support.server import ROOT
 
 # Beside part 1's build/e2e-console/ (which its module empties when it starts).
 SHOTS = ROOT / "build" / "e2e-everywhere"
@@ -100,8 +100,11 @@ class Install:
 @pytest.fixture(scope="module")
 def install(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Install]:
     """A gateway on a free port with the mock upstream, not yet set up (the setup page is a stop)."""
-    with fresh_install(tmp_path_factory.mktemp("console-everywhere")) as running:
-        yield running
+    with (
+        MockUpstreamThread(chunks=6) as mock,
+        console_server(tmp_path_factory, "console-everywhere", set_up=False) as url,
+    ):
+        yield Install(url=url, mock=mock)
 
 
 @pytest.fixture(scope="module")
@@ -117,15 +120,6 @@ def tabs(install: Install, watch: Watch) -> Iterator[Contexts]:
         contexts = Contexts(browser, install.url, watch)
         yield contexts
         contexts.close()
-
-
-@contextmanager
-def fresh_install(directory: Any) -> Iterator[Install]:
-    with (
-        MockUpstreamThread(chunks=6) as mock,
-        serve({"SQLITE_PATH": str(directory / "one-api.db")}, cwd=directory) as url,
-    ):
-        yield Install(url=url, mock=mock)
 
 
 def seed(install: Install) -> None:
