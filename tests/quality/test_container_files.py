@@ -3,7 +3,7 @@
 The image cannot be built on this machine (no base image can be pulled), so this reads the
 files as Docker would; tests/integration/test_container_run.py runs the image's entry point
 and health check as plain processes. ``docker compose config`` validates the compose file
-too where the compose plugin is installed.
+too where ``docker compose`` or ``docker-compose`` is installed.
 """
 
 from __future__ import annotations
@@ -172,21 +172,27 @@ def test_compose_environment_is_new_apis_and_starts_a_multi_node_ready_gateway()
     assert resolve_database(settings).dialect == "postgresql" and settings.uses_redis
 
 
-def _compose_plugin() -> bool:
+def _compose_command() -> list[str] | None:
+    """``docker compose`` (the plugin), else Debian's ``docker-compose``, else None."""
     docker = shutil.which("docker")
-    if docker is None:
-        return False
-    done = subprocess.run([docker, "compose", "version"], capture_output=True, check=False)
-    return done.returncode == 0
+    if docker is not None:
+        done = subprocess.run([docker, "compose", "version"], capture_output=True, check=False)
+        if done.returncode == 0:
+            return [docker, "compose"]
+    legacy = shutil.which("docker-compose")
+    return [legacy] if legacy is not None else None
 
 
-@pytest.mark.skipif(not _compose_plugin(), reason="docker compose is not installed here")
+COMPOSE = _compose_command()
+
+
+@pytest.mark.skipif(COMPOSE is None, reason="neither docker compose nor docker-compose is installed")
 def test_docker_compose_config_accepts_the_file() -> None:
-    done = subprocess.run(
-        ["docker", "compose", "-f", str(ROOT / "docker-compose.yml"), "config", "--quiet"],
-        env={**os.environ, **SECRETS},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    assert COMPOSE is not None
+    command = [*COMPOSE, "-f", str(ROOT / "docker-compose.yml"), "config", "--quiet"]
+    done = subprocess.run(command, env={**os.environ, **SECRETS}, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
+    # And it refuses to run without the secret, as the file says.
+    bare = {k: v for k, v in os.environ.items() if k != "SESSION_SECRET"}
+    refused = subprocess.run(command, env=bare, capture_output=True, text=True, check=False)
+    assert refused.returncode != 0 and "SESSION_SECRET" in refused.stderr
