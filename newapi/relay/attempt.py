@@ -34,10 +34,14 @@ from newapi.relay.call import Call
 from newapi.relay.formats import CLAUDE, CODECS, GEMINI, OPENAI, RESPONSES, UPSTREAM
 from newapi.relay.outgoing import Outgoing, Planner
 from newapi.relay.scrub import scrub_error
+from newapi.relay.signed import BY_NAME as SIGNED_FAMILIES
+from newapi.relay.signed import refuse_error_stream
 from newapi.routing.mapping import map_model
 from newapi.routing.retry import map_status
 from newapi.streaming.policy import StreamPolicy
 from newapi.streaming.relay import StreamEnd, relay_stream
+from newapi.upstream.response import UpstreamResponse
+from newapi.upstream.websocket import WebSocketExchange, exchange
 
 if TYPE_CHECKING:
     from newapi.runtime import Runtime
@@ -134,17 +138,24 @@ async def run_attempt(
 
 async def _send(runtime: Runtime, call: Call, channel: ChannelInfo, out: Outgoing, send: Send) -> None:
     settings = runtime.settings
-    response = await runtime.upstream.request(
-        "POST",
-        out.url,
-        out.headers,
-        out.body,
-        proxy=channel.proxy,
-        total_timeout=float(settings.relay_timeout) if settings.relay_timeout > 0 else None,
-        read_timeout=float(settings.streaming_timeout)
-        if call.stream and settings.streaming_timeout > 0
-        else None,
-    )
+    family = SIGNED_FAMILIES.get(out.target)
+    streaming = call.stream and settings.streaming_timeout > 0
+    read_timeout = float(settings.streaming_timeout) if streaming else None
+    response: UpstreamResponse | WebSocketExchange
+    if out.websocket and family is not None and family.final is not None:
+        response = await exchange(
+            out.url, out.body, family.final, proxy=channel.proxy, read_timeout=read_timeout or 300.0
+        )
+    else:
+        response = await runtime.upstream.request(
+            "POST",
+            out.url,
+            out.headers,
+            out.body,
+            proxy=channel.proxy,
+            total_timeout=float(settings.relay_timeout) if settings.relay_timeout > 0 else None,
+            read_timeout=read_timeout,
+        )
     async with response:
         status = map_status(response.status, channel.status_code_mapping)
         if status >= 300 or response.status >= 300:
@@ -159,6 +170,8 @@ async def _send(runtime: Runtime, call: Call, channel: ChannelInfo, out: Outgoin
             )
         upstream_id = response.header(b"x-request-id") or response.header(b"request-id")
         if call.stream:
+            if family is not None:
+                await refuse_error_stream(family, response)
             policy = stream_policy(call, channel, out.target)
             sse = call.fmt != GEMINI or call.sse
             base = SSE_HEADERS if sse else [(b"content-type", _JSON_CT)]

@@ -27,6 +27,7 @@ from newapi.convert.stream import Reader
 from newapi.core.errors import Family
 from newapi.core.usage import Usage
 from newapi.relay.natives import NATIVES
+from newapi.relay.signed import BY_NAME as SIGNED_FAMILIES
 
 OPENAI = "openai"  # Chat Completions
 RESPONSES = "responses"
@@ -124,3 +125,12 @@ UPSTREAM: dict[str, Upstream] = {
         for n in NATIVES.values()
     },
 }
+
+
+# Families with their own signed auth (Baidu, Zhipu v3, Xunfei, Tencent): read from their channels.
+UPSTREAM.update(
+    {
+        f.name: Upstream(f.parse_response, f.reader, f.usage_of, f.response_id, f.error_message)
+        for f in SIGNED_FAMILIES.values()
+    }
+)

@@ -26,6 +26,7 @@ from newapi.adaptors.override import legacy as legacy_override
 from newapi.adaptors.responses import channel as responses_channel
 from newapi.adaptors.responses import request as responses_request
 from newapi.adaptors.responses.request import Unconvertible
+from newapi.adaptors.signed import Context, SignedFamily
 from newapi.adaptors.system_prompt import inject as inject_system_prompt
 from newapi.adaptors.vertex import channel as vertex
 from newapi.adaptors.vertex.credentials import TokenCache
@@ -46,18 +47,24 @@ from newapi.relay.media_inline import inline_remote_media
 from newapi.relay.multipart import replace_field
 from newapi.relay.natives import NATIVES, Reframe, WholeReply
 from newapi.relay.param_override import apply_operations
+from newapi.relay.signed import SIGNED
 from newapi.security.fetch import MediaFetcher
 
 if TYPE_CHECKING:
     from newapi.runtime import Runtime
 
 _JSON = b"application/json"
+#: the endpoints a signed family serves, converted to its chat
+_CONVERSATIONS = frozenset({"chat", "responses", "messages", "gemini"})
 _CLAUDE_TYPES = frozenset({ChannelType.ANTHROPIC, ChannelType.AWS})
 
 
 def native_formats(channel: ChannelInfo, model: str) -> tuple[str, ...]:
     """The formats a channel speaks, the one it is converted to first."""
     kind = channel.type
+    signed = SIGNED.get(kind)
+    if signed is not None:
+        return (signed.name,)
     if kind in _CLAUDE_TYPES:
         return (CLAUDE,)
     if kind == ChannelType.GEMINI:
@@ -107,6 +114,7 @@ class Outgoing:
     #: the header override the param_override's operations left (None: the channel's own)
     header_override: dict[str, str] | None = None
     overridden: bool = False  # the operations already ran (Bedrock: before signing)
+    websocket: bool = False  # the body is one message on a WebSocket opened at url (Xunfei)
     #: a native type's embeddings or rerank reply, converted whole to OpenAI's shape
     convert: WholeReply | None = None
     reframe: Reframe | None = None  # a native type's stream framing turned into SSE
@@ -138,7 +146,13 @@ class Planner:
     def __init__(self, runtime: Runtime) -> None:
         self._runtime = runtime
         self._vertex: TokenCache | None = None
+        self._signed_state: dict[str, Any] = {}  # signed families' token caches, by family
         self._media: MediaFetcher | None = None
+
+    async def _post(self, url: str, headers: list[tuple[bytes, bytes]], body: bytes) -> tuple[int, bytes]:
+        upstream = self._runtime.upstream
+        async with await upstream.request("POST", url, headers, body, total_timeout=30.0) as response:
+            return response.status, await response.read(1 << 20)
 
     def _tokens(self) -> TokenCache:
         if self._vertex is None:  # created on first use: most deployments have no Vertex channel
@@ -208,7 +222,10 @@ class Planner:
         media.check_compact(call, channel)
         call.reasoning_effort = ""  # each attempt's own (a retry may go to another kind of channel)
         call.override_audit = ()
-        if call.endpoint is GEMINI_EMBED and target != GEMINI:
+        signed = SIGNED.get(channel.type)
+        if signed is not None:
+            out = await self._signed(call, channel, key, client, signed)
+        elif call.endpoint is GEMINI_EMBED and target != GEMINI:
             out = self._embeddings(call, channel, key, target)
         elif target == OPENAI and call.fmt == OPENAI:
             out = self._openai_passthrough(call, channel, key)
@@ -376,6 +393,23 @@ class Planner:
                 raise BadRequest(f"cannot convert the request: {exc}") from None
         body = self._finish(plan.body, channel)
         return Outgoing(plan.url, plan.headers, body, target, convert=plan.convert, reframe=plan.reframe)
+
+    # -- channels with their own signed auth (Baidu, Zhipu v3, Xunfei, Tencent) -------------------
+
+    async def _signed(
+        self, call: Call, channel: ChannelInfo, key: str, client: RequestHeaders, family: SignedFamily
+    ) -> Outgoing:
+        if call.endpoint.name not in _CONVERSATIONS:
+            raise BadRequest(f"{family.name} channels serve chat only, not {call.endpoint.name}")
+        ctx = Context(channel, key, call.upstream_model, call.stream, self._post, self._signed_state)
+        body = family.render(self._convert(call, call.upstream_model), ctx)
+        out = Outgoing("", [], b"", family.name, overridden=True)
+        # The override runs on the provider's own body, before any signature covers it.
+        raw = apply_operations(call, channel, client, self._finish(body, channel), out)
+        prepared = await family.prepare(raw, ctx)
+        out.url, out.headers, out.body = prepared.url, prepared.headers, raw
+        out.websocket = prepared.websocket
+        return out
 
     # -- Claude channels (Anthropic, Bedrock, Vertex) --------------------------------------------
 

@@ -13,7 +13,8 @@ def test_every_known_type_is_served_or_refused_with_a_reason() -> None:
         reason = compat.refusal(kind)
         assert (reason is None) == (kind in compat.SERVED), kind
     assert compat.refusal(ChannelType.ALI) is None
-    assert "Tencent" in (compat.refusal(ChannelType.TENCENT) or "")
+    assert compat.refusal(ChannelType.TENCENT) is None  # newapi.relay.signed
+    assert "MokaAI" in (compat.refusal(ChannelType.MOKA_AI) or "")
     assert "async-task" in (compat.refusal(ChannelType.SUNO) or "")
     assert "knows" in (compat.refusal(999) or "")
 

@@ -41,6 +41,10 @@ class MockConfig:
     #: accepts, and express-mode API keys; with neither set, Vertex routes check no credentials
     google_accounts: tuple[tuple[str, str], ...] = ()
     google_api_keys: tuple[str, ...] = ()
+    #: Baidu, Zhipu v3, Xunfei and Tencent: (provider, key) pairs whose signatures or tokens the
+    #: provider's routes accept (newapi.testing.mock.signed); with none for a provider, its
+    #: routes check no credentials
+    signed_keys: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(slots=True)

