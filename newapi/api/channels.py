@@ -30,6 +30,7 @@ from newapi.api.envelope import (
     read_json,
 )
 from newapi.cache.parse import split_keys
+from newapi.channel_test import test_channel as run_test
 from newapi.core.constants import ChannelStatus
 from newapi.storage.channels import delete_channels, save_channel
 from newapi.storage.rows import as_dict
@@ -301,8 +302,6 @@ async def delete_channel(request: Request, caller: Caller) -> Response:
 @admin_only
 async def test_channel(request: Request, caller: Caller) -> Response:
     """``GET /api/channel/test/:id?model=&endpoint_type=&stream=``: New API's answer shape."""
-    from newapi.relay.channel_test import test_channel as run_test
-
     runtime = runtime_of(request)
     channel_id = path_int(request)
     if channel_id not in runtime.channels.by_id:

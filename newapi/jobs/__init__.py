@@ -11,14 +11,14 @@ from __future__ import annotations
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
+from newapi.jobs import balances, channel_tests, retention
+
 if TYPE_CHECKING:
     from newapi.runtime import Runtime
 
 
 def background_jobs(runtime: Runtime) -> list[Coroutine[Any, Any, None]]:
-    """The job coroutines to start as tasks (imported here: the jobs import the runtime)."""
-    from newapi.jobs import balances, channel_tests, retention
-
+    """The job coroutines to start as tasks (the jobs name the runtime only as a type)."""
     return [
         channel_tests.run_forever(runtime),
         retention.run_forever(runtime),

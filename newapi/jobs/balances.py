@@ -6,14 +6,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from typing import TYPE_CHECKING
 
 from sqlalchemy import update
 
 from newapi.core.constants import ChannelStatus
 from newapi.jobs.lease import claim_period
 from newapi.jobs.upstream_info import BALANCE_QUERIES, UpstreamInfoError, query_balance
-from newapi.runtime import Runtime
 from newapi.storage.tables import Channel
+
+if TYPE_CHECKING:
+    from newapi.runtime import Runtime
 
 log = logging.getLogger(__name__)
 

@@ -18,12 +18,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
+from newapi.channel_test import test_channel
 from newapi.core.constants import ChannelStatus
 from newapi.jobs.lease import claim_period
 from newapi.notify.notices import channel_disabled, channel_tests_done
-from newapi.runtime import Runtime
 from newapi.storage.channels import set_channel_status
+
+if TYPE_CHECKING:
+    from newapi.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +56,6 @@ def _candidates(runtime: Runtime, mode: str) -> list[int]:
 
 
 async def _test_one(runtime: Runtime, channel_id: int, summary: TestSummary, mode: str) -> None:
-    from newapi.relay.channel_test import test_channel
-
     before = runtime.channels.by_id.get(channel_id)
     if before is None:
         return

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
-from newapi.runtime import Runtime
 from newapi.storage.job_leases import claim
+
+if TYPE_CHECKING:
+    from newapi.runtime import Runtime
 
 
 def holder(runtime: Runtime) -> str:

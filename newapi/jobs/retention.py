@@ -9,10 +9,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from typing import TYPE_CHECKING
 
 from newapi.jobs.lease import claim_period
-from newapi.runtime import Runtime
 from newapi.storage.logs import delete_before
+
+if TYPE_CHECKING:
+    from newapi.runtime import Runtime
 
 log = logging.getLogger(__name__)
 

@@ -1,16 +1,19 @@
-"""Testing one channel the way New API does: "hi" through the full adaptor path.
+"""Testing one channel the way New API does: a small request through the full adaptor path.
 
-The result's response time is saved on the channel; an auto-disabled channel
-that passes is re-enabled (when AutomaticEnableChannelEnabled is on), and a
-channel failing with a disable-worthy error is disabled. A consume log is
-written under the token name New API uses for tests; nothing is charged.
+The request is the one of the asked endpoint type (chat, Responses, compaction, Claude Messages,
+Gemini, embeddings, rerank, images; see :mod:`newapi.channel_test.probes`), spoken in that
+type's client family, so a Claude or Gemini channel is tested in its own protocol. The result's
+response time is saved on the channel; an auto-disabled channel that passes is re-enabled (when
+AutomaticEnableChannelEnabled is on), and a channel failing with a disable-worthy error is
+disabled. A consume log is written under the token name New API uses for tests; nothing is
+charged.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import orjson
 from sqlalchemy import update
@@ -18,7 +21,7 @@ from sqlalchemy import update
 from newapi.billing.ledger import Debit
 from newapi.billing.pricing import price_book
 from newapi.billing.quota import compute_charge
-from newapi.core import endpoints as ep
+from newapi.channel_test.probes import probe_for
 from newapi.core.constants import ChannelStatus
 from newapi.core.errors import GatewayError, UpstreamError
 from newapi.core.structs import ChannelInfo
@@ -56,26 +59,6 @@ def test_model_for(channel: ChannelInfo, requested: str) -> str:
     return channel.models[0] if channel.models else "gpt-4o-mini"
 
 
-def _endpoint_for(model: str, endpoint_type: str) -> ep.Endpoint:
-    if endpoint_type == "embeddings" or any(k in model for k in ("embedding", "embed", "bge-", "m3e")):
-        return ep.EMBEDDINGS
-    if endpoint_type == "jina-rerank" or "rerank" in model:
-        return ep.RERANK
-    return ep.CHAT
-
-
-def _body(model: str, endpoint: ep.Endpoint, stream: bool) -> bytes:
-    if endpoint is ep.EMBEDDINGS:
-        return orjson.dumps({"model": model, "input": "hi"})
-    if endpoint is ep.RERANK:
-        return orjson.dumps({"model": model, "query": "hi", "documents": ["hi"]})
-    limit_key = "max_completion_tokens" if model.startswith(("o1", "o3", "o4", "gpt-5")) else "max_tokens"
-    body: dict[str, Any] = {"model": model, "messages": [{"role": "user", "content": "hi"}], limit_key: 16}
-    if stream:
-        body["stream"] = True
-    return orjson.dumps(body)
-
-
 class _Sink:
     """Collects what the relay would have sent to a client."""
 
@@ -96,8 +79,8 @@ async def test_channel(
     channel = runtime.channels.by_id.get(channel_id)
     if channel is None:
         return TestResult(False, "channel not found", 0.0, "channel_not_found")
-    model = test_model_for(channel, model)
-    endpoint = _endpoint_for(model, endpoint_type)
+    probe = probe_for(channel, test_model_for(channel, model), endpoint_type, stream)
+    endpoint = probe.endpoint
     call = Call(
         request_id=new_request_id(),
         endpoint=endpoint,
@@ -105,10 +88,12 @@ async def test_channel(
         started=time.monotonic(),
         created_at=int(time.time()),
         client_ip="",
-        body=_body(model, endpoint, stream),
-        model=model,
-        stream=stream and endpoint.can_stream,
+        body=probe.body,
+        model=probe.model,
+        stream=probe.stream and endpoint.can_stream,
         max_tokens=16,
+        fmt=probe.fmt,
+        action=probe.action,
     )
     key, call.key_index = pick_key(channel, LocalPolling())
     headers = RequestHeaders({"headers": []})
@@ -158,7 +143,7 @@ async def _record(
 
 async def _log(runtime: Runtime, channel: ChannelInfo, call: Call, seconds: float) -> None:
     book = price_book(runtime.options)
-    price = book.price(call.model, accept_unset=True)
+    price = book.price(call.billing_model, accept_unset=True)
     usage = call.usage or Usage()
     if price is None:
         return
@@ -170,7 +155,7 @@ async def _log(runtime: Runtime, channel: ChannelInfo, call: Call, seconds: floa
         token_id=0,
         token_name=TEST_TOKEN_NAME,
         channel_id=channel.id,
-        model_name=call.model,
+        model_name=call.billing_model,
         group="",
         quota=charge.quota,
         prompt_tokens=usage.prompt_tokens,
