@@ -1,3 +1,4 @@
+import { useId } from 'react'
 import { useTranslation } from 'react-i18next'
 import { Field } from '@/components/ui/field'
 import { Input, Select, Textarea } from '@/components/ui/input'
@@ -15,6 +16,7 @@ interface Props {
  * The label is translated; the option's key (what New API's docs and operators name) follows it. */
 export function OptionField({ name, kind, value, onChange, error }: Props) {
   const { t, i18n } = useTranslation()
+  const helpId = useId()
   const id = name.replace(/\./g, '_')
   const help = i18n.exists(`settings.optionHelp.${id}`) ? t(`settings.optionHelp.${id}`) : ''
   const label = (
@@ -26,10 +28,19 @@ export function OptionField({ name, kind, value, onChange, error }: Props) {
     return (
       <div className="flex flex-col gap-0.5">
         <label className="flex items-center gap-2 text-sm font-medium">
-          <input type="checkbox" checked={value === 'true'} onChange={(e) => onChange(e.target.checked ? 'true' : 'false')} />
+          <input
+            type="checkbox"
+            checked={value === 'true'}
+            aria-describedby={help ? helpId : undefined}
+            onChange={(e) => onChange(e.target.checked ? 'true' : 'false')}
+          />
           <span>{label}</span>
         </label>
-        {help && <p className="pl-6 text-xs text-muted-fg">{help}</p>}
+        {help && (
+          <p id={helpId} className="pl-6 text-xs text-muted-fg">
+            {help}
+          </p>
+        )}
       </div>
     )
   const hint = (extra: string) => [help, extra].filter(Boolean).join(' ') || undefined
