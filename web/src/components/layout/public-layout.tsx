@@ -15,12 +15,12 @@ export function PublicLayout({ children }: { children: ReactNode }) {
   const user = useUser()
   return (
     <div className="flex min-h-full flex-col">
-      <header className="flex flex-wrap items-center justify-between gap-2 border-b border-border bg-card px-6 py-3">
-        <div className="flex items-center gap-4">
+      <header className="flex flex-wrap items-center justify-between gap-2 border-b border-border bg-card px-3 py-3 sm:px-6">
+        <div className="flex flex-wrap items-center gap-x-4 gap-y-1">
           <Link to="/console/home" className="font-semibold">
             {status.data?.system_name || 'New API'}
           </Link>
-          <nav aria-label={t('public.nav')} className="flex items-center gap-1">
+          <nav aria-label={t('public.nav')} className="flex flex-wrap items-center gap-1">
             <Link to="/console/home" className={LINK}>
               {t('public.home')}
             </Link>
@@ -43,7 +43,7 @@ export function PublicLayout({ children }: { children: ReactNode }) {
           </Link>
         </div>
       </header>
-      <main className="mx-auto w-full max-w-6xl flex-1 px-6 py-6">{children}</main>
+      <main className="mx-auto w-full max-w-6xl flex-1 px-3 py-4 sm:px-6 sm:py-6">{children}</main>
       <footer className="flex justify-center gap-4 border-t border-border px-6 py-3 text-xs text-muted-fg">
         <nav aria-label={t('public.legal')} className="flex gap-4">
           <Link to="/console/user-agreement" className="hover:text-fg">
