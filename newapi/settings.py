@@ -123,6 +123,8 @@ class Settings:
     batch_update_enabled: bool = False
     batch_update_interval: int = 5
     streaming_timeout: int = 300
+    # New API's DIFY_DEBUG: Dify's workflow and node events reach the client as reasoning.
+    dify_debug: bool = True
     relay_timeout: int = 0
     stream_scanner_max_buffer_mb: int = 128
     max_request_body_mb: int = 128
@@ -270,6 +272,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         batch_update_enabled=_flag(env, "BATCH_UPDATE_ENABLED", False),
         batch_update_interval=max(1, _int(env, "BATCH_UPDATE_INTERVAL", 5)),
         streaming_timeout=_int(env, "STREAMING_TIMEOUT", 300),
+        dify_debug=_flag(env, "DIFY_DEBUG", True),
         relay_timeout=_int(env, "RELAY_TIMEOUT", 0),
         stream_scanner_max_buffer_mb=_int(env, "STREAM_SCANNER_MAX_BUFFER_MB", 128),
         max_request_body_mb=_int(env, "MAX_REQUEST_BODY_MB", 128),

@@ -26,7 +26,7 @@ from newapi.convert import model as m
 from newapi.convert.stream import Reader
 from newapi.core.errors import Family
 from newapi.core.usage import Usage
-from newapi.relay.natives import NATIVES
+from newapi.relay.natives import NATIVES, QUIET, Reading
 from newapi.relay.signed import BY_NAME as SIGNED_FAMILIES
 
 OPENAI = "openai"  # Chat Completions
@@ -107,6 +107,10 @@ class Upstream:
     error_message: Callable[[bytes], tuple[str, str]]
 
 
+def _read(r: Reading) -> Upstream:
+    return Upstream(r.parse_response, r.reader, r.usage_of, r.response_id, r.error_message)
+
+
 #: every format a channel may be spoken to in: the four families and the native types' (their
 #: format is named by newapi.relay.natives)
 UPSTREAM: dict[str, Upstream] = {
@@ -114,16 +118,8 @@ UPSTREAM: dict[str, Upstream] = {
         name: Upstream(c.parse_response, c.reader, c.usage_of, c.response_id, c.error_message)
         for name, c in CODECS.items()
     },
-    **{
-        n.target: Upstream(
-            n.reading.parse_response,
-            n.reading.reader,
-            n.reading.usage_of,
-            n.reading.response_id,
-            n.reading.error_message,
-        )
-        for n in NATIVES.values()
-    },
+    **{n.target: _read(n.reading) for n in NATIVES.values()},
+    **{n.target + QUIET: _read(n.quiet) for n in NATIVES.values() if n.quiet is not None},
 }
 
 

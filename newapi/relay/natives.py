@@ -12,6 +12,7 @@ Claude's Messages and OpenAI's Responses under their own paths): ``formats`` lis
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +21,10 @@ from newapi.adaptors.cohere import channel as cohere
 from newapi.adaptors.cohere import request as cohere_request
 from newapi.adaptors.cohere import response as cohere_response
 from newapi.adaptors.cohere import stream as cohere_stream
+from newapi.adaptors.dify import channel as dify
+from newapi.adaptors.dify import request as dify_request
+from newapi.adaptors.dify import response as dify_response
+from newapi.adaptors.dify import stream as dify_stream
 from newapi.adaptors.minimax import channel as minimax
 from newapi.adaptors.minimax import request as minimax_request
 from newapi.adaptors.minimax import response as minimax_response
@@ -62,6 +67,8 @@ class Reading:
     error_message: Callable[[bytes], tuple[str, str]]
 
 
+QUIET = "-quiet"
+
 ChatBuilder = Callable[[m.Request, ChannelInfo, str], Plan]
 #: (client body, channel, key, upstream model) -> plan
 EndpointBuilder = Callable[[dict[str, Any], ChannelInfo, str, str], Plan]
@@ -78,6 +85,8 @@ class Native:
     formats: tuple[str, ...] = ()
     #: OpenAI endpoints sent as they are to the type's OpenAI-compatible API (compat's URL)
     passthrough: frozenset[str] = frozenset()
+    #: how answers are read when DIFY_DEBUG is off (format ``target + QUIET``)
+    quiet: Reading | None = None
 
     def served(self) -> str:
         return ", ".join(["chat", *sorted(self.endpoints), *sorted(self.passthrough)])
@@ -119,6 +128,12 @@ def _minimax_chat(req: m.Request, channel: ChannelInfo, key: str) -> Plan:
     return plan
 
 
+def _dify_chat(req: m.Request, channel: ChannelInfo, key: str) -> Plan:
+    # New API names the Dify user after the request when the client names none.
+    body = dify_request.render_request(req, "newapi-" + uuid.uuid4().hex)
+    return Plan(dify.chat_url(channel), dify.headers(key, req.stream), body)
+
+
 def _reading(module: Any, reader: Callable[[], Reader]) -> Reading:
     return Reading(module.parse_response, reader, module.usage_of, module.response_id, module.error_message)
 
@@ -149,5 +164,14 @@ NATIVES: dict[int, Native] = {
         _reading(minimax_response, minimax_stream.Reader),
         _minimax_chat,
         formats=("claude",),
+    ),
+    # New API's Dify adaptor: every app through chat-messages (chatflow); DIFY_DEBUG decides
+    # whether workflow and node events reach the client as reasoning.
+    T.DIFY: Native(
+        "Dify",
+        "dify",
+        _reading(dify_response, dify_stream.Reader),
+        _dify_chat,
+        quiet=_reading(dify_response, dify_stream.QuietReader),
     ),
 }

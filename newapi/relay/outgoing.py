@@ -45,7 +45,7 @@ from newapi.relay.endpoints import GEMINI_EMBED, RESPONSES_COMPACT
 from newapi.relay.formats import CLAUDE, CODECS, GEMINI, OPENAI, RESPONSES
 from newapi.relay.media_inline import inline_remote_media
 from newapi.relay.multipart import replace_field
-from newapi.relay.natives import NATIVES, Reframe, WholeReply
+from newapi.relay.natives import NATIVES, QUIET, Reframe, WholeReply
 from newapi.relay.param_override import apply_operations
 from newapi.relay.signed import SIGNED
 from newapi.security.fetch import MediaFetcher
@@ -146,8 +146,8 @@ class Planner:
     def __init__(self, runtime: Runtime) -> None:
         self._runtime = runtime
         self._vertex: TokenCache | None = None
-        self._signed_state: dict[str, Any] = {}  # signed families' token caches, by family
         self._media: MediaFetcher | None = None
+        self._signed_state: dict[str, Any] = {}  # signed families' token caches, by family
 
     async def _post(self, url: str, headers: list[tuple[bytes, bytes]], body: bytes) -> tuple[int, bytes]:
         upstream = self._runtime.upstream
@@ -392,6 +392,8 @@ class Planner:
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
                 raise BadRequest(f"cannot convert the request: {exc}") from None
         body = self._finish(plan.body, channel)
+        if native.quiet is not None and not self._runtime.settings.dify_debug:
+            target += QUIET
         return Outgoing(plan.url, plan.headers, body, target, convert=plan.convert, reframe=plan.reframe)
 
     # -- channels with their own signed auth (Baidu, Zhipu v3, Xunfei, Tencent) -------------------

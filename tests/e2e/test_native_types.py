@@ -57,7 +57,10 @@ CHANNELS: dict[int, dict[str, str]] = {
         "minimax-denied": "MiniMax-M1-status-401",
         "minimax-busy": "MiniMax-M1-status-429",
     },
+    37: {"dify-app": "dify"},
 }
+# Dify's body names no model: its faults travel in a header the channel adds (model -> directive)
+FAULTY: dict[str, tuple[int, str]] = {"dify-denied": (37, "status-401"), "dify-broken": (37, "error-event-4")}
 OTHER = {39: "acct-7"}  # Cloudflare's account id
 
 
@@ -93,6 +96,18 @@ def gateway(
             }
             created = admin.post("/api/channel/", json={"mode": "single", "channel": channel}).json()
             assert created["success"], (kind, created)
+        for model, (kind, directive) in FAULTY.items():
+            ratios[model] = 1.0
+            channel = {
+                "type": kind,
+                "key": "sk-mock",
+                "name": model,
+                "base_url": mock.url,
+                "models": model,
+                "header_override": json.dumps({"x-mock-fault": directive}),
+            }
+            created = admin.post("/api/channel/", json={"mode": "single", "channel": channel}).json()
+            assert created["success"], (model, created)
         option = {"key": "ModelRatio", "value": json.dumps(ratios)}
         assert admin.put("/api/option/", json=option).json()["success"]
         token = admin.post("/api/token/", json={"name": "native", "unlimited_quota": True}).json()
@@ -404,3 +419,56 @@ def test_minimax_for_claude_clients(claude_sdk: anthropic.Anthropic, mock: MockU
     )
     assert reply.content[0].type == "text" and reply.content[0].text == ANSWER
     assert _sent(mock)[0] == "/anthropic/v1/messages"
+
+
+# -- Dify (37): chat-messages, blocking and streaming; DIFY_DEBUG's workflow lines ---------------
+
+
+def test_dify_blocking(
+    client: openai.OpenAI, mock: MockUpstreamThread, gateway: tuple[str, str, httpx.Client]
+) -> None:
+    reply = client.chat.completions.with_raw_response.create(
+        model="dify-app",
+        messages=[{"role": "system", "content": "be brief"}, {"role": "user", "content": "hello"}],
+        user="alice",
+    )
+    assert reply.parse().choices[0].message.content == ANSWER
+    path, sent = _sent(mock)
+    assert path == "/v1/chat-messages"
+    assert sent["query"] == "SYSTEM: \nbe brief\nUSER: \nhello\n"
+    assert (sent["response_mode"], sent["user"], sent["inputs"]) == ("blocking", "alice", {})
+    # the mock counts the query as one unit: 5 words + 3
+    log = consume_log(gateway[2], reply.headers["x-oneapi-request-id"])
+    assert (log["prompt_tokens"], log["completion_tokens"], log["quota"]) == (8, 5, 13)
+
+
+def test_dify_streaming_with_debug_lines(
+    client: openai.OpenAI, mock: MockUpstreamThread, gateway: tuple[str, str, httpx.Client]
+) -> None:
+    raw = client.chat.completions.with_raw_response.create(
+        model="dify-app", messages=[{"role": "user", "content": "hi"}], stream=True
+    )
+    chunks = list(raw.parse())
+    content = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    reasoning = "".join(
+        getattr(c.choices[0].delta, "reasoning_content", None) or "" for c in chunks if c.choices
+    )
+    assert content == ANSWER
+    # DIFY_DEBUG is on by default, as in New API: workflow and node events as reasoning lines
+    assert reasoning == "Workflow: wf-mock\nNode: llm\nNode: llm succeeded\nWorkflow: wf-mock succeeded\n"
+    assert _sent(mock)[1]["response_mode"] == "streaming"
+    log = consume_log(gateway[2], raw.headers["x-oneapi-request-id"])
+    # New API adds one completion token per debug line to Dify's usage
+    assert (log["prompt_tokens"], log["completion_tokens"]) == (5, 5 + 4)
+
+
+def test_dify_errors_are_mapped(client: openai.OpenAI) -> None:
+    with pytest.raises(openai.AuthenticationError) as denied:
+        client.chat.completions.create(model="dify-denied", messages=[{"role": "user", "content": "x"}])
+    assert "Incorrect API key provided (mock)." in str(denied.value)
+    stream = client.chat.completions.create(
+        model="dify-broken", messages=[{"role": "user", "content": "x"}], stream=True
+    )
+    with pytest.raises(openai.APIError) as broken:
+        list(stream)
+    assert "Dify failed (mock)." in str(broken.value)

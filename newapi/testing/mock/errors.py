@@ -61,6 +61,10 @@ def body(family: str, status: int, message: str | None = None) -> bytes:
     if family == "minimax":  # sent with HTTP 200 (see reply)
         minimax_code = {400: 2013, 401: 1004, 402: 1008, 429: 1002}.get(status, 1000)
         return dumps({"id": "", "base_resp": {"status_code": minimax_code, "status_msg": text}})
+    if family == "dify":
+        return dumps(
+            {"code": "invalid_param" if status < 500 else "internal_error", "message": text, "status": status}
+        )
     if family == "cloudflare":
         errors = [{"code": 10000, "message": text}]
         return dumps({"success": False, "errors": errors, "messages": [], "result": None})

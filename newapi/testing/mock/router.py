@@ -11,6 +11,7 @@ from newapi.testing.mock import (
     cloud,
     cohere,
     compaction,
+    dify,
     errors,
     faults,
     gemini,
@@ -60,6 +61,7 @@ _EXACT: dict[tuple[str, str], Route] = {
     ("POST", "/api/chat"): Route("ollama", ollama.chat),
     ("POST", "/api/embed"): Route("ollama", ollama.embed),
     ("POST", "/v1/text/chatcompletion_v2"): Route("minimax", minimax.chat),
+    ("POST", "/v1/chat-messages"): Route("dify", dify.chat),
     ("POST", "/anthropic/v1/messages"): Route("claude", claude.messages),
 }
 _GEMINI_ACTIONS: dict[str, Handler] = {
@@ -81,6 +83,7 @@ GENERATIVE = frozenset(
         cohere.chat,
         ollama.chat,
         minimax.chat,
+        dify.chat,
     }
 )
 
