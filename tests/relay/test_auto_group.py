@@ -9,13 +9,13 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from newapi.app import Gateway
-from newapi.core.constants import LogType
-from newapi.storage.tables import Log, Token
+from newapi.storage.tables import Token
 from newapi.testing import MockUpstreamThread
 from tests.relay.test_log_other_fields import _option
+from tests.relay.test_routes_media import _last_log
 from tests.support.provision import Account, add_account, add_channel
 
 GPT = "gpt-4o-mini"
@@ -45,6 +45,7 @@ async def _setup(
             values["auto_groups"] = orjson.dumps(auto_groups).decode()
         await db.execute(update(Token).where(Token.id == account.token_id).values(**values))
     await gateway.runtime.invalidate("tokens")
+    mock.clear()
     return account
 
 
@@ -55,23 +56,14 @@ async def _ask(client: httpx.AsyncClient, account: Account) -> httpx.Response:
     )
 
 
-async def _log(gateway: Gateway, user_id: int) -> Log:
-    assert gateway.runtime is not None
-    await gateway.runtime.ledger.flush()
-    async with gateway.runtime.sessions() as db:
-        rows = await db.execute(select(Log).where(Log.user_id == user_id, Log.type == LogType.CONSUME))
-        return list(rows.scalars())[-1]
-
-
 async def test_cross_group_retry_exhausts_each_groups_tiers_then_moves_on(
     gateway: Gateway, client: httpx.AsyncClient, mock: MockUpstreamThread
 ) -> None:
     account = await _setup(gateway, mock, cross=True)
-    mock.clear()
     reply = await _ask(client, account)
     assert reply.status_code == 200, reply.text
     assert [r.model for r in mock.requests()] == [f"{GPT}-status-500", f"{GPT}-status-500", GPT]
-    log = await _log(gateway, account.user_id)
+    log = await _last_log(gateway, account.user_id)
     other = orjson.loads(log.other or "{}")
     assert log.group == "default" and other["group_ratio"] == 1  # billed as the group that answered
     assert len(other["admin_info"]["use_channel"]) == 3
@@ -81,7 +73,6 @@ async def test_without_cross_group_retry_retries_stay_in_the_first_group(
     gateway: Gateway, client: httpx.AsyncClient, mock: MockUpstreamThread
 ) -> None:
     account = await _setup(gateway, mock, cross=False)
-    mock.clear()
     reply = await _ask(client, account)
     assert reply.status_code == 500, reply.text
     assert all(r.model == f"{GPT}-status-500" for r in mock.requests())
@@ -99,7 +90,6 @@ async def test_token_auto_groups_replace_the_global_list(
     gateway: Gateway, client: httpx.AsyncClient, mock: MockUpstreamThread, own: list[str], answered_by: str
 ) -> None:
     account = await _setup(gateway, mock, cross=False, auto_groups=own)
-    mock.clear()
     reply = await _ask(client, account)
     assert reply.status_code == 200, reply.text
     assert [r.model for r in mock.requests()] == [answered_by]

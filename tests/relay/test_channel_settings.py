@@ -310,39 +310,24 @@ async def test_vertex_and_aws_key_types(
     gateway: Gateway, client: httpx.AsyncClient, cloud: MockUpstreamThread
 ) -> None:
     admin = await add_account(gateway, role=100)
-    # api_key: the key is used as an express-mode key even though it looks like JSON to no one
-    express = await _channel(
-        gateway,
-        cloud,
-        models=GEMINI,
-        channel_type=41,
-        key="vertex-express-key",
-        settings={"vertex_key_type": "api_key"},
-    )
-    reply = await client.post("/v1/chat/completions", json=_chat(GEMINI), headers=_bearer_for(admin, express))
+
+    async def ask(model: str, channel_type: int, key: str, settings: dict[str, Any]) -> httpx.Response:
+        channel = await _channel(
+            gateway, cloud, models=model, channel_type=channel_type, key=key, settings=settings
+        )
+        return await client.post(
+            "/v1/chat/completions", json=_chat(model), headers=_bearer_for(admin, channel)
+        )
+
+    # api_key: the key is used as an express-mode key
+    reply = await ask(GEMINI, 41, "vertex-express-key", {"vertex_key_type": "api_key"})
     assert reply.status_code == 200, reply.text
     assert cloud.requests()[-1].auth == "google-key"
-    # json: a plain key is refused before anything is sent
+    # json: a plain key is refused before anything is sent; so is an AWS key of the other form
     before = len(cloud.requests())
-    wrong = await _channel(
-        gateway,
-        cloud,
-        models=GEMINI,
-        channel_type=41,
-        key="vertex-express-key",
-        settings={"vertex_key_type": "json"},
-    )
-    reply = await client.post("/v1/chat/completions", json=_chat(GEMINI), headers=_bearer_for(admin, wrong))
+    reply = await ask(GEMINI, 41, "vertex-express-key", {"vertex_key_type": "json"})
     assert reply.status_code >= 400 and "service-account JSON" in reply.text
-    aws = await _channel(
-        gateway,
-        cloud,
-        models=CLAUDE,
-        channel_type=33,
-        key="AK|SK|us-east-1",
-        settings={"aws_key_type": "api_key"},
-    )
-    reply = await client.post("/v1/chat/completions", json=_chat(CLAUDE), headers=_bearer_for(admin, aws))
+    reply = await ask(CLAUDE, 33, "AK|SK|us-east-1", {"aws_key_type": "api_key"})
     assert reply.status_code >= 400 and "API_KEY|REGION" in reply.text
     assert len(cloud.requests()) == before
 

@@ -7,10 +7,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import ipaddress
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
+import httpx
 import orjson
 import pytest
 
@@ -88,6 +89,26 @@ async def gateway_with(
         yield app
 
 
+@asynccontextmanager
+async def relay_with_images(
+    settings_for: Callable[..., Settings], tmp_path: object, mock: MockUpstreamThread, **env: str
+) -> AsyncIterator[tuple[Callable[..., Awaitable[httpx.Response]], MediaServer]]:
+    """A gateway with a Gemini channel on the mock, and a local media server; yields (ask, server)."""
+    async with (
+        gateway_with(settings_for, tmp_path, **env) as gateway,
+        client_for(gateway) as client,
+        media_server() as images,
+    ):
+        await add_channel(gateway, mock.url, channel_type=24, models=GEMINI)
+        account = await add_account(gateway)
+
+        async def ask(*urls: str) -> httpx.Response:
+            headers = {"authorization": f"Bearer {account.key}"}
+            return await client.post("/v1/chat/completions", json=_chat(*urls), headers=headers)
+
+        yield ask, images
+
+
 def _chat(*urls: str) -> dict[str, object]:
     parts: list[dict[str, object]] = [{"type": "text", "text": "what is this?"}]
     parts += [{"type": "image_url", "image_url": {"url": u}} for u in urls]
@@ -97,17 +118,12 @@ def _chat(*urls: str) -> dict[str, object]:
 async def test_images_are_fetched_once_and_sent_inline_when_private_urls_are_allowed(
     settings_for: Callable[..., Settings], tmp_path: object, mock: MockUpstreamThread
 ) -> None:
-    async with (
-        gateway_with(settings_for, tmp_path, NEWAPI_ALLOW_PRIVATE_URLS="true") as gateway,
-        client_for(gateway) as client,
-        media_server() as images,
+    async with relay_with_images(settings_for, tmp_path, mock, NEWAPI_ALLOW_PRIVATE_URLS="true") as (
+        ask,
+        images,
     ):
-        await add_channel(gateway, mock.url, channel_type=24, models=GEMINI)
-        account = await add_account(gateway)
         url = images.url("/img.png")
-        reply = await client.post(
-            "/v1/chat/completions", json=_chat(url, url), headers={"authorization": f"Bearer {account.key}"}
-        )
+        reply = await ask(url, url)
         assert reply.status_code == 200, reply.text
         parts = orjson.loads(mock.requests()[-1].body)["contents"][0]["parts"]
         inline = [p["inlineData"] for p in parts if "inlineData" in p]
@@ -126,19 +142,12 @@ async def test_images_are_fetched_once_and_sent_inline_when_private_urls_are_all
 async def test_unusable_media_is_a_clear_400(
     settings_for: Callable[..., Settings], tmp_path: object, mock: MockUpstreamThread, path: str, message: str
 ) -> None:
-    async with (
-        gateway_with(settings_for, tmp_path, NEWAPI_ALLOW_PRIVATE_URLS="true") as gateway,
-        client_for(gateway) as client,
-        media_server() as images,
+    async with relay_with_images(settings_for, tmp_path, mock, NEWAPI_ALLOW_PRIVATE_URLS="true") as (
+        ask,
+        images,
     ):
-        await add_channel(gateway, mock.url, channel_type=24, models=GEMINI)
-        account = await add_account(gateway)
         before = len(mock.requests())
-        reply = await client.post(
-            "/v1/chat/completions",
-            json=_chat(images.url(path)),
-            headers={"authorization": f"Bearer {account.key}"},
-        )
+        reply = await ask(images.url(path))
         assert reply.status_code == 400, reply.text
         error = reply.json()["error"]
         assert error["code"] == "invalid_media_url" and message in error["message"]
@@ -148,19 +157,9 @@ async def test_unusable_media_is_a_clear_400(
 async def test_loopback_media_is_refused_by_default(
     settings_for: Callable[..., Settings], tmp_path: object, mock: MockUpstreamThread
 ) -> None:
-    async with (
-        gateway_with(settings_for, tmp_path) as gateway,
-        client_for(gateway) as client,
-        media_server() as images,
-    ):
-        await add_channel(gateway, mock.url, channel_type=24, models=GEMINI)
-        account = await add_account(gateway)
+    async with relay_with_images(settings_for, tmp_path, mock) as (ask, images):
         before = len(mock.requests())
-        reply = await client.post(
-            "/v1/chat/completions",
-            json=_chat(images.url("/img.png")),
-            headers={"authorization": f"Bearer {account.key}"},
-        )
+        reply = await ask(images.url("/img.png"))
         assert reply.status_code == 400, reply.text
         assert "private, loopback or reserved" in reply.json()["error"]["message"]
         assert images.hits == {} and len(mock.requests()) == before

@@ -50,12 +50,18 @@ def embeddings_request(body: dict[str, Any], model: str) -> dict[str, Any]:
     return {"requests": requests}
 
 
+def _items(payload: bytes, key: str) -> list[Any]:
+    """The list under ``key`` of a reply (an unreadable reply is the upstream's protocol error)."""
+    reply = orjson.loads(payload)
+    items = reply.get(key) if isinstance(reply, dict) else None
+    if not isinstance(items, list):
+        raise msgspec.ValidationError(f"the upstream's reply has no {key} list")
+    return items
+
+
 def embeddings_reply(model: str) -> WholeReply:
     def convert(payload: bytes) -> tuple[bytes, Usage | None]:
-        reply = orjson.loads(payload)
-        items = reply.get("embeddings") if isinstance(reply, dict) else None
-        if not isinstance(items, list):
-            raise msgspec.ValidationError("batchEmbedContents reply without embeddings")
+        items = _items(payload, "embeddings")
         data = [
             {"object": "embedding", "index": i, "embedding": (item or {}).get("values") or []}
             for i, item in enumerate(items)
@@ -84,10 +90,7 @@ def image_request(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def image_reply(payload: bytes) -> tuple[bytes, Usage | None]:
-    reply = orjson.loads(payload)
-    predictions = reply.get("predictions") if isinstance(reply, dict) else None
-    if not isinstance(predictions, list):
-        raise msgspec.ValidationError("predict reply without predictions")
+    predictions = _items(payload, "predictions")
     data = [
         {"b64_json": p.get("bytesBase64Encoded", ""), "revised_prompt": ""}
         for p in predictions
