@@ -33,6 +33,31 @@ describe('DataTable', () => {
   })
 })
 
+describe('DataTable on a phone', () => {
+  const columns: ColumnDef<{ id: number; name: string }, unknown>[] = [
+    { header: 'Name', accessorKey: 'name' },
+    { id: 'actions', header: 'Actions', cell: ({ row }) => <button type="button">Edit {row.original.name}</button> },
+  ]
+
+  it('renders each row as a card of named values, with the row actions at its foot', () => {
+    const original = window.matchMedia
+    const phone = (query: string) => ({ matches: query.includes('max-width'), media: query, addEventListener() {}, removeEventListener() {} })
+    window.matchMedia = phone as unknown as typeof window.matchMedia
+    try {
+      render(<DataTable label="Things" columns={columns} data={[{ id: 1, name: 'alpha' }]} getRowId={(r) => String(r.id)} />)
+      expect(screen.queryByRole('table')).toBeNull()
+      const card = screen.getByRole('listitem')
+      expect(screen.getByRole('list', { name: 'Things' }).contains(card)).toBe(true)
+      expect(card.querySelector('dt')?.textContent).toBe('Name')
+      expect(card.querySelector('dd')?.textContent).toBe('alpha')
+      expect(screen.getByRole('button', { name: 'Edit alpha' })).toBeTruthy()
+      expect(screen.queryByText('Actions')).toBeNull() // the actions need no label of their own
+    } finally {
+      window.matchMedia = original
+    }
+  })
+})
+
 describe('Pagination', () => {
   it('cannot go before the first page or past the last', () => {
     const onPageChange = vi.fn()
