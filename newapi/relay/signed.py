@@ -6,6 +6,7 @@ One line per type: the relay plans these channels' requests through the family's
 
 from __future__ import annotations
 
+from newapi.adaptors.baidu import channel as baidu
 from newapi.adaptors.signed import SignedFamily
 from newapi.adaptors.tencent import channel as tencent
 from newapi.core.constants import ChannelType
@@ -14,6 +15,7 @@ from newapi.upstream.response import UpstreamResponse
 from newapi.upstream.websocket import WebSocketExchange
 
 SIGNED: dict[int, SignedFamily] = {
+    ChannelType.BAIDU: baidu.FAMILY,
     ChannelType.TENCENT: tencent.FAMILY,
 }
 BY_NAME: dict[str, SignedFamily] = {family.name: family for family in SIGNED.values()}

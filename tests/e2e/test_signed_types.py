@@ -29,13 +29,15 @@ ANSWER = "Hello there friend this is"
 TENCENT_KEY = "1300000000|AKIDmockSecretId|mockSecretKeyForTc3"
 # type id -> (channel key, {model the client asks for: model the mock sees})
 CHANNELS: dict[int, tuple[str, dict[str, str]]] = {
+    15: ("mockApiKey|mockSecretKey", {"ernie": "ERNIE-4.0-8K", "ernie-speed": "ERNIE-Speed-128K"}),
     23: (TENCENT_KEY, {"hunyuan": "hunyuan-lite"}),
 }
 # A channel whose secret the mock does not know: its requests must be refused.
 WRONG: dict[int, tuple[str, dict[str, str]]] = {
+    15: ("mockApiKey|wrongSecret", {"ernie-wrong": "ERNIE-4.0-8K"}),
     23: ("1300000000|AKIDmockSecretId|wrongSecret", {"hunyuan-wrong": "hunyuan-lite"}),
 }
-SIGNED_KEYS = (("tencent", "AKIDmockSecretId|mockSecretKeyForTc3"),)
+SIGNED_KEYS = (("tencent", "AKIDmockSecretId|mockSecretKeyForTc3"), ("baidu", "mockApiKey|mockSecretKey"))
 
 
 @pytest.fixture(scope="module")
@@ -172,11 +174,78 @@ def test_tencent_claude_sdk(claude_sdk: anthropic.Anthropic, mock: MockUpstreamT
         assert "".join(stream.text_stream) == ANSWER
 
 
+# -- Baidu ERNIE (15) ---------------------------------------------------------------------------
+
+
+def test_baidu_token_exchange_chat_and_billing(
+    client: openai.OpenAI, mock: MockUpstreamThread, gateway: tuple[str, str, httpx.Client]
+) -> None:
+    mock.clear()
+    reply, request_id = _chat(client, "ernie", max_tokens=40, top_p=0.8)
+    assert reply.choices[0].message.content == ANSWER and reply.choices[0].finish_reason == "stop"
+    assert reply.usage is not None and (reply.usage.prompt_tokens, reply.usage.completion_tokens) == (9, 5)
+    records = mock.requests()
+    exchanges = [r for r in records if r.path == "/oauth/2.0/token"]
+    assert len(exchanges) == 1 and "client_id=mockApiKey" in exchanges[0].query
+    chat = records[-1]
+    assert chat.path == "/rpc/2.0/ai_custom/v1/wenxinworkshop/chat/completions_pro"
+    assert chat.query.startswith("access_token=24.")
+    assert json.loads(chat.body) == {
+        "messages": [{"role": "user", "content": "hello"}],
+        "system": "be brief",
+        "top_p": 0.8,
+        "max_output_tokens": 40,
+    }
+    log = consume_log(gateway[2], request_id)
+    assert (log["prompt_tokens"], log["completion_tokens"], log["quota"]) == (9, 5, 14)
+    # The token is cached: the next request goes straight to chat, to the model's own endpoint.
+    _chat(client, "ernie-speed")
+    assert [r.path for r in mock.requests()[len(records) :]] == [
+        "/rpc/2.0/ai_custom/v1/wenxinworkshop/chat/ernie-speed-128k"
+    ]
+
+
+def test_baidu_stream_is_billed(
+    client: openai.OpenAI, mock: MockUpstreamThread, gateway: tuple[str, str, httpx.Client]
+) -> None:
+    text, usage, request_id = _stream(client, "ernie")
+    assert text == ANSWER
+    assert usage is not None and (usage.prompt_tokens, usage.completion_tokens) == (4, 5)
+    assert _sent(mock)[2]["stream"] is True
+    log = consume_log(gateway[2], request_id)
+    assert (log["prompt_tokens"], log["completion_tokens"], log["is_stream"]) == (4, 5, True)
+
+
+def test_baidu_claude_sdk_stream(claude_sdk: anthropic.Anthropic) -> None:
+    with claude_sdk.messages.stream(
+        model="ernie", max_tokens=64, messages=[{"role": "user", "content": "hi"}]
+    ) as stream:
+        assert "".join(stream.text_stream) == ANSWER
+        final = stream.get_final_message()
+    assert (final.usage.input_tokens, final.usage.output_tokens) == (4, 5)
+
+
+def test_baidu_even_turns_error_is_mapped(client: openai.OpenAI) -> None:
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.chat.completions.create(
+            model="ernie",
+            messages=[{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}],
+        )
+    assert "336006" in caught.value.message
+
+
+# -- credentials the provider does not accept -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("model", "message"),
+    [("hunyuan-wrong", "AuthFailure.SignatureFailure"), ("ernie-wrong", "Client authentication failed")],
+)
 @pytest.mark.parametrize("stream", [False, True])
-def test_a_wrong_signature_is_refused(client: openai.OpenAI, stream: bool) -> None:
+def test_a_wrong_secret_is_refused(client: openai.OpenAI, model: str, message: str, stream: bool) -> None:
     with pytest.raises(openai.APIStatusError) as caught:
         client.chat.completions.create(
-            model="hunyuan-wrong", messages=[{"role": "user", "content": "hello"}], stream=stream
+            model=model, messages=[{"role": "user", "content": "hello"}], stream=stream
         )
-    assert caught.value.status_code == 401
-    assert "AuthFailure.SignatureFailure" in caught.value.message
+    assert caught.value.status_code in (401, 502)
+    assert message in caught.value.message

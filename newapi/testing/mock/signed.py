@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from newapi.testing.mock import tencent
+from newapi.testing.mock import baidu, tencent
 from newapi.testing.mock.context import Ctx, Reply, Stream
 
 Handler = Callable[[Ctx], Reply | Stream]
@@ -19,4 +19,8 @@ def resolve(method: str, path: str) -> tuple[str, Handler] | None:
         return None
     if path == "/":
         return "tencent", tencent.chat
+    if path == "/oauth/2.0/token":
+        return "baidu", baidu.token
+    if path.startswith(baidu.CHAT_PREFIX):
+        return "baidu", baidu.chat
     return None
