@@ -49,18 +49,18 @@ def put_option(client: httpx.Client, key: str, value: object) -> None:
 
 
 def set_prices(bases: list[str], prices: dict[str, float]) -> None:
-    """Per-call prices (``ModelPrice``) set through the first node, then seen by every node."""
+    """Per-call prices (``ModelPrice``) set through the first node, then seen by every node (in
+    ``/api/pricing``, which lists the models a channel serves: MODEL's price is the probe)."""
     with admin(bases[0]) as root:
         put_option(root, "ModelPrice", prices)
     for base in bases:
         with httpx.Client(base_url=base, timeout=10) as client:
-            time_until(lambda: _priced(client, prices), 5.0)
+            time_until(lambda: _priced(client, prices[MODEL]), 5.0)
 
 
-def _priced(client: httpx.Client, prices: dict[str, float]) -> bool:
+def _priced(client: httpx.Client, price: float) -> bool:
     models = client.get("/api/pricing").json().get("data") or []
-    seen = {m.get("model_name"): m.get("model_price") for m in models}
-    return all(seen.get(name) == price for name, price in prices.items())
+    return any(m.get("model_name") == MODEL and m.get("model_price") == price for m in models)
 
 
 def chat(model: str = MODEL, stream: bool = False) -> dict[str, object]:
