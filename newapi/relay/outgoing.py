@@ -69,6 +69,8 @@ def native_formats(channel: ChannelInfo, model: str) -> tuple[str, ...]:
         return (CLAUDE,)
     if kind == ChannelType.GEMINI:
         return (GEMINI,)
+    if kind == compat.NEW_API_UPSTREAM:  # another New API: each family on its own path, as sent
+        return (OPENAI, RESPONSES, CLAUDE, GEMINI)
     if kind == ChannelType.VERTEX_AI:
         return (CLAUDE,) if "claude" in model else (GEMINI,)
     native = NATIVES.get(kind)

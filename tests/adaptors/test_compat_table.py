@@ -20,7 +20,7 @@ def test_every_known_type_is_served_or_refused_with_a_reason() -> None:
 
 
 def test_every_compatible_type_has_a_default_base_url_or_is_self_hosted() -> None:
-    self_hosted = {ChannelType.XINFERENCE}
+    self_hosted = {ChannelType.XINFERENCE, compat.NEW_API_UPSTREAM}
     for kind in compat.COMPAT:
         assert DEFAULT_BASE_URLS.get(kind) or kind in self_hosted, kind
 

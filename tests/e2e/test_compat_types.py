@@ -201,7 +201,6 @@ def test_an_endpoint_the_type_lacks_is_a_clear_400(client: openai.OpenAI, mock: 
         (15, "Baidu"),
         (18, "Xunfei"),
         (57, "Codex"),
-        (60, "New API upstream"),
         (50, "async-task"),
         (77, "knows"),
     ],

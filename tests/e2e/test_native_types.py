@@ -17,6 +17,8 @@ import anthropic
 import httpx
 import openai
 import pytest
+from google import genai
+from google.genai import types as genai_types
 
 from newapi.testing import MockUpstreamThread
 from tests.support.server import serve
@@ -58,6 +60,7 @@ CHANNELS: dict[int, dict[str, str]] = {
         "minimax-busy": "MiniMax-M1-status-429",
     },
     37: {"dify-app": "dify"},
+    60: {"up-gpt": "gpt-4o-mini", "up-claude": "claude-haiku-4-5", "up-gemini": "gemini-2.5-flash"},
 }
 # Dify's body names no model: its faults travel in a header the channel adds (model -> directive)
 FAULTY: dict[str, tuple[int, str]] = {"dify-denied": (37, "status-401"), "dify-broken": (37, "error-event-4")}
@@ -115,15 +118,17 @@ def gateway(
 
 
 @pytest.fixture
-def client(gateway: tuple[str, str, httpx.Client]) -> openai.OpenAI:
+def client(gateway: tuple[str, str, httpx.Client]) -> Iterator[openai.OpenAI]:
     base, key, _ = gateway
-    return openai.OpenAI(base_url=f"{base}/v1", api_key=key, max_retries=0, timeout=20)
+    with openai.OpenAI(base_url=f"{base}/v1", api_key=key, max_retries=0, timeout=20) as sdk:
+        yield sdk
 
 
 @pytest.fixture
-def claude_sdk(gateway: tuple[str, str, httpx.Client]) -> anthropic.Anthropic:
+def claude_sdk(gateway: tuple[str, str, httpx.Client]) -> Iterator[anthropic.Anthropic]:
     base, key, _ = gateway
-    return anthropic.Anthropic(base_url=base, api_key=key, max_retries=0, timeout=20)
+    with anthropic.Anthropic(base_url=base, api_key=key, max_retries=0, timeout=20) as sdk:
+        yield sdk
 
 
 def _sent(mock: MockUpstreamThread) -> tuple[str, dict[str, Any]]:
@@ -472,3 +477,39 @@ def test_dify_errors_are_mapped(client: openai.OpenAI) -> None:
     with pytest.raises(openai.APIError) as broken:
         list(stream)
     assert "Dify failed (mock)." in str(broken.value)
+
+
+# -- New API upstream (60): every family passed to the other instance on its own path ------------
+
+
+def test_new_api_upstream_speaks_every_family(
+    gateway: tuple[str, str, httpx.Client],
+    client: openai.OpenAI,
+    claude_sdk: anthropic.Anthropic,
+    mock: MockUpstreamThread,
+) -> None:
+    reply, request_id = _chat(client, "up-gpt")
+    assert reply.choices[0].message.content == ANSWER
+    record = mock.requests()[-1]
+    assert record.path == "/v1/chat/completions" and record.headers["authorization"] == "Bearer sk-mock"
+    log = consume_log(gateway[2], request_id)
+    assert (log["prompt_tokens"], log["completion_tokens"]) == (4, 5)
+
+    message = claude_sdk.messages.create(
+        model="up-claude", max_tokens=32, messages=[{"role": "user", "content": "hello"}]
+    )
+    assert message.content[0].type == "text" and message.content[0].text == ANSWER
+    record = mock.requests()[-1]
+    assert record.path == "/v1/messages" and record.headers["x-api-key"] == "sk-mock"
+    assert json.loads(record.body)["model"] == "claude-haiku-4-5"  # passed as sent, model mapped
+
+    base, key, _ = gateway
+    gemini = genai.Client(api_key=key, http_options=genai_types.HttpOptions(base_url=base, timeout=20_000))
+    try:
+        answer = gemini.models.generate_content(model="up-gemini", contents="hello")
+    finally:
+        gemini.close()
+    assert answer.text == ANSWER
+    record = mock.requests()[-1]
+    assert record.path == "/v1beta/models/gemini-2.5-flash:generateContent"
+    assert record.headers["x-goog-api-key"] == "sk-mock"

@@ -35,6 +35,8 @@ class Compat:
 
 
 _PASS = None
+#: another New API instance upstream (type 60, past the ids of ChannelType): it speaks every family
+NEW_API_UPSTREAM = 60
 
 COMPAT: dict[int, Compat] = {
     T.OPENAI_MAX: Compat("OpenAIMax"),
@@ -109,6 +111,7 @@ COMPAT: dict[int, Compat] = {
         coding_plans=True,
     ),
     T.DEEPSEEK: Compat("DeepSeek", {"chat": "/v1/chat/completions", "completions": "/beta/completions"}),
+    NEW_API_UPSTREAM: Compat("New API upstream"),
     T.SUBMODEL: Compat("Submodel", {"chat": "/v1/chat/completions", "completions": "/v1/completions"}),
 }
 
