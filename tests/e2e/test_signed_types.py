@@ -30,14 +30,20 @@ TENCENT_KEY = "1300000000|AKIDmockSecretId|mockSecretKeyForTc3"
 # type id -> (channel key, {model the client asks for: model the mock sees})
 CHANNELS: dict[int, tuple[str, dict[str, str]]] = {
     15: ("mockApiKey|mockSecretKey", {"ernie": "ERNIE-4.0-8K", "ernie-speed": "ERNIE-Speed-128K"}),
+    16: ("mockid.mockzhipusecret", {"glm3": "chatglm_turbo"}),
     23: (TENCENT_KEY, {"hunyuan": "hunyuan-lite"}),
 }
 # A channel whose secret the mock does not know: its requests must be refused.
 WRONG: dict[int, tuple[str, dict[str, str]]] = {
     15: ("mockApiKey|wrongSecret", {"ernie-wrong": "ERNIE-4.0-8K"}),
+    16: ("mockid.wrongsecret", {"glm3-wrong": "chatglm_turbo"}),
     23: ("1300000000|AKIDmockSecretId|wrongSecret", {"hunyuan-wrong": "hunyuan-lite"}),
 }
-SIGNED_KEYS = (("tencent", "AKIDmockSecretId|mockSecretKeyForTc3"), ("baidu", "mockApiKey|mockSecretKey"))
+SIGNED_KEYS = (
+    ("tencent", "AKIDmockSecretId|mockSecretKeyForTc3"),
+    ("baidu", "mockApiKey|mockSecretKey"),
+    ("zhipu", "mockid.mockzhipusecret"),
+)
 
 
 @pytest.fixture(scope="module")
@@ -234,12 +240,58 @@ def test_baidu_even_turns_error_is_mapped(client: openai.OpenAI) -> None:
     assert "336006" in caught.value.message
 
 
+# -- Zhipu v3 (16) ------------------------------------------------------------------------------
+
+
+def test_zhipu_jwt_chat_and_billing(
+    client: openai.OpenAI, mock: MockUpstreamThread, gateway: tuple[str, str, httpx.Client]
+) -> None:
+    reply, request_id = _chat(client, "glm3", temperature=0.5)
+    assert reply.choices[0].message.content == ANSWER
+    assert reply.usage is not None and (reply.usage.prompt_tokens, reply.usage.completion_tokens) == (13, 5)
+    path, headers, body = _sent(mock)
+    assert path == "/api/paas/v3/model-api/chatglm_turbo/invoke"
+    assert headers["authorization"].count(".") == 2 and not headers["authorization"].startswith("Bearer")
+    assert body == {
+        "prompt": [
+            {"role": "user", "content": "be brief"},
+            {"role": "assistant", "content": "Okay"},
+            {"role": "user", "content": "hello"},
+        ],
+        "temperature": 0.5,
+    }
+    log = consume_log(gateway[2], request_id)
+    assert (log["prompt_tokens"], log["completion_tokens"], log["quota"]) == (13, 5, 18)
+
+
+def test_zhipu_stream_keeps_leading_spaces_and_is_billed(
+    client: openai.OpenAI, mock: MockUpstreamThread, gateway: tuple[str, str, httpx.Client]
+) -> None:
+    text, usage, request_id = _stream(client, "glm3")
+    assert text == ANSWER  # " there" etc.: v3's raw data lines, no SSE space stripped
+    assert usage is not None and (usage.prompt_tokens, usage.completion_tokens) == (4, 5)
+    assert _sent(mock)[0].endswith("/sse-invoke")
+    log = consume_log(gateway[2], request_id)
+    assert (log["prompt_tokens"], log["completion_tokens"], log["is_stream"]) == (4, 5, True)
+
+
+def test_zhipu_claude_sdk(claude_sdk: anthropic.Anthropic) -> None:
+    message = claude_sdk.messages.create(
+        model="glm3", max_tokens=64, messages=[{"role": "user", "content": "hi"}]
+    )
+    assert message.content[0].type == "text" and message.content[0].text == ANSWER
+
+
 # -- credentials the provider does not accept -------------------------------------------------
 
 
 @pytest.mark.parametrize(
     ("model", "message"),
-    [("hunyuan-wrong", "AuthFailure.SignatureFailure"), ("ernie-wrong", "Client authentication failed")],
+    [
+        ("hunyuan-wrong", "AuthFailure.SignatureFailure"),
+        ("ernie-wrong", "Client authentication failed"),
+        ("glm3-wrong", "Authorization Token"),
+    ],
 )
 @pytest.mark.parametrize("stream", [False, True])
 def test_a_wrong_secret_is_refused(client: openai.OpenAI, model: str, message: str, stream: bool) -> None:

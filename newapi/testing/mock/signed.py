@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from newapi.testing.mock import baidu, tencent
+from newapi.testing.mock import baidu, tencent, zhipu
 from newapi.testing.mock.context import Ctx, Reply, Stream
 
 Handler = Callable[[Ctx], Reply | Stream]
@@ -23,4 +23,6 @@ def resolve(method: str, path: str) -> tuple[str, Handler] | None:
         return "baidu", baidu.token
     if path.startswith(baidu.CHAT_PREFIX):
         return "baidu", baidu.chat
+    if path.startswith(zhipu.PREFIX) and path.endswith(("/invoke", "/sse-invoke")):
+        return "zhipu", zhipu.invoke
     return None
