@@ -16,13 +16,15 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 import redis.asyncio as aioredis
 
+from newapi.settings import Settings
+from newapi.storage.migrate import SchemaNotReady, migrate, schema_revision, wait_for_schema
 from newapi.testing import MockUpstreamThread
 from tests.support.ledger_checks import counters, expected_after, pg_query
 from tests.support.nodes import PRICE_QUOTA, PRICE_USD, burst, node_env, set_prices, settled, until
@@ -152,3 +154,30 @@ async def test_a_slave_waits_for_its_master_and_runs_no_jobs(
         )
     finally:
         await redis.aclose()
+
+
+async def test_the_schema_a_slave_accepts(
+    pg_env: dict[str, str], settings_for: Callable[..., Settings]
+) -> None:
+    """Never migrated or behind: wait (here refuse at once); at head, or at a newer release's
+    revision (its master migrated first, additively): start."""
+    settings = settings_for(pg_env, NODE_TYPE="slave").with_overrides(schema_wait=0.0)
+    with pytest.raises(SchemaNotReady, match="never migrated"):
+        await wait_for_schema(settings, poll=0.01)
+    head = await _migrated(settings)
+    assert await wait_for_schema(settings) == head
+    query = pg_query(pg_env["SQL_DSN"])
+    for revision, accepted in (("0004", False), ("f00dfeed0001", True)):
+        await query("UPDATE alembic_version SET version_num = $1", (revision,))
+        if accepted:
+            assert await wait_for_schema(settings) == revision
+        else:
+            with pytest.raises(SchemaNotReady, match=f"at revision {revision}, not {head}"):
+                await wait_for_schema(settings, poll=0.01)
+
+
+async def _migrated(settings: Settings) -> str:
+    await migrate(settings.with_overrides(node_type="master"))
+    revision = await schema_revision(settings)
+    assert revision is not None
+    return revision
