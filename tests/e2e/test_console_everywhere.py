@@ -104,6 +104,7 @@ def test_dialogs_and_settings_tabs(seeded: Install, tabs: Contexts, mode: str) -
     findings["Request details"] = serious(axe(page))
     page.keyboard.press("Escape")
     page.goto(f"{seeded.url}/console/settings")
+    expect(page.get_by_role("tabpanel")).to_be_visible()  # the options have loaded
     names = page.get_by_role("tab").all_inner_texts()
     assert len(names) >= 7, names
     for name in names:
