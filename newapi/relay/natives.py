@@ -21,6 +21,10 @@ from newapi.adaptors.cohere import channel as cohere
 from newapi.adaptors.cohere import request as cohere_request
 from newapi.adaptors.cohere import response as cohere_response
 from newapi.adaptors.cohere import stream as cohere_stream
+from newapi.adaptors.coze import channel as coze
+from newapi.adaptors.coze import request as coze_request
+from newapi.adaptors.coze import response as coze_response
+from newapi.adaptors.coze import stream as coze_stream
 from newapi.adaptors.dify import channel as dify
 from newapi.adaptors.dify import request as dify_request
 from newapi.adaptors.dify import response as dify_response
@@ -134,6 +138,11 @@ def _dify_chat(req: m.Request, channel: ChannelInfo, key: str) -> Plan:
     return Plan(dify.chat_url(channel), dify.headers(key, req.stream), body)
 
 
+def _coze_chat(req: m.Request, channel: ChannelInfo, key: str) -> Plan:
+    body = coze_request.render_request(req, channel.other or req.model, "newapi-" + uuid.uuid4().hex)
+    return Plan(coze.chat_url(channel), coze.headers(key), body, reframe=coze_stream.as_sse)
+
+
 def _reading(module: Any, reader: Callable[[], Reader]) -> Reading:
     return Reading(module.parse_response, reader, module.usage_of, module.response_id, module.error_message)
 
@@ -174,4 +183,6 @@ NATIVES: dict[int, Native] = {
         _dify_chat,
         quiet=_reading(dify_response, dify_stream.QuietReader),
     ),
+    # Coze bots (the channel's other is the bot id) through the v3 chat API.
+    T.COZE: Native("Coze", "coze", _reading(coze_response, coze_stream.Reader), _coze_chat),
 }

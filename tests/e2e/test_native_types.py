@@ -60,11 +60,17 @@ CHANNELS: dict[int, dict[str, str]] = {
         "minimax-busy": "MiniMax-M1-status-429",
     },
     37: {"dify-app": "dify"},
+    49: {"coze-bot": "coze-bot"},
     60: {"up-gpt": "gpt-4o-mini", "up-claude": "claude-haiku-4-5", "up-gemini": "gemini-2.5-flash"},
 }
 # Dify's body names no model: its faults travel in a header the channel adds (model -> directive)
-FAULTY: dict[str, tuple[int, str]] = {"dify-denied": (37, "status-401"), "dify-broken": (37, "error-event-4")}
-OTHER = {39: "acct-7"}  # Cloudflare's account id
+FAULTY: dict[str, tuple[int, str]] = {
+    "dify-denied": (37, "status-401"),
+    "dify-broken": (37, "error-event-4"),
+    "coze-denied": (49, "status-401"),
+    "coze-broken": (49, "error-event-4"),
+}
+OTHER = {39: "acct-7", 49: "7351234567890"}  # Cloudflare's account id, Coze's bot id
 
 
 @pytest.fixture(scope="module")
@@ -513,3 +519,44 @@ def test_new_api_upstream_speaks_every_family(
     record = mock.requests()[-1]
     assert record.path == "/v1beta/models/gemini-2.5-flash:generateContent"
     assert record.headers["x-goog-api-key"] == "sk-mock"
+
+
+# -- Coze (49): a bot through the v3 chat API, its stream read whole or relayed ------------------
+
+
+def test_coze_whole_and_stream(
+    client: openai.OpenAI, mock: MockUpstreamThread, gateway: tuple[str, str, httpx.Client]
+) -> None:
+    reply, request_id = _chat(client, "coze-bot", user="alice")
+    assert reply.choices[0].message.content == ANSWER
+    path, sent = _sent(mock)
+    assert path == "/v3/chat" and sent["bot_id"] == "7351234567890" and sent["user_id"] == "alice"
+    assert sent["additional_messages"] == [{"role": "user", "content": "hello", "content_type": "text"}]
+    assert sent["stream"] is True  # a whole answer is the stream read to its end
+    log = consume_log(gateway[2], request_id)
+    assert (log["prompt_tokens"], log["completion_tokens"], log["quota"]) == (4, 5, 9)
+    raw = client.chat.completions.with_raw_response.create(
+        model="coze-bot",
+        messages=[{"role": "user", "content": "hi"}],
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    chunks = list(raw.parse())
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == ANSWER
+    assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens == 5
+    log = consume_log(gateway[2], raw.headers["x-oneapi-request-id"])
+    assert (log["prompt_tokens"], log["completion_tokens"]) == (4, 5)
+
+
+def test_coze_errors_are_mapped(client: openai.OpenAI, claude_sdk: anthropic.Anthropic) -> None:
+    # Coze refuses with HTTP 200 and {"code": 4100, "msg": ...}: ours is a 401
+    with pytest.raises(openai.AuthenticationError) as denied:
+        client.chat.completions.create(model="coze-denied", messages=[{"role": "user", "content": "x"}])
+    assert "Incorrect API key provided (mock)." in str(denied.value)
+    with pytest.raises(openai.APIError) as failed:
+        client.chat.completions.create(model="coze-broken", messages=[{"role": "user", "content": "x"}])
+    assert "Coze failed (mock)." in str(failed.value)
+    with claude_sdk.messages.stream(
+        model="coze-bot", max_tokens=32, messages=[{"role": "user", "content": "hi"}]
+    ) as stream:
+        assert "".join(stream.text_stream) == ANSWER

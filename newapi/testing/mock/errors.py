@@ -61,6 +61,9 @@ def body(family: str, status: int, message: str | None = None) -> bytes:
     if family == "minimax":  # sent with HTTP 200 (see reply)
         minimax_code = {400: 2013, 401: 1004, 402: 1008, 429: 1002}.get(status, 1000)
         return dumps({"id": "", "base_resp": {"status_code": minimax_code, "status_msg": text}})
+    if family == "coze":  # sent with HTTP 200 (see reply)
+        coze_code = {400: 4000, 401: 4100, 404: 4200, 429: 4013}.get(status, 5000)
+        return dumps({"code": coze_code, "msg": text})
     if family == "dify":
         return dumps(
             {"code": "invalid_param" if status < 500 else "internal_error", "message": text, "status": status}
@@ -101,7 +104,7 @@ def quoting_key(headers: dict[str, str], query: str) -> str:
 
 def reply(family: str, status: int, message: str | None = None, retry_after: int = 1) -> Reply:
     extra = b"retry-after: %d\r\n" % retry_after if status in (429, 503, 529) else b""
-    if family == "minimax":  # MiniMax answers its errors with HTTP 200 and base_resp
+    if family in ("minimax", "coze"):  # they answer errors with HTTP 200 and a code in the body
         return Reply(200, body(family, status, message))
     return Reply(status, body(family, status, message), headers=extra)
 

@@ -11,6 +11,7 @@ from newapi.testing.mock import (
     cloud,
     cohere,
     compaction,
+    coze,
     dify,
     errors,
     faults,
@@ -62,6 +63,7 @@ _EXACT: dict[tuple[str, str], Route] = {
     ("POST", "/api/embed"): Route("ollama", ollama.embed),
     ("POST", "/v1/text/chatcompletion_v2"): Route("minimax", minimax.chat),
     ("POST", "/v1/chat-messages"): Route("dify", dify.chat),
+    ("POST", "/v3/chat"): Route("coze", coze.chat),
     ("POST", "/anthropic/v1/messages"): Route("claude", claude.messages),
 }
 _GEMINI_ACTIONS: dict[str, Handler] = {
@@ -84,6 +86,7 @@ GENERATIVE = frozenset(
         ollama.chat,
         minimax.chat,
         dify.chat,
+        coze.chat,
     }
 )
 
