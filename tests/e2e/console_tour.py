@@ -71,6 +71,7 @@ PUBLIC = [
     Stop("notice", "/console/notice", None, "Notice"),
     Stop("user-agreement", "/console/user-agreement", None, "User agreement"),
     Stop("privacy-policy", "/console/privacy-policy", None, "Privacy policy"),
+    Stop("not-found", "/console/no-such-page", None, "This page does not exist"),
 ]
 SIGNED_IN = [
     Stop("dashboard", "/console?range=7d", "root", "Dashboard"),
@@ -85,6 +86,8 @@ SIGNED_IN = [
     Stop("settings", "/console/settings", "root", "Settings"),
     Stop("user-dashboard", "/console", "alice", "Dashboard"),
     Stop("user-keys", "/console/keys", "alice", "API keys"),
+    Stop("user-wallet", "/console/wallet", "alice", "Wallet"),
+    Stop("user-profile", "/console/profile", "alice", "Profile"),
 ]
 SETUP = Stop("setup", "/console/setup", None, "Set up New API")
 USERS = {"root": PASSWORD, "alice": "alicepass1"}

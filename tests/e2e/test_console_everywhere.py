@@ -58,7 +58,7 @@ def check(tabs: Contexts, mode: str, stop: Stop) -> None:
     page.screenshot(path=str(SHOTS / f"everywhere-{mode}-{stop.name}.png"))
     assert serious(found) == [], describe(serious(found))
     measured = [c for c in contrast(page, TEXT) if c["text"]]
-    assert len(measured) >= 5, measured
+    assert len(measured) >= 2, measured
     low = [c for c in measured if c["ratio"] < AA]
     assert low == [], low[:10]
     if mode == "phone":
