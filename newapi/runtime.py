@@ -8,15 +8,12 @@ import logging
 import os
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from newapi.api.session import SessionSigner
-from newapi.billing.flusher import Flusher
 from newapi.billing.ledger import Ledger
-from newapi.billing.ledger_redis import RedisLedger
 from newapi.billing.ledger_sql import SqlLedger
 from newapi.billing.log_sink import LogSink
 from newapi.cache.bus import InvalidationBus
@@ -39,7 +36,6 @@ from newapi.options.store import OptionStore
 from newapi.ratelimit import RateLimiter, build_rate_limiter
 from newapi.ratelimit.model_limit import ModelRequestLimiter
 from newapi.relay.health_reporter import HealthReporter
-from newapi.resp.client import RespClient
 from newapi.routing.select import LocalPolling, PollingPositions
 from newapi.settings import Settings
 from newapi.storage import lookups
@@ -47,6 +43,11 @@ from newapi.storage.engine import Database, create_engine, resolve_database, ses
 from newapi.storage.log_db import open_log_engine
 from newapi.storage.options import load_options
 from newapi.upstream import UpstreamClient
+
+# The Redis client, the Redis ledger and its flusher are imported only by a worker configured with
+# Redis: on the embedded default they would cost every worker 11 MB (issue 19).
+if TYPE_CHECKING:
+    from newapi.billing.flusher import Flusher
 
 log = logging.getLogger(__name__)
 
@@ -196,6 +197,9 @@ def _ledger(
 ) -> Ledger:
     if redis is None:
         return _sql_ledger(database, settings, engine, logs)
+    from newapi.billing.ledger_redis import RedisLedger
+    from newapi.resp.client import RespClient
+
     return RedisLedger(
         redis,
         engine,
@@ -244,6 +248,8 @@ async def build_runtime(settings: Settings) -> Runtime:
     log_sink = None if separate is None else LogSink(separate[1], separate[0].dialect)
     redis = None
     if settings.uses_redis:
+        import redis.asyncio as aioredis
+
         # A blocking pool: a burst of requests waits for a connection instead of failing.
         pool = aioredis.BlockingConnectionPool.from_url(
             settings.redis_conn_string,
@@ -286,6 +292,11 @@ async def build_runtime(settings: Settings) -> Runtime:
     )
     _share_with_node(runtime, settings, database)
     if redis is not None:
+        import redis.asyncio as aioredis
+
+        from newapi.billing.flusher import Flusher
+        from newapi.resp.client import RespClient
+
         # Pub/sub idles for long stretches: it gets its own client without a read timeout.
         listener = aioredis.from_url(settings.redis_conn_string, health_check_interval=30)
         runtime.bus = InvalidationBus(
