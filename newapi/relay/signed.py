@@ -9,6 +9,7 @@ from __future__ import annotations
 from newapi.adaptors.baidu import channel as baidu
 from newapi.adaptors.signed import SignedFamily
 from newapi.adaptors.tencent import channel as tencent
+from newapi.adaptors.xunfei import channel as xunfei
 from newapi.adaptors.zhipu import channel as zhipu
 from newapi.core.constants import ChannelType
 from newapi.core.errors import UpstreamProtocolError
@@ -18,6 +19,7 @@ from newapi.upstream.websocket import WebSocketExchange
 SIGNED: dict[int, SignedFamily] = {
     ChannelType.BAIDU: baidu.FAMILY,
     ChannelType.ZHIPU: zhipu.FAMILY,
+    ChannelType.XUNFEI: xunfei.FAMILY,
     ChannelType.TENCENT: tencent.FAMILY,
 }
 BY_NAME: dict[str, SignedFamily] = {family.name: family for family in SIGNED.values()}

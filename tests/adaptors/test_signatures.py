@@ -1,8 +1,8 @@
 """Our signers against the providers' published examples and the reference implementations.
 
 Tencent's TC3 and Xunfei's signed WebSocket URL against the worked examples of their API
-documentation; AWS SigV4 (Bedrock) against botocore's signer and the Vertex service-account JWT
-against google-auth's (issue 17 §6).
+documentation (Xunfei's prints only the first bytes of its digest); AWS SigV4 (Bedrock) against
+botocore's signer and the Vertex service-account JWT against google-auth's (issue 17 §6).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import base64
 import hashlib
 import time
 from datetime import UTC, datetime
+from urllib.parse import parse_qsl
 
 import orjson
 import pytest
@@ -20,6 +21,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from newapi.adaptors.bedrock import sigv4
 from newapi.adaptors.tencent import signature as tc3
 from newapi.adaptors.vertex.credentials import SCOPE, ServiceAccount, signed_jwt
+from newapi.adaptors.xunfei import signature as spark
+from newapi.adaptors.xunfei import versions
 
 # Tencent Cloud API "Signature v3" documentation, worked example (CVM DescribeInstances).
 TC3_SECRET_ID = "AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE"
@@ -159,3 +162,58 @@ def test_vertex_jwt_matches_google_auth(monkeypatch: pytest.MonkeyPatch) -> None
         google_jwt.decode(ours, certs=public, audience=info["token_uri"])
     fresh = signed_jwt(account)
     assert google_jwt.decode(fresh, certs=public, audience=info["token_uri"])["iss"] == info["client_email"]
+
+
+# -- Xunfei Spark's signed WebSocket URL -----------------------------------------------------------
+
+# Xunfei's "通用鉴权URL生成说明" worked example: host, date, request line and APISecret, and the
+# first bytes of the HMAC-SHA256 digest the document prints.
+SPARK_SECRET = "MjlmNzkzNmZkMDQ2OTc0ZDdmNGE2ZTZi"
+SPARK_DATE = "Fri, 05 May 2023 10:43:39 GMT"
+SPARK_DIGEST_PREFIX = b"\xcf\x98\x07v\xed\xe9\xc5Ux\x0032\x93\x8e\xbb"
+
+
+def test_spark_signature_matches_xunfeis_documented_example() -> None:
+    assert spark.http_date(datetime(2023, 5, 5, 10, 43, 39, tzinfo=UTC)) == SPARK_DATE
+    sig = spark.signature(SPARK_SECRET, "spark-api.xf-yun.com", SPARK_DATE, "/v1.1/chat")
+    assert base64.b64decode(sig).startswith(SPARK_DIGEST_PREFIX)
+    assert sig == "z5gHdu3pxVV4ADMyk467wOWDQ9q6BQzR3nfMTjc/DaQ="
+
+
+def test_spark_signed_url_carries_host_date_and_authorization() -> None:
+    url = spark.signed_url(
+        "wss://spark-api.xf-yun.com/v3.5/chat",
+        "key123",
+        SPARK_SECRET,
+        datetime(2023, 5, 5, 10, 43, 39, tzinfo=UTC),
+    )
+    base, _, query = url.partition("?")
+    fields = dict(parse_qsl(query))
+    assert base == "wss://spark-api.xf-yun.com/v3.5/chat"
+    assert fields["host"] == "spark-api.xf-yun.com" and fields["date"] == SPARK_DATE
+    origin = base64.b64decode(fields["authorization"]).decode()
+    expected = spark.signature(SPARK_SECRET, "spark-api.xf-yun.com", SPARK_DATE, "/v3.5/chat")
+    assert origin == (
+        f'api_key="key123", algorithm="hmac-sha256", headers="host date request-line", signature="{expected}"'
+    )
+
+
+@pytest.mark.parametrize(
+    ("model", "other", "version", "domain", "url"),
+    [
+        ("SparkDesk-v3.5", "", "v3.5", "generalv3.5", "wss://spark-api.xf-yun.com/v3.5/chat"),
+        ("SparkDesk", "v4.0", "v4.0", "4.0Ultra", "wss://spark-api.xf-yun.com/v4.0/chat"),
+        ("SparkDesk", "", "v1.1", "lite", "wss://spark-api.xf-yun.com/v1.1/chat"),
+        (
+            "SparkDesk-v3.1-128K",
+            "v3.1-128K",
+            "v3.1-128K",
+            "pro-128k",
+            "wss://spark-api.xf-yun.com/chat/pro-128k",
+        ),
+    ],
+)
+def test_spark_versions(model: str, other: str, version: str, domain: str, url: str) -> None:
+    assert versions.version_of(model, other) == version
+    assert versions.domain_of(version) == domain
+    assert versions.chat_url("", version) == url

@@ -21,22 +21,26 @@ import openai
 import pytest
 
 from newapi.testing import MockUpstreamThread
+from newapi.testing.mock.spark import SparkMockThread
 from tests.support.server import serve
 
 pytestmark = pytest.mark.e2e
 
 ANSWER = "Hello there friend this is"
 TENCENT_KEY = "1300000000|AKIDmockSecretId|mockSecretKeyForTc3"
+SPARK_KEY = "mockapp|mockSparkApiSecret|mockSparkApiKey"
 # type id -> (channel key, {model the client asks for: model the mock sees})
 CHANNELS: dict[int, tuple[str, dict[str, str]]] = {
     15: ("mockApiKey|mockSecretKey", {"ernie": "ERNIE-4.0-8K", "ernie-speed": "ERNIE-Speed-128K"}),
     16: ("mockid.mockzhipusecret", {"glm3": "chatglm_turbo"}),
+    18: (SPARK_KEY, {"spark": "SparkDesk-v3.5", "spark-ultra": "SparkDesk-v4.0"}),
     23: (TENCENT_KEY, {"hunyuan": "hunyuan-lite"}),
 }
 # A channel whose secret the mock does not know: its requests must be refused.
 WRONG: dict[int, tuple[str, dict[str, str]]] = {
     15: ("mockApiKey|wrongSecret", {"ernie-wrong": "ERNIE-4.0-8K"}),
     16: ("mockid.wrongsecret", {"glm3-wrong": "chatglm_turbo"}),
+    18: ("mockapp|wrongSecret|mockSparkApiKey", {"spark-wrong": "SparkDesk-v3.5"}),
     23: ("1300000000|AKIDmockSecretId|wrongSecret", {"hunyuan-wrong": "hunyuan-lite"}),
 }
 SIGNED_KEYS = (
@@ -53,8 +57,14 @@ def mock() -> Iterator[MockUpstreamThread]:
 
 
 @pytest.fixture(scope="module")
+def spark() -> Iterator[SparkMockThread]:
+    with SparkMockThread([SPARK_KEY], chunks=5) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
 def gateway(
-    mock: MockUpstreamThread, tmp_path_factory: pytest.TempPathFactory
+    mock: MockUpstreamThread, spark: SparkMockThread, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[str, str, httpx.Client]]:
     directory = tmp_path_factory.mktemp("signed")
     env = {"SQLITE_PATH": str(directory / "one-api.db"), "STREAMING_TIMEOUT": "5"}
@@ -72,7 +82,7 @@ def gateway(
                     "type": kind,
                     "key": key,
                     "name": f"signed-{kind}-{next(iter(mapping))}",
-                    "base_url": mock.url,
+                    "base_url": spark.url if kind == 18 else mock.url,
                     "models": ",".join(mapping),
                     "model_mapping": json.dumps(mapping),
                 }
@@ -282,6 +292,53 @@ def test_zhipu_claude_sdk(claude_sdk: anthropic.Anthropic) -> None:
     assert message.content[0].type == "text" and message.content[0].text == ANSWER
 
 
+# -- Xunfei Spark (18) --------------------------------------------------------------------------
+
+
+def test_spark_websocket_chat_and_billing(
+    client: openai.OpenAI, spark: SparkMockThread, gateway: tuple[str, str, httpx.Client]
+) -> None:
+    reply, request_id = _chat(client, "spark", temperature=0.5, max_tokens=100)
+    assert reply.choices[0].message.content == ANSWER
+    assert reply.usage is not None and (reply.usage.prompt_tokens, reply.usage.completion_tokens) == (9, 5)
+    frame = spark.mock.frames[-1]
+    assert spark.mock.paths[-1] == "/v3.5/chat"
+    assert frame["header"]["app_id"] == "mockapp"
+    assert frame["parameter"]["chat"] == {
+        "domain": "generalv3.5",
+        "auditing": "default",
+        "temperature": 0.5,
+        "max_tokens": 100,
+    }
+    assert frame["payload"]["message"]["text"] == [
+        {"role": "system", "content": "be brief"},
+        {"role": "user", "content": "hello"},
+    ]
+    log = consume_log(gateway[2], request_id)
+    assert (log["prompt_tokens"], log["completion_tokens"], log["quota"]) == (9, 5, 14)
+
+
+def test_spark_stream_usage_from_the_last_frame(
+    client: openai.OpenAI, spark: SparkMockThread, gateway: tuple[str, str, httpx.Client]
+) -> None:
+    text, usage, request_id = _stream(client, "spark-ultra")
+    assert text == ANSWER
+    assert usage is not None and (usage.prompt_tokens, usage.completion_tokens) == (4, 5)
+    assert spark.mock.paths[-1] == "/v4.0/chat"
+    assert spark.mock.frames[-1]["parameter"]["chat"]["domain"] == "4.0Ultra"
+    log = consume_log(gateway[2], request_id)
+    assert (log["prompt_tokens"], log["completion_tokens"], log["is_stream"]) == (4, 5, True)
+
+
+def test_spark_claude_sdk(claude_sdk: anthropic.Anthropic) -> None:
+    with claude_sdk.messages.stream(
+        model="spark", max_tokens=64, messages=[{"role": "user", "content": "hi"}]
+    ) as stream:
+        assert "".join(stream.text_stream) == ANSWER
+        final = stream.get_final_message()
+    assert (final.usage.input_tokens, final.usage.output_tokens) == (4, 5)
+
+
 # -- credentials the provider does not accept -------------------------------------------------
 
 
@@ -291,6 +348,7 @@ def test_zhipu_claude_sdk(claude_sdk: anthropic.Anthropic) -> None:
         ("hunyuan-wrong", "AuthFailure.SignatureFailure"),
         ("ernie-wrong", "Client authentication failed"),
         ("glm3-wrong", "Authorization Token"),
+        ("spark-wrong", "HMAC signature does not match"),
     ],
 )
 @pytest.mark.parametrize("stream", [False, True])

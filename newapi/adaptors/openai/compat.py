@@ -128,7 +128,7 @@ NATIVE = frozenset({T.OPENAI, T.AZURE, T.CUSTOM, T.ANTHROPIC, T.GEMINI, T.AWS, T
 #: ... and those of newapi.relay.natives (a protocol of their own, plain key auth)
 NATIVE |= {T.COHERE, T.OLLAMA, T.MINIMAX, T.DIFY, T.COZE}
 #: Types with their own signed auth (Baidu, Zhipu v3, Xunfei, Tencent: newapi.relay.signed).
-SIGNED_TYPES = frozenset({T.BAIDU, T.ZHIPU, T.TENCENT})
+SIGNED_TYPES = frozenset({T.BAIDU, T.ZHIPU, T.XUNFEI, T.TENCENT})
 SERVED = NATIVE | SIGNED_TYPES | frozenset(COMPAT)
 _TASK_TYPES = frozenset(
     {T.MIDJOURNEY, T.MIDJOURNEY_PLUS, T.SUNO, T.KLING, T.JIMENG, T.VIDU, T.DOUBAO_VIDEO, T.SORA}
