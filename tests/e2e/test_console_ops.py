@@ -117,7 +117,9 @@ def test_bulk_enable_disable_and_delete(
 def test_filters_reach_the_server_and_tag_mode_spans_pages(
     page: Page, base: str, root: httpx.Client, mock: MockUpstreamThread
 ) -> None:
-    make_channel(root, mock, name="wide-top", tag="wide", priority=10, group="vip")
+    make_channel(
+        root, mock, name="wide-top", tag="wide", priority=10, group="vip", models="gpt-4o-mini,special-model"
+    )
     for n in range(4):
         make_channel(root, mock, name=f"filler-{n}", priority=5)
     make_channel(root, mock, name="wide-bottom", tag="wide", priority=-1)
@@ -146,6 +148,12 @@ def test_filters_reach_the_server_and_tag_mode_spans_pages(
     page.goto(f"{base}/console/channels?keyword=wide&status=1&group=vip")
     expect(rows(page)).to_have_count(1)
     expect(page.get_by_role("note")).to_have_count(0)  # no "the search ignores these" any more
+    page.goto(f"{base}/console/channels")
+    page.get_by_label("Model", exact=True).fill("special")
+    page.get_by_role("button", name="Search").click()
+    expect(page).to_have_url(re.compile(r"model=special"))
+    expect(rows(page)).to_have_count(1)
+    expect(rows(page, "wide-top")).to_have_count(1)
 
 
 def test_type_picker_offers_served_types_and_a_refused_channel_says_why(

@@ -36,6 +36,7 @@ interface Search {
   tag?: string
   group?: string
   keyword?: string
+  model?: string
   tag_mode?: number
 }
 
@@ -48,6 +49,7 @@ const search = (raw: Record<string, unknown>): Search =>
     tag: str(raw, 'tag'),
     group: str(raw, 'group'),
     keyword: str(raw, 'keyword'),
+    model: str(raw, 'model'),
     tag_mode: int(raw, 'tag_mode', 1, 1),
   })
 
@@ -68,13 +70,14 @@ function Channels() {
   const s = Route.useSearch()
   const page = s.p ?? 1
   const size = s.size ?? 20
-  // Both routes take every filter (New API's); only a keyword needs the search. In tag mode a
+  // Both routes take every filter (New API's); only a keyword or model needs the search. In tag mode a
   // page is a page of tags, each with all of its channels.
   const list = useQuery({
     queryKey: ['channels', s, page, size],
     queryFn: () =>
-      api.get<Page<Channel> & { tags?: TagSummary[] }>(s.keyword ? '/api/channel/search' : '/api/channel/', {
+      api.get<Page<Channel> & { tags?: TagSummary[] }>(s.keyword || s.model ? '/api/channel/search' : '/api/channel/', {
         keyword: s.keyword,
+        model: s.model,
         group: s.group,
         status: s.status,
         type: s.type,
@@ -100,6 +103,7 @@ function Channels() {
   const [tagDraft, setTagDraft] = useState('')
   const [filters, setFilters] = useState({
     keyword: s.keyword ?? '',
+    model: s.model ?? '',
     group: s.group ?? '',
     tag: s.tag ?? '',
     status: String(s.status ?? ''),
@@ -244,6 +248,7 @@ function Channels() {
     void navigate({
       search: {
         keyword: filters.keyword.trim() || undefined,
+        model: filters.model.trim() || undefined,
         group: filters.group.trim() || undefined,
         tag: filters.tag.trim() || undefined,
         status: filters.status ? Number(filters.status) : undefined,
@@ -272,6 +277,9 @@ function Channels() {
         >
           <Field label={t('channels.keyword')}>
             <Input value={filters.keyword} onChange={(e) => setFilters((f) => ({ ...f, keyword: e.target.value }))} />
+          </Field>
+          <Field label={t('channels.modelFilter')}>
+            <Input value={filters.model} onChange={(e) => setFilters((f) => ({ ...f, model: e.target.value }))} />
           </Field>
           <Field label={t('channels.group')}>
             <Input value={filters.group} onChange={(e) => setFilters((f) => ({ ...f, group: e.target.value }))} />
