@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 import msgspec
+import orjson
 from sqlalchemy import delete, func, select, update
 from starlette.requests import Request
 from starlette.responses import Response
@@ -26,6 +27,7 @@ from newapi.api.envelope import (
 )
 from newapi.api.likes import like_pattern
 from newapi.api.ratelimits import search_limit
+from newapi.cache.parse import parse_auto_groups
 from newapi.core.constants import TokenStatus
 from newapi.core.keys import mask_key, new_token_key
 from newapi.options.groups import usable_groups
@@ -33,14 +35,21 @@ from newapi.storage.rows import as_dict
 from newapi.storage.tables import Token
 
 MAX_NAME = 50
-_HIDDEN = frozenset({"deleted_at", "auto_groups"})
+_HIDDEN = frozenset({"deleted_at"})
 
 
 def token_json(token: Token, *, reveal: bool = False) -> dict[str, Any]:
     data = as_dict(token, _HIDDEN)
     data["key"] = (token.key or "") if reveal else mask_key(token.key or "")
     data["allow_ips"] = token.allow_ips or ""
+    own = parse_auto_groups(token.auto_groups)
+    data["auto_groups"] = list(own) if own is not None else None
     return data
+
+
+def _auto_groups_text(groups: list[str] | None) -> str | None:
+    """The column's JSON array; None (inherit AutoGroups) when the body sent none."""
+    return orjson.dumps(list(dict.fromkeys(groups))).decode() if groups is not None else None
 
 
 class TokenBody(msgspec.Struct):
@@ -54,6 +63,8 @@ class TokenBody(msgspec.Struct):
     allow_ips: str | None = ""
     group: str = ""
     cross_group_retry: bool = False
+    #: the token's own ``auto`` groups in order (None: the AutoGroups option)
+    auto_groups: list[str] | None = None
     status: SmallInt = TokenStatus.ENABLED
 
 
@@ -68,6 +79,9 @@ def _validate(body: TokenBody, caller: Caller, groups: dict[str, str]) -> None:
         raise ApiError("expired_time must be -1 (never) or a unix timestamp")
     if body.group and body.group != "auto" and body.group not in groups:
         raise ApiError(f"group {body.group!r} is not available to this user")
+    for group in body.auto_groups or ():
+        if group == "auto" or group not in groups:
+            raise ApiError(f"auto group {group!r} is not available to this user")
     if body.status not in (
         TokenStatus.ENABLED,
         TokenStatus.DISABLED,
@@ -161,6 +175,7 @@ async def create_token(request: Request, caller: Caller) -> Response:
             allow_ips=body.allow_ips or "",
             group=body.group,
             cross_group_retry=body.cross_group_retry,
+            auto_groups=_auto_groups_text(body.auto_groups),
             used_quota=0,
         )
         db.add(token)
@@ -200,6 +215,7 @@ async def update_token(request: Request, caller: Caller) -> Response:
                 allow_ips=target.allow_ips or "",
                 group=target.group,
                 cross_group_retry=target.cross_group_retry,
+                auto_groups=_auto_groups_text(target.auto_groups),
             )
         await db.execute(update(Token).where(Token.id == token.id).values(**values))
         key = token.key or ""

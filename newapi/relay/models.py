@@ -18,8 +18,8 @@ from newapi.core.types import Receive, Scope, Send
 from newapi.http.client_ip import client_ip
 from newapi.http.headers import RequestHeaders
 from newapi.http.responses import send_bytes, send_error
-from newapi.options.groups import usable_groups
 from newapi.relay import admission
+from newapi.relay.auto_group import auto_groups
 from newapi.relay.ids import new_request_id
 
 if TYPE_CHECKING:
@@ -64,12 +64,9 @@ def models_for(runtime: Runtime, caller: Caller) -> list[str]:
     """The models the caller's group(s) have channels for, narrowed by the token's model limits."""
     index = runtime.channels
     if caller.group == "auto":
-        groups = runtime.options.get_json("AutoGroups", ["default"]) or ["default"]
-        usable = usable_groups(runtime.options, caller.user.group)
         names: set[str] = set()
-        for group in groups:
-            if group in usable:
-                names.update(index.models(group))
+        for group in auto_groups(runtime.options, caller.user.group, caller.token):
+            names.update(index.models(group))
     else:
         names = set(index.models(caller.group))
     if caller.token.model_limits_enabled:

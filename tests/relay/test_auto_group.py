@@ -102,3 +102,29 @@ async def test_token_auto_groups_of_no_usable_group_find_no_channel(
     reply = await _ask(client, account)
     assert reply.status_code == 503, reply.text
     assert "group auto" in reply.text
+
+
+async def test_auto_groups_set_through_the_token_api_route_requests_and_list_models(
+    gateway: Gateway, client: httpx.AsyncClient, mock: MockUpstreamThread
+) -> None:
+    from tests.support.inprocess import setup_root
+
+    await _setup(gateway, mock, cross=False)
+    root = await setup_root(client)
+    refused = await root.post("/api/token/", json={"name": "t", "group": "auto", "auto_groups": ["nope"]})
+    assert not refused.json()["success"] and "nope" in refused.json()["message"]
+    created = await root.post(
+        "/api/token/",
+        json={"name": "t", "group": "auto", "unlimited_quota": True, "auto_groups": ["svip", "default"]},
+    )
+    token = created.json()["data"]
+    assert token["auto_groups"] == ["svip", "default"]
+    key = {"authorization": f"Bearer sk-{token['key']}"}
+    body = {"model": GPT, "messages": [{"role": "user", "content": "hi"}]}
+    assert (await client.post("/v1/chat/completions", json=body, headers=key)).status_code == 200
+    assert [r.model for r in mock.requests()] == ["svip"]  # svip first, as the token orders them
+    listed = (await client.get("/v1/models", headers=key)).json()
+    assert [m["id"] for m in listed["data"]] == [GPT]
+    token["auto_groups"] = None  # back to inheriting AutoGroups (vip first: both fail, no cross retry)
+    updated = (await root.put("/api/token/", json=token)).json()
+    assert updated["success"] and updated["data"]["auto_groups"] is None

@@ -1978,6 +1978,8 @@ export interface components {
         TokenBody: {
             /** @default  */
             allow_ips: string | null;
+            /** @default null */
+            auto_groups: string[] | null;
             /** @default false */
             cross_group_retry: boolean;
             /** @default -1 */

@@ -80,6 +80,7 @@ export interface Token {
   used_quota: number
   group: string
   cross_group_retry: boolean
+  auto_groups?: string[] | null
 }
 
 export interface Channel {

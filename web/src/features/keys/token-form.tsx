@@ -92,6 +92,8 @@ export function TokenForm({ open, onOpenChange, token, onCreated }: Props) {
       allow_ips: v.allowIps.trim(),
       group: v.group,
       cross_group_retry: token?.cross_group_retry ?? false,
+      // The token's own auto groups ride along unchanged (a PUT replaces every field).
+      auto_groups: token?.auto_groups ?? null,
     }
     try {
       if (token) await api.put('/api/token/', body)
