@@ -118,7 +118,7 @@ UPSTREAM: dict[str, Upstream] = {
         name: Upstream(c.parse_response, c.reader, c.usage_of, c.response_id, c.error_message)
         for name, c in CODECS.items()
     },
-    **{n.target: _read(n.reading) for n in NATIVES.values()},
+    **{n.target: _read(n.reading) for n in NATIVES.values() if n.reading is not None},
     **{n.target + QUIET: _read(n.quiet) for n in NATIVES.values() if n.quiet is not None},
 }
 

@@ -37,6 +37,9 @@ from newapi.adaptors.ollama import channel as ollama
 from newapi.adaptors.ollama import request as ollama_request
 from newapi.adaptors.ollama import response as ollama_response
 from newapi.adaptors.ollama import stream as ollama_stream
+from newapi.adaptors.replicate import channel as replicate
+from newapi.adaptors.replicate import request as replicate_request
+from newapi.adaptors.replicate import response as replicate_response
 from newapi.convert import model as m
 from newapi.convert.stream import Reader
 from newapi.core.constants import ChannelType as T
@@ -58,6 +61,8 @@ class Plan:
     convert: WholeReply | None = None
     #: the provider's stream framing turned into SSE (Ollama's NDJSON)
     reframe: Reframe | None = None
+    #: the format its errors are read in, when not the type's own (Replicate's are OpenAI-like)
+    target: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,8 +87,8 @@ EndpointBuilder = Callable[[dict[str, Any], ChannelInfo, str, str], Plan]
 class Native:
     name: str
     target: str  # the format its chat is spoken in
-    reading: Reading
-    chat: ChatBuilder
+    reading: Reading | None  # None: the type has no chat
+    chat: ChatBuilder | None
     endpoints: Mapping[str, EndpointBuilder] = field(default_factory=dict)
     #: client families the type also speaks as they are (passed through, not converted)
     formats: tuple[str, ...] = ()
@@ -93,7 +98,8 @@ class Native:
     quiet: Reading | None = None
 
     def served(self) -> str:
-        return ", ".join(["chat", *sorted(self.endpoints), *sorted(self.passthrough)])
+        chat = ["chat"] if self.chat is not None else []
+        return ", ".join([*chat, *sorted(self.endpoints), *sorted(self.passthrough)])
 
 
 def _cohere_chat(req: m.Request, channel: ChannelInfo, key: str) -> Plan:
@@ -143,6 +149,19 @@ def _coze_chat(req: m.Request, channel: ChannelInfo, key: str) -> Plan:
     return Plan(coze.chat_url(channel), coze.headers(key), body, reframe=coze_stream.as_sse)
 
 
+def _replicate_images(body: dict[str, Any], channel: ChannelInfo, key: str, model: str) -> Plan:
+    if body.get("response_format") == "b64_json":
+        # New API downloads the files to inline them; that fetch is not done here.
+        raise ValueError("Replicate channels answer image URLs only (response_format b64_json is not served)")
+    return Plan(
+        replicate.predictions_url(channel, model),
+        replicate.headers(key),
+        replicate_request.image_request(body),
+        convert=replicate_response.image_reply,
+        target="openai",
+    )
+
+
 def _reading(module: Any, reader: Callable[[], Reader]) -> Reading:
     return Reading(module.parse_response, reader, module.usage_of, module.response_id, module.error_message)
 
@@ -185,4 +204,6 @@ NATIVES: dict[int, Native] = {
     ),
     # Coze bots (the channel's other is the bot id) through the v3 chat API.
     T.COZE: Native("Coze", "coze", _reading(coze_response, coze_stream.Reader), _coze_chat),
+    # New API's Replicate adaptor: image generation only.
+    T.REPLICATE: Native("Replicate", "replicate", None, None, {"images": _replicate_images}),
 }

@@ -382,10 +382,11 @@ class Planner:
         if call.fmt == OPENAI and call.endpoint.name in native.passthrough:
             out = self._openai_passthrough(call, channel, key)
             return out
-        if call.fmt != OPENAI or call.endpoint is _CHAT:
+        conversation = call.fmt != OPENAI or call.endpoint is _CHAT
+        if conversation and native.chat is not None:
             plan = native.chat(self._convert(call, call.upstream_model), channel, key)
         else:
-            build = native.endpoints.get(call.endpoint.name)
+            build = None if conversation else native.endpoints.get(call.endpoint.name)
             if build is None or call.endpoint.multipart:
                 message = f"{native.name} channels serve {native.served()} only, not {call.endpoint.name}"
                 raise BadRequest(message, code="unsupported_endpoint")
@@ -394,6 +395,7 @@ class Planner:
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
                 raise BadRequest(f"cannot convert the request: {exc}") from None
         body = self._finish(plan.body, channel)
+        target = plan.target or target
         if native.quiet is not None and not self._runtime.settings.dify_debug:
             target += QUIET
         return Outgoing(plan.url, plan.headers, body, target, convert=plan.convert, reframe=plan.reframe)

@@ -61,6 +61,7 @@ CHANNELS: dict[int, dict[str, str]] = {
     },
     37: {"dify-app": "dify"},
     49: {"coze-bot": "coze-bot"},
+    56: {"rep-flux": "black-forest-labs/flux-schnell", "rep-denied": "black-forest-labs/flux-status-401"},
     60: {"up-gpt": "gpt-4o-mini", "up-claude": "claude-haiku-4-5", "up-gemini": "gemini-2.5-flash"},
 }
 # Dify's body names no model: its faults travel in a header the channel adds (model -> directive)
@@ -119,6 +120,8 @@ def gateway(
             assert created["success"], (model, created)
         option = {"key": "ModelRatio", "value": json.dumps(ratios)}
         assert admin.put("/api/option/", json=option).json()["success"]
+        prices = {"key": "ModelPrice", "value": json.dumps({"rep-flux": 0.04})}  # images: per call
+        assert admin.put("/api/option/", json=prices).json()["success"]
         token = admin.post("/api/token/", json={"name": "native", "unlimited_quota": True}).json()
         yield base, "sk-" + token["data"]["key"], admin
 
@@ -560,3 +563,36 @@ def test_coze_errors_are_mapped(client: openai.OpenAI, claude_sdk: anthropic.Ant
         model="coze-bot", max_tokens=32, messages=[{"role": "user", "content": "hi"}]
     ) as stream:
         assert "".join(stream.text_stream) == ANSWER
+
+
+# -- Replicate (56): image generation through a prediction, Prefer: wait --------------------------
+
+
+def test_replicate_images(
+    client: openai.OpenAI, mock: MockUpstreamThread, gateway: tuple[str, str, httpx.Client]
+) -> None:
+    raw = client.images.with_raw_response.generate(
+        model="rep-flux", prompt="a red fox", size="1792x1024", n=2
+    )
+    images = raw.parse()
+    record = mock.requests()[-1]
+    base = f"https://replicate.delivery/mock/predmock{record.id:08d}"
+    assert [d.url for d in images.data or []] == [f"{base}/out-0.webp", f"{base}/out-1.webp"]
+    assert record.path == "/v1/models/black-forest-labs/flux-schnell/predictions"
+    assert record.headers["prefer"] == "wait" and record.headers["authorization"] == "Bearer sk-mock"
+    assert json.loads(record.body) == {
+        "input": {"prompt": "a red fox", "aspect_ratio": "16:9", "num_outputs": 2}
+    }
+    log = consume_log(gateway[2], raw.headers["x-oneapi-request-id"])
+    assert log["quota"] == 2 * 0.04 * 500_000  # per-call price x n
+    with pytest.raises(openai.BadRequestError) as refused:
+        client.images.generate(model="rep-flux", prompt="x", response_format="b64_json")
+    assert "b64_json" in str(refused.value)
+    with pytest.raises(openai.BadRequestError):
+        client.chat.completions.create(model="rep-flux", messages=[{"role": "user", "content": "x"}])
+
+
+def test_replicate_errors_are_mapped(client: openai.OpenAI) -> None:
+    with pytest.raises(openai.AuthenticationError) as denied:
+        client.images.generate(model="rep-denied", prompt="x")
+    assert "Incorrect API key provided (mock)." in str(denied.value)

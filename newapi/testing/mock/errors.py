@@ -61,6 +61,8 @@ def body(family: str, status: int, message: str | None = None) -> bytes:
     if family == "minimax":  # sent with HTTP 200 (see reply)
         minimax_code = {400: 2013, 401: 1004, 402: 1008, 429: 1002}.get(status, 1000)
         return dumps({"id": "", "base_resp": {"status_code": minimax_code, "status_msg": text}})
+    if family == "replicate":
+        return dumps({"title": "Mock error", "detail": text, "status": status})
     if family == "coze":  # sent with HTTP 200 (see reply)
         coze_code = {400: 4000, 401: 4100, 404: 4200, 429: 4013}.get(status, 5000)
         return dumps({"code": coze_code, "msg": text})

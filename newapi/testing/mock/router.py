@@ -22,6 +22,7 @@ from newapi.testing.mock import (
     ollama,
     openai,
     openai_misc,
+    replicate,
     responses,
     signed,
 )
@@ -143,6 +144,9 @@ def resolve(method: str, path: str) -> Route | None:
         return Route(
             family, partial(cloud.vertex, publisher=publisher, model=model, action=action), model, action
         )
+    if path.startswith("/v1/models/") and path.endswith("/predictions") and method == "POST":
+        model = path[len("/v1/models/") : -len("/predictions")]  # Replicate's owner/name
+        return Route("replicate", replicate.predictions, model)
     for prefix in ("/v1beta/models/", "/v1/models/"):
         if path.startswith(prefix):
             name, _, action = path[len(prefix) :].partition(":")
