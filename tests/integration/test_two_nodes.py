@@ -97,6 +97,15 @@ def _relay_status(base: str, key: str, model: str = MODEL) -> int:
         ).status_code
 
 
+def _models(base: str, key: str) -> tuple[int, set[str]]:
+    """``GET /v1/models`` with ``key``: the token's check and the channels' models, with no
+    upstream call (a cheap probe; each change is then confirmed by a relayed request)."""
+    with httpx.Client(base_url=base, timeout=10) as client:
+        answer = client.get("/v1/models", headers={"Authorization": f"Bearer {key}"})
+        ids = {m["id"] for m in answer.json().get("data") or []} if answer.status_code == 200 else set()
+        return answer.status_code, ids
+
+
 def _coherence(writer_base: str, reader_base: str, setup: Setup) -> dict[str, float]:
     """Seconds from each management write's answer on one node to the other node serving it."""
     seconds: dict[str, float] = {}
@@ -106,24 +115,18 @@ def _coherence(writer_base: str, reader_base: str, setup: Setup) -> dict[str, fl
         me = reader.get("/api/user/self", headers={"New-Api-User": "1"}).json()
         assert me["success"] and me["data"]["username"] == "root", me
 
-        made = root.post("/api/token/", json={"name": "coherence", "unlimited_quota": True}).json()
-        assert made["success"], made
-        key = "sk-" + str(made["data"]["key"]).removeprefix("sk-")
-        seconds["token created"] = time_until(lambda: _relay_status(reader_base, key) == 200, 5.0)
+        seconds.update(_token_round(root, reader_base, "coherence"))
 
-        token_id = made["data"]["id"]
-        disabled = root.put("/api/token/?status_only=true", json={"id": token_id, "status": 2}).json()
-        assert disabled["success"], disabled
-        seconds["token disabled"] = time_until(lambda: _relay_status(reader_base, key) == 401, 5.0)
-
+        assert EXTRA_MODEL not in _models(reader_base, setup.key)[1]
         assert _relay_status(reader_base, setup.key, EXTRA_MODEL) != 200
         changed = root.put(
             "/api/channel/", json={"id": setup.channel_id, "models": f"{MODEL},{EXTRA_MODEL}"}
         ).json()
         assert changed["success"], changed
         seconds["channel changed"] = time_until(
-            lambda: _relay_status(reader_base, setup.key, EXTRA_MODEL) == 200, 5.0
+            lambda: EXTRA_MODEL in _models(reader_base, setup.key)[1], 5.0
         )
+        assert _relay_status(reader_base, setup.key, EXTRA_MODEL) == 200
 
         name = f"node-{uuid.uuid4().hex[:8]}"
         put_option(root, "SystemName", name)
@@ -131,6 +134,21 @@ def _coherence(writer_base: str, reader_base: str, setup: Setup) -> dict[str, fl
             lambda: reader.get("/api/status").json()["data"]["system_name"] == name, 5.0
         )
     return seconds
+
+
+def _token_round(root: httpx.Client, reader_base: str, name: str) -> dict[str, float]:
+    """A token created, then disabled, through ``root``'s node; seconds until the reader serves
+    it, then refuses it."""
+    made = root.post("/api/token/", json={"name": name, "unlimited_quota": True}).json()
+    assert made["success"], made
+    key = "sk-" + str(made["data"]["key"]).removeprefix("sk-")
+    created = time_until(lambda: _models(reader_base, key)[0] == 200, 5.0)
+    assert _relay_status(reader_base, key) == 200
+    disabled = root.put("/api/token/?status_only=true", json={"id": made["data"]["id"], "status": 2}).json()
+    assert disabled["success"], disabled
+    refused = time_until(lambda: _models(reader_base, key)[0] == 401, 5.0)
+    assert _relay_status(reader_base, key) == 401
+    return {"token created": created, "token disabled": refused}
 
 
 def test_a_change_through_one_node_is_served_by_the_other_within_a_second(
@@ -149,12 +167,7 @@ def test_a_change_through_one_node_is_served_by_the_other_within_a_second(
 
 def _coherence_back(writer_base: str, reader_base: str) -> dict[str, float]:
     with admin(writer_base) as root:
-        made = root.post("/api/token/", json={"name": "back", "unlimited_quota": True}).json()
-        key = "sk-" + str(made["data"]["key"]).removeprefix("sk-")
-        created = time_until(lambda: _relay_status(reader_base, key) == 200, 5.0)
-        root.put("/api/token/?status_only=true", json={"id": made["data"]["id"], "status": 2})
-        disabled = time_until(lambda: _relay_status(reader_base, key) == 401, 5.0)
-    return {"token created": created, "token disabled": disabled}
+        return _token_round(root, reader_base, "back")
 
 
 async def _logged(query: Query, setup: Setup) -> list[tuple[str, int]]:
