@@ -9,6 +9,7 @@ file order. Screenshots go beside part 1's in build/e2e-console/.
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 import time
@@ -190,7 +191,20 @@ def test_type_picker_offers_served_types_and_a_refused_channel_says_why(
     expect(dialog.get_by_label("API version", exact=True)).to_be_visible()
     expect(dialog.get_by_label("OpenAI organization")).to_have_count(0)
     shot(page, "channel-form-azure")
-    dialog.get_by_role("button", name="Cancel").click()
+    # Request-field flags per type, saved as booleans in `settings` (the relay reads them).
+    dialog.get_by_label("Type").select_option("14")
+    expect(dialog.get_by_label("Add ?beta=true to Claude requests")).to_be_visible()
+    expect(dialog.get_by_label("Remove store")).to_have_count(0)
+    dialog.get_by_label("Type").select_option("1")
+    dialog.get_by_label("Name").fill("flags")
+    dialog.get_by_label("Key", exact=True).fill("sk-flags")
+    dialog.get_by_label("Models", exact=True).fill("gpt-4o-mini")
+    dialog.get_by_label("Remove store").check()
+    dialog.get_by_label("Let service_tier through (may cost more)").check()
+    dialog.get_by_role("button", name="Create").click()
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    saved = root.get("/api/channel/search", params={"keyword": "flags"}).json()["data"]["items"][0]
+    assert json.loads(saved["settings"]) == {"disable_store": True, "allow_service_tier": True}
 
 
 def test_multi_key_edit_appends_or_replaces(

@@ -14,7 +14,17 @@ import { Dialog } from '@/components/ui/dialog'
 import { Field } from '@/components/ui/field'
 import { Input, Select, Textarea } from '@/components/ui/input'
 import { messageOf } from '@/lib/errors'
-import { jsonObjectError, servedName, TYPE_KEY_HINT, TYPE_OTHER, TYPE_SETTINGS, typeName, useChannelTypes } from './types'
+import {
+  jsonObjectError,
+  servedName,
+  SETTING_CHOICES,
+  TYPE_KEY_HINT,
+  TYPE_OTHER,
+  TYPE_SETTINGS,
+  typeFlags,
+  typeName,
+  useChannelTypes,
+} from './types'
 
 const JSON_FIELDS = ['model_mapping', 'status_code_mapping', 'param_override', 'header_override'] as const
 
@@ -47,6 +57,7 @@ interface Values {
   system_prompt: string
   system_prompt_override: boolean
   type_settings: Record<string, string>
+  type_flags: Record<string, boolean>
 }
 
 function parseObject(text: string | null | undefined): Record<string, unknown> {
@@ -90,6 +101,7 @@ function defaults(channel: Channel | null): Values {
     system_prompt: typeof setting.system_prompt === 'string' ? setting.system_prompt : '',
     system_prompt_override: setting.system_prompt_override === true,
     type_settings: Object.fromEntries(Object.entries(settings).map(([k, v]) => [k, String(v ?? '')])),
+    type_flags: Object.fromEntries(Object.entries(settings).map(([k, v]) => [k, v === true])),
   }
 }
 
@@ -177,6 +189,10 @@ export function ChannelForm({ channel, onOpenChange }: Props) {
       system_prompt_override: v.system_prompt_override,
     }
     const settings = { ...parseObject(channel?.settings) }
+    for (const flag of typeFlags(Number(v.type))) {
+      if (v.type_flags[flag]) settings[flag] = true
+      else delete settings[flag]
+    }
     for (const key of typeKeys) {
       if (v.type_settings[key]?.trim()) settings[key] = v.type_settings[key]?.trim()
       else delete settings[key]
@@ -374,10 +390,32 @@ export function ChannelForm({ channel, onOpenChange }: Props) {
           </Field>
           {typeKeys.map((key) => (
             <Field key={key} label={t(`channels.setting_${key}`)}>
-              <Input {...form.register(`type_settings.${key}`)} />
+              {SETTING_CHOICES[key] ? (
+                <Select {...form.register(`type_settings.${key}`)}>
+                  <option value="">{t('channels.settingDefault')}</option>
+                  {SETTING_CHOICES[key].map((choice) => (
+                    <option key={choice} value={choice}>
+                      {t(`channels.choice_${choice}`)}
+                    </option>
+                  ))}
+                </Select>
+              ) : (
+                <Input {...form.register(`type_settings.${key}`)} />
+              )}
             </Field>
           ))}
         </Section>
+        {typeFlags(kind).length > 0 && (
+          <Section title={t('channels.requestFields')}>
+            <p className="text-xs text-muted-fg sm:col-span-2">{t('channels.requestFieldsHint')}</p>
+            {typeFlags(kind).map((flag) => (
+              <label key={flag} className="flex items-center gap-2 text-sm">
+                <input type="checkbox" {...form.register(`type_flags.${flag}`)} />
+                {t(`channels.flag_${flag}`)}
+              </label>
+            ))}
+          </Section>
+        )}
         <Section title={t('channels.overrides')}>
           <Field label={t('channels.paramOverride')} error={errors.param_override?.message} className="sm:col-span-2">
             <Textarea rows={3} placeholder='{"temperature": 0.2}' {...form.register('param_override')} />

@@ -91,6 +91,27 @@ export const TYPE_SETTINGS: Record<number, string[]> = {
   41: ['vertex_key_type'],
 }
 
+/** Settings with a fixed set of values (the server refuses others), offered as a choice. */
+export const SETTING_CHOICES: Record<string, string[]> = {
+  aws_key_type: ['ak_sk', 'api_key'],
+  vertex_key_type: ['json', 'api_key'],
+}
+
+// New API's RemoveDisabledFields: these request fields are dropped unless the channel lets them
+// through (`settings.allow_*`); `store` is dropped only with `disable_store`.
+const OPENAI_FLAGS = ['allow_service_tier', 'allow_safety_identifier', 'allow_include_obfuscation', 'disable_store']
+const CLAUDE_FLAGS = ['allow_service_tier', 'allow_inference_geo', 'allow_speed']
+
+/** The `settings` flags that mean something for a type (Claude's fields on Claude, Bedrock and
+ * Vertex; OpenAI's on the OpenAI-compatible types; `?beta=true` on Anthropic's own API). */
+export function typeFlags(type: number): string[] {
+  if (type === 14) return [...CLAUDE_FLAGS, 'claude_beta_query']
+  if (type === 33) return CLAUDE_FLAGS
+  if (type === 41) return [...CLAUDE_FLAGS, 'allow_safety_identifier']
+  if (type === 24) return []
+  return OPENAI_FLAGS
+}
+
 /** JSON text that must be an object (or empty); returns the error message key or null. */
 export function jsonObjectError(text: string): 'invalidJson' | 'notObject' | null {
   if (!text.trim()) return null
