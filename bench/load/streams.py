@@ -166,17 +166,25 @@ def main() -> int:
         time.sleep(1)
         baseline = rss_mb(worker)
         cpu_before = cpu_seconds(server.pids)
-        results: multiprocessing.Queue[tuple[float, float, int]] = multiprocessing.get_context("fork").Queue()
-        probe = multiprocessing.get_context("fork").Process(
-            target=_probe, args=(server.url, key, args.pieces + 8.0, results)
-        )
-        probe.start()
+        # The same plain requests straight to the mock, meanwhile: what the upstream (and this
+        # shared machine) add by themselves.
+        fork = multiprocessing.get_context("fork")
+        queues: list[multiprocessing.Queue[tuple[float, float, int]]] = [fork.Queue(), fork.Queue()]
+        probes = [
+            fork.Process(target=_probe, args=(target.url, key, args.pieces + 8.0, queue))
+            for target, queue in zip((server, mock), queues, strict=True)
+        ]
+        for probe in probes:
+            probe.start()
+        mock_cpu = cpu_seconds(mock.pids)
         import uvloop
 
         held = uvloop.run(_hold(args, server.url, key, worker))
-        p50, p99, probe_errors = results.get(timeout=args.timeout)
-        probe.join()
+        (p50, p99, probe_errors), (direct50, direct99, _) = (q.get(timeout=args.timeout) for q in queues)
+        for probe in probes:
+            probe.join()
         cpu = cpu_seconds(server.pids) - cpu_before
+        mock_cpu = cpu_seconds(mock.pids) - mock_cpu
     per_stream_kb = (held["rss_at_most_open_mb"] - baseline) * 1024 / max(held["most_open"], 1)
     print(
         f"streams {args.streams}: completed {held['completed']:.0f},"
@@ -185,8 +193,8 @@ def main() -> int:
         f"worker RSS {baseline:.1f} MB before, {held['rss_at_most_open_mb']:.1f} MB with them open:"
         f" {per_stream_kb:.1f} KB per open stream\n"
         f"plain chat requests during the run (20/s): p50 {p50:.1f} ms, p99 {p99:.1f} ms,"
-        f" errors {probe_errors}\n"
-        f"gateway CPU {cpu:.1f} s in all"
+        f" errors {probe_errors}; straight to the mock: p50 {direct50:.1f} ms, p99 {direct99:.1f} ms\n"
+        f"gateway CPU {cpu:.1f} s in all, the mock's {mock_cpu:.1f} s"
     )
     return 0 if held["completed"] == args.streams and not probe_errors else 1
 
