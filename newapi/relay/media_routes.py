@@ -1,6 +1,7 @@
 """OpenAI's non-chat endpoints asked of a Claude or Gemini channel, and who serves compaction.
 
-Gemini has an embedding API (``batchEmbedContents``) and Imagen's ``predict`` for images; those
+Gemini has an embedding API (``batchEmbedContents``; Vertex AI's is ``predict``) and Imagen's
+``predict`` for images; those
 requests are converted there and their replies back. Every other pairing (embeddings or images
 on Claude, audio, moderations, rerank on either) is refused with a 400 that names the endpoint,
 instead of being sent up as an empty chat request.
@@ -10,14 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from newapi.adaptors.gemini import channel as gemini_channel
 from newapi.adaptors.gemini import media
 from newapi.core.constants import ChannelType
 from newapi.core.errors import BadRequest
 from newapi.core.structs import ChannelInfo
 from newapi.relay.call import Call
 from newapi.relay.formats import CLAUDE
-from newapi.relay.natives import Plan
+from newapi.relay.natives import WholeReply
 
 NON_CHAT = frozenset(
     {
@@ -34,7 +34,6 @@ NON_CHAT = frozenset(
 # New API: only these types accept /v1/responses/compact (OpenAI, Azure, Codex, Advanced Custom,
 # Sub2API, New API upstream).
 COMPACT_TYPES = frozenset({ChannelType.OPENAI, ChannelType.AZURE, ChannelType.CODEX, 58, 59, 60})
-_JSON = b"application/json"
 
 
 def check_compact(call: Call, channel: ChannelInfo) -> None:
@@ -53,19 +52,19 @@ def _refuse(call: Call, family: str) -> BadRequest:
     )
 
 
-def gemini_plan(call: Call, channel: ChannelInfo, key: str, target: str, body: dict[str, Any]) -> Plan:
-    """The upstream request for an OpenAI embeddings or image request on a Gemini channel."""
+def gemini_request(
+    call: Call, channel: ChannelInfo, target: str, body: dict[str, Any]
+) -> tuple[str, dict[str, Any], WholeReply]:
+    """(action, body, reply converter) of an OpenAI embeddings or image request on a Gemini or
+    Vertex channel; the planner adds the URL and the credentials of its kind."""
     if target == CLAUDE:
         raise _refuse(call, "Claude")
-    if channel.type != ChannelType.GEMINI:
-        raise _refuse(call, "Vertex AI")
     model = call.upstream_model
-    headers = [*gemini_channel.auth_headers(key), (b"content-type", _JSON), (b"accept", _JSON)]
+    on_vertex = channel.type == ChannelType.VERTEX_AI
     if call.endpoint.name == "embeddings":
-        url = gemini_channel.upstream_url(channel, model, "batchEmbedContents", False)
-        return Plan(
-            url, headers, media.embeddings_request(body, model), convert=media.embeddings_reply(call.model)
-        )
+        if on_vertex:  # Vertex embeds with :predict, one instance per text
+            return "predict", media.vertex_embeddings_request(body), media.vertex_embeddings_reply(call.model)
+        return "batchEmbedContents", media.embeddings_request(body, model), media.embeddings_reply(call.model)
     if call.endpoint.name == "images":
         if not media.is_imagen(model):
             raise BadRequest(
@@ -73,6 +72,5 @@ def gemini_plan(call: Call, channel: ChannelInfo, key: str, target: str, body: d
                 "ask Gemini image models through chat completions",
                 code="unsupported_endpoint",
             )
-        url = gemini_channel.upstream_url(channel, model, "predict", False)
-        return Plan(url, headers, media.image_request(body), convert=media.image_reply)
-    raise _refuse(call, "Gemini")
+        return "predict", media.image_request(body), media.image_reply
+    raise _refuse(call, "Vertex AI" if on_vertex else "Gemini")

@@ -232,9 +232,9 @@ class Planner:
         elif target == OPENAI and call.fmt == OPENAI:
             out = self._openai_passthrough(call, channel, key)
         elif call.fmt == OPENAI and call.endpoint.name in media.NON_CHAT and target in (CLAUDE, GEMINI):
-            plan = media.gemini_plan(call, channel, key, target, _decode(call.body))
-            raw = self._finish(plan.body, channel)
-            out = Outgoing(plan.url, plan.headers, raw, GEMINI, convert=plan.convert)
+            action, body, convert = media.gemini_request(call, channel, target, _decode(call.body))
+            url, headers = await self._gemini_where(channel, key, call.upstream_model, action, False)
+            out = Outgoing(url, headers, self._finish(body, channel), GEMINI, convert=convert)
         elif target not in CODECS:
             out = self._native(call, channel, key, target)
         else:
@@ -506,21 +506,26 @@ class Planner:
             call.reasoning_effort = suffix.level
         raw = call.body if body is None else self._finish(body, channel)
         stream = call.stream and action == "streamGenerateContent"
+        url, headers = await self._gemini_where(channel, key, model, action, stream)
+        return Outgoing(url, headers, raw, GEMINI)
+
+    async def _gemini_where(
+        self, channel: ChannelInfo, key: str, model: str, action: str, stream: bool
+    ) -> tuple[str, list[tuple[bytes, bytes]]]:
+        """URL and headers of a Gemini ``action``: Google AI's key, or Vertex's token or express key."""
         accept = b"text/event-stream" if stream else b"application/json"
         if channel.type == ChannelType.VERTEX_AI:
             account = vertex.account_for(channel, key)
             if account is None:
                 url = vertex.gemini_url(channel, "", model, action, stream, api_key=key)
-                headers = [(b"content-type", _JSON), (b"accept", accept)]
-            else:
-                token = await self._tokens().token(account)
-                url = vertex.gemini_url(channel, account.project_id, model, action, stream)
-                headers = [
-                    (b"authorization", b"Bearer " + token.encode()),
-                    (b"content-type", _JSON),
-                    (b"accept", accept),
-                ]
-            return Outgoing(url, headers, raw, GEMINI)
+                return url, [(b"content-type", _JSON), (b"accept", accept)]
+            token = await self._tokens().token(account)
+            url = vertex.gemini_url(channel, account.project_id, model, action, stream)
+            return url, [
+                (b"authorization", b"Bearer " + token.encode()),
+                (b"content-type", _JSON),
+                (b"accept", accept),
+            ]
         headers = gemini_channel.auth_headers(key)
         headers += [(b"content-type", _JSON), (b"accept", accept), (b"accept-encoding", b"identity")]
-        return Outgoing(gemini_channel.upstream_url(channel, model, action, stream), headers, raw, GEMINI)
+        return gemini_channel.upstream_url(channel, model, action, stream), headers

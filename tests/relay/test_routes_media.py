@@ -195,3 +195,30 @@ async def test_endpoints_a_family_lacks_are_a_clear_400(
     assert reply.status_code == 400, reply.text
     assert message in reply.json()["error"]["message"]
     assert len(mock.requests()) == before  # nothing went upstream as an empty chat call
+
+
+async def test_openai_embeddings_and_images_on_a_vertex_channel_use_predict(
+    gateway: Gateway, client: httpx.AsyncClient, mock: MockUpstreamThread
+) -> None:
+    await add_channel(gateway, mock.url, channel_type=41, models=f"{EMBED},{IMAGEN}", key="express-key")
+    account = await add_account(gateway)
+    body = {"model": EMBED, "input": ["one two three", "four"], "dimensions": 8}
+    reply = await client.post("/v1/embeddings", json=body, headers=_bearer(account))
+    assert reply.status_code == 200, reply.text
+    sent = mock.requests()[-1]
+    assert (sent.path, sent.query) == (f"/v1/publishers/google/models/{EMBED}:predict", "key=express-key")
+    assert orjson.loads(sent.body) == {
+        "instances": [{"content": "one two three"}, {"content": "four"}],
+        "parameters": {"outputDimensionality": 8},
+    }
+    answer = reply.json()
+    assert [len(d["embedding"]) for d in answer["data"]] == [8, 8]
+    assert answer["usage"]["prompt_tokens"] == 4  # Vertex's token counts, summed
+    log = await _last_log(gateway, account.user_id)
+    assert log.prompt_tokens == 4
+    reply = await client.post(
+        "/v1/images/generations", json={"model": IMAGEN, "prompt": "a red square"}, headers=_bearer(account)
+    )
+    assert reply.status_code == 200, reply.text
+    assert mock.requests()[-1].path == f"/v1/publishers/google/models/{IMAGEN}:predict"
+    assert base64.b64decode(reply.json()["data"][0]["b64_json"]) == PNG_1X1

@@ -72,6 +72,31 @@ def embeddings_reply(model: str) -> WholeReply:
     return convert
 
 
+def vertex_embeddings_request(body: dict[str, Any]) -> dict[str, Any]:
+    """An OpenAI embeddings body as Vertex AI's embedding ``predict`` body."""
+    out: dict[str, Any] = {"instances": [{"content": text} for text in _texts(body.get("input"))]}
+    dims = body.get("dimensions")
+    if isinstance(dims, int) and not isinstance(dims, bool):
+        out["parameters"] = {"outputDimensionality": dims}
+    return out
+
+
+def vertex_embeddings_reply(model: str) -> WholeReply:
+    """Vertex's predictions as OpenAI's list; each carries its token count, summed as the usage."""
+
+    def convert(payload: bytes) -> tuple[bytes, Usage | None]:
+        data, tokens = [], 0
+        for i, item in enumerate(_items(payload, "predictions")):
+            embedding = (item or {}).get("embeddings") or {}
+            data.append({"object": "embedding", "index": i, "embedding": embedding.get("values") or []})
+            tokens += int((embedding.get("statistics") or {}).get("token_count") or 0)
+        usage = {"prompt_tokens": tokens, "total_tokens": tokens}
+        body = orjson.dumps({"object": "list", "data": data, "model": model, "usage": usage})
+        return body, Usage(prompt_tokens=tokens) if tokens else None
+
+    return convert
+
+
 def is_imagen(model: str) -> bool:
     return model.startswith("imagen")
 

@@ -33,7 +33,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from newapi.testing.mock import claude, gemini
+from newapi.testing.mock import claude, gemini, imagen
 from newapi.testing.mock.context import BadBody, Ctx, Reply, Stream
 
 EVENT_STREAM = b"application/vnd.amazon.eventstream"
@@ -216,7 +216,11 @@ def vertex(ctx: Ctx, publisher: str, model: str, action: str) -> Reply | Stream:
         return Reply(denied.status, orjson.dumps(error))
     ctx.action = action
     if publisher == "google":
-        handler = {"generateContent": gemini.generate, "streamGenerateContent": gemini.generate}.get(action)
+        handler = {
+            "generateContent": gemini.generate,
+            "streamGenerateContent": gemini.generate,
+            "predict": imagen.predict if model.startswith("imagen") else imagen.vertex_embed,
+        }.get(action)
         if handler is None:
             raise BadBody(f"unsupported action {action}")
         return handler(ctx)
