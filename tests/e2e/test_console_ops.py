@@ -25,30 +25,23 @@ from newapi.testing import MockUpstreamThread
 from tests.e2e.test_console import (
     INSTALL,
     PASSWORD,
-    SHOTS,
-    Watch,
-    browser_tab,
     console_server,
+    mock,
     no_errors,
     playwright_api,
     poll,
     shot,
-    sign_in,
     watch,
 )
+from tests.e2e.test_console_pages import page, root_client
 
 pytestmark = pytest.mark.e2e
-# Part 1's fixtures: one error watch per module, and no uncaught page or server error in any test.
-__all__ = ["no_errors", "watch"]
+# Shared fixtures: one error watch per module, no uncaught page or server error in any test, the
+# mock upstream, and a tab signed in as root on this module's install.
+__all__ = ["mock", "no_errors", "page", "watch"]
 
 Page = playwright_api.Page
 expect = playwright_api.expect
-
-
-@pytest.fixture(scope="module")
-def mock() -> Iterator[MockUpstreamThread]:
-    with MockUpstreamThread(chunks=2) as upstream:
-        yield upstream
 
 
 @pytest.fixture(scope="module")
@@ -59,19 +52,8 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def root(base: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=base, headers={"New-Api-User": "1"}) as client:
-        assert client.post("/api/user/login", json={"username": "root", "password": PASSWORD}).json()[
-            "success"
-        ]
+    with root_client(base) as client:
         yield client
-
-
-@pytest.fixture(scope="module")
-def page(watch: Watch, base: str) -> Iterator[Page]:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with browser_tab(watch) as tab:
-        sign_in(tab, base, "root", PASSWORD)
-        yield tab
 
 
 def rows(page: Page, text: str | re.Pattern[str] = "") -> playwright_api.Locator:
