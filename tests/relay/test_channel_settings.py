@@ -269,6 +269,17 @@ async def test_channel_proxy_carries_the_upstream_connection(
     assert proxy.lines and str(mock.port) in proxy.lines[-1]
 
 
+@pytest.mark.parametrize("scheme", ["socks5", "socks5h"])
+async def test_channel_proxy_carries_the_control_planes_calls(mock: MockUpstreamThread, scheme: str) -> None:
+    from newapi.jobs.upstream_info import list_models
+    from tests.upstream.servers import http_proxy, socks5_proxy
+
+    async with socks5_proxy() if scheme.startswith("socks") else http_proxy() as proxy:
+        models = await list_models(1, mock.url, "sk-x", proxy=f"{scheme}://127.0.0.1:{proxy.port}")
+    assert models  # the mock's model list, fetched through the proxy
+    assert proxy.lines and str(mock.port) in proxy.lines[-1]
+
+
 # -- settings: Azure Responses version, Claude beta query, key types ------------------------------
 
 
