@@ -125,6 +125,8 @@ class Settings:
     streaming_timeout: int = 300
     # New API's DIFY_DEBUG: Dify's workflow and node events reach the client as reasoning.
     dify_debug: bool = True
+    # Where Codex channels refresh their ChatGPT access token (ours; tests point it at the mock).
+    codex_token_url: str = "https://auth.openai.com/oauth/token"
     relay_timeout: int = 0
     stream_scanner_max_buffer_mb: int = 128
     max_request_body_mb: int = 128
@@ -273,6 +275,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         batch_update_interval=max(1, _int(env, "BATCH_UPDATE_INTERVAL", 5)),
         streaming_timeout=_int(env, "STREAMING_TIMEOUT", 300),
         dify_debug=_flag(env, "DIFY_DEBUG", True),
+        codex_token_url=_str(env, "NEWAPI_CODEX_TOKEN_URL") or "https://auth.openai.com/oauth/token",
         relay_timeout=_int(env, "RELAY_TIMEOUT", 0),
         stream_scanner_max_buffer_mb=_int(env, "STREAM_SCANNER_MAX_BUFFER_MB", 128),
         max_request_body_mb=_int(env, "MAX_REQUEST_BODY_MB", 128),

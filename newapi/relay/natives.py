@@ -13,10 +13,14 @@ Claude's Messages and OpenAI's Responses under their own paths): ``formats`` lis
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterable, Callable, Mapping
+from collections.abc import AsyncIterable, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from newapi.adaptors.codex import channel as codex
+from newapi.adaptors.codex import credentials as codex_credentials
+from newapi.adaptors.codex import request as codex_request
+from newapi.adaptors.codex import response as codex_response
 from newapi.adaptors.cohere import channel as cohere
 from newapi.adaptors.cohere import request as cohere_request
 from newapi.adaptors.cohere import response as cohere_response
@@ -40,6 +44,7 @@ from newapi.adaptors.ollama import stream as ollama_stream
 from newapi.adaptors.replicate import channel as replicate
 from newapi.adaptors.replicate import request as replicate_request
 from newapi.adaptors.replicate import response as replicate_response
+from newapi.adaptors.responses import stream as responses_stream
 from newapi.convert import model as m
 from newapi.convert.stream import Reader
 from newapi.core.constants import ChannelType as T
@@ -78,6 +83,19 @@ class Reading:
 
 QUIET = "-quiet"
 
+
+@dataclass(slots=True)
+class Auth:
+    """What a type whose credential needs a call of its own (Codex's refresh) is given."""
+
+    post: codex_credentials.Post
+    state: dict[str, Any]  # per-worker caches, by type name; the planner owns it
+    codex_token_url: str
+
+
+#: (channel, key, auth) -> the request's auth headers
+Authorize = Callable[[ChannelInfo, str, Auth], Awaitable[list[tuple[bytes, bytes]]]]
+
 ChatBuilder = Callable[[m.Request, ChannelInfo, str], Plan]
 #: (client body, channel, key, upstream model) -> plan
 EndpointBuilder = Callable[[dict[str, Any], ChannelInfo, str, str], Plan]
@@ -96,6 +114,8 @@ class Native:
     passthrough: frozenset[str] = frozenset()
     #: how answers are read when DIFY_DEBUG is off (format ``target + QUIET``)
     quiet: Reading | None = None
+    #: the auth headers, when the key is not simply sent (they replace the plan's)
+    authorize: Authorize | None = None
 
     def served(self) -> str:
         chat = ["chat"] if self.chat is not None else []
@@ -162,6 +182,18 @@ def _replicate_images(body: dict[str, Any], channel: ChannelInfo, key: str, mode
     )
 
 
+def _codex_chat(req: m.Request, channel: ChannelInfo, key: str) -> Plan:
+    return Plan(codex.responses_url(channel), [], codex_request.render_request(req))
+
+
+async def _codex_auth(channel: ChannelInfo, key: str, auth: Auth) -> list[tuple[bytes, bytes]]:
+    credentials = codex_credentials.parse_key(key)
+    cache = auth.state.get("codex")
+    if not isinstance(cache, codex_credentials.TokenCache):
+        cache = auth.state["codex"] = codex_credentials.TokenCache(auth.post, auth.codex_token_url)
+    return codex.headers(await cache.access_token(credentials), credentials.account_id)
+
+
 def _reading(module: Any, reader: Callable[[], Reader]) -> Reading:
     return Reading(module.parse_response, reader, module.usage_of, module.response_id, module.error_message)
 
@@ -206,4 +238,12 @@ NATIVES: dict[int, Native] = {
     T.COZE: Native("Coze", "coze", _reading(coze_response, coze_stream.Reader), _coze_chat),
     # New API's Replicate adaptor: image generation only.
     T.REPLICATE: Native("Replicate", "replicate", None, None, {"images": _replicate_images}),
+    # ChatGPT-subscription Codex: the Responses API, its OAuth access token refreshed when due.
+    T.CODEX: Native(
+        "Codex",
+        "codex",
+        _reading(codex_response, responses_stream.Reader),
+        _codex_chat,
+        authorize=_codex_auth,
+    ),
 }

@@ -45,7 +45,7 @@ from newapi.relay.endpoints import GEMINI_EMBED, RESPONSES_COMPACT
 from newapi.relay.formats import CLAUDE, CODECS, GEMINI, OPENAI, RESPONSES
 from newapi.relay.media_inline import inline_remote_media
 from newapi.relay.multipart import replace_field
-from newapi.relay.natives import NATIVES, QUIET, Reframe, WholeReply
+from newapi.relay.natives import NATIVES, QUIET, Auth, Reframe, WholeReply
 from newapi.relay.param_override import apply_operations
 from newapi.relay.signed import SIGNED
 from newapi.security.fetch import MediaFetcher
@@ -236,7 +236,7 @@ class Planner:
             url, headers = await self._gemini_where(channel, key, call.upstream_model, action, False)
             out = Outgoing(url, headers, self._finish(body, channel), GEMINI, convert=convert)
         elif target not in CODECS:
-            out = self._native(call, channel, key, target)
+            out = await self._native(call, channel, key, target)
         else:
             thinking = self._runtime.options.derived(Thinking.read)
             if target == CLAUDE:
@@ -377,7 +377,7 @@ class Planner:
 
     # -- native types (Cohere, Ollama, ...) -----------------------------------------------------
 
-    def _native(self, call: Call, channel: ChannelInfo, key: str, target: str) -> Outgoing:
+    async def _native(self, call: Call, channel: ChannelInfo, key: str, target: str) -> Outgoing:
         native = NATIVES[channel.type]
         if call.fmt == OPENAI and call.endpoint.name in native.passthrough:
             out = self._openai_passthrough(call, channel, key)
@@ -396,6 +396,9 @@ class Planner:
                 raise BadRequest(f"cannot convert the request: {exc}") from None
         body = self._finish(plan.body, channel)
         target = plan.target or target
+        if native.authorize is not None:
+            auth = Auth(self._post, self._signed_state, self._runtime.settings.codex_token_url)
+            plan.headers = await native.authorize(channel, key, auth)
         if native.quiet is not None and not self._runtime.settings.dify_debug:
             target += QUIET
         return Outgoing(plan.url, plan.headers, body, target, convert=plan.convert, reframe=plan.reframe)

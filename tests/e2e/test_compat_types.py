@@ -197,10 +197,9 @@ def test_an_endpoint_the_type_lacks_is_a_clear_400(client: openai.OpenAI, mock: 
 @pytest.mark.parametrize(
     ("kind", "words"),
     [
-        (23, "Tencent"),
-        (15, "Baidu"),
-        (18, "Xunfei"),
-        (57, "Codex"),
+        (11, "PaLM"),
+        (58, "Advanced Custom"),
+        (59, "Sub2API"),
         (50, "async-task"),
         (77, "knows"),
     ],

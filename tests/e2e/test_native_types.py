@@ -21,6 +21,7 @@ from google import genai
 from google.genai import types as genai_types
 
 from newapi.testing import MockUpstreamThread
+from newapi.testing.mock import codex as codex_mock
 from tests.support.server import serve
 
 pytestmark = pytest.mark.e2e
@@ -61,6 +62,7 @@ CHANNELS: dict[int, dict[str, str]] = {
     },
     37: {"dify-app": "dify"},
     49: {"coze-bot": "coze-bot"},
+    57: {"codex-mini": "gpt-5-codex"},
     56: {"rep-flux": "black-forest-labs/flux-schnell", "rep-denied": "black-forest-labs/flux-status-401"},
     60: {"up-gpt": "gpt-4o-mini", "up-claude": "claude-haiku-4-5", "up-gemini": "gemini-2.5-flash"},
 }
@@ -70,6 +72,13 @@ FAULTY: dict[str, tuple[int, str]] = {
     "dify-broken": (37, "error-event-4"),
     "coze-denied": (49, "status-401"),
     "coze-broken": (49, "error-event-4"),
+}
+# Codex CLI's auth JSON with an access token that has lapsed: the gateway must refresh it first
+EXPIRED = codex_mock.jwt({"exp": int(time.time()) - 10})
+KEYS = {
+    57: json.dumps(
+        {"access_token": EXPIRED, "refresh_token": codex_mock.REFRESH_TOKEN, "account_id": "acct-1"}
+    ),
 }
 OTHER = {39: "acct-7", 49: "7351234567890"}  # Cloudflare's account id, Coze's bot id
 
@@ -85,7 +94,11 @@ def gateway(
     mock: MockUpstreamThread, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[str, str, httpx.Client]]:
     directory = tmp_path_factory.mktemp("native")
-    env = {"SQLITE_PATH": str(directory / "one-api.db"), "STREAMING_TIMEOUT": "5"}
+    env = {
+        "SQLITE_PATH": str(directory / "one-api.db"),
+        "STREAMING_TIMEOUT": "5",
+        "NEWAPI_CODEX_TOKEN_URL": f"{mock.url}/oauth/token",
+    }
     with serve(env, workers=1, cwd=directory) as base, httpx.Client(base_url=base, timeout=10) as admin:
         setup = {"username": "root", "password": "rootpass123", "confirmPassword": "rootpass123"}
         assert admin.post("/api/setup", json=setup).json()["success"]
@@ -97,7 +110,7 @@ def gateway(
             ratios.update(dict.fromkeys(mapping, 1.0))
             channel = {
                 "type": kind,
-                "key": "sk-mock",
+                "key": KEYS.get(kind, "sk-mock"),
                 "name": f"native-{kind}",
                 "base_url": mock.url,
                 "models": ",".join(mapping),
@@ -106,6 +119,13 @@ def gateway(
             }
             created = admin.post("/api/channel/", json={"mode": "single", "channel": channel}).json()
             assert created["success"], (kind, created)
+        stale = {"access_token": EXPIRED, "refresh_token": "revoked", "account_id": "acct-1"}
+        channel = {"type": 57, "key": json.dumps(stale), "name": "codex-revoked", "base_url": mock.url}
+        created = admin.post(
+            "/api/channel/", json={"mode": "single", "channel": {**channel, "models": "codex-revoked"}}
+        ).json()
+        assert created["success"], created
+        ratios["codex-revoked"] = 1.0
         for model, (kind, directive) in FAULTY.items():
             ratios[model] = 1.0
             channel = {
@@ -596,3 +616,35 @@ def test_replicate_errors_are_mapped(client: openai.OpenAI) -> None:
     with pytest.raises(openai.AuthenticationError) as denied:
         client.images.generate(model="rep-denied", prompt="x")
     assert "Incorrect API key provided (mock)." in str(denied.value)
+
+
+# -- Codex (57): the Responses API at /backend-api/codex/responses, the access token refreshed -----
+
+
+def test_codex_refreshes_and_answers(
+    client: openai.OpenAI, mock: MockUpstreamThread, gateway: tuple[str, str, httpx.Client]
+) -> None:
+    raw = client.responses.with_raw_response.create(model="codex-mini", input="hello", max_output_tokens=99)
+    assert raw.parse().output_text == ANSWER
+    refresh, record = mock.requests()[-2:]
+    assert refresh.path == "/oauth/token" and json.loads(refresh.body)["refresh_token"] == "rt-mock"
+    assert record.path == "/backend-api/codex/responses" and record.auth == "codex"
+    assert record.headers["authorization"] != f"Bearer {EXPIRED}"
+    assert record.headers["chatgpt-account-id"] == "acct-1"
+    sent = json.loads(record.body)
+    assert (sent["stream"], sent["store"], sent["instructions"]) == (True, False, "")
+    assert "max_output_tokens" not in sent and sent["model"] == "gpt-5-codex"
+    log = consume_log(gateway[2], raw.headers["x-oneapi-request-id"])
+    assert (log["prompt_tokens"], log["completion_tokens"], log["quota"]) == (4, 5, 9)
+    # the refreshed token is kept: the next request goes straight to the backend
+    stream = client.responses.create(model="codex-mini", input="hi", stream=True)
+    assert "".join(e.delta for e in stream if e.type == "response.output_text.delta") == ANSWER
+    chat = client.chat.completions.create(model="codex-mini", messages=[{"role": "user", "content": "hi"}])
+    assert chat.choices[0].message.content == ANSWER
+    assert [r.path for r in mock.requests()[-2:]] == ["/backend-api/codex/responses"] * 2
+
+
+def test_codex_refresh_failure_is_an_error(client: openai.OpenAI) -> None:
+    with pytest.raises(openai.APIStatusError) as failed:
+        client.responses.create(model="codex-revoked", input="hello")
+    assert "Codex token refresh failed with status 401" in str(failed.value)

@@ -126,7 +126,7 @@ CODING_PLANS: dict[str, str] = {
 #: Types with an adaptor package of their own.
 NATIVE = frozenset({T.OPENAI, T.AZURE, T.CUSTOM, T.ANTHROPIC, T.GEMINI, T.AWS, T.VERTEX_AI})
 #: ... and those of newapi.relay.natives (a protocol of their own, plain key auth)
-NATIVE |= {T.COHERE, T.OLLAMA, T.MINIMAX, T.DIFY, T.COZE, T.REPLICATE}
+NATIVE |= {T.COHERE, T.OLLAMA, T.MINIMAX, T.DIFY, T.COZE, T.REPLICATE, T.CODEX}
 #: Types with their own signed auth (Baidu, Zhipu v3, Xunfei, Tencent: newapi.relay.signed).
 SIGNED_TYPES = frozenset({T.BAIDU, T.ZHIPU, T.XUNFEI, T.TENCENT})
 SERVED = NATIVE | SIGNED_TYPES | frozenset(COMPAT)

@@ -9,6 +9,7 @@ from functools import partial
 from newapi.testing.mock import (
     claude,
     cloud,
+    codex,
     cohere,
     compaction,
     coze,
@@ -65,6 +66,8 @@ _EXACT: dict[tuple[str, str], Route] = {
     ("POST", "/v1/text/chatcompletion_v2"): Route("minimax", minimax.chat),
     ("POST", "/v1/chat-messages"): Route("dify", dify.chat),
     ("POST", "/v3/chat"): Route("coze", coze.chat),
+    ("POST", "/backend-api/codex/responses"): Route("responses", codex.codex_responses),
+    ("POST", "/oauth/token"): Route("openai", codex.token, model="oauth-token"),
     ("POST", "/anthropic/v1/messages"): Route("claude", claude.messages),
 }
 _GEMINI_ACTIONS: dict[str, Handler] = {
@@ -88,6 +91,7 @@ GENERATIVE = frozenset(
         minimax.chat,
         dify.chat,
         coze.chat,
+        codex.codex_responses,
     }
 )
 

@@ -1,0 +1,67 @@
+"""The ChatGPT Codex backend (``POST /backend-api/codex/responses``) and its OAuth refresh.
+
+The backend is the Responses API, streaming only, with ``store: false`` and ``instructions``
+required; it takes an access token as a bearer plus ``chatgpt-account-id``. ``POST
+/oauth/token`` (OpenAI's auth server) trades ``{grant_type: refresh_token, refresh_token,
+client_id}`` for ``{access_token, refresh_token, id_token, expires_in}``; the access token is a
+JWT whose ``exp`` says when it lapses. Accepted: a token minted here, or any unexpired JWT.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import time
+
+import orjson
+
+from newapi.testing.mock import responses
+from newapi.testing.mock.context import Ctx, Reply, Stream
+
+REFRESH_TOKEN = "rt-mock"
+_minted = itertools.count(1)
+
+
+def jwt(claims: dict[str, object]) -> str:
+    """An unsigned JWT-shaped token (the mock reads only its claims)."""
+
+    def part(obj: object) -> str:
+        return base64.urlsafe_b64encode(orjson.dumps(obj)).rstrip(b"=").decode()
+
+    return f"{part({'alg': 'none'})}.{part(claims)}.mock"
+
+
+def _exp(token: str) -> float:
+    try:
+        payload = token.split(".")[1]
+        return float(orjson.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["exp"])
+    except (IndexError, KeyError, ValueError, orjson.JSONDecodeError):
+        return 0.0
+
+
+def _refused(status: int, message: str) -> Reply:
+    return Reply(status, orjson.dumps({"error": {"message": message, "type": "invalid_request_error"}}))
+
+
+def token(ctx: Ctx) -> Reply:
+    body = ctx.json()
+    if body.get("grant_type") != "refresh_token" or body.get("refresh_token") != REFRESH_TOKEN:
+        return Reply(401, b'{"error":"invalid_grant","error_description":"Refresh token is invalid."}')
+    minted = jwt({"exp": int(time.time()) + 3600, "n": next(_minted)})
+    ctx.shared.tokens[minted] = time.time() + 3600
+    ctx.record.auth = "codex-refresh"
+    out = {"access_token": minted, "refresh_token": REFRESH_TOKEN, "id_token": jwt({}), "expires_in": 3600}
+    return Reply(200, orjson.dumps(out))
+
+
+def codex_responses(ctx: Ctx) -> Reply | Stream:
+    auth = ctx.req.headers.get("authorization", "").removeprefix("Bearer ")
+    if _exp(auth) <= time.time():
+        return _refused(401, "Your authentication token has expired. Please try signing in again.")
+    if not ctx.req.headers.get("chatgpt-account-id"):
+        return _refused(400, "chatgpt-account-id is required")
+    body = ctx.json()
+    if body.get("stream") is not True or body.get("store") is not False or "instructions" not in body:
+        return _refused(400, "Codex requires stream: true, store: false and instructions")
+    ctx.record.auth = "codex"
+    return responses.create(ctx)
