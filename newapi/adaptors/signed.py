@@ -14,13 +14,18 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
+from typing import Any, Protocol
+
+import msgspec
+import orjson
 
 from newapi.convert import model as m
 from newapi.convert.stream import Reader
 from newapi.core.errors import UpstreamStatusError
 from newapi.core.structs import ChannelInfo
 from newapi.core.usage import Usage
+from newapi.streaming.scanner import SSEEvent
 
 #: ``post(url, headers, body) -> (status, body)``: the relay's upstream client, for token exchanges
 Post = Callable[[str, list[tuple[bytes, bytes]], bytes], Awaitable[tuple[int, bytes]]]
@@ -60,6 +65,95 @@ class SignedFamily:
     failure: Callable[[bytes], UpstreamStatusError | None]
     #: WebSocket families: whether a message is the last of the answer
     final: Callable[[bytes], bool] | None = None
+
+
+class Replies(Protocol):
+    """A family's ``response`` module: how its whole answers and errors are read."""
+
+    def parse_response(self, body: bytes) -> m.Reply: ...
+
+    def usage_of(self, body: bytes) -> Usage | None: ...
+
+    def response_id(self, body: bytes) -> str: ...
+
+    def failure(self, body: bytes) -> UpstreamStatusError | None: ...
+
+
+def error_message(failure: Callable[[bytes], UpstreamStatusError | None], body: bytes) -> tuple[str, str]:
+    """(message, code) of an error answer: the family's error object, a ``{"message": ...}``
+    (a refused WebSocket handshake), or the start of the text."""
+    error = failure(body)
+    if error is not None:
+        return error.message, error.upstream_code
+    try:
+        loaded = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        loaded = None
+    if isinstance(loaded, dict) and isinstance(loaded.get("message"), str):
+        return loaded["message"], ""
+    return body[:500].decode("utf-8", "replace").strip() or "upstream error", ""
+
+
+def family(
+    name: str,
+    render: Callable[[m.Request, Context], dict[str, Any]],
+    prepare: Callable[[bytes, Context], Awaitable[Prepared]],
+    replies: Replies,
+    reader: Callable[[], Reader],
+    final: Callable[[bytes], bool] | None = None,
+) -> SignedFamily:
+    return SignedFamily(
+        name,
+        render,
+        prepare,
+        replies.parse_response,
+        reader,
+        replies.usage_of,
+        replies.response_id,
+        partial(error_message, replies.failure),
+        replies.failure,
+        final,
+    )
+
+
+def token_usage(prompt: int, completion: int, total: int) -> Usage:
+    """Usage from a provider's three counts (completion from the total when it is missing)."""
+    return Usage(prompt_tokens=prompt, completion_tokens=completion or max(total - prompt, 0))
+
+
+class EventReader:
+    """A stream Reader for providers whose SSE events each hold one JSON object: decoding, the
+    unreadable event, and the one Begin; ``events`` says what a decoded event carries."""
+
+    __slots__ = ("_begun",)
+    provider = ""
+
+    def __init__(self) -> None:
+        self._begun = False
+
+    def decode(self, data: bytes) -> Any:
+        raise NotImplementedError
+
+    def events(self, view: Any) -> list[m.Event]:
+        raise NotImplementedError
+
+    def begin(self, ident: str) -> list[m.Event]:
+        if self._begun:
+            return []
+        self._begun = True
+        return [m.Begin(id=ident)]
+
+    def read(self, event: SSEEvent) -> list[m.Event]:
+        data = event.data
+        if not data:
+            return []
+        try:
+            view = self.decode(data)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            return [
+                m.Failure(f"unreadable {self.provider} stream event: {data[:200]!r}", "bad_response_body")
+            ]
+        return self.events(view)
 
 
 def text_of(parts: list[m.Part]) -> str:

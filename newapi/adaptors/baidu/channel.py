@@ -16,7 +16,7 @@ import msgspec
 
 from newapi.adaptors.baidu import response, schemas, stream
 from newapi.adaptors.baidu.request import render_request
-from newapi.adaptors.signed import Context, Post, Prepared, SignedFamily
+from newapi.adaptors.signed import Context, Post, Prepared, family
 from newapi.core.errors import UpstreamError
 
 REFRESH_MARGIN = 3600.0
@@ -119,14 +119,4 @@ async def prepare(body: bytes, ctx: Context) -> Prepared:
     return Prepared(url, headers)
 
 
-FAMILY = SignedFamily(
-    name="baidu",
-    render=render_request,
-    prepare=prepare,
-    parse_response=response.parse_response,
-    reader=stream.Reader,
-    usage_of=response.usage_of,
-    response_id=response.response_id,
-    error_message=response.error_message,
-    failure=response.failure,
-)
+FAMILY = family("baidu", render_request, prepare, response, stream.Reader)

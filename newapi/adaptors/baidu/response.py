@@ -5,7 +5,7 @@ from __future__ import annotations
 import msgspec
 
 from newapi.adaptors.baidu import schemas
-from newapi.adaptors.signed import status_error
+from newapi.adaptors.signed import status_error, token_usage
 from newapi.convert import model as m
 from newapi.core.errors import UpstreamStatusError
 from newapi.core.usage import Usage
@@ -40,16 +40,8 @@ def failure(body: bytes) -> UpstreamStatusError | None:
     return status_error(f"{view.error_msg} (error_code {code})", status_of(view.error_code), code, body)
 
 
-def error_message(body: bytes) -> tuple[str, str]:
-    error = failure(body)
-    if error is None:
-        return body[:500].decode("utf-8", "replace").strip() or "upstream error", ""
-    return error.message, error.upstream_code
-
-
 def convert_usage(raw: schemas.TokenUsage) -> Usage:
-    completion = raw.completion_tokens or max(raw.total_tokens - raw.prompt_tokens, 0)
-    return Usage(prompt_tokens=raw.prompt_tokens, completion_tokens=completion)
+    return token_usage(raw.prompt_tokens, raw.completion_tokens, raw.total_tokens)
 
 
 def finish_of(view: schemas.Answer) -> m.StopReason:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from urllib.parse import urlsplit
 
-from newapi.adaptors.signed import Context, Prepared, SignedFamily
+from newapi.adaptors.signed import Context, Prepared, family
 from newapi.adaptors.tencent import response, signature, stream
 from newapi.adaptors.tencent.request import render_request
 from newapi.core.errors import UpstreamError
@@ -51,14 +51,4 @@ async def prepare(body: bytes, ctx: Context) -> Prepared:
     return Prepared(ctx.channel.base_url.rstrip("/") + "/", headers_for(ctx, body))
 
 
-FAMILY = SignedFamily(
-    name="tencent",
-    render=render_request,
-    prepare=prepare,
-    parse_response=response.parse_response,
-    reader=stream.Reader,
-    usage_of=response.usage_of,
-    response_id=response.response_id,
-    error_message=response.error_message,
-    failure=response.failure,
-)
+FAMILY = family("tencent", render_request, prepare, response, stream.Reader)

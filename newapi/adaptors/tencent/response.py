@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
-from newapi.adaptors.signed import status_error
+from newapi.adaptors.signed import status_error, token_usage
 from newapi.adaptors.tencent import schemas
 from newapi.convert import model as m
 from newapi.core.errors import UpstreamProtocolError, UpstreamStatusError
@@ -48,16 +48,8 @@ def failure(body: bytes) -> UpstreamStatusError | None:
     return status_error(f"{error.Code}: {error.Message}", status_of(error.Code), error.Code, body)
 
 
-def error_message(body: bytes) -> tuple[str, str]:
-    error = failure(body)
-    if error is None:
-        return body[:500].decode("utf-8", "replace").strip() or "upstream error", ""
-    return error.message, error.upstream_code
-
-
 def convert_usage(raw: schemas.TokenUsage) -> Usage:
-    completion = raw.CompletionTokens or max(raw.TotalTokens - raw.PromptTokens, 0)
-    return Usage(prompt_tokens=raw.PromptTokens, completion_tokens=completion)
+    return token_usage(raw.PromptTokens, raw.CompletionTokens, raw.TotalTokens)
 
 
 def finish_of(reason: str) -> m.StopReason:

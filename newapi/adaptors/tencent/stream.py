@@ -3,36 +3,25 @@ and the usage so far; the last has a ``FinishReason``. No ``[DONE]``: the stream
 
 from __future__ import annotations
 
-import msgspec
-
+from newapi.adaptors.signed import EventReader
 from newapi.adaptors.tencent import schemas
 from newapi.adaptors.tencent.response import convert_usage, finish_of
 from newapi.convert import model as m
-from newapi.streaming.scanner import SSEEvent
 
 
-class Reader:
-    __slots__ = ("_begun",)
+class Reader(EventReader):
+    __slots__ = ()
+    provider = "Hunyuan"
 
-    def __init__(self) -> None:
-        self._begun = False
+    def decode(self, data: bytes) -> schemas.Params:
+        return schemas.event_decoder.decode(data)
 
-    def read(self, event: SSEEvent) -> list[m.Event]:
-        data = event.data
-        if not data:
-            return []
-        try:
-            view = schemas.event_decoder.decode(data)
-        except (msgspec.DecodeError, msgspec.ValidationError):
-            return [m.Failure(f"unreadable Hunyuan stream event: {data[:200]!r}", "bad_response_body")]
+    def events(self, view: schemas.Params) -> list[m.Event]:
         if view.Error is not None:
             return [
                 m.Failure(f"{view.Error.Code}: {view.Error.Message}", view.Error.Code or "upstream_error")
             ]
-        out: list[m.Event] = []
-        if not self._begun:
-            self._begun = True
-            out.append(m.Begin(id=view.Id))
+        out = self.begin(view.Id)
         for choice in view.Choices[:1]:
             if choice.Delta is not None and choice.Delta.Content:
                 out.append(m.TextDelta(choice.Delta.Content))

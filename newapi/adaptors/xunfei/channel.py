@@ -7,7 +7,7 @@ else v1.1, and decides the path and the ``domain`` as New API has them. The base
 
 from __future__ import annotations
 
-from newapi.adaptors.signed import Context, Prepared, SignedFamily
+from newapi.adaptors.signed import Context, Prepared, family
 from newapi.adaptors.xunfei import response, signature, stream
 from newapi.adaptors.xunfei.request import render_request
 from newapi.adaptors.xunfei.versions import chat_url, parse_key, version_of
@@ -19,15 +19,4 @@ async def prepare(body: bytes, ctx: Context) -> Prepared:
     return Prepared(signature.signed_url(url, api_key, api_secret), [], websocket=True)
 
 
-FAMILY = SignedFamily(
-    name="xunfei",
-    render=render_request,
-    prepare=prepare,
-    parse_response=response.parse_response,
-    reader=stream.Reader,
-    usage_of=response.usage_of,
-    response_id=response.response_id,
-    error_message=response.error_message,
-    failure=response.failure,
-    final=response.final,
-)
+FAMILY = family("xunfei", render_request, prepare, response, stream.Reader, final=response.final)

@@ -4,9 +4,8 @@ frame's ``payload.usage.text``, and errors (``header.code`` != 0, or a refused h
 from __future__ import annotations
 
 import msgspec
-import orjson
 
-from newapi.adaptors.signed import status_error
+from newapi.adaptors.signed import status_error, token_usage
 from newapi.adaptors.xunfei import schemas
 from newapi.convert import model as m
 from newapi.core.errors import UpstreamProtocolError, UpstreamStatusError
@@ -44,23 +43,8 @@ def failure(body: bytes) -> UpstreamStatusError | None:
     return None
 
 
-def error_message(body: bytes) -> tuple[str, str]:
-    """A frame's error, or a refused handshake's ``{"message": ...}``."""
-    error = failure(body)
-    if error is not None:
-        return error.message, error.upstream_code
-    try:
-        loaded = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        loaded = None
-    if isinstance(loaded, dict) and isinstance(loaded.get("message"), str):
-        return loaded["message"], ""
-    return body[:500].decode("utf-8", "replace").strip() or "upstream error", ""
-
-
 def convert_usage(raw: schemas.TextUsage) -> Usage:
-    completion = raw.completion_tokens or max(raw.total_tokens - raw.prompt_tokens, 0)
-    return Usage(prompt_tokens=raw.prompt_tokens, completion_tokens=completion)
+    return token_usage(raw.prompt_tokens, raw.completion_tokens, raw.total_tokens)
 
 
 def frame_usage(frame: schemas.Frame) -> Usage | None:

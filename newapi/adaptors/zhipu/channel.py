@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 import orjson
 
-from newapi.adaptors.signed import Context, Prepared, SignedFamily
+from newapi.adaptors.signed import Context, Prepared, family
 from newapi.adaptors.zhipu import response, stream
 from newapi.adaptors.zhipu.request import render_request
 from newapi.core.errors import UpstreamError
@@ -63,14 +63,4 @@ async def prepare(body: bytes, ctx: Context) -> Prepared:
     return Prepared(url, headers)
 
 
-FAMILY = SignedFamily(
-    name="zhipu",
-    render=render_request,
-    prepare=prepare,
-    parse_response=response.parse_response,
-    reader=stream.Reader,
-    usage_of=response.usage_of,
-    response_id=response.response_id,
-    error_message=response.error_message,
-    failure=response.failure,
-)
+FAMILY = family("zhipu", render_request, prepare, response, stream.Reader)

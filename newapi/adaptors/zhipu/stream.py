@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import msgspec
 
+from newapi.adaptors.signed import EventReader
 from newapi.adaptors.zhipu import schemas
 from newapi.adaptors.zhipu.response import convert_usage
 from newapi.convert import model as m
@@ -20,20 +21,17 @@ def _fields(raw: bytes, name: bytes) -> list[bytes]:
     return [line[len(prefix) :] for line in raw.splitlines() if line.startswith(prefix)]
 
 
-class Reader:
-    __slots__ = ("_begun",)
+class Reader(EventReader):
+    """Reads raw events (not one JSON object each): ``read`` itself is replaced."""
 
-    def __init__(self) -> None:
-        self._begun = False
+    __slots__ = ()
+    provider = "Zhipu"
 
     def read(self, event: SSEEvent) -> list[m.Event]:
         kind = event.event
         if kind is None:
             return []
-        out: list[m.Event] = []
-        if not self._begun:
-            self._begun = True
-            out.append(m.Begin(id=event.id or ""))
+        out = self.begin(event.id or "")
         text = b"\n".join(_fields(event.raw, b"data")).decode("utf-8", "replace")
         if kind == "add":
             if text:
