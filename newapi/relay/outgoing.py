@@ -7,11 +7,13 @@ parameter override. Otherwise the body is converted through the neutral model.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from newapi.adaptors.advanced import channel as advanced
 from newapi.adaptors.bedrock import channel as bedrock
 from newapi.adaptors.claude import channel as claude_channel
 from newapi.adaptors.claude import request as claude_request
@@ -77,6 +79,15 @@ def native_formats(channel: ChannelInfo, model: str) -> tuple[str, ...]:
     if native is not None:
         return (native.target, *native.formats)
     return (OPENAI, RESPONSES)
+
+
+#: a neutral request rendered in each family (Advanced Custom's converters)
+_RENDER: dict[str, Callable[[m.Request], dict[str, Any]]] = {
+    OPENAI: openai_request.render_request,
+    RESPONSES: responses_request.render_request,
+    CLAUDE: claude_request.render_request,
+    GEMINI: gemini_request.render_request,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,7 +236,9 @@ class Planner:
         call.reasoning_effort = ""  # each attempt's own (a retry may go to another kind of channel)
         call.override_audit = ()
         signed = SIGNED.get(channel.type)
-        if signed is not None:
+        if channel.type == compat.ADVANCED_CUSTOM:
+            out = self._advanced(call, channel, key)
+        elif signed is not None:
             out = await self._signed(call, channel, key, client, signed)
         elif call.endpoint is GEMINI_EMBED and target != GEMINI:
             out = self._embeddings(call, channel, key, target)
@@ -402,6 +415,38 @@ class Planner:
         if native.quiet is not None and not self._runtime.settings.dify_debug:
             target += QUIET
         return Outgoing(plan.url, plan.headers, body, target, convert=plan.convert, reframe=plan.reframe)
+
+    # -- Advanced Custom (58): the operator's routes ------------------------------------------
+
+    def _advanced(self, call: Call, channel: ChannelInfo, key: str) -> Outgoing:
+        route = advanced.match(channel, call.path, call.model)
+        if route is None:
+            message = f"no Advanced Custom route of this channel takes {call.path} for {call.model}"
+            raise BadRequest(message, code="advanced_route_not_found")
+        pair = advanced.families(route, call.fmt)
+        if pair is None:
+            raise BadRequest(f"the route's converter {route.converter} does not take {call.fmt} requests")
+        target, model = pair[1], call.upstream_model
+        if target == call.fmt:
+            body = self._edit(call, channel, model, False)
+            if body is not None and target != GEMINI:
+                body["model"] = model
+            raw = call.body if body is None else self._finish(body, channel)
+        else:
+            req = self._convert(call, model)
+            rendered = _RENDER[target](req)
+            if target == OPENAI and call.stream:
+                rendered["stream_options"] = {"include_usage": True}
+            raw = self._finish(rendered, channel)
+        url, headers = advanced.upstream(route, channel, key, model)
+        if target == GEMINI and call.stream:
+            url = url.replace(":generateContent", ":streamGenerateContent")
+            url += "" if "alt=" in url else ("&" if "?" in url else "?") + "alt=sse"
+        if target == CLAUDE:
+            headers.append((b"anthropic-version", claude_channel.ANTHROPIC_VERSION.encode()))
+        accept = b"text/event-stream" if call.stream else _JSON
+        headers += [(b"content-type", _JSON), (b"accept", accept), (b"accept-encoding", b"identity")]
+        return Outgoing(url, headers, raw, target)
 
     # -- channels with their own signed auth (Baidu, Zhipu v3, Xunfei, Tencent) -------------------
 

@@ -198,7 +198,7 @@ def test_an_endpoint_the_type_lacks_is_a_clear_400(client: openai.OpenAI, mock: 
     ("kind", "words"),
     [
         (11, "PaLM"),
-        (58, "Advanced Custom"),
+        (21, "AIProxyLibrary"),
         (59, "Sub2API"),
         (50, "async-task"),
         (77, "knows"),

@@ -63,6 +63,7 @@ CHANNELS: dict[int, dict[str, str]] = {
     37: {"dify-app": "dify"},
     49: {"coze-bot": "coze-bot"},
     57: {"codex-mini": "gpt-5-codex"},
+    58: {"adv-claude": "claude-haiku-4-5", "adv-gem": "gemini-2.5-flash", "adv-gpt": "gpt-4o-mini"},
     56: {"rep-flux": "black-forest-labs/flux-schnell", "rep-denied": "black-forest-labs/flux-status-401"},
     60: {"up-gpt": "gpt-4o-mini", "up-claude": "claude-haiku-4-5", "up-gemini": "gemini-2.5-flash"},
 }
@@ -80,7 +81,31 @@ KEYS = {
         {"access_token": EXPIRED, "refresh_token": codex_mock.REFRESH_TOKEN, "account_id": "acct-1"}
     ),
 }
-OTHER = {39: "acct-7", 49: "7351234567890"}  # Cloudflare's account id, Coze's bot id
+OTHER = {39: "acct-7", 49: "7351234567890"}
+ROUTES = [  # Advanced Custom (58): the operator's routes
+    {
+        "incoming_path": "/v1/chat/completions",
+        "upstream_path": "/v1/messages",
+        "converter": "openai_chat_completions_to_anthropic_messages",
+        "models": ["adv-claude"],
+        "auth": {"type": "header", "name": "x-api-key", "value": "{api_key}"},
+    },
+    {
+        "incoming_path": "/v1/chat/completions",
+        "upstream_path": "/v1beta/models/{model}:generateContent",
+        "converter": "openai_chat_completions_to_gemini_generate_content",
+        "models": ["re:adv-gem.*"],
+        "auth": {"type": "query", "name": "key", "value": ""},
+    },
+    {
+        "incoming_path": "/v1/messages",
+        "upstream_path": "/v1/chat/completions",
+        "converter": "anthropic_messages_to_openai_chat_completions",
+        "models": [],
+        "auth": {"type": "header", "name": "Authorization", "value": "Bearer {api_key}"},
+    },
+]
+SETTINGS = {58: {"advanced_custom": {"advanced_routes": ROUTES}}}  # Cloudflare's account id, Coze's bot id
 
 
 @pytest.fixture(scope="module")
@@ -116,6 +141,7 @@ def gateway(
                 "models": ",".join(mapping),
                 "model_mapping": json.dumps(mapping),
                 "other": OTHER.get(kind, ""),
+                "settings": json.dumps(SETTINGS.get(kind, {})),
             }
             created = admin.post("/api/channel/", json={"mode": "single", "channel": channel}).json()
             assert created["success"], (kind, created)
@@ -648,3 +674,34 @@ def test_codex_refresh_failure_is_an_error(client: openai.OpenAI) -> None:
     with pytest.raises(openai.APIStatusError) as failed:
         client.responses.create(model="codex-revoked", input="hello")
     assert "Codex token refresh failed with status 401" in str(failed.value)
+
+
+# -- Advanced Custom (58): the operator's routes, converters and auth ----------------------------
+
+
+def test_advanced_custom_routes(
+    client: openai.OpenAI, claude_sdk: anthropic.Anthropic, mock: MockUpstreamThread
+) -> None:
+    reply = client.chat.completions.create(
+        model="adv-claude", messages=[{"role": "user", "content": "hello"}]
+    )
+    assert reply.choices[0].message.content == ANSWER
+    record = mock.requests()[-1]
+    assert record.path == "/v1/messages" and record.headers["x-api-key"] == "sk-mock"
+    assert json.loads(record.body)["model"] == "claude-haiku-4-5"
+    stream = client.chat.completions.create(
+        model="adv-gem", messages=[{"role": "user", "content": "hi"}], stream=True
+    )
+    assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices) == ANSWER
+    record = mock.requests()[-1]
+    assert record.path == "/v1beta/models/gemini-2.5-flash:streamGenerateContent"
+    assert "key=sk-mock" in record.query and "alt=sse" in record.query
+    message = claude_sdk.messages.create(
+        model="adv-gpt", max_tokens=32, messages=[{"role": "user", "content": "hello"}]
+    )
+    assert message.content[0].type == "text" and message.content[0].text == ANSWER
+    record = mock.requests()[-1]
+    assert record.path == "/v1/chat/completions" and record.headers["authorization"] == "Bearer sk-mock"
+    with pytest.raises(openai.BadRequestError) as unrouted:
+        client.responses.create(model="adv-gpt", input="hello")
+    assert "no Advanced Custom route" in str(unrouted.value)

@@ -37,6 +37,8 @@ class Compat:
 _PASS = None
 #: another New API instance upstream (type 60, past the ids of ChannelType): it speaks every family
 NEW_API_UPSTREAM = 60
+#: routes the operator declares (type 58, past the ids of ChannelType): newapi.adaptors.advanced
+ADVANCED_CUSTOM = 58
 
 COMPAT: dict[int, Compat] = {
     T.OPENAI_MAX: Compat("OpenAIMax"),
@@ -124,9 +126,9 @@ CODING_PLANS: dict[str, str] = {
 }
 
 #: Types with an adaptor package of their own.
-NATIVE = frozenset({T.OPENAI, T.AZURE, T.CUSTOM, T.ANTHROPIC, T.GEMINI, T.AWS, T.VERTEX_AI})
+NATIVE: frozenset[int] = frozenset({T.OPENAI, T.AZURE, T.CUSTOM, T.ANTHROPIC, T.GEMINI, T.AWS, T.VERTEX_AI})
 #: ... and those of newapi.relay.natives (a protocol of their own, plain key auth)
-NATIVE |= {T.COHERE, T.OLLAMA, T.MINIMAX, T.DIFY, T.COZE, T.REPLICATE, T.CODEX}
+NATIVE |= {T.COHERE, T.OLLAMA, T.MINIMAX, T.DIFY, T.COZE, T.REPLICATE, T.CODEX, ADVANCED_CUSTOM}
 #: Types with their own signed auth (Baidu, Zhipu v3, Xunfei, Tencent: newapi.relay.signed).
 SIGNED_TYPES = frozenset({T.BAIDU, T.ZHIPU, T.XUNFEI, T.TENCENT})
 SERVED = NATIVE | SIGNED_TYPES | frozenset(COMPAT)
