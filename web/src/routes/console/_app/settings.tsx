@@ -88,24 +88,25 @@ function Settings() {
       {options.isPending ? (
         <Skeleton className="h-96 w-full" />
       ) : (
-        <Card>
-          <form
-            role="tabpanel"
-            aria-label={t(`settings.group_${group.id}`)}
-            className="flex flex-col gap-4"
-            onSubmit={(e) => {
-              e.preventDefault()
-              void save()
-            }}
-          >
-            {group.fields.map(([key, kind]) => (
-              <OptionField key={key} name={key} kind={kind} value={valueOf(key, kind === 'secret')} error={errors[key]} onChange={(value) => setDraft((d) => ({ ...d, [key]: value }))} />
-            ))}
-            <Button type="submit" className="self-start" loading={saving}>
-              {t('common.save')}
-            </Button>
-          </form>
-        </Card>
+        // The panel is a div: a form may not take the tabpanel role (axe: aria-allowed-role).
+        <div role="tabpanel" aria-label={t(`settings.group_${group.id}`)}>
+          <Card>
+            <form
+              className="flex flex-col gap-4"
+              onSubmit={(e) => {
+                e.preventDefault()
+                void save()
+              }}
+            >
+              {group.fields.map(([key, kind]) => (
+                <OptionField key={key} name={key} kind={kind} value={valueOf(key, kind === 'secret')} error={errors[key]} onChange={(value) => setDraft((d) => ({ ...d, [key]: value }))} />
+              ))}
+              <Button type="submit" className="self-start" loading={saving}>
+                {t('common.save')}
+              </Button>
+            </form>
+          </Card>
+        </div>
       )}
     </div>
   )
