@@ -25,6 +25,7 @@ import {
   typeName,
   useChannelTypes,
 } from './types'
+import { keyFormatOk, otherOk } from './type-fields'
 
 const JSON_FIELDS = ['model_mapping', 'status_code_mapping', 'param_override', 'header_override'] as const
 
@@ -130,6 +131,12 @@ export function ChannelForm({ channel, onOpenChange }: Props) {
     for (const field of JSON_FIELDS) {
       const problem = jsonObjectError(v[field])
       if (problem) ctx.addIssue({ code: 'custom', path: [field], message: t(`channels.${problem}`) })
+    }
+    // The key format and the `other` value the chosen type's adaptor reads (./type-fields).
+    const type = Number(v.type)
+    if (!keyFormatOk(type, v.key)) ctx.addIssue({ code: 'custom', path: ['key'], message: t(`channels.keyInvalid_${type}`) })
+    if (TYPE_OTHER[type] !== undefined && !otherOk(type, v.other)) {
+      ctx.addIssue({ code: 'custom', path: ['other'], message: t(`channels.otherInvalid_${type}`) })
     }
   }
   const schema = z
@@ -287,7 +294,7 @@ export function ChannelForm({ channel, onOpenChange }: Props) {
             </Field>
           )}
           {TYPE_OTHER[kind] !== undefined && (
-            <Field label={t(`channels.other_${kind}`)} hint={t(`channels.otherHint_${kind}`)}>
+            <Field label={t(`channels.other_${kind}`)} hint={t(`channels.otherHint_${kind}`)} error={errors.other?.message}>
               <Input placeholder={TYPE_OTHER[kind]} {...form.register('other')} />
             </Field>
           )}

@@ -78,11 +78,15 @@ export const servedName = (info: ChannelTypeInfo): string => CHANNEL_TYPES[info.
 export const TYPE_OTHER: Record<number, string> = {
   3: '2025-04-01-preview',
   17: 'web_search',
+  18: 'v3.5',
+  39: '0123456789abcdef0123456789abcdef',
   41: 'us-central1',
+  49: '7342866812345678901',
 }
 
-/** Types whose key is not a bare API key get their own hint. */
-export const TYPE_KEY_HINT = new Set([33, 41])
+/** Types whose key is not a bare API key get their own hint (`channels.keyHint_<type>`); the
+ * formats the adaptors split are checked by keyFormatError (./type-fields). */
+export const TYPE_KEY_HINT = new Set([15, 16, 18, 23, 33, 41, 57])
 
 /** Per-type settings (`settings` JSON) the form offers as named fields. */
 export const TYPE_SETTINGS: Record<number, string[]> = {
