@@ -65,6 +65,8 @@ class SignedFamily:
     failure: Callable[[bytes], UpstreamStatusError | None]
     #: WebSocket families: whether a message is the last of the answer
     final: Callable[[bytes], bool] | None = None
+    #: the upstream refused the credential (401): drop what the family cached for this key
+    rejected: Callable[[Context], None] | None = None
 
 
 class Replies(Protocol):
@@ -101,6 +103,7 @@ def family(
     replies: Replies,
     reader: Callable[[], Reader],
     final: Callable[[bytes], bool] | None = None,
+    rejected: Callable[[Context], None] | None = None,
 ) -> SignedFamily:
     return SignedFamily(
         name,
@@ -113,6 +116,7 @@ def family(
         partial(error_message, replies.failure),
         replies.failure,
         final,
+        rejected,
     )
 
 

@@ -133,6 +133,8 @@ async def run_attempt(
         await _send(runtime, call, channel, out, send)
     except UpstreamError as error:
         scrub_error(error, channel, out)
+        if out is not None and out.on_rejected is not None and error.status == 401:
+            out.on_rejected()  # a credential the upstream refused is not kept for the next attempt
         raise
 
 

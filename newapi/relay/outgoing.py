@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -128,6 +129,8 @@ class Outgoing:
     header_override: dict[str, str] | None = None
     overridden: bool = False  # the operations already ran (Bedrock: before signing)
     websocket: bool = False  # the body is one message on a WebSocket opened at url (Xunfei)
+    #: called when the upstream refuses the credential (401): a cached token is dropped
+    on_rejected: Callable[[], None] | None = None
     #: a native type's embeddings or rerank reply, converted whole to OpenAI's shape
     convert: WholeReply | None = None
     reframe: Reframe | None = None  # a native type's stream framing turned into SSE
@@ -463,6 +466,8 @@ class Planner:
         prepared = await family.prepare(raw, ctx)
         out.url, out.headers, out.body = prepared.url, prepared.headers, raw
         out.websocket = prepared.websocket
+        if family.rejected is not None:
+            out.on_rejected = partial(family.rejected, ctx)
         return out
 
     # -- Claude channels (Anthropic, Bedrock, Vertex) --------------------------------------------

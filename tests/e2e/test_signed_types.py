@@ -27,6 +27,7 @@ from tests.support.server import serve
 pytestmark = pytest.mark.e2e
 
 ANSWER = "Hello there friend this is"
+CHAT = "/rpc/2.0/ai_custom/v1/wenxinworkshop/chat/"
 TENCENT_KEY = "1300000000|AKIDmockSecretId|mockSecretKeyForTc3"
 SPARK_KEY = "mockapp|mockSparkApiSecret|mockSparkApiKey"
 # type id -> (channel key, {model the client asks for: model the mock sees})
@@ -221,6 +222,18 @@ def test_baidu_token_exchange_chat_and_billing(
     ]
 
 
+def test_baidu_refused_token_is_exchanged_anew(client: openai.OpenAI, mock: MockUpstreamThread) -> None:
+    _chat(client, "ernie")  # a token is cached
+    mock.upstream._state.shared.tokens.clear()  # Baidu revokes every token it gave
+    with pytest.raises(openai.AuthenticationError) as caught:
+        _chat(client, "ernie")
+    assert "110" in caught.value.message
+    before = len(mock.requests())
+    reply, _ = _chat(client, "ernie")
+    assert reply.choices[0].message.content == ANSWER
+    assert [r.path for r in mock.requests()[before:]] == ["/oauth/2.0/token", CHAT + "completions_pro"]
+
+
 def test_baidu_stream_is_billed(
     client: openai.OpenAI, mock: MockUpstreamThread, gateway: tuple[str, str, httpx.Client]
 ) -> None:
@@ -359,3 +372,20 @@ def test_a_wrong_secret_is_refused(client: openai.OpenAI, model: str, message: s
         )
     assert caught.value.status_code in (401, 502)
     assert message in caught.value.message
+
+
+# -- the channel test (GET /api/channel/test/:id) reaches each signed type ----------------------
+
+
+def test_channel_test_of_each_signed_type(gateway: tuple[str, str, httpx.Client]) -> None:
+    admin = gateway[2]
+    listed = admin.get("/api/channel/", params={"p": 1, "page_size": 100}).json()["data"]["items"]
+    by_name = {item["name"]: item["id"] for item in listed}
+    for kind, (_, mapping) in CHANNELS.items():
+        first = next(iter(mapping))
+        channel_id = by_name[f"signed-{kind}-{first}"]
+        answer = admin.get(f"/api/channel/test/{channel_id}", params={"model": first}).json()
+        assert answer["success"] is True, (kind, answer)
+    wrong = by_name["signed-23-hunyuan-wrong"]
+    refused = admin.get(f"/api/channel/test/{wrong}", params={"model": "hunyuan-wrong"}).json()
+    assert refused["success"] is False and "AuthFailure.SignatureFailure" in refused["message"]

@@ -61,6 +61,9 @@ class TokenCache:
         self._tokens: dict[str, tuple[str, float]] = {}
         self._pending: dict[str, asyncio.Future[str]] = {}
 
+    def forget(self, key: str) -> None:
+        self._tokens.pop(key, None)
+
     async def token(self, base: str, key: str) -> str:
         cached = self._tokens.get(key)
         if cached is not None and cached[1] - REFRESH_MARGIN > time.monotonic():
@@ -119,4 +122,11 @@ async def prepare(body: bytes, ctx: Context) -> Prepared:
     return Prepared(url, headers)
 
 
-FAMILY = family("baidu", render_request, prepare, response, stream.Reader)
+def rejected(ctx: Context) -> None:
+    """Baidu refused the token (revoked, or the secret changed): the next request exchanges anew."""
+    cache = ctx.state.get("baidu")
+    if isinstance(cache, TokenCache):
+        cache.forget(ctx.key)
+
+
+FAMILY = family("baidu", render_request, prepare, response, stream.Reader, rejected=rejected)
