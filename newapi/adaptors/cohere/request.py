@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from newapi.adaptors.native_wire import function_tools
 from newapi.convert import model as m
 
 
@@ -63,17 +64,7 @@ def render_request(req: m.Request) -> dict[str, Any]:
     if req.stop:
         body["stop_sequences"] = req.stop
     if req.tools:
-        body["tools"] = [
-            {
-                "type": "function",
-                "function": {
-                    "name": t.name,
-                    "description": t.description,
-                    "parameters": t.parameters or {"type": "object", "properties": {}},
-                },
-            }
-            for t in req.tools
-        ]
+        body["tools"] = function_tools(req.tools)
     choice = req.tool_choice
     if choice is not None and choice.mode in ("required", "tool"):
         body["tool_choice"] = "REQUIRED"

@@ -13,22 +13,14 @@ from collections.abc import AsyncIterable, AsyncIterator
 import msgspec
 
 from newapi.adaptors.coze import schemas
+from newapi.adaptors.native_wire import plain_json_as_event
 from newapi.convert import model as m
 from newapi.core.usage import Usage
 from newapi.streaming.scanner import SSEEvent
 
 
-async def as_sse(chunks: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
-    plain: bytes | None = None
-    async for chunk in chunks:
-        if plain is None and chunk.lstrip()[:1] == b"{":
-            plain = b""
-        if plain is None:
-            yield chunk
-        else:
-            plain += chunk
-    if plain:
-        yield b"event: error\ndata: " + plain.strip().replace(b"\n", b" ") + b"\n\n"
+def as_sse(chunks: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
+    return plain_json_as_event(chunks, b"error")
 
 
 def usage_from(data: schemas.Data) -> Usage | None:

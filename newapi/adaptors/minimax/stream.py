@@ -6,22 +6,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterable, AsyncIterator
 
 from newapi.adaptors.minimax.response import failure
+from newapi.adaptors.native_wire import plain_json_as_event
 from newapi.adaptors.openai import stream as openai_stream
 from newapi.convert import model as m
 from newapi.streaming.scanner import SSEEvent
 
 
-async def as_sse(chunks: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
-    plain: bytes | None = None
-    async for chunk in chunks:
-        if plain is None and chunk.lstrip()[:1] == b"{":
-            plain = b""
-        if plain is None:
-            yield chunk
-        else:
-            plain += chunk
-    if plain:
-        yield b"data: " + plain.strip().replace(b"\n", b" ") + b"\n\n"
+def as_sse(chunks: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
+    return plain_json_as_event(chunks)
 
 
 class Reader:

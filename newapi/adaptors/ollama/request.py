@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 
+from newapi.adaptors.native_wire import function_tools
 from newapi.convert import model as m
 
 
@@ -67,17 +68,7 @@ def render_request(req: m.Request) -> dict[str, Any]:
     if options:
         body["options"] = options
     if req.tools:
-        body["tools"] = [
-            {
-                "type": "function",
-                "function": {
-                    "name": t.name,
-                    "description": t.description,
-                    "parameters": t.parameters or {"type": "object", "properties": {}},
-                },
-            }
-            for t in req.tools
-        ]
+        body["tools"] = function_tools(req.tools)
     fmt = req.response_format
     if fmt is not None and fmt.get("type") == "json_schema":
         body["format"] = (fmt.get("json_schema") or {}).get("schema") or "json"

@@ -16,7 +16,7 @@ from typing import Any
 
 from newapi.testing.mock import text, usage
 from newapi.testing.mock.context import BadBody, Ctx, Reply, Stream
-from newapi.testing.mock.openai_misc import ranked
+from newapi.testing.mock.openai_misc import ranked, rerank_body
 from newapi.testing.mock.usage import Usage
 from newapi.testing.mock.wire import (
     ToolCall,
@@ -103,11 +103,7 @@ def _events(ctx: Ctx, tool: ToolCall | None, u: Usage | None) -> Iterator[bytes]
 
 
 def rerank(ctx: Ctx) -> Reply:
-    body = ctx.json()
-    query = body.get("query")
-    documents = body.get("documents")
-    if not isinstance(query, str) or not isinstance(documents, list):
-        raise BadBody("rerank needs a query string and a documents list")
+    body, query, documents = rerank_body(ctx)
     if not all(isinstance(d, str) for d in documents):
         raise BadBody("documents must be strings in the v2 API")
     scored = ranked(query, documents)

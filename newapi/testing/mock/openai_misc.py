@@ -105,12 +105,18 @@ def ranked(query: str, texts: list[str]) -> list[tuple[float, int]]:
     return scored
 
 
-def rerank(ctx: Ctx) -> Reply:
+def rerank_body(ctx: Ctx) -> tuple[dict[str, Any], str, list[Any]]:
+    """The rerank body, its query and its documents (400 unless both are there)."""
     body = ctx.json()
     query = body.get("query")
     documents = body.get("documents")
     if not isinstance(query, str) or not isinstance(documents, list):
         raise BadBody("rerank needs a query string and a documents list")
+    return body, query, documents
+
+
+def rerank(ctx: Ctx) -> Reply:
+    body, query, documents = rerank_body(ctx)
     texts = [
         d if isinstance(d, str) else str(d.get("text", "")) if isinstance(d, dict) else "" for d in documents
     ]
