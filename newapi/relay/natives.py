@@ -116,6 +116,8 @@ class Native:
     quiet: Reading | None = None
     #: the auth headers, when the key is not simply sent (they replace the plan's)
     authorize: Authorize | None = None
+    #: the type reads no media URLs: the relay fetches them and sends the bytes (newapi.relay.media_inline)
+    inline_media: bool = False
 
     def served(self) -> str:
         chat = ["chat"] if self.chat is not None else []
@@ -216,6 +218,7 @@ NATIVES: dict[int, Native] = {
         {"embeddings": _ollama_embed},
         formats=("responses", "claude"),
         passthrough=frozenset({"completions"}),
+        inline_media=True,
     ),
     # New API's MiniMax adaptor: chat on chatcompletion_v2; Claude clients on its Anthropic API.
     T.MINIMAX: Native(

@@ -400,7 +400,10 @@ class Planner:
             return out
         conversation = call.fmt != OPENAI or call.endpoint is _CHAT
         if conversation and native.chat is not None:
-            plan = native.chat(self._convert(call, call.upstream_model), channel, key)
+            req = self._convert(call, call.upstream_model)
+            if native.inline_media:
+                await inline_remote_media(req, self._fetcher(), call.media_cache)
+            plan = native.chat(req, channel, key)
         else:
             build = None if conversation else native.endpoints.get(call.endpoint.name)
             if build is None or call.endpoint.multipart:

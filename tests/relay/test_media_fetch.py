@@ -91,15 +91,20 @@ async def gateway_with(
 
 @asynccontextmanager
 async def relay_with_images(
-    settings_for: Callable[..., Settings], tmp_path: object, mock: MockUpstreamThread, **env: str
+    settings_for: Callable[..., Settings],
+    tmp_path: object,
+    mock: MockUpstreamThread,
+    channel_type: int = 24,
+    **env: str,
 ) -> AsyncIterator[tuple[Callable[..., Awaitable[httpx.Response]], MediaServer]]:
-    """A gateway with a Gemini channel on the mock, and a local media server; yields (ask, server)."""
+    """A gateway with a channel (Gemini unless told) on the mock, and a local media server;
+    yields (ask, server)."""
     async with (
         gateway_with(settings_for, tmp_path, **env) as gateway,
         client_for(gateway) as client,
         media_server() as images,
     ):
-        await add_channel(gateway, mock.url, channel_type=24, models=GEMINI)
+        await add_channel(gateway, mock.url, channel_type=channel_type, models=GEMINI)
         account = await add_account(gateway)
 
         async def ask(*urls: str) -> httpx.Response:
@@ -129,6 +134,20 @@ async def test_images_are_fetched_once_and_sent_inline_when_private_urls_are_all
         inline = [p["inlineData"] for p in parts if "inlineData" in p]
         assert inline == [{"mimeType": "image/png", "data": base64.b64encode(PNG_1X1).decode()}] * 2
         assert images.hits == {"/img.png": 1}  # one fetch for the URL named twice
+
+
+async def test_ollama_channels_get_url_images_inline(
+    settings_for: Callable[..., Settings], tmp_path: object, mock: MockUpstreamThread
+) -> None:
+    """Ollama reads no image URLs: the relay fetches them for it too (type 4, /api/chat)."""
+    env = {"NEWAPI_ALLOW_PRIVATE_URLS": "true"}
+    async with relay_with_images(settings_for, tmp_path, mock, 4, **env) as (ask, images):
+        reply = await ask(images.url("/img.png"))
+        assert reply.status_code == 200, reply.text
+        sent = mock.requests()[-1]
+        assert sent.path == "/api/chat"
+        assert orjson.loads(sent.body)["messages"][-1]["images"] == [base64.b64encode(PNG_1X1).decode()]
+        assert images.hits == {"/img.png": 1}
 
 
 @pytest.mark.parametrize(

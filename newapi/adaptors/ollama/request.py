@@ -24,7 +24,7 @@ def _arguments(text: str) -> Any:
 
 def _message(role: str, parts: Sequence[m.Part]) -> dict[str, Any]:
     out: dict[str, Any] = {"role": role, "content": "".join(p.text for p in parts if isinstance(p, m.Text))}
-    # Ollama reads inline images only: a URL image has no place here (nothing to send).
+    # Ollama reads inline images only; the relay has fetched URL images (Native.inline_media).
     images = [
         p.data for p in parts if isinstance(p, m.Media) and p.data and p.media_type.startswith("image/")
     ]
