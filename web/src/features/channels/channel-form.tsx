@@ -267,7 +267,8 @@ export function ChannelForm({ channel, onOpenChange }: Props) {
         )}
         <Section title={t('channels.basic')}>
           <Field label={t('channels.type')}>
-            <Select {...form.register('type')}>
+            {/* The key and `other` checks depend on the type: a change re-checks them (once submitted). */}
+            <Select {...form.register('type', { deps: ['key', 'other'] })}>
               {refused && editing && (
                 <option value={String(channel.type)}>
                   {typeName(channel.type)} ({t('channels.refused')})
