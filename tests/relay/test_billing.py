@@ -111,7 +111,10 @@ async def test_concurrent_requests_never_overdraw(db_gateway: Gateway, mock: Moc
     statuses = [r.status_code for r in results]
     admitted = statuses.count(200)
     assert set(statuses) <= {200, 403}
-    assert 1 <= admitted <= 10
+    # Holds admit at most 10 at once; on a loaded machine the 200 requests take longer to send than
+    # the slow first byte, and an early request that settles returns its unspent hold, so a few more
+    # may be admitted after it. What never changes: no more than the balance covers at the real cost.
+    assert 1 <= admitted <= balance // COST
     refused = next(r for r in results if r.status_code == 403)
     assert refused.json()["error"]["code"] == "insufficient_user_quota"
     await gateway.runtime.ledger.flush()
