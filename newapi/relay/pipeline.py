@@ -43,6 +43,7 @@ from newapi.relay.formats import CODECS
 from newapi.relay.ids import new_request_id
 from newapi.relay.outgoing import Planner
 from newapi.relay.prompt_check import check_prompt
+from newapi.relay.routable import routable
 from newapi.relay.settlement import settle
 from newapi.relay.watch import DisconnectWatch
 from newapi.routing.retry import retry_ranges, should_retry
@@ -178,7 +179,7 @@ class Relay:
         if call.group == "auto":
             route_auto(runtime.options, runtime.channels, call)
             return
-        call.tiers = tiers_for(runtime.channels, call.group, call.model)
+        call.tiers = routable(tiers_for(runtime.channels, call.group, call.model), call.path, call.model)
         if not call.tiers:
             raise NoChannel(f"no available channel for model {call.model} under group {call.group}")
 

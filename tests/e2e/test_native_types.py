@@ -702,6 +702,7 @@ def test_advanced_custom_routes(
     assert message.content[0].type == "text" and message.content[0].text == ANSWER
     record = mock.requests()[-1]
     assert record.path == "/v1/chat/completions" and record.headers["authorization"] == "Bearer sk-mock"
-    with pytest.raises(openai.BadRequestError) as unrouted:
+    # selection is path-aware for this type: no route takes /v1/responses, so no channel serves it
+    with pytest.raises(openai.InternalServerError) as unrouted:
         client.responses.create(model="adv-gpt", input="hello")
-    assert "no Advanced Custom route" in str(unrouted.value)
+    assert unrouted.value.status_code == 503 and "no available channel" in str(unrouted.value)
