@@ -2,12 +2,12 @@
 
 A request is admitted by ``reserve.lua`` (every check, then a hold of the
 estimate under the request id) or, for a busy key, in memory against a credit
-block the worker holds in Redis (``credit.lua``, see ``credit.py``). Its
-settlement is queued after the response: every few milliseconds ``settle.lua``
-applies the gathered settlements, credit spends and releases in one call (each
-idempotent: a settle deletes its hold, a spend carries its block's sequence
-number) and appends their debit records to the stream as ONE entry, so Redis
-pays the script call, the append and the backlog counter once per batch. A
+block the worker holds in Redis (``credit.lua``, see ``credit.py``; the blocks are
+managed in ``redis_credit.py``). Its settlement is queued after the response: every
+few milliseconds ``settle.lua`` applies the gathered settlements, credit spends and
+releases in one call (each idempotent: a settle deletes its hold, a spend carries its
+block's sequence number) and appends their debit records to the stream as ONE entry,
+so Redis pays the script call, the append and the backlog counter once per batch. A
 balance is loaded from the database on first use (``SET NX``, so concurrent
 loaders agree) and from then on only scripts change it. The flusher
 (``flusher.py``) writes the stream to the database; the sweeper releases holds
@@ -44,12 +44,11 @@ from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from newapi.billing.credit import CREDIT_BACKOFF, CREDIT_IDLE, Credit, credit_life
 from newapi.billing.journal import Journal
 from newapi.billing.ledger import Debit, Hold, debit_record, debit_records
+from newapi.billing.redis_credit import CreditBlocks
 from newapi.billing.redis_reaper import (
     STALE_CHECK,
-    TOMBSTONE_MS,
     heartbeat,
     leave,
     reap_dead_workers,
@@ -162,14 +161,9 @@ class RedisLedger:
         self._sender: asyncio.Task[None] | None = None
         self._retry_task: asyncio.Task[None] | None = None
         # Worker credit needs the lean client's health signal; without it every request reserves.
-        self._credit_requests = max(0, credit_requests) if fast is not None else 0
-        self._credit_life = credit_life(hold_ttl)
-        self._credits: dict[tuple[int, int, bool], Credit] = {}
-        self._retiring: list[Credit] = []
-        self._credit_seq = 0
+        self.credit_blocks = CreditBlocks(self, max(0, credit_requests) if fast is not None else 0, hold_ttl)
         self._backlog = 0  # the backlog counter as the last settle.lua call left it
         self._unreported = 0  # settlements queued or in flight since then
-        self._owner = uuid.uuid4().hex[:12]
         self.worker = new_worker_id()
         self.journal: Journal | None = None
         self.presence: Presence | None = None
@@ -177,8 +171,6 @@ class RedisLedger:
         self._items_made = 0  # items queued for settle.lua, ever
         self._items_done = 0  # of those, applied (in the order they were made)
         self._upkeep: asyncio.Task[None] | None = None
-        self._credit_task: asyncio.Task[None] | None = None
-        self._grants: set[asyncio.Task[None]] = set()
 
     # -- balances -------------------------------------------------------------------
 
@@ -216,18 +208,12 @@ class RedisLedger:
     # -- the request path -------------------------------------------------------------
 
     async def reserve(self, hold: Hold, balance_hint: int = 0) -> None:
-        if self._credit_requests:
-            credit = self._credits.get((hold.user_id, hold.token_id, hold.unlimited))
-            if credit is not None and self._credit_healthy():
-                admitted, wants_more = credit.admit(max(0, hold.amount), time.monotonic())
-                if wants_more:
-                    self._grant_later(credit)
-                if admitted:
-                    hold.credit = credit
-                    return
+        blocks = self.credit_blocks
+        if blocks.requests and blocks.admit(hold):
+            return
         await self._reserve_one(hold)
-        if self._credit_requests:
-            self._consider_credit(hold, balance_hint)
+        if blocks.requests:
+            blocks.consider(hold, balance_hint)
 
     async def _reserve_one(self, hold: Hold) -> None:
         keys = self.keys
@@ -422,106 +408,9 @@ class RedisLedger:
         )
         return int(released)
 
-    # -- worker credit (credit.py) ------------------------------------------------------
-
-    def _credit_healthy(self) -> bool:
-        """Credit admits without asking Redis, so only while Redis is known to answer."""
-        return (
-            self._fast is not None
-            and self._fast.healthy
-            and not self._retry
-            # Requests on credit skip reserve.lua's backlog check: stop them at the same bound,
-            # counting this worker's own settlements that are not in the last reply yet.
-            and self._backlog + self._unreported <= self._max_backlog
-        )
-
-    def _consider_credit(self, hold: Hold, balance_hint: int) -> None:
-        """After a per-request reservation: a key that can afford a block gets one."""
-        key = (hold.user_id, hold.token_id, hold.unlimited)
-        if hold.amount <= 0 or key in self._credits:
-            return
-        target = hold.amount * self._credit_requests
-        if balance_hint < 4 * target:
-            return
-        moment = time.monotonic()
-        self._credit_seq += 1
-        credit = Credit(
-            id=f"c:{self._owner}:{self._credit_seq}",
-            user_id=hold.user_id,
-            token_id=hold.token_id,
-            unlimited=hold.unlimited,
-            target=target,
-            retire_at=moment + self._credit_life,
-            last_used=moment,
-        )
-        self._credits[key] = credit
-        self._grant_later(credit)
-        if self._credit_task is None or self._credit_task.done():
-            self._credit_task = asyncio.create_task(self._retire_credits(), name="ledger-credit")
-
-    def _grant_later(self, credit: Credit) -> None:
-        credit.granting = True
-        task = asyncio.create_task(self._grant(credit), name="ledger-credit-grant")
-        self._grants.add(task)
-        task.add_done_callback(self._grants.discard)
-
-    async def _grant(self, credit: Credit) -> None:
-        keys = self.keys
-        token = "0" if credit.unlimited else str(credit.token_id)
-        expires = int(time.time() * 1000) + self._hold_ttl_ms
-        try:
-            status, _held = await self._credit(
-                keys=[
-                    keys.hold(credit.id),
-                    keys.user(credit.user_id),
-                    keys.token(credit.token_id),
-                    keys.holds,
-                    keys.backlog,
-                ],
-                args=[
-                    credit.id,
-                    credit.target,
-                    credit.user_id,
-                    token,
-                    expires,
-                    self._max_backlog,
-                    self.worker,
-                ],
-            )
-            if status == 1:
-                credit.free += credit.target
-            else:
-                credit.no_grant_until = time.monotonic() + CREDIT_BACKOFF
-        except (RedisError, RespError, OSError):
-            credit.no_grant_until = time.monotonic() + CREDIT_BACKOFF
-        finally:
-            credit.granting = False
-
-    async def _retire_credits(self) -> None:
-        """Retire blocks past their life or idle; give back what is left once they drain."""
-        while self._credits or self._retiring:
-            await asyncio.sleep(min(1.0, self._credit_life / 4))
-            await self.return_credits(only_stale=True)
-
-    async def return_credits(self, *, only_stale: bool = False) -> None:
-        """Give every drained block back to the balances (all of them, or the stale ones)."""
-        if not only_stale and self._grants:
-            await asyncio.gather(*self._grants, return_exceptions=True)
-        moment = time.monotonic()
-        for key, credit in list(self._credits.items()):
-            if not only_stale or moment >= credit.retire_at or moment - credit.last_used > CREDIT_IDLE:
-                credit.retired = True
-                del self._credits[key]
-                self._retiring.append(credit)
-        for credit in list(self._retiring):
-            if not credit.drained():
-                continue
-            try:
-                # Kept empty: a replay of this worker's journal must find the last spend's number.
-                await self.release_by_id(credit.id, credit.user_id, credit.token_id, keep_ms=TOMBSTONE_MS)
-            except (RedisError, RespError, OSError):
-                continue  # next round; past its expiry the sweeper gives it back instead
-            self._retiring.remove(credit)
+    async def return_credits(self) -> None:
+        """Give every credit block back to the balances once its requests have settled."""
+        await self.credit_blocks.give_back()
 
     async def adjust(self, user_id: int, delta: int, *, token_id: int = 0) -> int:
         kind, ident = ("token", token_id) if token_id else ("user", user_id)
@@ -638,11 +527,10 @@ class RedisLedger:
             self._retry_task.cancel()
         if self._retry:
             log.error("%d settlements could not reach the quota store before shutdown", len(self._retry))
-        if self._credit_task is not None:
-            self._credit_task.cancel()
+        self.credit_blocks.stop()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.return_credits(), 5.0)
-        if self._retiring:
-            log.warning("%d credit blocks left to the sweeper", len(self._retiring))
+        if self.credit_blocks.retiring:
+            log.warning("%d credit blocks left to the sweeper", len(self.credit_blocks.retiring))
         if self._fast is not None:
             await self._fast.aclose()

@@ -341,7 +341,7 @@ async def test_a_blocks_spends_travel_merged_and_a_replay_never_takes_later_ones
     account = await add_account(gateway, quota=start, unlimited=False, token_quota=start)
     first = Hold("m-0", account.user_id, account.token_id, False, 40)
     await ledger.reserve(first, balance_hint=start)  # reserved alone; wins the key a block
-    await asyncio.gather(*ledger._grants)
+    await asyncio.gather(*ledger.credit_blocks.grants)
     holds = [Hold(f"m-{i}", account.user_id, account.token_id, False, 40) for i in range(1, 21)]
     for hold in holds:
         await ledger.reserve(hold, balance_hint=start)
