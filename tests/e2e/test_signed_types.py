@@ -11,7 +11,6 @@ number of pieces (chunks=5 here).
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,6 +23,7 @@ from google.genai import types as genai_types
 
 from newapi.testing import MockUpstreamThread
 from newapi.testing.mock.spark import SparkMockThread
+from tests.support.consume_logs import consume_log
 from tests.support.server import serve
 
 pytestmark = pytest.mark.e2e
@@ -118,18 +118,6 @@ def genai_sdk(gateway: tuple[str, str, httpx.Client]) -> genai.Client:
 def _sent(mock: MockUpstreamThread) -> tuple[str, dict[str, str], dict[str, Any]]:
     record = mock.requests()[-1]
     return record.path, record.headers, json.loads(record.body)
-
-
-def consume_log(admin: httpx.Client, request_id: str) -> dict[str, Any]:
-    """The consume log of one request, once the flusher has written it."""
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        items = admin.get("/api/log/", params={"type": 2, "p": 1, "page_size": 100}).json()["data"]["items"]
-        for item in items:
-            if item.get("request_id") == request_id:
-                return dict(item)
-        time.sleep(0.2)
-    raise AssertionError(f"no consume log for {request_id}")
 
 
 def _chat(client: openai.OpenAI, model: str, **extra: Any) -> tuple[Any, str]:
