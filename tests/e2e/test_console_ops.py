@@ -1,7 +1,8 @@
 """The console's daily operations in Debian's Chromium against a real ``newapi serve`` and the mock:
 bulk channel enable/disable/delete, tag mode across pages, the served type picker and a refused
 channel, editing a multi-key channel's keys, a key that expires (shown expired, refused by the
-relay), and an admin narrowing the dashboard to one user.
+relay), an admin narrowing the dashboard to one user, and per-type fields checked as the adaptors
+read them (Tencent's three-part key; Cloudflare's account id in ``other``, used by the relay).
 
 One install per module, set up through the API (first run is test_console.py's); the tests run in
 file order. Screenshots go beside part 1's in build/e2e-console/.

@@ -19,40 +19,44 @@ describe('per-type channel fields', () => {
     expect(Object.keys(TYPE_OTHER).map(Number).sort((a, b) => a - b)).toEqual([3, 17, 18, 39, 41, 49])
     for (const [type, example] of Object.entries(TYPE_OTHER)) expect(otherOk(Number(type), example)).toBe(true)
   })
-  it("checks keys as the adaptors split them", () => {
-    expect(keyFormatOk(15, 'api|secret')).toBe(true)
-    expect(keyFormatOk(15, 'api-only')).toBe(false)
-    expect(keyFormatOk(15, '|secret')).toBe(false)
-    expect(keyFormatOk(16, 'abc.def.ghi')).toBe(true) // the secret is everything after the first dot
-    expect(keyFormatOk(16, 'abcdef')).toBe(false)
-    expect(keyFormatOk(16, 'abc.')).toBe(false)
-    expect(keyFormatOk(23, 'app|sid|skey')).toBe(true)
-    expect(keyFormatOk(23, 'sid|skey')).toBe(false)
-    expect(keyFormatOk(18, 'a|b|c|d')).toBe(false)
-    expect(keyFormatOk(18, 'a||c')).toBe(false)
-    // one key per line in batch and multi-key modes; every line is checked
-    expect(keyFormatOk(18, 'a|b|c\n d|e|f \n')).toBe(true)
-    expect(keyFormatOk(18, 'a|b|c\nd|e')).toBe(false)
-    // an empty key on edit keeps the stored one
-    expect(keyFormatOk(23, '')).toBe(true)
-    expect(keyFormatOk(1, 'sk-anything')).toBe(true)
+  const codex = { access_token: 'at', refresh_token: 'rt', account_id: 'acc' }
+  // [type, key text, accepted]: as each adaptor splits its key, every line in batch modes.
+  const keys: [number, string, boolean][] = [
+    [15, 'api|secret', true],
+    [15, 'api-only', false],
+    [15, '|secret', false],
+    [16, 'abc.def.ghi', true], // the secret is everything after the first dot
+    [16, 'abcdef', false],
+    [16, 'abc.', false],
+    [23, 'app|sid|skey', true],
+    [23, 'sid|skey', false],
+    [18, 'a|b|c|d', false],
+    [18, 'a||c', false],
+    [18, 'a|b|c\n d|e|f \n', true],
+    [18, 'a|b|c\nd|e', false],
+    [23, '', true], // an empty key on edit keeps the stored one
+    [1, 'sk-anything', true],
+    [57, JSON.stringify(codex, null, 2), true], // Codex's auth JSON, whole or one per line
+    [57, `${JSON.stringify(codex)}\n${JSON.stringify(codex)}`, true],
+    [57, JSON.stringify({ access_token: 'at' }), false],
+    [57, 'sk-plain', false],
+  ]
+  it.each(keys)('type %i key %j accepted: %s', (type, key, ok) => {
+    expect(keyFormatOk(type, key)).toBe(ok)
   })
-  it("checks Codex's auth JSON, whole or one per line", () => {
-    const key = { access_token: 'at', refresh_token: 'rt', account_id: 'acc' }
-    expect(keyFormatOk(57, JSON.stringify(key, null, 2))).toBe(true)
-    expect(keyFormatOk(57, `${JSON.stringify(key)}\n${JSON.stringify(key)}`)).toBe(true)
-    expect(keyFormatOk(57, JSON.stringify({ access_token: 'at' }))).toBe(false)
-    expect(keyFormatOk(57, 'sk-plain')).toBe(false)
-  })
-  it('checks `other` as the adaptors read it', () => {
-    expect(otherOk(39, '')).toBe(false) // Cloudflare's account id fills the URL
-    expect(otherOk(39, 'acc/../x')).toBe(false)
-    expect(otherOk(18, '')).toBe(true)
-    expect(otherOk(18, 'v3.5-32K')).toBe(true)
-    expect(otherOk(18, '3.5')).toBe(false)
-    expect(otherOk(41, '{"default": "us-east5"}')).toBe(true)
-    expect(otherOk(41, '{"default":')).toBe(false)
-    expect(otherOk(49, '')).toBe(true)
-    expect(otherOk(3, '')).toBe(true)
+  // [type, other, accepted]
+  const others: [number, string, boolean][] = [
+    [39, '', false], // Cloudflare's account id fills the URL
+    [39, 'acc/../x', false],
+    [18, '', true],
+    [18, 'v3.5-32K', true],
+    [18, '3.5', false],
+    [41, '{"default": "us-east5"}', true],
+    [41, '{"default":', false],
+    [49, '', true],
+    [3, '', true],
+  ]
+  it.each(others)('type %i other %j accepted: %s', (type, other, ok) => {
+    expect(otherOk(type, other)).toBe(ok)
   })
 })
