@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from newapi.convert import model as m
 from newapi.core.errors import BadRequest
-from newapi.security.fetch import FetchError, MediaFetcher
+from newapi.security.fetched import FetchError
+
+if TYPE_CHECKING:
+    from newapi.security.fetch import MediaFetcher
 
 # URIs Gemini reads itself (its Files API); everything else http(s) is fetched.
 _GEMINI_OWN = ("https://generativelanguage.googleapis.com/",)

@@ -51,10 +51,10 @@ from newapi.relay.multipart import replace_field
 from newapi.relay.natives import NATIVES, QUIET, Auth, Reframe, WholeReply
 from newapi.relay.param_override import apply_operations
 from newapi.relay.signed import SIGNED
-from newapi.security.fetch import MediaFetcher
 
 if TYPE_CHECKING:
     from newapi.runtime import Runtime
+    from newapi.security.fetch import MediaFetcher
 
 _JSON = b"application/json"
 #: the endpoints a signed family serves, converted to its chat
@@ -183,6 +183,8 @@ class Planner:
 
     def _fetcher(self) -> MediaFetcher:
         if self._media is None:  # created on first use, like the Vertex token cache
+            from newapi.security.fetch import MediaFetcher  # httpx: kept out of an idle worker
+
             settings = self._runtime.settings
             self._media = MediaFetcher(
                 max_bytes=settings.max_file_download_mb * 1024 * 1024,

@@ -15,12 +15,12 @@ import ipaddress
 import ssl
 import typing
 from collections.abc import Callable
-from dataclasses import dataclass
 from urllib.parse import urljoin
 
 import httpcore
 import httpx
 
+from newapi.security.fetched import Fetched, FetchError
 from newapi.security.urls import (
     IPAddress,
     Resolver,
@@ -36,15 +36,7 @@ MAX_REDIRECTS = 5
 #: content types a model may be given inline
 MEDIA_PREFIXES = ("image/", "audio/", "video/", "application/pdf", "text/plain")
 
-
-class FetchError(ValueError):
-    """The URL could not be fetched as media; the message says why (safe to show the client)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Fetched:
-    media_type: str
-    data: bytes
+__all__ = ["FetchError", "Fetched", "MediaFetcher"]
 
 
 class _Refused(httpcore.ConnectError):

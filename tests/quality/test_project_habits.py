@@ -107,3 +107,12 @@ def test_the_app_imports_quickly() -> None:
     # import time; interpreter start included.
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     assert cpu < 4.0, f"import newapi.app took {cpu:.2f} s of CPU"
+
+
+def test_an_embedded_worker_leaves_the_heavy_clients_unimported() -> None:
+    """httpx, Redis and SMTP cost a worker megabytes it needs only for some channels or settings."""
+    heavy = ("httpx", "httpcore", "redis", "aiosmtplib")
+    code = f"import sys, newapi.app; print(' '.join(m for m in {heavy!r} if m in sys.modules))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == []
