@@ -42,9 +42,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from newapi.billing.db_writes import (
     BATCHES,
@@ -63,16 +63,15 @@ from newapi.billing.db_writes import (
 from newapi.billing.journal import Journal, discard, read_segment, segments_of
 from newapi.billing.ledger import Debit, Hold
 from newapi.billing.log_sink import LogSink
+from newapi.billing.sql_leases import grow_lease, refund_leases, shrink_leases, sweep_orphans
 from newapi.core.errors import QuotaExceeded
 from newapi.node.workers import Presence, new_worker_id
-from newapi.storage.upsert import upsert
 
 log = logging.getLogger(__name__)
 
 # Spare credit is only taken from balances this many reservations deep, so a
 # nearly empty balance is always reserved exactly and never stranded in a worker.
 SPARE_DEPTH = 64
-ORPHAN_AFTER = 120  # seconds without a flush before another worker refunds a lease
 
 
 class _Short(Exception):
@@ -215,12 +214,14 @@ class SqlLedger:
                         result = await conn.execute(TAKE_USER, {"b_id": hold.user_id, "b_n": take_user})
                         if result.rowcount == 0:
                             raise _Short("user")
-                        await self._grow_lease(conn, "user", hold.user_id, take_user, now)
+                        await grow_lease(conn, self._dialect, self.node, "user", hold.user_id, take_user, now)
                     if take_token:
                         result = await conn.execute(TAKE_TOKEN, {"b_id": hold.token_id, "b_n": take_token})
                         if result.rowcount == 0:
                             raise _Short("token")
-                        await self._grow_lease(conn, "token", hold.token_id, take_token, now)
+                        await grow_lease(
+                            conn, self._dialect, self.node, "token", hold.token_id, take_token, now
+                        )
             except _Short as short:
                 if extra[0] or extra[1]:
                     continue  # the spare was too much; try for exactly what this request needs
@@ -236,17 +237,6 @@ class SqlLedger:
                 token.free += take_token
                 token.lease += take_token
             return
-
-    async def _grow_lease(self, conn: AsyncConnection, kind: str, ident: int, amount: int, now: int) -> None:
-        table = LEASES
-        statement = upsert(
-            self._dialect,
-            table,
-            {"node": self.node, "kind": kind, "ident": ident, "amount": amount, "updated_at": now},
-            ["node", "kind", "ident"],
-            lambda new: {"amount": table.c.amount + new.amount, "updated_at": new.updated_at},
-        )
-        await conn.execute(statement)
 
     async def settle(self, hold: Hold, debit: Debit) -> None:
         if hold.settled or debit.request_id in self._settled:
@@ -449,8 +439,8 @@ class SqlLedger:
                 await conn.execute(SETTLE_CHANNEL, channel_rows)
             for key, (count, quota, tokens_used) in sorted(buckets.items()):
                 await bump_bucket(conn, key, count, quota, tokens_used, self._node_name)
-            await self._write_leases(conn, "user", users, now)
-            await self._write_leases(conn, "token", tokens, now)
+            for kind, taken in (("user", users), ("token", tokens)):
+                await shrink_leases(conn, self.node, kind, {i: t.accounted for i, t in taken.items()}, now)
 
     async def ship_logs(self) -> int:
         """Copy the outbox's log rows to the log database (``LOG_SQL_DSN``); returns how many.
@@ -472,59 +462,9 @@ class SqlLedger:
                 return 0
         return shipped
 
-    async def _write_leases(
-        self, conn: AsyncConnection, kind: str, taken: dict[int, _Taken], now: int
-    ) -> None:
-        table = LEASES
-        mine = (table.c.node == self.node, table.c.kind == kind)
-        for ident, t in sorted(taken.items()):
-            if not t.accounted:
-                continue
-            # Relative, so an acquisition committed during this flush keeps its share.
-            await conn.execute(
-                update(table)
-                .where(*mine, table.c.ident == ident)
-                .values(amount=table.c.amount - t.accounted, updated_at=now)
-            )
-        await conn.execute(delete(table).where(*mine, table.c.amount <= 0))
-        await conn.execute(update(table).where(*mine).values(updated_at=now))
-
     async def sweep_orphans(self) -> int:
         """Refund leases of workers that stopped flushing (killed); returns how many."""
-        cutoff = int(time.time()) - ORPHAN_AFTER
-        return await self._refund_leases(LEASES.c.node != self.node, LEASES.c.updated_at < cutoff)
-
-    async def _refund_leases(self, *where: Any) -> int:
-        table = LEASES
-        refunded = 0
-        async with self._engine.begin() as conn:
-            rows = (
-                await conn.execute(
-                    select(table.c.node, table.c.kind, table.c.ident, table.c.amount).where(*where)
-                )
-            ).all()
-            for node, kind, ident, amount in sorted(rows):
-                # The conditional delete makes two sweepers refund a lease once.
-                gone = await conn.execute(
-                    delete(table).where(
-                        table.c.node == node, table.c.kind == kind, table.c.ident == ident, *where
-                    )
-                )
-                if gone.rowcount == 0 or not amount:
-                    continue
-                if kind == "user":
-                    await conn.execute(
-                        SETTLE_USER, {"b_id": ident, "b_back": amount, "b_used": 0, "b_count": 0}
-                    )
-                else:
-                    await conn.execute(
-                        SETTLE_TOKEN,
-                        {"b_id": ident, "b_back": amount, "b_used": 0, "b_now": int(time.time())},
-                    )
-                refunded += 1
-        if refunded:
-            log.warning("refunded %d quota leases left by stopped workers", refunded)
-        return refunded
+        return await sweep_orphans(self._engine, self.node)
 
     # -- dead workers of this node ------------------------------------------------------
 
@@ -541,7 +481,7 @@ class SqlLedger:
                     continue
                 await self.replay_journal(worker)
                 # Its leases hold what its unsettled requests had reserved: they are released.
-                await self._refund_leases(LEASES.c.node.like(f"%:{worker}"))
+                await refund_leases(self._engine, LEASES.c.node.like(f"%:{worker}"))
                 reaped += 1
         return reaped
 
