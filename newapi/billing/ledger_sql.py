@@ -64,6 +64,7 @@ from newapi.billing.journal import Journal, discard, read_segment, segments_of
 from newapi.billing.ledger import Debit, Hold
 from newapi.billing.log_sink import LogSink
 from newapi.billing.sql_leases import grow_lease, refund_leases, shrink_leases, sweep_orphans
+from newapi.billing.sql_outbox import OutboxShipper
 from newapi.core.errors import QuotaExceeded
 from newapi.node.workers import Presence, new_worker_id
 
@@ -131,10 +132,7 @@ class SqlLedger:
         self.flushes = 0
         self.failed_flushes = 0
         self._logs = logs
-        # Rows may wait in the outbox (this worker's, or a dead one's): look at start.
-        self._outbox_pending = logs is not None
-        self._ship_lock = asyncio.Lock()
-        self._prune_at = 0.0
+        self._shipper = None if logs is None else OutboxShipper(logs, engine)
         self._presence: Presence | None = None
         self._journal: Journal | None = None
         self._node_dir = ""
@@ -340,7 +338,8 @@ class SqlLedger:
                 if time.monotonic() >= sweep_at:
                     await self.sweep_orphans()
                     sweep_at = time.monotonic() + 30
-                    self._outbox_pending = self._logs is not None
+                    if self._shipper is not None:
+                        self._shipper.pending = True
                 await self.ship_logs()
             except Exception:
                 self.failed_flushes += 1
@@ -385,8 +384,8 @@ class SqlLedger:
                 _put_back(users, self._users)
                 _put_back(tokens, self._tokens)
                 raise
-            if self._logs is not None and any(d.log for d in debits):
-                self._outbox_pending = True
+            if self._shipper is not None and any(d.log for d in debits):
+                self._shipper.pending = True
             self._settled.difference_update(d.request_id for d in debits)
             if journal is not None and journal.sealed:
                 journal.drop(journal.sealed[-1][0])
@@ -447,20 +446,7 @@ class SqlLedger:
 
         A failure leaves them in the outbox for the next try; the debits are not held back.
         """
-        if self._logs is None or not self._outbox_pending:
-            return 0
-        async with self._ship_lock:
-            self._outbox_pending = False
-            try:
-                shipped = await self._logs.ship(self._engine)
-                if time.monotonic() >= self._prune_at:
-                    self._prune_at = time.monotonic() + 600
-                    await self._logs.prune()
-            except Exception:
-                self._outbox_pending = True
-                log.warning("copying logs to the log database failed; will retry", exc_info=True)
-                return 0
-        return shipped
+        return 0 if self._shipper is None else await self._shipper.ship()
 
     async def sweep_orphans(self) -> int:
         """Refund leases of workers that stopped flushing (killed); returns how many."""
@@ -518,8 +504,8 @@ class SqlLedger:
                     _add_to_bucket(buckets, debit)
             # Idempotent by the segment's id: skipped when the dead worker's flush carried it.
             await self._write(f"j:{worker}:{segment}", debits, buckets, channels, users, tokens)
-            if self._logs is not None:
-                self._outbox_pending = True
+            if self._shipper is not None:
+                self._shipper.pending = True
             os.unlink(path)
             applied += len(debits)
         discard(self._node_dir, worker)
