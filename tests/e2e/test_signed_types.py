@@ -11,6 +11,7 @@ number of pieces (chunks=5 here).
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -357,6 +358,29 @@ def test_spark_claude_sdk(claude_sdk: anthropic.Anthropic) -> None:
         assert "".join(stream.text_stream) == ANSWER
         final = stream.get_final_message()
     assert (final.usage.input_tokens, final.usage.output_tokens) == (4, 5)
+
+
+def test_spark_client_leaving_closes_the_websocket(
+    gateway: tuple[str, str, httpx.Client], spark: SparkMockThread
+) -> None:
+    base, key, _ = gateway
+    spark.mock.chunks, spark.mock.latency = 40, 0.1
+    cut = spark.mock.cut_short
+    try:
+        body = {"model": "spark", "stream": True, "messages": [{"role": "user", "content": "hi"}]}
+        headers = {"Authorization": f"Bearer {key}"}
+        with httpx.stream(
+            "POST", f"{base}/v1/chat/completions", json=body, headers=headers, timeout=10
+        ) as answer:
+            for line in answer.iter_lines():
+                if line.startswith("data: {"):
+                    break  # the first piece is here: leave
+        deadline = time.monotonic() + 5
+        while spark.mock.cut_short == cut and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert spark.mock.cut_short == cut + 1  # the gateway closed the upstream socket at once
+    finally:
+        spark.mock.chunks, spark.mock.latency = 5, 0.0
 
 
 # -- credentials the provider does not accept -------------------------------------------------

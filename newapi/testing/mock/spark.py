@@ -25,6 +25,7 @@ from urllib.parse import parse_qsl, urlsplit
 import orjson
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from newapi.testing.mock import text, usage
@@ -51,9 +52,11 @@ def _refuse(conn: ServerConnection, status: int, message: str) -> Response:
 class SparkMock:
     """The server on the running loop: ``url`` is ``http://host:port`` (a channel base URL)."""
 
-    def __init__(self, keys: Sequence[str] = (), chunks: int = 5) -> None:
+    def __init__(self, keys: Sequence[str] = (), chunks: int = 5, latency: float = 0.0) -> None:
         self.keys = {k.split("|")[2]: (k.split("|")[0], k.split("|")[1]) for k in keys}
         self.chunks = chunks
+        self.latency = latency  # seconds between frames
+        self.cut_short = 0  # answers the client closed before their last frame
         self.frames: list[dict[str, Any]] = []  # the request frames received
         self.paths: list[str] = []
         self._server: Server | None = None
@@ -147,7 +150,13 @@ class SparkMock:
                         "total_tokens": prompt + n,
                     }
                 }
-            await conn.send(orjson.dumps(out).decode())
+            try:
+                await conn.send(orjson.dumps(out).decode())
+            except ConnectionClosed:
+                self.cut_short += 1
+                return
+            if self.latency and not final:
+                await asyncio.sleep(self.latency)
         await conn.close()
 
     async def start(self) -> None:
@@ -164,8 +173,8 @@ class SparkMock:
 class SparkMockThread:
     """:class:`SparkMock` on its own loop in a daemon thread, for sync tests."""
 
-    def __init__(self, keys: Sequence[str] = (), chunks: int = 5) -> None:
-        self.mock = SparkMock(keys, chunks)
+    def __init__(self, keys: Sequence[str] = (), chunks: int = 5, latency: float = 0.0) -> None:
+        self.mock = SparkMock(keys, chunks, latency)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True, name="spark-mock")
 
