@@ -15,6 +15,7 @@ from newapi.core.structs import ChannelInfo, TokenInfo
 from newapi.options.groups import usable_groups
 from newapi.options.store import OptionStore
 from newapi.relay.call import Call
+from newapi.relay.routable import routable
 from newapi.routing.select import pick_channel, tiers_for
 
 DEFAULT_MAX_TOKEN_AUTO_GROUPS = 5
@@ -45,7 +46,7 @@ def route_auto(options: OptionStore, index: ChannelIndex, call: Call) -> None:
     assert call.user is not None
     chain: list[tuple[str, tuple[Tier, ...]]] = []
     for group in auto_groups(options, call.user.group, call.token):
-        tiers = tiers_for(index, group, call.model)
+        tiers = routable(tiers_for(index, group, call.model), call.path, call.model)
         if tiers:
             chain.append((group, tiers))
             if call.token is None or not call.token.cross_group_retry:
