@@ -38,7 +38,6 @@ import os
 import time
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -63,6 +62,7 @@ from newapi.billing.db_writes import (
 from newapi.billing.journal import Journal, discard, read_segment, segments_of
 from newapi.billing.ledger import Debit, Hold
 from newapi.billing.log_sink import LogSink
+from newapi.billing.sql_balances import Balance, Taken, add_to_bucket, forget_idle, put_back, take_out
 from newapi.billing.sql_leases import grow_lease, refund_leases, shrink_leases, sweep_orphans
 from newapi.billing.sql_outbox import OutboxShipper
 from newapi.core.errors import QuotaExceeded
@@ -81,22 +81,6 @@ class _Short(Exception):
     def __init__(self, side: str) -> None:
         super().__init__(side)
         self.side = side
-
-
-@dataclass
-class _Balance:
-    """One balance (a user's or a token's) as this worker sees it between flushes."""
-
-    free: int = 0  # taken from the database, not held by any request (negative: debt to pay)
-    held: int = 0  # held by in-flight requests
-    lease: int = 0  # recorded in the lease row: taken and not yet accounted for
-    back: int = 0  # to give back at the next flush
-    used: int = 0  # settled spend not yet flushed
-    count: int = 0  # settled requests not yet flushed
-    spent_recently: int = 0
-    taking: int = 0  # takes from the database in progress (the balance must not be forgotten)
-    wanted: int = 0  # what reservations waiting for the user's lock need of this balance
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 class SqlLedger:
@@ -119,8 +103,8 @@ class SqlLedger:
         self._node_name = node_name
         self._interval = flush_interval
         self._data_export = data_export
-        self._users: dict[int, _Balance] = defaultdict(_Balance)
-        self._tokens: dict[int, _Balance] = defaultdict(_Balance)
+        self._users: dict[int, Balance] = defaultdict(Balance)
+        self._tokens: dict[int, Balance] = defaultdict(Balance)
         self._channels: dict[int, int] = defaultdict(int)
         self._debits: list[Debit] = []
         self._buckets: dict[tuple[Any, ...], list[int]] = {}
@@ -185,17 +169,17 @@ class SqlLedger:
             token.held += amount
 
     @staticmethod
-    def _want(user: _Balance, token: _Balance | None, amount: int) -> None:
+    def _want(user: Balance, token: Balance | None, amount: int) -> None:
         user.wanted += amount
         if token is not None:
             token.wanted += amount
 
-    def _spare(self, balance: _Balance, amount: int, hint: int) -> int:
+    def _spare(self, balance: Balance, amount: int, hint: int) -> int:
         if hint < SPARE_DEPTH * amount:
             return 0
         return min(max(amount * 4, balance.spent_recently), hint // 16)
 
-    async def _take(self, hold: Hold, user: _Balance, token: _Balance | None, hint: int) -> None:
+    async def _take(self, hold: Hold, user: Balance, token: Balance | None, hint: int) -> None:
         need_user = max(0, hold.amount - user.free)
         need_token = 0 if token is None else max(0, hold.amount - token.free)
         spare = self._spare(user, hold.amount, hint)
@@ -247,7 +231,7 @@ class SqlLedger:
         if self._journal is not None:
             self._journal.append(orjson.dumps(debit.record(), option=orjson.OPT_APPEND_NEWLINE))
         if self._data_export and debit.log:
-            _add_to_bucket(self._buckets, debit)
+            add_to_bucket(self._buckets, debit)
         if len(self._debits) >= 2000:
             self._wake.set()
 
@@ -360,8 +344,8 @@ class SqlLedger:
             channels, self._channels = self._channels, defaultdict(int)
             # Taken out synchronously (no await in between), so a reservation running
             # during the write can never spend credit that is being given back.
-            users = {uid: _take_out(b) for uid, b in self._users.items()}
-            tokens = {tid: _take_out(b) for tid, b in self._tokens.items()}
+            users = {uid: take_out(b) for uid, b in self._users.items()}
+            tokens = {tid: take_out(b) for tid, b in self._tokens.items()}
             batch = uuid.uuid4().hex
             journal = self._journal
             segments: list[str] = []
@@ -381,16 +365,16 @@ class SqlLedger:
                         merged[i] += values[i]
                 for cid, used in channels.items():
                     self._channels[cid] += used
-                _put_back(users, self._users)
-                _put_back(tokens, self._tokens)
+                put_back(users, self._users)
+                put_back(tokens, self._tokens)
                 raise
             if self._shipper is not None and any(d.log for d in debits):
                 self._shipper.pending = True
             self._settled.difference_update(d.request_id for d in debits)
             if journal is not None and journal.sealed:
                 journal.drop(journal.sealed[-1][0])
-            _forget_idle(self._users)
-            _forget_idle(self._tokens)
+            forget_idle(self._users)
+            forget_idle(self._tokens)
             self.flushes += 1
 
     async def _write(
@@ -399,8 +383,8 @@ class SqlLedger:
         debits: list[Debit],
         buckets: dict[tuple[Any, ...], list[int]],
         channels: dict[int, int],
-        users: dict[int, _Taken],
-        tokens: dict[int, _Taken],
+        users: dict[int, Taken],
+        tokens: dict[int, Taken],
         segments: list[str] | None = None,
     ) -> None:
         now = int(time.time())
@@ -484,8 +468,8 @@ class SqlLedger:
         applied = 0
         for segment, path in segments_of(self._node_dir, worker):
             debits = [Debit.from_record(line) for line in read_segment(path)]
-            users: dict[int, _Taken] = defaultdict(lambda: _Taken(0, 0, 0, 0))
-            tokens: dict[int, _Taken] = defaultdict(lambda: _Taken(0, 0, 0, 0))
+            users: dict[int, Taken] = defaultdict(lambda: Taken(0, 0, 0, 0))
+            tokens: dict[int, Taken] = defaultdict(lambda: Taken(0, 0, 0, 0))
             channels: dict[int, int] = defaultdict(int)
             buckets: dict[tuple[Any, ...], list[int]] = {}
             for debit in debits:
@@ -501,7 +485,7 @@ class SqlLedger:
                 token.count += 1
                 channels[debit.channel_id] += debit.quota
                 if self._data_export and debit.log:
-                    _add_to_bucket(buckets, debit)
+                    add_to_bucket(buckets, debit)
             # Idempotent by the segment's id: skipped when the dead worker's flush carried it.
             await self._write(f"j:{worker}:{segment}", debits, buckets, channels, users, tokens)
             if self._shipper is not None:
@@ -513,57 +497,3 @@ class SqlLedger:
             self.replayed += applied
             log.warning("replayed %d settlements journaled by stopped worker %s", applied, worker)
         return applied
-
-
-@dataclass(slots=True)
-class _Taken:
-    back: int  # spare credit to give back (negative: a debt to take)
-    used: int
-    count: int
-    accounted: int  # how much of the lease this flush settles
-
-
-def _take_out(balance: _Balance) -> _Taken:
-    taken = _Taken(balance.free, balance.used, balance.count, balance.lease - balance.held)
-    balance.free = 0
-    balance.used = 0
-    balance.count = 0
-    balance.lease = balance.held
-    balance.spent_recently = taken.used
-    return taken
-
-
-def _put_back(taken: dict[int, _Taken], balances: dict[int, _Balance]) -> None:
-    for ident, t in taken.items():
-        balance = balances[ident]
-        balance.free += t.back
-        balance.used += t.used
-        balance.count += t.count
-        balance.lease += t.accounted
-
-
-def _add_to_bucket(buckets: dict[tuple[Any, ...], list[int]], debit: Debit) -> None:
-    hour = debit.created_at - debit.created_at % 3600
-    key = (
-        debit.user_id,
-        debit.username,
-        debit.model_name,
-        hour,
-        debit.group,
-        debit.token_id,
-        debit.channel_id,
-    )
-    bucket = buckets.setdefault(key, [0, 0, 0])
-    bucket[0] += 1
-    bucket[1] += debit.quota
-    bucket[2] += debit.prompt_tokens + debit.completion_tokens
-
-
-def _forget_idle(balances: dict[int, _Balance]) -> None:
-    idle = [
-        i
-        for i, b in balances.items()
-        if not (b.free or b.held or b.used or b.lease or b.taking or b.lock.locked())
-    ]
-    for ident in idle:
-        del balances[ident]
