@@ -22,6 +22,7 @@ from google.genai import types as genai_types
 
 from newapi.testing import MockUpstreamThread
 from newapi.testing.mock import codex as codex_mock
+from tests.support.consume_logs import consume_log
 from tests.support.server import serve
 
 pytestmark = pytest.mark.e2e
@@ -189,18 +190,6 @@ def claude_sdk(gateway: tuple[str, str, httpx.Client]) -> Iterator[anthropic.Ant
 def _sent(mock: MockUpstreamThread) -> tuple[str, dict[str, Any]]:
     record = mock.requests()[-1]
     return record.path, json.loads(record.body)
-
-
-def consume_log(admin: httpx.Client, request_id: str) -> dict[str, Any]:
-    """The consume log of one request, once the flusher has written it."""
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        items = admin.get("/api/log/", params={"type": 2, "p": 1, "page_size": 100}).json()["data"]["items"]
-        for item in items:
-            if item.get("request_id") == request_id:
-                return dict(item)
-        time.sleep(0.2)
-    raise AssertionError(f"no consume log for {request_id}")
 
 
 def _rerank(gateway: tuple[str, str, httpx.Client], model: str) -> httpx.Response:
