@@ -70,17 +70,18 @@ def _group(ratio: float) -> float:
 
 
 def pre_consume_quota(
-    price: ModelPrice, group_ratio: float, prompt_tokens: int, max_tokens: int, book: PriceBook, n: int = 1
+    price: ModelPrice, group_ratio: float, prompt_tokens: int, max_tokens: int, book: PriceBook, n: float = 1
 ) -> int:
     """Quota to reserve before the call (New API's ``ModelPriceHelper``).
 
     Ratio mode: ``(max(prompt, PreConsumedQuota) + max_tokens) x modelRatio x groupRatio``;
-    price mode: ``price x n x QuotaPerUnit x groupRatio``. Truncated, never negative, and
+    price mode: ``price x n x QuotaPerUnit x groupRatio`` (``n`` is an image request's size x
+    quality x count factor, see :mod:`newapi.billing.image_price`). Truncated, never negative, and
     saturated at :data:`MAX_QUOTA` (New API refuses such a request; callers should too).
     """
     ratio = _group(group_ratio)
     if price.per_call_usd is not None:
-        value = price.per_call_usd * max(n, 1) * book.quota_per_unit * ratio
+        value = price.per_call_usd * (n if n > 0 else 1.0) * book.quota_per_unit * ratio
     else:
         tokens = max(prompt_tokens, book.pre_consumed_quota, 0) + max(max_tokens, 0)
         value = float(tokens) * (price.model_ratio * ratio)
@@ -163,7 +164,7 @@ class _Request:
         "w5",
     )
 
-    def __init__(self, price: ModelPrice, group: float, usage: Usage, book: PriceBook, n: int) -> None:
+    def __init__(self, price: ModelPrice, group: float, usage: Usage, book: PriceBook, n: float) -> None:
         figures: tuple[int, ...] = (
             usage.prompt_tokens,
             usage.completion_tokens,
@@ -187,7 +188,7 @@ class _Request:
         )
         self.audio_usd = price.audio_input_usd_per_m if self.a_in else 0.0
         # New API folds an image request's n into the per-call price before anything else.
-        self.per_call = 0.0 if price.per_call_usd is None else price.per_call_usd * max(n, 1)
+        self.per_call = 0.0 if price.per_call_usd is None else price.per_call_usd * (n if n > 0 else 1.0)
 
     def surcharge(self, num: Callable[[float], _N]) -> _N:
         total = num(0.0)
@@ -240,7 +241,7 @@ def compute_charge(
     book: PriceBook,
     user_group_ratio: float | None = None,
     *,
-    n: int = 1,
+    n: float = 1,
 ) -> Charge:
     """The settled quota of one request, with the consume log's ``content`` and ``other``.
 
@@ -336,7 +337,7 @@ def _plain_charge(
 
 
 def _full_charge(
-    price: ModelPrice, group: float, usage: Usage, book: PriceBook, user_group_ratio: float | None, n: int
+    price: ModelPrice, group: float, usage: Usage, book: PriceBook, user_group_ratio: float | None, n: float
 ) -> Charge:
     req = _Request(price, group, usage, book, n)
     other: dict[str, object] = {

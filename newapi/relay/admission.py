@@ -17,10 +17,12 @@ from newapi.auth.check import (
     resolve_group,
 )
 from newapi.auth.keys import PresentedKey, read_key
+from newapi.billing.image_price import image_price_factor
 from newapi.billing.ledger import Hold
 from newapi.billing.pricing import price_book
 from newapi.billing.quota import pre_consume_quota
 from newapi.cache.keyed import is_missing
+from newapi.core.endpoints import Billing
 from newapi.core.errors import BadRequest, QuotaExceeded
 from newapi.core.structs import TokenInfo, UserInfo
 from newapi.http.headers import RequestHeaders
@@ -71,6 +73,7 @@ def read_request(call: Call, body: bytes, content_type: str) -> None:
         count = form_field(body, content_type, "n")
         call.n = int(count) if count and count.strip().isdigit() else 1
         call.size = (form_field(body, content_type, "size") or "").strip()
+        call.quality = (form_field(body, content_type, "quality") or "").strip()
         call.prompt_estimate = len(form_field(body, content_type, "prompt") or "") // 4
         return
     if not body.strip():
@@ -173,7 +176,13 @@ async def reserve(runtime: Runtime, call: Call) -> None:
         )
     call.price, call.book = price, book
     call.group_ratio = book.group_ratio(call.user.group, call.group)
-    amount = pre_consume_quota(price, call.group_ratio, call.prompt_estimate, call.max_tokens, book, n=call.n)
+    if call.endpoint.billing is Billing.PER_IMAGE:
+        call.price_factor = image_price_factor(call.model, call.size, call.quality, call.n)
+    else:
+        call.price_factor = float(call.n)
+    amount = pre_consume_quota(
+        price, call.group_ratio, call.prompt_estimate, call.max_tokens, book, n=call.price_factor
+    )
     free = call.group_ratio == 0 or (
         price.per_call_usd == 0 if price.per_call_usd is not None else price.model_ratio == 0
     )

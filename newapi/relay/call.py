@@ -35,6 +35,8 @@ class Call:
     n: int = 1
     size: str = ""
     quality: str = ""
+    #: What a per-call price is multiplied by: ``n``, or an image request's size x quality x n.
+    price_factor: float = 1.0
     prompt_estimate: int = 0
     price: ModelPrice | None = None
     book: PriceBook | None = None  # the prices the request was admitted at

@@ -99,7 +99,7 @@ def build_debit(runtime: Runtime, call: Call) -> tuple[Debit, Charge]:
         if call.endpoint.billing is Billing.ESTIMATE and (usage is None or not usage.valid):
             call.usage = Usage(prompt_tokens=count_prompt(call))
         usage = final_usage(call)
-    charge = compute_charge(price, call.group_ratio, usage, book, n=call.n)
+    charge = compute_charge(price, call.group_ratio, usage, book, n=call.price_factor)
     channel = call.channel
     # Positional, in Debit's field order: keyword matching of 21 arguments would cost this
     # once-per-request call three times as much.
