@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test test-fast lint typecheck bench bench-all bench-streams bench-deps bench-micro bench-load bench-tools services clean web web-check chromium
 
-$(STAMP): pyproject.toml setup.py $(wildcard newapi/_speedups/*.pyx) $(wildcard newapi/_speedups/*.pxd)
+$(STAMP): pyproject.toml setup.py $(wildcard newapi/_speedups/*.pyx) $(wildcard newapi/_speedups/*.pxd) $(wildcard newapi/_speedups/*.pxi)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q -e '.[dev]'

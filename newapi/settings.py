@@ -95,6 +95,11 @@ def extensions_disabled(env: Mapping[str, str] | None = None) -> bool:
     return _flag(os.environ if env is None else env, "NEWAPI_NO_EXTENSIONS", False)
 
 
+def data_dir_from_env(env: Mapping[str, str] | None = None) -> str:
+    """``NEWAPI_DATA_DIR`` as it is now (the token tables' cache is found before settings load)."""
+    return _str(os.environ if env is None else env, "NEWAPI_DATA_DIR")
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Everything the process needs from its environment, frozen after load."""

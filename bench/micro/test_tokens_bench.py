@@ -7,6 +7,8 @@ Each benchmark records ``tokens/s`` and ``MB/s`` (from the mean round) in ``extr
 
 - ``whole``: each sample counted in one call (over 32 KB, so ours releases the GIL and uses a
   fresh private piece cache: a cold start every round).
+- ``c`` counts over a table built in the process's heap, ``c-mapped`` over the table file the
+  workers share (newapi.tokens.shared_table, an ``mmap``): the same lookups in other memory.
 - ``chunks``: the corpus cut into 4 KB prompts, counted one by one the way a worker counts
   requests; ours keeps its piece cache across calls and rounds (the steady state), and
   ``chunks-cold`` clears it before each round.
@@ -24,7 +26,7 @@ import tiktoken
 from pytest_benchmark.fixture import BenchmarkFixture
 
 from newapi._speedups import _tokens_py
-from newapi.tokens import ENCODINGS
+from newapi.tokens import ENCODINGS, shared_table
 
 try:
     from newapi._speedups import tokens as _tokens_c
@@ -65,8 +67,16 @@ def _counter(impl: str, name: str) -> tuple[Counter, Callable[[], None]]:
             kernel = _tokens_py if impl == "py" else _tokens_c
             if kernel is None:
                 pytest.skip("newapi._speedups.tokens is not compiled")
+            spec = ENCODINGS[name]
             classes = kernel.CharClasses(json.loads((DATA / "unicode_classes.json").read_text())["runs"])
-            bpe = kernel.BPE((DATA / ENCODINGS[name].filename).read_bytes(), ENCODINGS[name].pattern, classes)
+            ranks = (DATA / spec.filename).read_bytes()
+            if impl == "c-mapped":
+                mapped = shared_table.mapped_bpe(name, spec.sha256, ranks, spec.pattern, classes)
+                if mapped is None:
+                    pytest.skip("the table cache directory is not usable")
+                bpe = mapped
+            else:
+                bpe = kernel.BPE(ranks, spec.pattern, classes)
             _counters[impl, name] = (bpe.count, bpe.clear_cache)
     return _counters[impl, name]
 
@@ -88,7 +98,7 @@ def _bench(
     benchmark.extra_info["MB/s"] = round(SIZE / mean / 1e6, 2)
 
 
-IMPLS = ["c", "tiktoken", "py"]
+IMPLS = ["c", "c-mapped", "tiktoken", "py"]
 NAMES = ["o200k_base", "cl100k_base"]
 
 
@@ -109,7 +119,7 @@ def test_chunks(benchmark: BenchmarkFixture, impl: str, name: str) -> None:
 
 
 @pytest.mark.parametrize("name", NAMES)
-@pytest.mark.parametrize("impl", ["c", "py"])
+@pytest.mark.parametrize("impl", ["c", "c-mapped", "py"])
 def test_chunks_cold(benchmark: BenchmarkFixture, impl: str, name: str) -> None:
     count, clear = _counter(impl, name)
     benchmark.group = f"{name} 4 KB prompts"

@@ -33,5 +33,7 @@ cdef class BPE:
     cdef Table t
     cdef CharClasses classes
     cdef CacheSlot* cache
+    cdef Py_ssize_t arena_len
+    cdef object mapping      # the buffer a mapped table points into (None: the table is malloc'd)
     cdef readonly Py_ssize_t size
     cdef readonly int pattern

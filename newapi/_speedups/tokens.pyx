@@ -22,6 +22,7 @@ cdef extern from "Python.h":
 
 PATTERN_CL100K = 0
 PATTERN_O200K = 1
+TABLE_LAYOUT = 1  # bump when RankSlot, the hash or the filter change: BPE.table() blobs go stale
 
 cdef enum:
     # Bits of the character-class table (see newapi/tokens/data/unicode_classes.json).
@@ -37,6 +38,7 @@ cdef enum:
     CACHE_KEY = 48
     FILTER_LOG2 = 22       # 4M bits = 512 KB
     NOGIL_MIN = 32768      # texts this long (UTF-8 bytes) are counted with the GIL released
+    TABLE_HEAD = 64        # BPE.table(): cap, size, arena length, layout version (u64 each), zeros
 
 cdef extern from *:
     """
@@ -52,102 +54,7 @@ for _ch in "∑∫∂√∞≤≥≠≈±×÷∈∉∋∌⊂⊃⊆⊇∪∩∧�
         _n_math_other += 1
 
 
-# ---------------------------------------------------------------------------------------------
-# hashing and the rank table
-
-cdef inline uint64_t _hash(const uint8_t* p, Py_ssize_t n) noexcept nogil:
-    cdef uint64_t h = <uint64_t>n * 0x9E3779B97F4A7C15ULL
-    cdef uint64_t v
-    while n >= 8:
-        memcpy(&v, p, 8)
-        h = (h ^ v) * 0xBF58476D1CE4E5B9ULL
-        h ^= h >> 31
-        p += 8
-        n -= 8
-    if n:
-        v = 0
-        memcpy(&v, p, n)
-        h = (h ^ v) * 0x94D049BB133111EBULL
-        h ^= h >> 29
-    h ^= h >> 32
-    h *= 0xD6E8FEB86659FD93ULL
-    h ^= h >> 32
-    return h
-
-
-cdef inline uint64_t _head(const uint8_t* p, Py_ssize_t n) noexcept nogil:
-    cdef uint64_t v = 0
-    memcpy(&v, p, n if n < 8 else 8)
-    return v
-
-
-cdef inline uint32_t _lookup(const Table* t, const uint8_t* p, Py_ssize_t n, uint64_t h) noexcept nogil:
-    cdef uint64_t bit = h >> (64 - FILTER_LOG2)
-    cdef uint64_t i, head
-    cdef RankSlot* s
-    if not (t.filter[bit >> 6] >> (bit & 63)) & 1:
-        return NO_RANK
-    head = _head(p, n)
-    i = h & t.mask
-    while True:
-        s = &t.slots[i]
-        if s.meta == 0:
-            return NO_RANK
-        if (s.meta & 0xFF) == n and s.head == head and (
-            n <= 8 or memcmp(t.arena + (s.meta >> 8) + 8, p + 8, n - 8) == 0
-        ):
-            return s.rank
-        i = (i + 1) & t.mask
-
-
-cdef inline uint32_t _rank(const Table* t, const uint8_t* p, Py_ssize_t n) noexcept nogil:
-    if n == 2:
-        return t.pairs[(<uint32_t>p[0] << 8) | p[1]]
-    return _lookup(t, p, n, _hash(p, n))
-
-
-cdef uint8_t _B64[256]
-cdef const char* _ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-memset(_B64, 255, 256)
-for _k in range(64):
-    _B64[<uint8_t>_ALPHABET[_k]] = <uint8_t>_k
-
-
-cdef Py_ssize_t _b64decode(const uint8_t* src, Py_ssize_t n, uint8_t* out) noexcept nogil:
-    """Decode standard base64 (with padding); -1 if malformed."""
-    cdef Py_ssize_t i = 0, o = 0
-    cdef uint32_t acc = 0
-    cdef int bits = 0
-    cdef uint8_t v
-    while i < n and src[i] != 61:  # '='
-        v = _B64[src[i]]
-        if v == 255:
-            return -1
-        acc = (acc << 6) | v
-        bits += 6
-        if bits >= 8:
-            bits -= 8
-            out[o] = <uint8_t>((acc >> bits) & 0xFF)
-            o += 1
-        i += 1
-    return o
-
-
-cdef int _insert(Table* t, const uint8_t* p, Py_ssize_t n, uint32_t offset, uint32_t rank) noexcept nogil:
-    cdef uint64_t h = _hash(p, n)
-    cdef uint64_t i = h & t.mask
-    cdef uint64_t bit = h >> (64 - FILTER_LOG2)
-    if _lookup(t, p, n, h) != NO_RANK:
-        return -1  # duplicate token
-    while t.slots[i].meta != 0:
-        i = (i + 1) & t.mask
-    t.slots[i].head = _head(p, n)
-    t.slots[i].rank = rank
-    t.slots[i].meta = (offset << 8) | <uint32_t>n
-    t.filter[bit >> 6] |= (<uint64_t>1) << (bit & 63)
-    if n == 2:
-        t.pairs[(<uint32_t>p[0] << 8) | p[1]] = rank
-    return 0
+include "tokens_table.pxi"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -704,6 +611,8 @@ cdef class BPE:
         self.t.pairs = NULL
         self.t.filter = NULL
         self.cache = NULL
+        self.mapping = None
+        self.arena_len = 0
 
     def __init__(self, bytes ranks not None, int pattern, CharClasses classes not None):
         cdef const uint8_t* src = <const uint8_t*><char*>ranks
@@ -754,12 +663,72 @@ cdef class BPE:
                 used += tok_len
                 self.size += 1
             i = line_end + 1
+        self.arena_len = used
+
+    def table(self) -> bytes:
+        """The lookup table as one blob :meth:`mapped` reads in place: a 64-byte head (capacity,
+        tokens, arena bytes, layout version), the slots, the 2-byte ranks, the filter, the arena."""
+        cdef uint64_t cap = self.t.mask + 1
+        cdef uint64_t head[8]  # TABLE_HEAD bytes
+        memset(head, 0, TABLE_HEAD)
+        head[0] = cap
+        head[1] = <uint64_t>self.size
+        head[2] = <uint64_t>self.arena_len
+        head[3] = TABLE_LAYOUT
+        return b"".join([
+            (<char*>head)[:TABLE_HEAD],
+            (<char*>self.t.slots)[:cap * sizeof(RankSlot)],
+            (<char*>self.t.pairs)[:65536 * sizeof(uint32_t)],
+            (<char*>self.t.filter)[:(1 << FILTER_LOG2) // 8],
+            (<char*>self.t.arena)[:self.arena_len],
+        ])
+
+    @staticmethod
+    def mapped(table, int pattern, CharClasses classes not None) -> BPE:
+        """A counter reading a :meth:`table` blob in place (an ``mmap`` shared between workers)
+        instead of building a private copy; the blob is kept alive and never written."""
+        cdef const uint8_t[::1] view = table
+        cdef BPE self
+        cdef uint64_t head[8]  # TABLE_HEAD bytes
+        cdef uint64_t cap, total
+        cdef const uint8_t* base
+        if pattern != PATTERN_CL100K and pattern != PATTERN_O200K:
+            raise ValueError(f"unknown pattern {pattern}")
+        if view.shape[0] < TABLE_HEAD:
+            raise ValueError("rank table too short")
+        base = &view[0]
+        if <size_t>base & 15:
+            raise ValueError("rank table must be 16-byte aligned")
+        memcpy(head, base, TABLE_HEAD)
+        cap = head[0]
+        total = TABLE_HEAD + cap * sizeof(RankSlot) + 65536 * sizeof(uint32_t) + (1 << FILTER_LOG2) // 8 + head[2]
+        if head[3] != TABLE_LAYOUT or cap == 0 or cap & (cap - 1) or cap < head[1] or total != <uint64_t>view.shape[0]:
+            raise ValueError("rank table layout mismatch")
+        self = BPE.__new__(BPE, b"", pattern, classes)
+        self.cache = <CacheSlot*>calloc(CACHE_SLOTS, sizeof(CacheSlot))
+        if self.cache == NULL:
+            raise MemoryError()
+        self.mapping = view
+        # The pointers are const in use: no lookup path writes to the table.
+        self.t.slots = <RankSlot*>(base + TABLE_HEAD)
+        self.t.pairs = <uint32_t*>(base + TABLE_HEAD + cap * sizeof(RankSlot))
+        self.t.filter = <uint64_t*>(<uint8_t*>self.t.pairs + 65536 * sizeof(uint32_t))
+        self.t.arena = <uint8_t*>self.t.filter + (1 << FILTER_LOG2) // 8
+        self.t.mask = cap - 1
+        self.t.classes = classes.table
+        self.t.pattern = pattern
+        self.classes = classes
+        self.pattern = pattern
+        self.size = <Py_ssize_t>head[1]
+        self.arena_len = <Py_ssize_t>head[2]
+        return self
 
     def __dealloc__(self):
-        free(self.t.slots)
-        free(self.t.arena)
-        free(self.t.pairs)
-        free(self.t.filter)
+        if self.mapping is None:
+            free(self.t.slots)
+            free(self.t.arena)
+            free(self.t.pairs)
+            free(self.t.filter)
         free(self.cache)
 
     def count(self, str text not None) -> int:

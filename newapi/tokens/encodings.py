@@ -18,7 +18,8 @@ from importlib import resources
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-from newapi._speedups import select
+from newapi._speedups import is_compiled, select
+from newapi.tokens.shared_table import mapped_bpe
 
 if TYPE_CHECKING:
     from newapi._speedups import tokens as kernel
@@ -146,12 +147,27 @@ def get_encoding(name: str) -> Encoding:
     with _lock:
         encoding = _loaded.get(name)
         if encoding is None:
-            ranks = _data(spec.filename)
-            digest = hashlib.sha256(ranks).hexdigest()
-            if digest != spec.sha256:
-                raise RuntimeError(f"{spec.filename} is corrupt: sha256 {digest}, expected {spec.sha256}")
-            encoding = _loaded[name] = Encoding(spec, kernel.BPE(ranks, spec.pattern, classes))
+            encoding = _loaded[name] = Encoding(spec, _load_bpe(spec, classes))
     return encoding
+
+
+def _load_bpe(spec: EncodingSpec, classes: kernel.CharClasses) -> kernel.BPE:
+    # The compiled counter maps a table file shared by all workers (built from the verified rank
+    # file on first use); the twin, and a worker whose cache directory is unusable, parse their own.
+    shared = is_compiled(kernel)
+    if shared:
+        bpe = mapped_bpe(spec.name, spec.sha256, None, spec.pattern, classes)
+        if bpe is not None:
+            return bpe
+    ranks = _data(spec.filename)
+    digest = hashlib.sha256(ranks).hexdigest()
+    if digest != spec.sha256:
+        raise RuntimeError(f"{spec.filename} is corrupt: sha256 {digest}, expected {spec.sha256}")
+    if shared:
+        bpe = mapped_bpe(spec.name, spec.sha256, ranks, spec.pattern, classes)
+        if bpe is not None:
+            return bpe
+    return kernel.BPE(ranks, spec.pattern, classes)
 
 
 def preload() -> None:
