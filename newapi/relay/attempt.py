@@ -24,6 +24,7 @@ from newapi.adaptors.openai.stream import Writer as OpenAIWriter
 from newapi.adaptors.responses.stream import ResponsesPassThrough
 from newapi.adaptors.responses.stream import Writer as ResponsesWriter
 from newapi.convert.stream import ConvertingPolicy, Writer
+from newapi.core.endpoints import Billing
 from newapi.core.errors import UpstreamError, UpstreamProtocolError, UpstreamStatusError
 from newapi.core.structs import ChannelInfo
 from newapi.core.types import Headers, Send
@@ -36,6 +37,7 @@ from newapi.relay.outgoing import Outgoing, Planner
 from newapi.relay.scrub import scrub_error
 from newapi.relay.signed import BY_NAME as SIGNED_FAMILIES
 from newapi.relay.signed import refuse_error_stream
+from newapi.relay.transcription import reported_seconds
 from newapi.routing.mapping import map_model
 from newapi.routing.retry import map_status
 from newapi.streaming.policy import StreamPolicy
@@ -235,6 +237,8 @@ async def _send(runtime: Runtime, call: Call, channel: ChannelInfo, out: Outgoin
         elif call.fmt == OPENAI and out.target == OPENAI and not _think_to_content(channel):
             body = payload
             call.usage = openai_response.usage_of(payload)
+            if call.endpoint.billing is Billing.TRANSCRIPTION:
+                call.audio_seconds = reported_seconds(payload)
             call.upstream_request_id = openai_response.response_id(payload) or (upstream_id or b"").decode(
                 "latin-1"
             )

@@ -37,6 +37,8 @@ class Call:
     quality: str = ""
     #: What a per-call price is multiplied by: ``n``, or an image request's size x quality x n.
     price_factor: float = 1.0
+    #: A transcription reply's stated audio duration (0.0: none), for billing without usage.
+    audio_seconds: float = 0.0
     prompt_estimate: int = 0
     price: ModelPrice | None = None
     book: PriceBook | None = None  # the prices the request was admitted at

@@ -16,6 +16,7 @@ from newapi.core.usage import Usage
 from newapi.notify.notices import check_quota
 from newapi.relay.call import Call
 from newapi.relay.log_other import log_other
+from newapi.relay.transcription import duration_usage
 from newapi.runtime import Runtime
 from newapi.tokens import count_text, estimate_tokens, provider_for_model
 
@@ -98,6 +99,8 @@ def build_debit(runtime: Runtime, call: Call) -> tuple[Debit, Charge]:
         # Missing or partial usage: count locally (the common case, the upstream's own, skips this).
         if call.endpoint.billing is Billing.ESTIMATE and (usage is None or not usage.valid):
             call.usage = Usage(prompt_tokens=count_prompt(call))
+        elif call.endpoint.billing is Billing.TRANSCRIPTION and (usage is None or not usage.valid):
+            call.usage = duration_usage(call) or usage
         usage = final_usage(call)
     charge = compute_charge(price, call.group_ratio, usage, book, n=call.price_factor)
     channel = call.channel

@@ -22,7 +22,7 @@ from tests.support.provision import add_account, add_channel
 START = 10_000_000
 
 
-async def _settled(gateway: Gateway, user_id: int) -> tuple[Log, int]:
+async def settled_charge(gateway: Gateway, user_id: int) -> tuple[Log, int]:
     """The last consume log and how much the user's balance went down."""
     assert gateway.runtime is not None
     await gateway.runtime.ledger.flush()
@@ -69,7 +69,7 @@ async def test_per_call_image_price_has_size_quality_and_n(
     )
     assert reply.status_code == 200, reply.text
     assert len(reply.json()["data"]) == n
-    log, debited = await _settled(gateway, account.user_id)
+    log, debited = await settled_charge(gateway, account.user_id)
     expected = round(price * 500_000)
     assert log.quota == expected
     assert debited == expected
@@ -92,7 +92,7 @@ async def test_image_edit_form_fields_price_the_call(
         headers={"authorization": f"Bearer {account.key}"},
     )
     assert reply.status_code == 200, reply.text
-    log, debited = await _settled(gateway, account.user_id)
+    log, debited = await settled_charge(gateway, account.user_id)
     assert log.quota == debited == round(0.02 * 0.45 * 2 * 500_000)
     assert orjson.loads(log.other or "{}")["model_price"] == pytest.approx(0.018)
 
@@ -114,7 +114,7 @@ async def test_gpt_image_is_billed_by_its_usage_tokens(
     )
     assert reply.status_code == 200, reply.text
     usage = reply.json()["usage"]
-    log, debited = await _settled(gateway, account.user_id)
+    log, debited = await settled_charge(gateway, account.user_id)
     assert (log.prompt_tokens, log.completion_tokens) == (usage["input_tokens"], usage["output_tokens"])
     # Ratio mode (ModelRatio 2.5, CompletionRatio 8): the size and quality add nothing.
     expected = round((usage["input_tokens"] + usage["output_tokens"] * 8) * 2.5)
