@@ -63,8 +63,8 @@ from newapi.billing.ledger import (
     R_USERNAME,
     record_from_debit_json,
 )
-from newapi.billing.ledger_redis import LedgerKeys, script_source
 from newapi.billing.log_sink import LogSink, stream_log_rows
+from newapi.billing.redis_keys import LedgerKeys, script_source
 from newapi.resp.client import RespClient, Script
 from newapi.storage.ledger_tables import LedgerEntry
 

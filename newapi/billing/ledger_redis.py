@@ -36,7 +36,6 @@ import time
 import uuid
 from collections import deque
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
 import orjson
@@ -47,6 +46,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from newapi.billing.journal import Journal
 from newapi.billing.ledger import Debit, Hold, debit_record, debit_records
 from newapi.billing.redis_credit import CreditBlocks
+from newapi.billing.redis_keys import LedgerKeys, script_source
 from newapi.billing.redis_reaper import (
     STALE_CHECK,
     heartbeat,
@@ -60,37 +60,6 @@ from newapi.resp.client import RespClient, RespError, Script
 from newapi.storage.tables import Token, User
 
 log = logging.getLogger(__name__)
-
-
-def script_source(name: str) -> str:
-    return resources.files("newapi.billing").joinpath("lua", name).read_text()
-
-
-class LedgerKeys:
-    """Key names under one prefix (tests use a throwaway prefix per run)."""
-
-    def __init__(self, prefix: str) -> None:
-        self.prefix = f"{prefix}ledger:"
-        self.holds = self.prefix + "holds"
-        self.stream = self.prefix + "debits"
-        self.lease = self.prefix + "flusher:lease"
-        self.backlog = self.prefix + "backlog"  # settlements in the stream not yet flushed
-        self.workers = self.prefix + "workers"  # the workers that renew a liveness key
-
-    def alive(self, worker: str) -> str:
-        return f"{self.prefix}alive:{worker}"
-
-    def reaping(self, worker: str) -> str:
-        return f"{self.prefix}reaping:{worker}"
-
-    def user(self, user_id: int) -> str:
-        return f"{self.prefix}bal:u:{user_id}"
-
-    def token(self, token_id: int) -> str:
-        return f"{self.prefix}bal:t:{token_id}"
-
-    def hold(self, request_id: str) -> str:
-        return f"{self.prefix}hold:{request_id}"
 
 
 #: Seconds settlements wait to travel together to Redis.
