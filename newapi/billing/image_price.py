@@ -21,3 +21,11 @@ def image_price_factor(model: str, size: str, quality: str, n: int) -> float:
         if model == "dall-e-3" and quality == "hd":
             quality_ratio = 1.5 if size in _TALL else 2.0
     return size_ratio * quality_ratio * max(n, 1)
+
+
+def image_log_terms(size: str, quality: str, n: int) -> str:
+    """What New API's image handler adds to the consume log's content: size, quality, count."""
+    terms = [f"大小 {size}"] if size else []
+    terms.append(f"品质 {'hd' if quality == 'hd' else 'standard'}")
+    terms.append(f"生成数量 {max(n, 1)}")
+    return ", ".join(terms)

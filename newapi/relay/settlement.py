@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 
+from newapi.billing.image_price import image_log_terms
 from newapi.billing.ledger import Debit
 from newapi.billing.pricing import price_book
 from newapi.billing.quota import Charge, compute_charge
@@ -101,8 +102,13 @@ def build_debit(runtime: Runtime, call: Call) -> tuple[Debit, Charge]:
             call.usage = Usage(prompt_tokens=count_prompt(call))
         elif call.endpoint.billing is Billing.TRANSCRIPTION and (usage is None or not usage.valid):
             call.usage = duration_usage(call) or usage
+        elif call.endpoint.billing is Billing.PER_IMAGE and (usage is None or not usage.valid):
+            call.usage = Usage(prompt_tokens=max(call.n, 1))  # New API: an image reply's usage is n
         usage = final_usage(call)
     charge = compute_charge(price, call.group_ratio, usage, book, n=call.price_factor)
+    content = charge.content
+    if call.endpoint.billing is Billing.PER_IMAGE:
+        content = f"{content}, {image_log_terms(call.size, call.quality, call.n)}"
     channel = call.channel
     # Positional, in Debit's field order: keyword matching of 21 arguments would cost this
     # once-per-request call three times as much.
@@ -120,7 +126,7 @@ def build_debit(runtime: Runtime, call: Call) -> tuple[Debit, Charge]:
         usage.completion_tokens,
         int(time.monotonic() - call.started),  # use_time
         call.stream,  # is_stream
-        charge.content,
+        content,
         log_other(call, charge),
         call.created_at,
         call.client_ip if user.setting.get("record_ip_log") else "",  # ip

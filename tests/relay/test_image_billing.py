@@ -76,7 +76,10 @@ async def test_per_call_image_price_has_size_quality_and_n(
     other = orjson.loads(log.other or "{}")
     assert other["model_price"] == pytest.approx(price)
     assert other["group_ratio"] == 1.0
-    assert f"模型价格 {price:.2f}" in (log.content or "")
+    # New API's image handler: usage is n when the reply has none, and the log names the terms.
+    assert (log.prompt_tokens, log.completion_tokens) == (n, 0)
+    shown = "hd" if quality == "hd" else "standard"
+    assert log.content == f"模型价格 {price:.2f}，分组倍率 1.00, 大小 {size}, 品质 {shown}, 生成数量 {n}"
 
 
 async def test_image_edit_form_fields_price_the_call(
