@@ -47,13 +47,7 @@ from newapi.billing.journal import Journal
 from newapi.billing.ledger import Debit, Hold, debit_record, debit_records
 from newapi.billing.redis_credit import CreditBlocks
 from newapi.billing.redis_keys import LedgerKeys, script_source
-from newapi.billing.redis_reaper import (
-    STALE_CHECK,
-    heartbeat,
-    leave,
-    reap_dead_workers,
-    reap_silent_workers,
-)
+from newapi.billing.redis_reaper import keep_up, leave
 from newapi.core.errors import QuotaExceeded, ServiceUnavailable
 from newapi.node.workers import Presence, new_worker_id
 from newapi.resp.client import RespClient, RespError, Script
@@ -439,32 +433,7 @@ class RedisLedger:
 
     async def start(self) -> None:
         if self.presence is not None and self._upkeep is None:
-            self._upkeep = asyncio.create_task(self._keep_up(), name="ledger-journal")
-
-    async def _keep_up(self) -> None:
-        """Once a second: seal the journal's segment, delete the applied ones, renew this
-        worker's liveness key, clean up after the node's dead workers (this worker's own
-        earlier runs included, at start-up); now and then after other nodes' silent ones."""
-        silent_at = time.monotonic() + STALE_CHECK
-        while True:
-            self.trim_journal()
-            try:
-                await heartbeat(self)
-                if time.monotonic() >= silent_at:
-                    silent_at = time.monotonic() + STALE_CHECK
-                    await reap_silent_workers(self)
-            except (RedisError, RespError, OSError):
-                log.warning("ledger heartbeat failed; will retry", exc_info=True)
-            if self.journal is not None and self.journal.wants_spares():
-                try:
-                    await asyncio.to_thread(self.journal.prepare)
-                except OSError:
-                    log.warning("could not prepare settlement journal segments", exc_info=True)
-            try:
-                await reap_dead_workers(self)
-            except Exception:
-                log.warning("cleaning up after a stopped worker failed; will retry", exc_info=True)
-            await asyncio.sleep(1.0)
+            self._upkeep = asyncio.create_task(keep_up(self), name="ledger-journal")
 
     def trim_journal(self) -> None:
         journal = self.journal

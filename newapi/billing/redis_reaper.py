@@ -26,18 +26,25 @@ starts again. A worker that stops renewing for ALIVE_TTL_MS without dying (its e
 loop blocked that long) loses its holds too: its late settlements are still billed in
 full (the holds are kept empty as tombstones), only its credit blocks could then admit
 beyond the balance by what they had left.
+
+``keep_up`` is each worker's once-a-second loop that does all of this (and keeps its
+journal trimmed); the ledger starts it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
+import time
 from typing import TYPE_CHECKING, Any
 
 import orjson
+from redis.exceptions import RedisError
 
 from newapi.billing.journal import discard, read_segment, segments_of
 from newapi.billing.ledger import R_QUOTA, R_REQUEST, R_TOKEN, R_TOKEN_UNLIMITED, R_USER
+from newapi.resp.client import RespError
 
 if TYPE_CHECKING:
     from newapi.billing.ledger_redis import RedisLedger
@@ -61,6 +68,32 @@ STALE_CHECK = 5.0
 #: comes later (a journal replayed late, a slow request past the sweep) still finds what it
 #: needs, and a block keeps its last applied spend's sequence number.
 TOMBSTONE_MS = 86_400_000
+
+
+async def keep_up(ledger: RedisLedger) -> None:
+    """Once a second: seal the journal's segment, delete the applied ones, renew this
+    worker's liveness key, clean up after the node's dead workers (this worker's own
+    earlier runs included, at start-up); now and then after other nodes' silent ones."""
+    silent_at = time.monotonic() + STALE_CHECK
+    while True:
+        ledger.trim_journal()
+        try:
+            await heartbeat(ledger)
+            if time.monotonic() >= silent_at:
+                silent_at = time.monotonic() + STALE_CHECK
+                await reap_silent_workers(ledger)
+        except (RedisError, RespError, OSError):
+            log.warning("ledger heartbeat failed; will retry", exc_info=True)
+        if ledger.journal is not None and ledger.journal.wants_spares():
+            try:
+                await asyncio.to_thread(ledger.journal.prepare)
+            except OSError:
+                log.warning("could not prepare settlement journal segments", exc_info=True)
+        try:
+            await reap_dead_workers(ledger)
+        except Exception:
+            log.warning("cleaning up after a stopped worker failed; will retry", exc_info=True)
+        await asyncio.sleep(1.0)
 
 
 async def reap_dead_workers(ledger: RedisLedger) -> int:
