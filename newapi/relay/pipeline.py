@@ -122,10 +122,10 @@ class Relay:
             check_prompt(runtime.options, call)
             admission.check_model(call)
             self._route(call)
-            watch = DisconnectWatch(receive)
             # Settled before the response's final message goes out, so a worker killed after
             # the client has its answer has journaled the debit (newapi.billing.journal).
-            send = watch.guard(send, lambda: self._settle_before_end(call))
+            watch = DisconnectWatch(receive, send, lambda: self._settle_before_end(call))
+            send = watch.send
             await admission.reserve(runtime, call)
             await self._attempts(call, headers, send)
         except asyncio.CancelledError:

@@ -1,0 +1,109 @@
+"""A client that leaves mid-request or mid-stream, against a real Granian server.
+
+The gateway learns of it only through ASGI ``receive`` (``newapi.relay.watch``): the upstream
+call must be cancelled at once (the mock sees its connection closed before the reply ended),
+a request that produced nothing leaves no consume log, and the worker keeps serving.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from newapi.testing import MockUpstreamThread
+from tests.support.server import serve
+
+pytestmark = pytest.mark.e2e
+
+# Mock directives in the model name: 40 pieces 50 ms apart (a non-stream reply waits 2 s).
+SLOW = "gpt-4o-mini-chunks-40-latency-50ms"
+
+
+class Gateway:
+    def __init__(self, base: str, key: str, admin: httpx.Client, mock: MockUpstreamThread) -> None:
+        self.base, self.key, self.admin, self.mock = base, key, admin, mock
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    directory = tmp_path_factory.mktemp("leaving")
+    env = {"SQLITE_PATH": str(directory / "one-api.db")}
+    with (
+        MockUpstreamThread(chunks=2) as mock,
+        serve(env, workers=1, cwd=directory) as base,
+        httpx.Client(base_url=base, timeout=10) as admin,
+    ):
+        password = "rootpass123"
+        assert admin.post(
+            "/api/setup", json={"username": "root", "password": password, "confirmPassword": password}
+        ).json()["success"]
+        assert admin.post("/api/user/login", json={"username": "root", "password": password}).json()[
+            "success"
+        ]
+        admin.headers["New-Api-User"] = "1"
+        channel = {"type": 1, "key": "sk-mock", "name": "mock", "base_url": mock.url, "models": SLOW}
+        assert admin.post("/api/channel/", json={"mode": "single", "channel": channel}).json()["success"]
+        ratio = {"key": "ModelRatio", "value": json.dumps({SLOW: 0.075})}
+        assert admin.put("/api/option/", json=ratio).json()["success"]
+        token = admin.post("/api/token/", json={"name": "t", "unlimited_quota": True}).json()
+        yield Gateway(base, "sk-" + token["data"]["key"], admin, mock)
+
+
+def _last_upstream_closed_early(gateway: Gateway, before: int) -> Any:
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        records = gateway.mock.requests()[before:]
+        if records and records[-1].client_closed_early:
+            return records[-1]
+        time.sleep(0.02)
+    raise AssertionError("the gateway did not close the upstream connection")
+
+
+def _consume_logs(gateway: Gateway) -> list[dict[str, Any]]:
+    answer = gateway.admin.get("/api/log/", params={"type": 2, "p": 1, "page_size": 100}).json()
+    return list(answer["data"]["items"])
+
+
+def test_leaving_mid_stream_closes_the_upstream(gateway: Gateway) -> None:
+    before = len(gateway.mock.requests())
+    body = {"model": SLOW, "stream": True, "messages": [{"role": "user", "content": "hi"}]}
+    with httpx.stream(
+        "POST", f"{gateway.base}/v1/chat/completions", json=body, headers={"Authorization": gateway.key}
+    ) as answer:
+        request_id = answer.headers["x-oneapi-request-id"]
+        for line in answer.iter_lines():
+            if line.startswith("data: {"):
+                break  # the first piece is here: leave
+    left = time.monotonic()
+    record = _last_upstream_closed_early(gateway, before)
+    assert record.events_sent < 40 and time.monotonic() - left < 2.0
+    assert request_id
+
+
+def test_leaving_while_waiting_cancels_the_upstream_and_bills_nothing(gateway: Gateway) -> None:
+    before = len(gateway.mock.requests())
+    logged_before = len(_consume_logs(gateway))
+    body = {"model": SLOW, "messages": [{"role": "user", "content": "hi"}]}
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(
+            f"{gateway.base}/v1/chat/completions",
+            json=body,
+            headers={"Authorization": gateway.key},
+            timeout=httpx.Timeout(10, read=0.3),
+        )
+    record = _last_upstream_closed_early(gateway, before)
+    assert record.status is None or record.events_sent == 0
+    # The reply would have come after 2 s: wait past it, then no log may have appeared.
+    time.sleep(2.5)
+    assert len(_consume_logs(gateway)) == logged_before
+    # The worker still answers.
+    quick = {"model": SLOW, "stream": True, "messages": [{"role": "user", "content": "hi"}]}
+    with httpx.stream(
+        "POST", f"{gateway.base}/v1/chat/completions", json=quick, headers={"Authorization": gateway.key}
+    ) as answer:
+        assert answer.status_code == 200
