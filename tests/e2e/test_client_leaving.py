@@ -7,7 +7,6 @@ a request that produced nothing leaves no consume log, and the worker keeps serv
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -16,6 +15,7 @@ import httpx
 import pytest
 
 from newapi.testing import MockUpstreamThread
+from tests.support.over_api import root_channel_and_key
 from tests.support.server import serve
 
 pytestmark = pytest.mark.e2e
@@ -38,20 +38,8 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
         serve(env, workers=1, cwd=directory) as base,
         httpx.Client(base_url=base, timeout=10) as admin,
     ):
-        password = "rootpass123"
-        assert admin.post(
-            "/api/setup", json={"username": "root", "password": password, "confirmPassword": password}
-        ).json()["success"]
-        assert admin.post("/api/user/login", json={"username": "root", "password": password}).json()[
-            "success"
-        ]
-        admin.headers["New-Api-User"] = "1"
-        channel = {"type": 1, "key": "sk-mock", "name": "mock", "base_url": mock.url, "models": SLOW}
-        assert admin.post("/api/channel/", json={"mode": "single", "channel": channel}).json()["success"]
-        ratio = {"key": "ModelRatio", "value": json.dumps({SLOW: 0.075})}
-        assert admin.put("/api/option/", json=ratio).json()["success"]
-        token = admin.post("/api/token/", json={"name": "t", "unlimited_quota": True}).json()
-        yield Gateway(base, "sk-" + token["data"]["key"], admin, mock)
+        key = root_channel_and_key(admin, mock.url, SLOW, 0.075)
+        yield Gateway(base, key, admin, mock)
 
 
 def _last_upstream_closed_early(gateway: Gateway, before: int) -> Any:

@@ -18,6 +18,7 @@ import pytest
 
 from newapi.testing import MockUpstreamThread
 from tests.support import floods
+from tests.support.over_api import root_channel_and_key
 from tests.support.server import serve
 
 pytestmark = pytest.mark.e2e
@@ -52,22 +53,10 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
         serve(env, workers=1, cwd=directory) as base,
         httpx.Client(base_url=base, timeout=10) as admin,
     ):
-        password = "rootpass123"
-        assert admin.post(
-            "/api/setup", json={"username": "root", "password": password, "confirmPassword": password}
-        ).json()["success"]
-        login = admin.post("/api/user/login", json={"username": "root", "password": password})
-        assert login.json()["success"]
-        headers = {"New-Api-User": "1"}
-        channel = {"type": 1, "key": "sk-mock", "name": "mock", "base_url": mock.url, "models": "gpt-4o-mini"}
-        created = admin.post("/api/channel/", json={"mode": "single", "channel": channel}, headers=headers)
-        assert created.json()["success"]
-        ratio = {"key": "ModelRatio", "value": json.dumps({"gpt-4o-mini": 0.075})}
-        assert admin.put("/api/option/", json=ratio, headers=headers).json()["success"]
-        token = admin.post("/api/token/", json={"name": "t", "unlimited_quota": True}, headers=headers).json()
+        key = root_channel_and_key(admin, mock.url, "gpt-4o-mini", 0.075)
         cookie = "; ".join(f"{k}={v}" for k, v in admin.cookies.items())
         port = base.rsplit(":", 1)[1]
-        yield Gateway(base, "sk-" + token["data"]["key"], cookie, directory / f".server-{port}.log")
+        yield Gateway(base, key, cookie, directory / f".server-{port}.log")
 
 
 def _others_are_served(gateway: Gateway) -> None:
