@@ -84,6 +84,14 @@ async def relay_stream(
     held: list[bytes] = []  # the terminator and anything after it, sent last
     body_message = {"type": "http.response.body", "body": b"", "more_body": True}
     source: AsyncIterable[bytes | None] = with_pings(chunks, ping_interval) if ping_interval > 0 else chunks
+    reported = False  # on_end runs once: for the final message, or for a client that left
+
+    def report(end: StreamEnd) -> None:
+        nonlocal reported
+        reported = True
+        if on_end is not None:
+            on_end(end)
+
     try:
         async for chunk in source:
             if chunk is None:
@@ -115,8 +123,7 @@ async def relay_stream(
             started = True
             first_byte_at = time.monotonic()
         end = StreamEnd("done", True, first_byte_at)
-        if on_end is not None:
-            on_end(end)
+        report(end)
         await send({"type": "http.response.body", "body": b"".join(tail), "more_body": False})
         return end
     except (UpstreamTimeout, UpstreamProtocolError, SSELineTooLong) as exc:
@@ -126,8 +133,7 @@ async def relay_stream(
                 await send({"type": "http.response.start", "status": 200, "headers": headers})
                 first_byte_at = time.monotonic()
             end = StreamEnd("done", True, first_byte_at)
-            if on_end is not None:
-                on_end(end)
+            report(end)
             await send({"type": "http.response.body", "body": b"".join(held), "more_body": False})
             return end
         if not started:
@@ -144,9 +150,16 @@ async def relay_stream(
             reason, code = "cut", "stream_interrupted"
             error = "upstream closed the stream before it finished"
         end = StreamEnd(reason, True, first_byte_at, error)
-        if on_end is not None:
-            on_end(end)
+        report(end)
         await send(
             {"type": "http.response.body", "body": policy.error_event(error, code), "more_body": False}
         )
         return end
+    except asyncio.CancelledError:
+        # The client left (the disconnect watch cancels the request) after pieces went out: what
+        # it was sent is billed. Without this the pipeline saw no answer and released the hold, so
+        # a client that read everything and dropped the connection before the terminator paid
+        # nothing.
+        if started and not reported:
+            report(StreamEnd("client_gone", True, first_byte_at))
+        raise

@@ -2,7 +2,8 @@
 
 The gateway learns of it only through ASGI ``receive`` (``newapi.relay.watch``): the upstream
 call must be cancelled at once (the mock sees its connection closed before the reply ended),
-a request that produced nothing leaves no consume log, and the worker keeps serving.
+a request that produced nothing leaves no consume log, one that sent pieces is billed for them,
+and the worker keeps serving.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 
 from newapi.testing import MockUpstreamThread
@@ -57,6 +59,16 @@ def _consume_logs(gateway: Gateway) -> list[dict[str, Any]]:
     return list(answer["data"]["items"])
 
 
+def _log_of(gateway: Gateway, request_id: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        for row in _consume_logs(gateway):
+            if row.get("request_id") == request_id:
+                return row
+        time.sleep(0.1)
+    raise AssertionError("a client that left mid-stream left no consume log")
+
+
 def test_leaving_mid_stream_closes_the_upstream(gateway: Gateway) -> None:
     before = len(gateway.mock.requests())
     body = {"model": SLOW, "stream": True, "messages": [{"role": "user", "content": "hi"}]}
@@ -70,7 +82,9 @@ def test_leaving_mid_stream_closes_the_upstream(gateway: Gateway) -> None:
     left = time.monotonic()
     record = _last_upstream_closed_early(gateway, before)
     assert record.events_sent < 40 and time.monotonic() - left < 2.0
-    assert request_id
+    # It had its answer started: the prompt (and any piece sent) is billed, and logged before
+    # the next test counts the logs.
+    assert _log_of(gateway, request_id)["quota"] > 0
 
 
 def test_leaving_while_waiting_cancels_the_upstream_and_bills_nothing(gateway: Gateway) -> None:
@@ -95,3 +109,23 @@ def test_leaving_while_waiting_cancels_the_upstream_and_bills_nothing(gateway: G
         "POST", f"{gateway.base}/v1/chat/completions", json=quick, headers={"Authorization": gateway.key}
     ) as answer:
         assert answer.status_code == 200
+
+
+def test_leaving_mid_stream_pays_for_what_it_was_sent(gateway: Gateway) -> None:
+    """A client that reads pieces and drops the connection before the terminator is billed for them."""
+    body = {"model": SLOW, "stream": True, "messages": [{"role": "user", "content": "hi"}]}
+    pieces = 0
+    with httpx.stream(
+        "POST", f"{gateway.base}/v1/chat/completions", json=body, headers={"Authorization": gateway.key}
+    ) as answer:
+        request_id = answer.headers["x-oneapi-request-id"]
+        for line in answer.iter_lines():
+            if line.startswith("data: {"):
+                pieces += 1
+                if pieces == 5:
+                    break  # five pieces read: leave before the other 35 and the terminator
+    row = _log_of(gateway, request_id)
+    assert row["quota"] > 0 and row["completion_tokens"] >= 1
+    other = orjson.loads(row["other"])
+    assert other["client_gone"] is True
+    assert other["stream_status"]["end_reason"] == "client_gone"
