@@ -50,11 +50,15 @@ async def update_all_balances(request: Request, caller: Caller) -> Response:
 async def update_balance(request: Request, caller: Caller) -> Response:
     runtime = runtime_of(request)
     try:
-        amount = await balances.update_balance(runtime, path_int(request))
+        answer = await balances.update_balance(runtime, path_int(request))
     except UpstreamInfoError as exc:
         raise ApiError(str(exc)) from None
     await runtime.invalidate("channels")
-    return JSONResponse({"success": True, "message": "", "balance": amount, "data": amount})
+    amount = answer.balance
+    body: dict[str, object] = {"success": True, "message": "", "balance": amount, "data": amount}
+    if answer.plan_usage is not None:
+        body["plan_usage"] = answer.plan_usage
+    return JSONResponse(body)
 
 
 @admin_only

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from functools import partial
 
 from newapi.testing.mock import (
+    aiproxy,
+    balance,
     claude,
     cloud,
     codex,
@@ -23,6 +25,7 @@ from newapi.testing.mock import (
     ollama,
     openai,
     openai_misc,
+    palm,
     replicate,
     responses,
     signed,
@@ -69,6 +72,11 @@ _EXACT: dict[tuple[str, str], Route] = {
     ("POST", "/backend-api/codex/responses"): Route("responses", codex.codex_responses),
     ("POST", "/oauth/token"): Route("openai", codex.token, model="oauth-token"),
     ("POST", "/anthropic/v1/messages"): Route("claude", claude.messages),
+    ("POST", "/v1beta2/models/chat-bison-001:generateMessage"): Route(
+        "palm", palm.generate_message, model="chat-bison-001", action="generateMessage"
+    ),
+    ("POST", "/api/library/ask"): Route("aiproxy", aiproxy.ask),
+    **{("GET", path): Route("openai", handler) for path, handler in balance.ROUTES.items()},
 }
 _GEMINI_ACTIONS: dict[str, Handler] = {
     "generateContent": gemini.generate,
@@ -92,12 +100,15 @@ GENERATIVE = frozenset(
         dify.chat,
         coze.chat,
         codex.codex_responses,
+        palm.generate_message,
+        aiproxy.ask,
     }
 )
 
 
 # OpenAI-compatible providers' own paths for OpenAI's endpoints (Ali's compatible mode, Zhipu v4,
-# VolcEngine Ark, Qianfan v2, DeepSeek's beta FIM, Perplexity's unversioned path, coding plans).
+# VolcEngine Ark, Qianfan v2, DeepSeek's beta FIM, Perplexity's unversioned path, coding plans;
+# MokaAI's ``/embeddings``, which answers in OpenAI's shape).
 _COMPAT_PREFIXES = (
     "/compatible-mode/v1/",
     "/api/paas/v4/",
