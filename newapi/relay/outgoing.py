@@ -7,14 +7,11 @@ parameter override. Otherwise the body is converted through the neutral model.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from newapi.adaptors.advanced import channel as advanced
 from newapi.adaptors.bedrock import channel as bedrock
 from newapi.adaptors.claude import channel as claude_channel
 from newapi.adaptors.claude import request as claude_request
@@ -25,15 +22,11 @@ from newapi.adaptors.headers import apply_header_override
 from newapi.adaptors.openai import channel as openai_channel
 from newapi.adaptors.openai import compat
 from newapi.adaptors.openai import request as openai_request
-from newapi.adaptors.override import legacy as legacy_override
 from newapi.adaptors.responses import channel as responses_channel
 from newapi.adaptors.responses import request as responses_request
-from newapi.adaptors.responses.request import Unconvertible
-from newapi.adaptors.signed import Context, SignedFamily
 from newapi.adaptors.system_prompt import inject as inject_system_prompt
 from newapi.adaptors.vertex import channel as vertex
 from newapi.adaptors.vertex.credentials import TokenCache
-from newapi.convert import model as m
 from newapi.core.constants import ChannelType
 from newapi.core.endpoints import CHAT as _CHAT
 from newapi.core.endpoints import EMBEDDINGS
@@ -41,6 +34,7 @@ from newapi.core.errors import BadRequest, UpstreamError
 from newapi.core.structs import ChannelInfo
 from newapi.http.headers import RequestHeaders
 from newapi.options.store import OptionStore
+from newapi.relay import advanced_custom, signed_request
 from newapi.relay import media_routes as media
 from newapi.relay.call import Call
 from newapi.relay.channel_policy import ResponsesPolicy, pass_through
@@ -48,7 +42,8 @@ from newapi.relay.endpoints import GEMINI_EMBED, RESPONSES_COMPACT
 from newapi.relay.formats import CLAUDE, CODECS, GEMINI, OPENAI, RESPONSES
 from newapi.relay.media_inline import inline_remote_media
 from newapi.relay.multipart import replace_field
-from newapi.relay.natives import NATIVES, QUIET, Auth, Reframe, WholeReply
+from newapi.relay.natives import NATIVES, QUIET, Auth
+from newapi.relay.outgoing_base import JSON, Outgoing, decode, edit, finish, to_neutral
 from newapi.relay.param_override import apply_operations
 from newapi.relay.signed import SIGNED
 
@@ -56,9 +51,6 @@ if TYPE_CHECKING:
     from newapi.runtime import Runtime
     from newapi.security.fetch import MediaFetcher
 
-_JSON = b"application/json"
-#: the endpoints a signed family serves, converted to its chat
-_CONVERSATIONS = frozenset({"chat", "responses", "messages", "gemini"})
 _CLAUDE_TYPES = frozenset({ChannelType.ANTHROPIC, ChannelType.AWS})
 
 
@@ -80,15 +72,6 @@ def native_formats(channel: ChannelInfo, model: str) -> tuple[str, ...]:
     if native is not None:
         return (native.target, *native.formats)
     return (OPENAI, RESPONSES)
-
-
-#: a neutral request rendered in each family (Advanced Custom's converters)
-_RENDER: dict[str, Callable[[m.Request], dict[str, Any]]] = {
-    OPENAI: openai_request.render_request,
-    RESPONSES: responses_request.render_request,
-    CLAUDE: claude_request.render_request,
-    GEMINI: gemini_request.render_request,
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,46 +97,6 @@ class Thinking:
 
     def claude_default(self, model: str) -> int:
         return self.claude_max_tokens.get(model) or self.claude_max_tokens.get("default") or 8192
-
-
-@dataclass(slots=True)
-class Outgoing:
-    url: str
-    headers: list[tuple[bytes, bytes]]
-    body: bytes
-    target: str  # the format the channel is spoken to in
-    event_stream: bool = False  # Bedrock's binary event stream instead of SSE
-    #: a Gemini embedding request sent as OpenAI embeddings: None, or whether it was a batch
-    embed_batch: bool | None = None
-    #: the header override the param_override's operations left (None: the channel's own)
-    header_override: dict[str, str] | None = None
-    overridden: bool = False  # the operations already ran (Bedrock: before signing)
-    websocket: bool = False  # the body is one message on a WebSocket opened at url (Xunfei)
-    #: called when the upstream refuses the credential (401): a cached token is dropped
-    on_rejected: Callable[[], None] | None = None
-    #: a native type's embeddings or rerank reply, converted whole to OpenAI's shape
-    convert: WholeReply | None = None
-    reframe: Reframe | None = None  # a native type's stream framing turned into SSE
-
-
-def _merge(target: dict[str, Any], override: dict[str, Any]) -> None:
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(target.get(key), dict):
-            _merge(target[key], value)
-        else:
-            target[key] = value
-
-
-def _decode(body: bytes) -> dict[str, Any]:
-    try:
-        value = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        # Admission decoded only the fields it reads: a string it skipped may hold an escape that
-        # orjson refuses (a lone surrogate).
-        raise BadRequest(f"invalid JSON body: {exc}") from None
-    if not isinstance(value, dict):
-        raise BadRequest("the request body must be a JSON object")
-    return value
 
 
 class Planner:
@@ -200,7 +143,7 @@ class Planner:
             prompt = channel.setting.get("system_prompt")
             if prompt and isinstance(prompt, str) and not passed and not call.endpoint.multipart:
                 # This attempt's view of the client's body; the next attempt starts from the original.
-                body = _decode(call.body)
+                body = decode(call.body)
                 override = bool(channel.setting.get("system_prompt_override"))
                 call.system_prompt_overwritten = inject_system_prompt(call.fmt, body, prompt, override)
                 call.body = orjson.dumps(body)
@@ -242,17 +185,19 @@ class Planner:
         call.override_audit = ()
         signed = SIGNED.get(channel.type)
         if channel.type == compat.ADVANCED_CUSTOM:
-            out = self._advanced(call, channel, key)
+            out = advanced_custom.plan(call, channel, key)
         elif signed is not None:
-            out = await self._signed(call, channel, key, client, signed)
+            out = await signed_request.plan(
+                call, channel, key, client, signed, self._post, self._signed_state
+            )
         elif call.endpoint is GEMINI_EMBED and target != GEMINI:
             out = self._embeddings(call, channel, key, target)
         elif target == OPENAI and call.fmt == OPENAI:
             out = self._openai_passthrough(call, channel, key)
         elif call.fmt == OPENAI and call.endpoint.name in media.NON_CHAT and target in (CLAUDE, GEMINI):
-            action, body, convert = media.gemini_request(call, channel, target, _decode(call.body))
+            action, body, convert = media.gemini_request(call, channel, target, decode(call.body))
             url, headers = await self._gemini_where(channel, key, call.upstream_model, action, False)
-            out = Outgoing(url, headers, self._finish(body, channel), GEMINI, convert=convert)
+            out = Outgoing(url, headers, finish(body, channel), GEMINI, convert=convert)
         elif target not in CODECS:
             out = await self._native(call, channel, key, target)
         else:
@@ -271,35 +216,6 @@ class Planner:
             out.headers = apply_header_override(out.headers, header_override, client.raw, key)
         call.target = out.target
         return out
-
-    # -- helpers -------------------------------------------------------------------------------
-
-    def _convert(self, call: Call, model: str) -> m.Request:
-        try:
-            body = _decode(call.body)
-            req = CODECS[call.fmt].parse_request(body)
-        except Unconvertible as exc:
-            raise BadRequest(str(exc), code="invalid_request") from None
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise BadRequest(f"cannot convert the request: {exc}") from None
-        except RecursionError:
-            raise BadRequest("cannot convert the request: nested too deeply") from None
-        req.model = model
-        req.stream = call.stream
-        return req
-
-    def _edit(self, call: Call, channel: ChannelInfo, model: str, needs: bool) -> dict[str, Any] | None:
-        """The client's body decoded for editing, or None when it can go up unchanged."""
-        override = legacy_override(channel.param_override)
-        if not needs and not override and model == call.model:
-            return None
-        return _decode(call.body)
-
-    def _finish(self, body: dict[str, Any], channel: ChannelInfo) -> bytes:
-        override = legacy_override(channel.param_override)
-        if override:
-            _merge(body, override)
-        return orjson.dumps(body)
 
     # -- OpenAI-type channels ------------------------------------------------------------------
 
@@ -329,7 +245,7 @@ class Planner:
             channel, call.endpoint, call.upstream_model, settings.azure_default_api_version
         )
         headers = openai_channel.auth_headers(channel, key, call.stream)
-        content_type = call.content_type.encode("latin-1") if call.endpoint.multipart else _JSON
+        content_type = call.content_type.encode("latin-1") if call.endpoint.multipart else JSON
         headers.append((b"content-type", content_type))
         headers.append((b"accept", b"text/event-stream" if call.stream else b"application/json"))
         headers.append((b"accept-encoding", b"identity"))
@@ -342,19 +258,19 @@ class Planner:
         call.upstream_model = model
         if target == RESPONSES:
             if call.fmt == RESPONSES:
-                body = self._edit(call, channel, model, bool(effort))
+                body = edit(call, channel, model, bool(effort))
                 if body is not None:
                     body["model"] = model
             else:
-                body = responses_request.render_request(self._convert(call, model))
+                body = responses_request.render_request(to_neutral(call, model))
             if effort and body is not None:
                 responses_channel.apply_effort(body, effort)
             call.reasoning_effort = effort
-            raw = call.body if body is None else self._finish(body, channel)
+            raw = call.body if body is None else finish(body, channel)
             compact = call.endpoint is RESPONSES_COMPACT
             url = responses_channel.upstream_url(channel, model, settings.azure_default_api_version, compact)
         else:
-            req = self._convert(call, model)
+            req = to_neutral(call, model)
             supports = channel.type in openai_channel.STREAM_OPTIONS_TYPES
             req.include_usage = call.stream and supports and settings.force_stream_option
             chat = openai_request.render_request(req)
@@ -373,7 +289,7 @@ class Planner:
             call.reasoning_effort = plan.reasoning_effort
             url = openai_channel.upstream_url(channel, _CHAT, model, settings.azure_default_api_version)
         headers = openai_channel.auth_headers(channel, key, call.stream)
-        headers.append((b"content-type", _JSON))
+        headers.append((b"content-type", JSON))
         headers.append((b"accept", b"text/event-stream" if call.stream else b"application/json"))
         headers.append((b"accept-encoding", b"identity"))
         return Outgoing(url, headers, raw, target)
@@ -382,7 +298,7 @@ class Planner:
         if target != OPENAI:
             raise BadRequest("Gemini embeddings can go to Gemini, Vertex or OpenAI-compatible channels only")
         try:
-            body, batch = gemini_request.embeddings_request(_decode(call.body), call.upstream_model)
+            body, batch = gemini_request.embeddings_request(decode(call.body), call.upstream_model)
         except (KeyError, TypeError, AttributeError) as exc:
             raise BadRequest(f"cannot convert the request: {exc}") from None
         settings = self._runtime.settings
@@ -390,8 +306,8 @@ class Planner:
             channel, EMBEDDINGS, call.upstream_model, settings.azure_default_api_version
         )
         headers = openai_channel.auth_headers(channel, key)
-        headers += [(b"content-type", _JSON), (b"accept", _JSON), (b"accept-encoding", b"identity")]
-        return Outgoing(url, headers, self._finish(body, channel), OPENAI, embed_batch=batch)
+        headers += [(b"content-type", JSON), (b"accept", JSON), (b"accept-encoding", b"identity")]
+        return Outgoing(url, headers, finish(body, channel), OPENAI, embed_batch=batch)
 
     # -- native types (Cohere, Ollama, ...) -----------------------------------------------------
 
@@ -402,7 +318,7 @@ class Planner:
             return out
         conversation = call.fmt != OPENAI or call.endpoint is _CHAT
         if conversation and native.chat is not None:
-            req = self._convert(call, call.upstream_model)
+            req = to_neutral(call, call.upstream_model)
             if native.inline_media:
                 await inline_remote_media(req, self._fetcher(), call.media_cache)
             plan = native.chat(req, channel, key)
@@ -412,10 +328,10 @@ class Planner:
                 message = f"{native.name} channels serve {native.served()} only, not {call.endpoint.name}"
                 raise BadRequest(message, code="unsupported_endpoint")
             try:
-                plan = build(_decode(call.body), channel, key, call.upstream_model)
+                plan = build(decode(call.body), channel, key, call.upstream_model)
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
                 raise BadRequest(f"cannot convert the request: {exc}") from None
-        body = self._finish(plan.body, channel)
+        body = finish(plan.body, channel)
         target = plan.target or target
         if native.authorize is not None:
             auth = Auth(self._post, self._signed_state, self._runtime.settings.codex_token_url)
@@ -423,57 +339,6 @@ class Planner:
         if native.quiet is not None and not self._runtime.settings.dify_debug:
             target += QUIET
         return Outgoing(plan.url, plan.headers, body, target, convert=plan.convert, reframe=plan.reframe)
-
-    # -- Advanced Custom (58): the operator's routes ------------------------------------------
-
-    def _advanced(self, call: Call, channel: ChannelInfo, key: str) -> Outgoing:
-        route = advanced.match(channel, call.path, call.model)
-        if route is None:
-            message = f"no Advanced Custom route of this channel takes {call.path} for {call.model}"
-            raise BadRequest(message, code="advanced_route_not_found")
-        pair = advanced.families(route, call.fmt)
-        if pair is None:
-            raise BadRequest(f"the route's converter {route.converter} does not take {call.fmt} requests")
-        target, model = pair[1], call.upstream_model
-        if target == call.fmt:
-            body = self._edit(call, channel, model, False)
-            if body is not None and target != GEMINI:
-                body["model"] = model
-            raw = call.body if body is None else self._finish(body, channel)
-        else:
-            req = self._convert(call, model)
-            rendered = _RENDER[target](req)
-            if target == OPENAI and call.stream:
-                rendered["stream_options"] = {"include_usage": True}
-            raw = self._finish(rendered, channel)
-        url, headers = advanced.upstream(route, channel, key, model)
-        if target == GEMINI and call.stream:
-            url = url.replace(":generateContent", ":streamGenerateContent")
-            url += "" if "alt=" in url else ("&" if "?" in url else "?") + "alt=sse"
-        if target == CLAUDE:
-            headers.append((b"anthropic-version", claude_channel.ANTHROPIC_VERSION.encode()))
-        accept = b"text/event-stream" if call.stream else _JSON
-        headers += [(b"content-type", _JSON), (b"accept", accept), (b"accept-encoding", b"identity")]
-        return Outgoing(url, headers, raw, target)
-
-    # -- channels with their own signed auth (Baidu, Zhipu v3, Xunfei, Tencent) -------------------
-
-    async def _signed(
-        self, call: Call, channel: ChannelInfo, key: str, client: RequestHeaders, family: SignedFamily
-    ) -> Outgoing:
-        if call.endpoint.name not in _CONVERSATIONS:
-            raise BadRequest(f"{family.name} channels serve chat only, not {call.endpoint.name}")
-        ctx = Context(channel, key, call.upstream_model, call.stream, self._post, self._signed_state)
-        body = family.render(self._convert(call, call.upstream_model), ctx)
-        out = Outgoing("", [], b"", family.name, overridden=True)
-        # The override runs on the provider's own body, before any signature covers it.
-        raw = apply_operations(call, channel, client, self._finish(body, channel), out)
-        prepared = await family.prepare(raw, ctx)
-        out.url, out.headers, out.body = prepared.url, prepared.headers, raw
-        out.websocket = prepared.websocket
-        if family.rejected is not None:
-            out.on_rejected = partial(family.rejected, ctx)
-        return out
 
     # -- Claude channels (Anthropic, Bedrock, Vertex) --------------------------------------------
 
@@ -486,11 +351,11 @@ class Planner:
         call.upstream_model = model
         wrapped = channel.type in (ChannelType.AWS, ChannelType.VERTEX_AI)
         if call.fmt == CLAUDE:
-            body = self._edit(call, channel, model, suffix is not None or wrapped)
+            body = edit(call, channel, model, suffix is not None or wrapped)
             if body is not None:
                 body["model"] = model
         else:
-            req = self._convert(call, model)
+            req = to_neutral(call, model)
             body = claude_request.render_request(req, thinking.claude_default(model))
         if suffix is not None:
             assert body is not None
@@ -506,13 +371,13 @@ class Planner:
                 credentials = bedrock.parse_key(key, str(channel.other_settings.get("aws_key_type") or ""))
             except ValueError as exc:
                 raise UpstreamError(str(exc), code="channel:invalid_key", channel_error=True) from None
-            raw = strip_disabled(self._finish(bedrock.body_for(body, beta), channel), channel.other_settings)
+            raw = strip_disabled(finish(bedrock.body_for(body, beta), channel), channel.other_settings)
             out = Outgoing("", [], b"", CLAUDE, event_stream=call.stream, overridden=True)
             raw = apply_operations(call, channel, client, raw, out)  # the signature covers the body
             out.url = bedrock.upstream_url(channel, credentials, model, call.stream)
             out.headers = bedrock.auth_headers(credentials, out.url, raw, call.stream)
             if credentials.api_key:
-                out.headers.append((b"content-type", _JSON))
+                out.headers.append((b"content-type", JSON))
             out.body = raw
             return out
         if channel.type == ChannelType.VERTEX_AI:
@@ -524,18 +389,18 @@ class Planner:
                     code="channel:invalid_key",
                     channel_error=True,
                 )
-            raw = self._finish(vertex.claude_body(body), channel)
+            raw = finish(vertex.claude_body(body), channel)
             token = await self._tokens().token(account)
             url = vertex.claude_url(channel, account.project_id, model, call.stream)
             headers = [
                 (b"authorization", b"Bearer " + token.encode()),
-                (b"content-type", _JSON),
+                (b"content-type", JSON),
                 (b"accept", accept),
             ]
             return Outgoing(url, headers, raw, CLAUDE)
-        raw = call.body if body is None else self._finish(body, channel)
+        raw = call.body if body is None else finish(body, channel)
         headers = claude_channel.auth_headers(key, version, beta)
-        headers += [(b"content-type", _JSON), (b"accept", accept), (b"accept-encoding", b"identity")]
+        headers += [(b"content-type", JSON), (b"accept", accept), (b"accept-encoding", b"identity")]
         url = claude_channel.upstream_url(channel, call.beta_query and call.fmt == CLAUDE)
         return Outgoing(url, headers, raw, CLAUDE)
 
@@ -552,17 +417,17 @@ class Planner:
             else ("streamGenerateContent" if call.stream else "generateContent")
         )
         if call.fmt == GEMINI:
-            body = self._edit(call, channel, model, suffix is not None)
+            body = edit(call, channel, model, suffix is not None)
         else:
             safety = self._runtime.settings.gemini_safety_setting
-            req = self._convert(call, model)
+            req = to_neutral(call, model)
             await inline_remote_media(req, self._fetcher(), call.media_cache)
             body = gemini_request.render_request(req, safety)
         if suffix is not None:
             assert body is not None
             gemini_channel.apply_thinking(body, model, suffix)
             call.reasoning_effort = suffix.level
-        raw = call.body if body is None else self._finish(body, channel)
+        raw = call.body if body is None else finish(body, channel)
         stream = call.stream and action == "streamGenerateContent"
         url, headers = await self._gemini_where(channel, key, model, action, stream)
         return Outgoing(url, headers, raw, GEMINI)
@@ -576,14 +441,14 @@ class Planner:
             account = vertex.account_for(channel, key)
             if account is None:
                 url = vertex.gemini_url(channel, "", model, action, stream, api_key=key)
-                return url, [(b"content-type", _JSON), (b"accept", accept)]
+                return url, [(b"content-type", JSON), (b"accept", accept)]
             token = await self._tokens().token(account)
             url = vertex.gemini_url(channel, account.project_id, model, action, stream)
             return url, [
                 (b"authorization", b"Bearer " + token.encode()),
-                (b"content-type", _JSON),
+                (b"content-type", JSON),
                 (b"accept", accept),
             ]
         headers = gemini_channel.auth_headers(key)
-        headers += [(b"content-type", _JSON), (b"accept", accept), (b"accept-encoding", b"identity")]
+        headers += [(b"content-type", JSON), (b"accept", accept), (b"accept-encoding", b"identity")]
         return gemini_channel.upstream_url(channel, model, action, stream), headers

@@ -18,7 +18,7 @@ from newapi.http.headers import RequestHeaders
 from newapi.relay.call import Call
 
 if TYPE_CHECKING:
-    from newapi.relay.outgoing import Outgoing
+    from newapi.relay.outgoing_base import Outgoing
 
 
 def apply_operations(

@@ -24,7 +24,7 @@ from newapi.core.constants import ChannelType
 from newapi.core.errors import UpstreamError, UpstreamStatusError
 from newapi.core.structs import ChannelInfo
 from newapi.relay.masking import mask_sensitive
-from newapi.relay.outgoing import Outgoing
+from newapi.relay.outgoing_base import Outgoing
 
 #: shorter parts (a region, an account id) are not secrets and would scrub ordinary words
 MIN_NEEDLE = 6
