@@ -144,6 +144,10 @@ DEFAULTS: dict[str, str] = {
     "performance_setting.monitor_memory_threshold": "90",
     "performance_setting.monitor_disk_threshold": "95",
     "log_setting.retention_days": "0",
+    # Expression billing (newapi.billing.tiered): model -> "tiered_expr", model -> expression.
+    # New API seeds Doubao Seedance video models here; video tasks are not served, so none.
+    "billing_setting.billing_mode": "{}",
+    "billing_setting.billing_expr": "{}",
 }
 
 

@@ -6,6 +6,8 @@ import re
 
 import orjson
 
+from newapi.billing.tiered import EXPR_KEY, MODE_KEY
+from newapi.billing.tiered import validate_option as validate_billing_option
 from newapi.options.defaults import DEFAULT_RETRY_STATUS_CODES
 
 # Options whose value is a JSON object of model/group name -> number.
@@ -84,6 +86,8 @@ def _responses_policy(value: dict[str, object]) -> str | None:
 
 def validate_option(key: str, value: str) -> str | None:
     """Why ``value`` is not acceptable for option ``key``, or None."""
+    if key in (MODE_KEY, EXPR_KEY):
+        return validate_billing_option(key, value)
     if key in RATIO_OPTIONS:
         try:
             parsed = orjson.loads(value or "{}")
