@@ -102,8 +102,15 @@ class Gateway:
         if kind == "lifespan":
             await self._lifespan(receive, send)
             return
-        # WebSocket routes are not served yet; refuse the upgrade cleanly.
         if kind == "websocket":
+            coherence = self._coherence
+            if coherence is not None and coherence.stale():
+                await coherence.catch_up()
+            ws_handler = self._relay.websockets.get(scope["path"]) if self._relay is not None else None
+            if ws_handler is not None:
+                await ws_handler(scope, receive, send)
+                return
+            # No other WebSocket route: the upgrade is refused (the server answers 403).
             await send({"type": "websocket.close", "code": 1008})
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:

@@ -167,6 +167,10 @@ class Settings:
     error_log_enabled: bool = False
     generate_default_token: bool = False
     azure_default_api_version: str = "2025-04-01-preview"
+    #: Realtime WebSocket sessions: closed after this long with no frame either way (New API's
+    #: 90 s read deadline), and after this long in all
+    realtime_idle_seconds: int = 90
+    realtime_max_session_seconds: int = 3600
     gemini_safety_setting: str = "BLOCK_NONE"
     trusted_proxies: str = ""
     shutdown_timeout_seconds: int = 120
@@ -314,6 +318,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         error_log_enabled=_flag(env, "ERROR_LOG_ENABLED", False),
         generate_default_token=_flag(env, "GENERATE_DEFAULT_TOKEN", False),
         azure_default_api_version=_str(env, "AZURE_DEFAULT_API_VERSION", "2025-04-01-preview"),
+        realtime_idle_seconds=_int(env, "NEWAPI_REALTIME_IDLE_SECONDS", 90),
+        realtime_max_session_seconds=_int(env, "NEWAPI_REALTIME_MAX_SESSION_SECONDS", 3600),
         gemini_safety_setting=_str(env, "GEMINI_SAFETY_SETTING", "BLOCK_NONE"),
         trusted_proxies=_str(env, "TRUSTED_PROXIES"),
         shutdown_timeout_seconds=_int(env, "SHUTDOWN_TIMEOUT_SECONDS", 120),

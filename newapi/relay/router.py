@@ -17,6 +17,7 @@ from newapi.relay.legacy_billing import LegacyBilling
 from newapi.relay.models import ModelsEndpoint
 from newapi.relay.pipeline import Relay, not_implemented
 from newapi.relay.playground import Playground
+from newapi.relay.realtime.endpoint import RealtimeEndpoint
 
 if TYPE_CHECKING:
     from newapi.runtime import Runtime
@@ -59,6 +60,8 @@ class RelayRouter:
         self.add("GET", "/api/usage/token", billing.token_usage)
         self.add("GET", "/api/usage/token/", billing.token_usage)
         self.add("POST", "/pg/chat/completions", Playground(runtime, relay).handle)
+        #: WebSocket routes, by path (the ``websocket`` ASGI scope)
+        self.websockets: dict[str, Handler] = {"/v1/realtime": RealtimeEndpoint(runtime).handle}
 
     def add(self, method: str, path: str, handler: Handler) -> None:
         self.exact.setdefault(path, {})[method] = handler

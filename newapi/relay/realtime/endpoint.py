@@ -1,0 +1,298 @@
+"""``/v1/realtime``: admit the WebSocket upgrade, open the channel's, and relay the session.
+
+Admission is the other relay routes' (reference §1.2, §3.2): the key from ``Authorization`` or
+the ``openai-insecure-api-key.`` subprotocol, the model from ``?model=``, the token's model
+limits, a channel of the group (OpenAI or Azure), and a hold of the pre-consume estimate. A
+refusal there is an HTTP answer to the upgrade (401, 403, 404, 503 with the OpenAI error body),
+as New API's middleware gives it and the SDK reports it. Once the upgrade is accepted, failures
+are an ``error`` event followed by a close, as New API's ``WssError``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
+
+import orjson
+
+from newapi.core.endpoints import Billing, Endpoint
+from newapi.core.errors import (
+    BadRequest,
+    GatewayError,
+    NoChannel,
+    UpstreamError,
+    UpstreamStatusError,
+)
+from newapi.core.types import Receive, Scope, Send
+from newapi.http.client_ip import client_ip
+from newapi.http.headers import RequestHeaders
+from newapi.relay import admission
+from newapi.relay.auto_group import pick_across_groups, route_auto
+from newapi.relay.call import Call
+from newapi.relay.formats import UPSTREAM
+from newapi.relay.ids import new_request_id
+from newapi.relay.realtime.billing import SessionBilling
+from newapi.relay.realtime.events import response_done
+from newapi.relay.realtime.pump import Ending, Limits, Pump
+from newapi.relay.realtime.target import REALTIME_TYPES, client_beta, target
+from newapi.relay.routable import routable
+from newapi.relay.scrub import scrub_error
+from newapi.routing.mapping import map_model
+from newapi.routing.retry import retry_ranges, should_retry
+from newapi.routing.select import pick_channel, pick_key, tiers_for
+from newapi.upstream.realtime import open_realtime
+
+if TYPE_CHECKING:
+    from websockets.asyncio.client import ClientConnection
+
+    from newapi.cache.channels import Tier
+    from newapi.core.structs import ChannelInfo
+    from newapi.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+REALTIME = Endpoint("realtime", "/v1/realtime", billing=Billing.TOKENS, can_stream=True)
+#: New API's read limit on either side of a session (8 MiB)
+MAX_FRAME = 8 << 20
+_KEY_PREFIX = "openai-insecure-api-key."
+_FORMAT = "openai_realtime"  # New API's RelayFormat, as the consume log names it
+#: close codes a peer may not send (reserved for "none given", "abnormal", "TLS")
+_RESERVED = frozenset({1004, 1005, 1006, 1015})
+
+
+def error_event(error: GatewayError, request_id: str) -> str:
+    """An ``error`` server event carrying ``error`` in OpenAI's shape (New API's ``WssError``)."""
+    inner = orjson.loads(error.body("openai", request_id))["error"]
+    return orjson.dumps({"type": "error", "event_id": f"evt_{request_id}", "error": inner}).decode()
+
+
+class RealtimeEndpoint:
+    """One per worker; :meth:`handle` is the ASGI handler of the ``websocket`` scope."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (await receive())["type"] != "websocket.connect":
+            return
+        runtime = self._runtime
+        settings = runtime.settings
+        now = time.monotonic()
+        call = Call(
+            request_id=new_request_id(),
+            endpoint=REALTIME,
+            path=scope["path"],
+            started=now,
+            created_at=int(time.time()),
+            client_ip=client_ip(scope, settings.trusted_proxies),
+            fmt=_FORMAT,
+            stream=True,
+        )
+        query: bytes = scope.get("query_string", b"")
+        subprotocols: list[str] = list(scope.get("subprotocols") or ())
+        headers = RequestHeaders(scope)
+        try:
+            limited = await self._admit(call, headers, query)
+        except GatewayError as error:
+            await _deny(scope, send, error, call.request_id)
+            return
+        billing = SessionBilling(runtime, call)
+        upstream: ClientConnection | None = None
+        try:
+            beta = client_beta(headers.raw, subprotocols)
+            try:
+                upstream = await self._open(call, query, beta)
+            except GatewayError as error:
+                await _accept(send, subprotocols, call.request_id)
+                await _close(send, Ending("upstream_error", 1011, error.message, _client_view(error)), call)
+                return
+            await _accept(send, subprotocols, call.request_id)
+            pump: Pump
+
+            async def on_text(text: str) -> GatewayError | None:
+                done = response_done(text)
+                if done is None:
+                    return None
+                call.first_byte_at = pump.first_frame_at
+                return await billing.response_done(done.usage, done.response_id)
+
+            limits = Limits(
+                MAX_FRAME, float(settings.realtime_idle_seconds), float(settings.realtime_max_session_seconds)
+            )
+            pump = Pump(receive, send, upstream, on_text, limits)
+            ending = await pump.run()
+            await _close(send, ending, call)
+        finally:
+            if upstream is not None:
+                try:
+                    await upstream.close()
+                except Exception:
+                    log.debug("closing the upstream WebSocket of %s failed", call.request_id, exc_info=True)
+            await billing.close()
+            if limited and billing.responses and call.user is not None:
+                try:
+                    await runtime.model_limiter.record_success(call.user.id)
+                except Exception:
+                    log.warning("could not record a success for the model request limit", exc_info=True)
+
+    async def _admit(self, call: Call, headers: RequestHeaders, query: bytes) -> bool:
+        """Authenticate, route and hold; returns whether the model request limit applies."""
+        runtime = self._runtime
+        if runtime.load_guard.overloaded:
+            raise runtime.load_guard.refusal()
+        # New API: a key in the subprotocol list wins over Authorization (browsers cannot set it).
+        for part in headers.websocket_protocol.split(","):
+            part = part.strip()
+            if part.startswith(_KEY_PREFIX):
+                headers.authorization = part[len(_KEY_PREFIX) :]
+        caller = await admission.authenticate(runtime, call.path, call.client_ip, headers, query)
+        admission.admit(call, caller)
+        call.model = dict(parse_qsl(query.decode("latin-1"))).get("model", "").strip()
+        admission.check_model(call)
+        limited = await runtime.model_limiter.check(runtime.options, caller.user.id, caller.group)
+        self._route(call)
+        await admission.reserve(runtime, call)
+        return limited
+
+    def _route(self, call: Call) -> None:
+        if call.forced_channel_id is not None:
+            return
+        runtime = self._runtime
+        if call.group == "auto":
+            route_auto(runtime.options, runtime.channels, call)
+            call.auto_chain = tuple((g, t) for g, tiers in call.auto_chain if (t := _realtime(tiers)))
+            call.tiers = _realtime(call.tiers)
+        else:
+            tiers = routable(tiers_for(runtime.channels, call.group, call.model), call.path, call.model)
+            call.tiers = _realtime(tiers)
+        if not call.tiers:
+            raise NoChannel(f"no available channel for model {call.model} under group {call.group}")
+
+    async def _open(self, call: Call, query: bytes, beta: str) -> ClientConnection:
+        """The upstream session, trying channels as the other routes retry them."""
+        runtime = self._runtime
+        options = runtime.options
+        attempts = 1 if call.forced_channel_id is not None else options.get_int("RetryTimes", 0) + 1
+        last: GatewayError | None = None
+        for attempt in range(attempts):
+            channel = self._pick(call, attempt)
+            if channel is None:
+                raise last or NoChannel(
+                    f"no available channel for model {call.model} under group {call.group}"
+                )
+            call.tried.append(channel.id)
+            key, call.key_index = pick_key(channel, runtime.polling)
+            call.channel = channel
+            call.upstream_model = map_model(call.model, channel.model_mapping)
+            try:
+                if not key:
+                    raise UpstreamError(
+                        "channel has no enabled key", code="channel:no_available_key", channel_error=True
+                    )
+                where = target(
+                    channel, key, call.upstream_model, query, beta, runtime.settings.azure_default_api_version
+                )
+                return await open_realtime(
+                    where.url, where.headers, proxy=channel.proxy, max_message=MAX_FRAME
+                )
+            except UpstreamError as error:
+                _explain(error)
+                scrub_error(error, channel, None)
+                last = error
+                runtime.health.report(channel, call.key_index, error)
+                if not should_retry(error, retry_ranges(options)):
+                    raise
+        assert last is not None
+        raise last
+
+    def _pick(self, call: Call, attempt: int) -> ChannelInfo | None:
+        if call.forced_channel_id is not None:
+            channel = self._runtime.channels.by_id.get(call.forced_channel_id)
+            if channel is None or channel.status != 1:
+                raise NoChannel(
+                    f"channel {call.forced_channel_id} is not available", code="channel_not_available"
+                )
+            if channel.type not in REALTIME_TYPES:
+                raise BadRequest(
+                    f"channel {channel.id} does not serve the Realtime API", code="unsupported_endpoint"
+                )
+            return channel
+        if call.auto_chain:
+            return pick_across_groups(call, attempt)
+        return pick_channel(call.tiers, attempt, frozenset(call.tried))
+
+
+def _realtime(tiers: tuple[Tier, ...]) -> tuple[Tier, ...]:
+    """The tiers' OpenAI and Azure channels (the types with a Realtime API), weights kept."""
+    from newapi.cache.channels import Tier
+
+    out: list[Tier] = []
+    for tier in tiers:
+        weights = [b - a for a, b in zip((0, *tier.cumulative), tier.cumulative, strict=False)]
+        keep = [(c, w) for c, w in zip(tier.channels, weights, strict=True) if c.type in REALTIME_TYPES]
+        if len(keep) == len(tier.channels):
+            out.append(tier)
+        elif keep:
+            out.append(Tier.build(tier.priority, keep))
+    return tuple(out)
+
+
+def _explain(error: UpstreamError) -> None:
+    """A refused handshake's message and code from its OpenAI-shaped body."""
+    if isinstance(error, UpstreamStatusError) and error.raw_body:
+        message, code = UPSTREAM["openai"].error_message(error.raw_body)
+        if message:
+            error.message = message
+            error.args = (message,)
+        error.upstream_code = code or error.upstream_code
+
+
+def _client_view(error: GatewayError) -> GatewayError:
+    if isinstance(error, UpstreamStatusError):
+        code = error.upstream_code or "upstream_error"
+        return BadRequest(error.message, code=code, status=error.status, error_type="upstream_error")
+    return error
+
+
+async def _deny(scope: Scope, send: Send, error: GatewayError, request_id: str) -> None:
+    """Refuse the upgrade with an HTTP answer (or, without the ASGI extension, a 403)."""
+    if "websocket.http.response" not in (scope.get("extensions") or {}):
+        await send({"type": "websocket.close", "code": 1008})
+        return
+    body = error.body("openai", request_id)
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"x-oneapi-request-id", request_id.encode()),
+    ]
+    await send({"type": "websocket.http.response.start", "status": error.status, "headers": headers})
+    await send({"type": "websocket.http.response.body", "body": body})
+
+
+async def _accept(send: Send, subprotocols: list[str], request_id: str) -> None:
+    message: dict[str, Any] = {
+        "type": "websocket.accept",
+        "headers": [(b"x-oneapi-request-id", request_id.encode())],
+    }
+    if "realtime" in subprotocols:
+        message["subprotocol"] = "realtime"
+    await send(message)
+
+
+async def _close(send: Send, ending: Ending, call: Call) -> None:
+    """Close the client's side as ``ending`` says (after an ``error`` event when there is one)."""
+    if ending.code == 0:
+        return  # the client is gone
+    error = ending.error
+    if error is None and ending.reason in ("idle", "session_limit", "upstream_error"):
+        error = GatewayError(ending.detail, code=f"realtime_{ending.reason}")
+    code = ending.code if ending.code not in _RESERVED and 1000 <= ending.code < 5000 else 1011
+    try:
+        if error is not None:
+            await send({"type": "websocket.send", "text": error_event(error, call.request_id)})
+        reason = ending.detail.encode()[:120].decode(errors="ignore")  # a close reason fits 123 bytes
+        await send({"type": "websocket.close", "code": code, "reason": reason})
+    except Exception:
+        log.debug("the client of %s left before its close", call.request_id, exc_info=True)

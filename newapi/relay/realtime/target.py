@@ -1,0 +1,63 @@
+"""Where a Realtime session goes upstream: the channel's WebSocket URL and headers.
+
+OpenAI: ``wss://{base}/v1/realtime?model=...`` with ``Authorization: Bearer``. Azure:
+``wss://{base}/openai/realtime?api-version=...&deployment=...`` with ``api-key``. The client's
+``OpenAI-Beta`` header (or the browser's ``openai-beta.realtime-v1`` subprotocol) is passed on,
+never added: it picks the protocol version, and a GA client given beta events would break.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlencode
+
+from newapi.core.constants import DEFAULT_BASE_URLS, ChannelType
+from newapi.core.structs import ChannelInfo
+
+#: The channel types that serve ``/v1/realtime``.
+REALTIME_TYPES = frozenset({ChannelType.OPENAI, ChannelType.AZURE})
+_BETA_SUBPROTOCOL = "openai-beta.realtime-v1"
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    url: str
+    headers: tuple[tuple[str, str], ...]
+
+
+def client_beta(headers: list[tuple[bytes, bytes]], subprotocols: list[str]) -> str:
+    """The ``OpenAI-Beta`` value the client asked for ('' for none)."""
+    for name, value in headers:
+        if name == b"openai-beta":
+            return value.decode("latin-1").strip()
+    return "realtime=v1" if _BETA_SUBPROTOCOL in subprotocols else ""
+
+
+def _ws_base(channel: ChannelInfo) -> str:
+    base = (channel.base_url or DEFAULT_BASE_URLS.get(channel.type, "")).rstrip("/")
+    if base.startswith("https://"):
+        return "wss://" + base[len("https://") :]
+    if base.startswith("http://"):
+        return "ws://" + base[len("http://") :]
+    return base
+
+
+def target(channel: ChannelInfo, key: str, model: str, query: bytes, beta: str, azure_version: str) -> Target:
+    """The upstream URL and headers of a session for ``model`` (the channel's name for it)."""
+    base = _ws_base(channel)
+    # The client's other query parameters (intent=transcription, ...) go on unchanged.
+    rest = [(k, v) for k, v in parse_qsl(query.decode("latin-1")) if k not in ("model", "api-version")]
+    headers: list[tuple[str, str]] = []
+    if channel.type == ChannelType.AZURE:
+        version = channel.other or azure_version
+        params = [("api-version", version), ("deployment", model.replace(".", "")), *rest]
+        url = f"{base}/openai/realtime?{urlencode(params)}"
+        headers.append(("api-key", key))
+    else:
+        url = f"{base}/v1/realtime?{urlencode([('model', model), *rest])}"
+        headers.append(("Authorization", f"Bearer {key}"))
+        if channel.openai_organization:
+            headers.append(("OpenAI-Organization", channel.openai_organization))
+    if beta:
+        headers.append(("OpenAI-Beta", beta))
+    return Target(url, tuple(headers))

@@ -1,0 +1,305 @@
+"""``/v1/realtime`` through a real Granian server with the openai SDK's Realtime client.
+
+The mock Realtime server (newapi.testing.mock.realtime) stands in for OpenAI and Azure; the
+gateway is set up through its management API. Every response's bill is computed here from the
+usage the client itself received in ``response.done`` and the ratios set below.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Iterator
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+import httpx
+import openai
+import pytest
+from websockets.exceptions import InvalidStatus
+
+from newapi.testing.mock.realtime import RealtimeMockThread
+from tests.support.server import serve
+
+pytestmark = pytest.mark.e2e
+
+UPSTREAM_KEY = "sk-realtime-upstream"
+AZURE_KEY = "azure-realtime-key"
+OPENAI_MODEL = "gpt-4o-realtime-preview"
+SLOW_MODEL = "gpt-4o-mini-realtime-preview-latency-300ms"
+AZURE_MODEL = "gpt-4o-realtime-azure"
+RATIOS = {"model": 2.5, "completion": 4.0, "audio": 8.0, "audio_completion": 2.0}
+
+
+@pytest.fixture(scope="module")
+def upstream() -> Iterator[RealtimeMockThread]:
+    with RealtimeMockThread(keys=[UPSTREAM_KEY, AZURE_KEY], chunks=6) as mock:
+        yield mock
+
+
+@pytest.fixture(scope="module")
+def gateway(
+    upstream: RealtimeMockThread, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Any]]:
+    directory = tmp_path_factory.mktemp("realtime")
+    env = {"SQLITE_PATH": str(directory / "one-api.db")}
+    with serve(env, workers=1, cwd=directory) as base, httpx.Client(base_url=base, timeout=10) as admin:
+        password = "rootpass123"
+        setup = {"username": "root", "password": password, "confirmPassword": password}
+        assert admin.post("/api/setup", json=setup).json()["success"]
+        assert admin.post("/api/user/login", json={"username": "root", "password": password}).json()[
+            "success"
+        ]
+        admin.headers["New-Api-User"] = "1"
+        channels = [
+            {
+                "type": 1,
+                "key": UPSTREAM_KEY,
+                "name": "openai",
+                "base_url": upstream.url,
+                "models": f"{OPENAI_MODEL},{SLOW_MODEL}",
+            },
+            {
+                "type": 3,
+                "key": AZURE_KEY,
+                "name": "azure",
+                "base_url": upstream.url,
+                "models": AZURE_MODEL,
+                "other": "2025-04-01-preview",
+            },
+        ]
+        ids = []
+        for channel in channels:
+            created = admin.post("/api/channel/", json={"mode": "single", "channel": channel}).json()
+            assert created["success"], created
+        for item in admin.get("/api/channel/", params={"p": 1, "page_size": 10}).json()["data"]["items"]:
+            ids.append(item["id"])
+        models = (OPENAI_MODEL, SLOW_MODEL, AZURE_MODEL)
+        for option, ratio in (
+            ("ModelRatio", RATIOS["model"]),
+            ("CompletionRatio", RATIOS["completion"]),
+            ("AudioRatio", RATIOS["audio"]),
+            ("AudioCompletionRatio", RATIOS["audio_completion"]),
+        ):
+            value = json.dumps({m: ratio for m in models})
+            assert admin.put("/api/option/", json={"key": option, "value": value}).json()["success"]
+        token = admin.post("/api/token/", json={"name": "rt", "remain_quota": 5_000_000}).json()
+        assert token["success"], token
+        yield {
+            "base": base,
+            "admin": admin,
+            "key": "sk-" + token["data"]["key"],
+            "token_id": token["data"]["id"],
+        }
+
+
+def expected_quota(usage: Any) -> int:
+    """New API's realtime formula, from the usage the client saw."""
+    given, made = usage.input_token_details, usage.output_token_details
+    tokens = (
+        Decimal(given.text_tokens)
+        + Decimal(made.text_tokens) * Decimal(repr(RATIOS["completion"]))
+        + Decimal(given.audio_tokens) * Decimal(repr(RATIOS["audio"]))
+        + Decimal(made.audio_tokens)
+        * Decimal(repr(RATIOS["audio"]))
+        * Decimal(repr(RATIOS["audio_completion"]))
+    )
+    return int((tokens * Decimal(repr(RATIOS["model"]))).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def consume_logs(admin: httpx.Client, model: str, count: int, timeout: float = 15.0) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + timeout
+    items: list[dict[str, Any]] = []
+    while time.monotonic() < deadline:
+        page = admin.get(
+            "/api/log/", params={"type": 2, "p": 1, "page_size": 100, "model_name": model}
+        ).json()
+        items = [i for i in page["data"]["items"] if i["model_name"] == model]
+        if len(items) >= count:
+            return sorted(items, key=lambda i: i["id"])
+        time.sleep(0.2)
+    raise AssertionError(f"{len(items)} consume logs for {model}, expected {count}")
+
+
+def client(gateway: dict[str, Any], key: str | None = None) -> openai.AsyncOpenAI:
+    base = gateway["base"] + "/v1"
+    # The beta client assumes wss:// unless told the WebSocket base.
+    ws_base = base.replace("http://", "ws://")
+    return openai.AsyncOpenAI(
+        api_key=key or gateway["key"], base_url=base, websocket_base_url=ws_base, max_retries=0
+    )
+
+
+async def exchange(connection: Any, prompt: str) -> tuple[str, Any]:
+    """Send one user message and ask for a response; (the text, the response.done usage)."""
+    await connection.conversation.item.create(
+        item={"type": "message", "role": "user", "content": [{"type": "input_text", "text": prompt}]}
+    )
+    await connection.response.create()
+    pieces: list[str] = []
+    async for event in connection:
+        if event.type in ("response.output_text.delta", "response.text.delta"):
+            pieces.append(event.delta)
+        elif event.type == "error":
+            raise AssertionError(f"error event: {event.error}")
+        elif event.type == "response.done":
+            return "".join(pieces), event.response.usage
+    raise AssertionError("the session ended before response.done")
+
+
+def test_a_text_exchange_is_relayed_and_each_response_billed_exactly(
+    gateway: dict[str, Any], upstream: RealtimeMockThread
+) -> None:
+    async def run() -> list[tuple[str, Any]]:
+        async with client(gateway).realtime.connect(model=OPENAI_MODEL) as connection:
+            created = await connection.recv()
+            assert created.type == "session.created"
+            await connection.session.update(session={"type": "realtime", "instructions": "be brief"})
+            updated = await connection.recv()
+            assert updated.type == "session.updated"
+            first = await exchange(connection, "hello there")
+            second = await exchange(connection, "and again please")
+            return [first, second]
+
+    results = asyncio.run(run())
+    assert all(text for text, _ in results)
+    sent = upstream.mock.connections[-1]
+    assert sent["path"] == "/v1/realtime" and sent["query"]["model"] == OPENAI_MODEL
+    assert sent["key"] == UPSTREAM_KEY  # the channel's key, never the client's
+    assert sent["beta"] is None  # a GA client: no beta header is added
+    second_usage = results[1][1]
+    assert second_usage.input_token_details.cached_tokens > 0
+    logs = consume_logs(gateway["admin"], OPENAI_MODEL, 2)
+    for log, (_, usage) in zip(logs, results, strict=True):
+        assert log["quota"] == expected_quota(usage)
+        assert log["prompt_tokens"] == usage.input_tokens
+        assert log["completion_tokens"] == usage.output_tokens
+        assert log["is_stream"] is True
+        other = json.loads(log["other"])
+        assert other["ws"] is True
+        assert other["text_input"] == usage.input_token_details.text_tokens
+        assert other["text_output"] == usage.output_token_details.text_tokens
+        assert other["audio_ratio"] == RATIOS["audio"]
+        assert other["request_path"] == "/v1/realtime"
+        assert "音频倍率 8.00" in log["content"]
+    assert logs[1]["request_id"] == logs[0]["request_id"] + "-2"
+    assert json.loads(logs[1]["other"])["cached_input"] == second_usage.input_token_details.cached_tokens
+
+
+def test_audio_tokens_are_billed_with_the_audio_ratios(gateway: dict[str, Any]) -> None:
+    async def run() -> Any:
+        async with client(gateway).beta.realtime.connect(model=OPENAI_MODEL) as connection:
+            await connection.session.update(session={"modalities": ["text", "audio"]})
+            await connection.input_audio_buffer.append(audio="AAAA" * 2400)  # 7,200 bytes of PCM16
+            await connection.input_audio_buffer.commit()
+            await connection.response.create()
+            async for event in connection:
+                if event.type == "response.done":
+                    return event.response.usage
+        raise AssertionError("no response.done")
+
+    before = len(consume_logs(gateway["admin"], OPENAI_MODEL, 0))
+    usage = asyncio.run(run())
+    assert usage.input_token_details.audio_tokens == 15 and usage.output_token_details.audio_tokens == 60
+    log = consume_logs(gateway["admin"], OPENAI_MODEL, before + 1)[-1]
+    assert log["quota"] == expected_quota(usage)
+    other = json.loads(log["other"])
+    assert other["audio_input"] == 15 and other["audio_output"] == 60
+
+
+def test_an_azure_channel_gets_its_own_url_and_key(
+    gateway: dict[str, Any], upstream: RealtimeMockThread
+) -> None:
+    async def run() -> Any:
+        async with client(gateway).realtime.connect(model=AZURE_MODEL) as connection:
+            return (await exchange(connection, "hi azure"))[1]
+
+    usage = asyncio.run(run())
+    sent = upstream.mock.connections[-1]
+    assert sent["path"] == "/openai/realtime"
+    assert sent["query"]["deployment"] == AZURE_MODEL and sent["query"]["api-version"] == "2025-04-01-preview"
+    assert sent["key"] == AZURE_KEY
+    log = consume_logs(gateway["admin"], AZURE_MODEL, 1)[-1]
+    assert log["quota"] == expected_quota(usage)
+
+
+def test_a_bad_key_is_refused_before_the_upgrade(gateway: dict[str, Any]) -> None:
+    async def run(key: str, model: str) -> InvalidStatus:
+        with pytest.raises(InvalidStatus) as refused:
+            async with client(gateway, key).realtime.connect(model=model):
+                pass
+        return refused.value
+
+    refused = asyncio.run(run("sk-" + "x" * 48, OPENAI_MODEL))
+    assert refused.response.status_code == 401
+    assert json.loads(refused.response.body)["error"]["code"] == "invalid_api_key"
+    unknown = asyncio.run(run(gateway["key"], "no-such-realtime-model"))
+    assert unknown.response.status_code == 503
+    assert json.loads(unknown.response.body)["error"]["code"] == "model_not_found"
+
+
+def test_the_key_may_come_as_a_subprotocol(gateway: dict[str, Any]) -> None:
+    from websockets.asyncio.client import connect
+
+    async def run() -> tuple[str | None, str]:
+        url = gateway["base"].replace("http://", "ws://") + f"/v1/realtime?model={OPENAI_MODEL}"
+        protocols = ["realtime", f"openai-insecure-api-key.{gateway['key']}", "openai-beta.realtime-v1"]
+        async with connect(url, subprotocols=protocols) as ws:  # type: ignore[arg-type]
+            first = json.loads(await ws.recv())
+            return ws.subprotocol, first["type"]
+
+    subprotocol, first = asyncio.run(run())
+    assert subprotocol == "realtime" and first == "session.created"
+
+
+def test_a_client_leaving_mid_response_closes_the_upstream_and_pays_for_what_completed(
+    gateway: dict[str, Any], upstream: RealtimeMockThread
+) -> None:
+    mock = upstream.mock
+
+    async def run() -> Any:
+        async with client(gateway).realtime.connect(model=SLOW_MODEL) as connection:
+            _, usage = await exchange(connection, "first question")
+            await connection.conversation.item.create(
+                item={"type": "message", "role": "user", "content": [{"type": "input_text", "text": "more"}]}
+            )
+            await connection.response.create()
+            async for event in connection:
+                if event.type in ("response.output_text.delta", "response.text.delta"):
+                    break  # leave in the middle of the second response
+            return usage
+
+    cut_before, closed_before = mock.cut_short, mock.closed
+    usage = asyncio.run(run())
+    deadline = time.monotonic() + 5
+    while (mock.cut_short == cut_before or mock.closed == closed_before) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert mock.cut_short == cut_before + 1  # the upstream saw the session end mid-response
+    assert mock.closed == closed_before + 1
+    logs = consume_logs(gateway["admin"], SLOW_MODEL, 1)
+    time.sleep(1.0)  # nothing more arrives for the cut response
+    logs = consume_logs(gateway["admin"], SLOW_MODEL, 1)
+    assert len(logs) == 1
+    assert logs[0]["quota"] == expected_quota(usage)
+
+
+def test_the_token_paid_exactly_what_the_logs_say(gateway: dict[str, Any]) -> None:
+    admin = gateway["admin"]
+    deadline = time.monotonic() + 15
+    while True:
+        logs = [
+            item
+            for item in admin.get("/api/log/", params={"type": 2, "p": 1, "page_size": 100}).json()["data"][
+                "items"
+            ]
+            if item["token_id"] == gateway["token_id"]
+        ]
+        token = admin.get(f"/api/token/{gateway['token_id']}").json()["data"]
+        spent = sum(item["quota"] for item in logs)
+        if token["used_quota"] == spent or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert spent > 0
+    assert token["used_quota"] == spent
+    assert token["remain_quota"] == 5_000_000 - spent
