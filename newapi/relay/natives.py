@@ -91,6 +91,8 @@ class Auth:
     post: codex_credentials.Post
     state: dict[str, Any]  # per-worker caches, by type name; the planner owns it
     codex_token_url: str
+    #: where a refreshed Codex credential is written back (None: kept in memory only)
+    codex_store: codex_credentials.KeyStore | None = None
 
 
 #: (channel, key, auth) -> the request's auth headers
@@ -192,8 +194,11 @@ async def _codex_auth(channel: ChannelInfo, key: str, auth: Auth) -> list[tuple[
     credentials = codex_credentials.parse_key(key)
     cache = auth.state.get("codex")
     if not isinstance(cache, codex_credentials.TokenCache):
-        cache = auth.state["codex"] = codex_credentials.TokenCache(auth.post, auth.codex_token_url)
-    return codex.headers(await cache.access_token(credentials), credentials.account_id)
+        cache = auth.state["codex"] = codex_credentials.TokenCache(
+            auth.post, auth.codex_token_url, auth.codex_store
+        )
+    token = await cache.access_token(credentials, key, channel.id)
+    return codex.headers(token, credentials.account_id)
 
 
 def _reading(module: Any, reader: Callable[[], Reader]) -> Reading:

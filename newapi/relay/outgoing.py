@@ -38,6 +38,7 @@ from newapi.relay import advanced_custom, signed_request
 from newapi.relay import media_routes as media
 from newapi.relay.call import Call
 from newapi.relay.channel_policy import ResponsesPolicy, pass_through
+from newapi.relay.codex_keys import CodexKeyStore
 from newapi.relay.endpoints import GEMINI_EMBED, RESPONSES_COMPACT
 from newapi.relay.formats import CLAUDE, CODECS, GEMINI, OPENAI, RESPONSES
 from newapi.relay.media_inline import inline_remote_media
@@ -334,7 +335,8 @@ class Planner:
         body = finish(plan.body, channel)
         target = plan.target or target
         if native.authorize is not None:
-            auth = Auth(self._post, self._signed_state, self._runtime.settings.codex_token_url)
+            store = CodexKeyStore(self._runtime)
+            auth = Auth(self._post, self._signed_state, self._runtime.settings.codex_token_url, store)
             plan.headers = await native.authorize(channel, key, auth)
         if native.quiet is not None and not self._runtime.settings.dify_debug:
             target += QUIET

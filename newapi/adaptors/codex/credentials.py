@@ -3,7 +3,13 @@
 The key is ``{"access_token", "refresh_token", "account_id", "id_token"?, ...}`` (New API's
 OAuthKey). The access token is a JWT whose ``exp`` says when it lapses; a minute before, the
 refresh token is traded at the OAuth token endpoint for a new one, once per worker however many
-requests wait. The new token lives in the worker's memory (the row keeps the key it was given).
+requests wait.
+
+The refresh token rotates (the old one is spent), so the new credential is written back into the
+channel's key as New API does (``access_token``, ``refresh_token``, ``id_token``, ``last_refresh``,
+``expired``, other fields kept) through a ``KeyStore``, which also makes every worker reload the
+channel. Before trading, the stored key is read again: another worker (or a restart) may have
+refreshed already, and its token is used instead of spending the refresh token twice.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import base64
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import orjson
 
@@ -22,6 +29,8 @@ Post = Callable[[str, list[tuple[bytes, bytes]], bytes], Awaitable[tuple[int, by
 #: Codex CLI's public OAuth client id
 CLIENT_ID = "app_EMoamEEZ73f0CkXaXp7hrann"
 REFRESH_MARGIN = 60.0
+#: after a refused refresh, how often and how long to look for another worker's stored successor
+RACE_POLLS, RACE_POLL_INTERVAL = 8, 0.15
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +38,27 @@ class OAuthKey:
     access_token: str
     refresh_token: str
     account_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Refreshed:
+    """What the token endpoint handed back."""
+
+    access_token: str
+    refresh_token: str  # the successor, or the one traded when none was given
+    id_token: str
+
+
+class KeyStore(Protocol):
+    """Where a channel's key lives (the database), seen from the adaptor."""
+
+    async def current(self, channel_id: int, account_id: str) -> str | None:
+        """The stored key line for this account, or None when the channel or account is gone."""
+        ...
+
+    async def replace(self, channel_id: int, old: str, new: str) -> bool:
+        """Swap the key line ``old`` for ``new`` (only if still ``old``) and make workers reload."""
+        ...
 
 
 def _invalid(message: str) -> UpstreamError:
@@ -59,17 +89,55 @@ def expires_at(token: str) -> float:
         return 0.0
 
 
+def _rfc3339(when: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(when))
+
+
+def _claim(token: str, name: str) -> str:
+    try:
+        payload = token.split(".")[1]
+        claims = orjson.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        value = claims.get(name) if isinstance(claims, dict) else None
+    except (IndexError, ValueError, orjson.JSONDecodeError):
+        return ""
+    return value if isinstance(value, str) else ""
+
+
+def updated_key(raw: str, fresh: Refreshed, now: float) -> str:
+    """The channel's key JSON with the new credential in it (New API's OAuthKey fields)."""
+    data: dict[str, Any] = orjson.loads(raw)
+    data["access_token"] = fresh.access_token
+    data["refresh_token"] = fresh.refresh_token
+    if fresh.id_token:
+        data["id_token"] = fresh.id_token
+    data["last_refresh"] = _rfc3339(now)
+    lapses = expires_at(fresh.access_token)
+    if lapses:
+        data["expired"] = _rfc3339(lapses)
+    data.setdefault("type", "codex")
+    if not data.get("email"):
+        email = _claim(fresh.id_token, "email") or _claim(fresh.access_token, "email")
+        if email:
+            data["email"] = email
+    return orjson.dumps(data).decode()
+
+
+def _fresh(token: str) -> bool:
+    lapses = expires_at(token)
+    return not lapses or lapses - REFRESH_MARGIN > time.time()
+
+
 class TokenCache:
-    def __init__(self, post: Post, token_url: str) -> None:
+    def __init__(self, post: Post, token_url: str, store: KeyStore | None = None) -> None:
         self._post = post
         self._url = token_url
+        self._store = store
         self._tokens: dict[str, str] = {}  # refresh token -> the newest access token
         self._refreshing: dict[str, asyncio.Future[str]] = {}
 
-    async def access_token(self, key: OAuthKey) -> str:
+    async def access_token(self, key: OAuthKey, raw: str = "", channel_id: int = 0) -> str:
         token = self._tokens.get(key.refresh_token, key.access_token)
-        lapses = expires_at(token)
-        if not lapses or lapses - REFRESH_MARGIN > time.time() or not key.refresh_token:
+        if _fresh(token) or not key.refresh_token:
             return token
         pending = self._refreshing.get(key.refresh_token)
         if pending is not None:
@@ -77,7 +145,7 @@ class TokenCache:
         future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self._refreshing[key.refresh_token] = future
         try:
-            token = await self._refresh(key.refresh_token)
+            token = await self._renew(key, raw, channel_id)
         except BaseException as exc:
             future.set_exception(exc)
             future.exception()  # retrieved: waiters get it, an unwatched future must not warn
@@ -88,7 +156,46 @@ class TokenCache:
         future.set_result(token)
         return token
 
-    async def _refresh(self, refresh_token: str) -> str:
+    async def _renew(self, key: OAuthKey, raw: str, channel_id: int) -> str:
+        store = self._store if raw and channel_id else None
+        if store is not None:
+            stored = await self._stored_token(store, key, raw, channel_id)
+            if stored:
+                return stored
+        try:
+            fresh = await self.refresh(key.refresh_token)
+        except UpstreamError:
+            # Another worker may have spent the refresh token a moment ago and be writing its
+            # successor: wait briefly for it rather than failing the request.
+            for _ in range(RACE_POLLS if store else 0):
+                assert store is not None
+                stored = await self._stored_token(store, key, raw, channel_id)
+                if stored:
+                    return stored
+                await asyncio.sleep(RACE_POLL_INTERVAL)
+            raise
+        if store is not None:
+            new = updated_key(raw, fresh, time.time())
+            if not await store.replace(channel_id, raw, new):
+                stored = await self._stored_token(store, key, raw, channel_id)
+                if stored:
+                    return stored
+        self._tokens[fresh.refresh_token] = fresh.access_token
+        return fresh.access_token
+
+    async def _stored_token(self, store: KeyStore, key: OAuthKey, raw: str, channel_id: int) -> str:
+        """The stored key's access token when someone else refreshed it and it is still good."""
+        current = await store.current(channel_id, key.account_id)
+        if not current or current == raw:
+            return ""
+        try:
+            newer = parse_key(current)
+        except UpstreamError:
+            return ""
+        return newer.access_token if _fresh(newer.access_token) else ""
+
+    async def refresh(self, refresh_token: str) -> Refreshed:
+        """Trade the refresh token at the OAuth endpoint (raises UpstreamError when refused)."""
         body = orjson.dumps(
             {
                 "client_id": CLIENT_ID,
@@ -111,4 +218,10 @@ class TokenCache:
                 code="channel:codex_refresh_failed",
                 channel_error=True,
             )
-        return token
+        successor = data.get("refresh_token")
+        id_token = data.get("id_token")
+        return Refreshed(
+            token,
+            successor if isinstance(successor, str) and successor else refresh_token,
+            id_token if isinstance(id_token, str) else "",
+        )

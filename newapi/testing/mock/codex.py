@@ -5,6 +5,9 @@ required; it takes an access token as a bearer plus ``chatgpt-account-id``. ``PO
 /oauth/token`` (OpenAI's auth server) trades ``{grant_type: refresh_token, refresh_token,
 client_id}`` for ``{access_token, refresh_token, id_token, expires_in}``; the access token is a
 JWT whose ``exp`` says when it lapses. Accepted: a token minted here, or any unexpired JWT.
+
+A refresh token starting with ``rt-rot`` rotates, as OpenAI's do: trading it returns a new one and
+spends it, so a gateway that forgets the new one cannot refresh again.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from newapi.testing.mock import responses
 from newapi.testing.mock.context import Ctx, Reply, Stream
 
 REFRESH_TOKEN = "rt-mock"
+ROTATING = "rt-rot"
 _minted = itertools.count(1)
 
 
@@ -45,12 +49,21 @@ def _refused(status: int, message: str) -> Reply:
 
 def token(ctx: Ctx) -> Reply:
     body = ctx.json()
-    if body.get("grant_type") != "refresh_token" or body.get("refresh_token") != REFRESH_TOKEN:
+    given = body.get("refresh_token")
+    rotating = isinstance(given, str) and given.startswith(ROTATING)
+    valid = given == REFRESH_TOKEN or (rotating and given not in ctx.shared.spent_refresh_tokens)
+    if body.get("grant_type") != "refresh_token" or not valid:
         return Reply(401, b'{"error":"invalid_grant","error_description":"Refresh token is invalid."}')
-    minted = jwt({"exp": int(time.time()) + 3600, "n": next(_minted)})
+    n = next(_minted)
+    minted = jwt({"exp": int(time.time()) + 3600, "n": n})
     ctx.shared.tokens[minted] = time.time() + 3600
     ctx.record.auth = "codex-refresh"
-    out = {"access_token": minted, "refresh_token": REFRESH_TOKEN, "id_token": jwt({}), "expires_in": 3600}
+    successor = REFRESH_TOKEN
+    if rotating:
+        ctx.shared.spent_refresh_tokens.add(str(given))
+        successor = f"{ROTATING}-{n}"
+    email: dict[str, object] = {"email": "dev@example.com"}
+    out = {"access_token": minted, "refresh_token": successor, "id_token": jwt(email), "expires_in": 3600}
     return Reply(200, orjson.dumps(out))
 
 

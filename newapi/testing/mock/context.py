@@ -52,6 +52,10 @@ class Shared:
     """State every request of one server can see: OAuth tokens it minted (token -> expiry)."""
 
     tokens: dict[str, float] = field(default_factory=dict)
+    #: Dify files uploaded (id -> the user who uploaded it)
+    dify_files: dict[str, str] = field(default_factory=dict)
+    #: Codex refresh tokens already traded (rotating ones are good for one refresh)
+    spent_refresh_tokens: set[str] = field(default_factory=set)
 
 
 class BadBody(Exception):
