@@ -78,3 +78,21 @@ def codex_responses(ctx: Ctx) -> Reply | Stream:
         return _refused(400, "Codex requires stream: true, store: false and instructions")
     ctx.record.auth = "codex"
     return responses.create(ctx)
+
+
+def wham_usage(ctx: Ctx) -> Reply:
+    """ChatGPT's subscription usage (``GET /backend-api/wham/usage``): the 5-hour and weekly
+    windows of the plan's rate limit, for an unexpired access token and an account id."""
+    auth = ctx.req.headers.get("authorization", "").removeprefix("Bearer ")
+    if _exp(auth) <= time.time():
+        return _refused(401, "Your authentication token has expired. Please try signing in again.")
+    if not ctx.req.headers.get("chatgpt-account-id"):
+        return _refused(400, "chatgpt-account-id is required")
+    ctx.record.auth = "codex"
+    now = int(time.time())
+    windows = {
+        "primary_window": {"used_percent": 12, "limit_window_seconds": 18000, "reset_at": now + 3600},
+        "secondary_window": {"used_percent": 40, "limit_window_seconds": 604800, "reset_at": now + 86400},
+    }
+    usage = {"plan_type": "plus", "rate_limit": {"allowed": True, "limit_reached": False, **windows}}
+    return Reply(200, orjson.dumps(usage))

@@ -71,6 +71,7 @@ _EXACT: dict[tuple[str, str], Route] = {
     ("POST", "/v3/chat"): Route("coze", coze.chat),
     ("POST", "/backend-api/codex/responses"): Route("responses", codex.codex_responses),
     ("POST", "/oauth/token"): Route("openai", codex.token, model="oauth-token"),
+    ("GET", "/backend-api/wham/usage"): Route("responses", codex.wham_usage),
     ("POST", "/anthropic/v1/messages"): Route("claude", claude.messages),
     ("POST", "/v1beta2/models/chat-bison-001:generateMessage"): Route(
         "palm", palm.generate_message, model="chat-bison-001", action="generateMessage"
