@@ -12,7 +12,6 @@ Claude's Messages and OpenAI's Responses under their own paths): ``formats`` lis
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterable, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +29,7 @@ from newapi.adaptors.coze import request as coze_request
 from newapi.adaptors.coze import response as coze_response
 from newapi.adaptors.coze import stream as coze_stream
 from newapi.adaptors.dify import channel as dify
+from newapi.adaptors.dify import files as dify_files
 from newapi.adaptors.dify import request as dify_request
 from newapi.adaptors.dify import response as dify_response
 from newapi.adaptors.dify import stream as dify_stream
@@ -95,6 +95,18 @@ class Auth:
     codex_store: codex_credentials.KeyStore | None = None
 
 
+@dataclass(slots=True)
+class Attempt:
+    """What a type that finishes its request during the attempt is given: the upstream client
+    (Dify's file upload) and the request id (New API names a missing user after it)."""
+
+    post: codex_credentials.Post
+    request_id: str
+
+
+#: (request, plan, channel, key, attempt) -> None: edits the plan's body before it is sent
+Complete = Callable[[m.Request, Plan, ChannelInfo, str, Attempt], Awaitable[None]]
+
 #: (channel, key, auth) -> the request's auth headers
 Authorize = Callable[[ChannelInfo, str, Auth], Awaitable[list[tuple[bytes, bytes]]]]
 
@@ -120,6 +132,8 @@ class Native:
     authorize: Authorize | None = None
     #: the type reads no media URLs: the relay fetches them and sends the bytes (newapi.relay.media_inline)
     inline_media: bool = False
+    #: finishes a chat plan with calls of its own (Dify's uploads) or the request id
+    complete: Complete | None = None
 
     def served(self) -> str:
         chat = ["chat"] if self.chat is not None else []
@@ -163,14 +177,42 @@ def _minimax_chat(req: m.Request, channel: ChannelInfo, key: str) -> Plan:
 
 
 def _dify_chat(req: m.Request, channel: ChannelInfo, key: str) -> Plan:
-    # New API names the Dify user after the request when the client names none.
-    body = dify_request.render_request(req, "newapi-" + uuid.uuid4().hex)
+    body = dify_request.render_request(req, "")  # the user and the uploads: _dify_complete
     return Plan(dify.chat_url(channel), dify.headers(key, req.stream), body)
 
 
+def _default_user(req: m.Request, attempt: Attempt) -> str:
+    # New API's helper.GetResponseID: the user a Dify or Coze request names when the client does not
+    return req.user or "chatcmpl-" + attempt.request_id
+
+
+async def _dify_complete(
+    req: m.Request, plan: Plan, channel: ChannelInfo, key: str, attempt: Attempt
+) -> None:
+    user = plan.body["user"] = _default_user(req, attempt)
+    ids: list[str] = []
+    for media in dify_request.inline_images(req):
+        image = dify_files.image_bytes(media.data)
+        content_type, form = dify_files.upload_form(image, media.media_type, user)
+        headers = [
+            (b"authorization", b"Bearer " + key.encode()),
+            (b"content-type", content_type),
+            (b"accept", b"application/json"),
+        ]
+        status, answer = await attempt.post(dify_files.upload_url(channel), headers, form)
+        ids.append(dify_files.uploaded_id(status, answer))
+    dify_request.fill_uploads(plan.body, ids)
+
+
 def _coze_chat(req: m.Request, channel: ChannelInfo, key: str) -> Plan:
-    body = coze_request.render_request(req, channel.other or req.model, "newapi-" + uuid.uuid4().hex)
+    body = coze_request.render_request(req, channel.other or req.model, "")
     return Plan(coze.chat_url(channel), coze.headers(key), body, reframe=coze_stream.as_sse)
+
+
+async def _coze_complete(
+    req: m.Request, plan: Plan, channel: ChannelInfo, key: str, attempt: Attempt
+) -> None:
+    plan.body["user_id"] = _default_user(req, attempt)
 
 
 def _replicate_images(body: dict[str, Any], channel: ChannelInfo, key: str, model: str) -> Plan:
@@ -241,9 +283,12 @@ NATIVES: dict[int, Native] = {
         _reading(dify_response, dify_stream.Reader),
         _dify_chat,
         quiet=_reading(dify_response, dify_stream.QuietReader),
+        complete=_dify_complete,
     ),
     # Coze bots (the channel's other is the bot id) through the v3 chat API.
-    T.COZE: Native("Coze", "coze", _reading(coze_response, coze_stream.Reader), _coze_chat),
+    T.COZE: Native(
+        "Coze", "coze", _reading(coze_response, coze_stream.Reader), _coze_chat, complete=_coze_complete
+    ),
     # New API's Replicate adaptor: image generation only.
     T.REPLICATE: Native("Replicate", "replicate", None, None, {"images": _replicate_images}),
     # ChatGPT-subscription Codex: the Responses API, its OAuth access token refreshed when due.

@@ -43,7 +43,7 @@ from newapi.relay.endpoints import GEMINI_EMBED, RESPONSES_COMPACT
 from newapi.relay.formats import CLAUDE, CODECS, GEMINI, OPENAI, RESPONSES
 from newapi.relay.media_inline import inline_remote_media
 from newapi.relay.multipart import replace_field
-from newapi.relay.natives import NATIVES, QUIET, Auth
+from newapi.relay.natives import NATIVES, QUIET, Attempt, Auth
 from newapi.relay.outgoing_base import JSON, Outgoing, decode, edit, finish, to_neutral
 from newapi.relay.param_override import apply_operations
 from newapi.relay.signed import SIGNED
@@ -323,6 +323,8 @@ class Planner:
             if native.inline_media:
                 await inline_remote_media(req, self._fetcher(), call.media_cache)
             plan = native.chat(req, channel, key)
+            if native.complete is not None:
+                await native.complete(req, plan, channel, key, Attempt(self._post, call.request_id))
         else:
             build = None if conversation else native.endpoints.get(call.endpoint.name)
             if build is None or call.endpoint.multipart:

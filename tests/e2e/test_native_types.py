@@ -8,6 +8,7 @@ what the client got, and what the consume log billed. The mock's usage is determ
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ from google.genai import types as genai_types
 
 from newapi.testing import MockUpstreamThread
 from newapi.testing.mock import codex as codex_mock
+from newapi.testing.mock import multipart
 from tests.support.consume_logs import consume_log
 from tests.support.server import serve
 
@@ -511,6 +513,48 @@ def test_dify_streaming_with_debug_lines(
     assert (log["prompt_tokens"], log["completion_tokens"]) == (5, 5 + 4)
 
 
+PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(range(64))).decode()
+
+
+def test_dify_user_is_the_request_id_and_images_are_uploaded(
+    client: openai.OpenAI, mock: MockUpstreamThread
+) -> None:
+    content = [
+        {"type": "text", "text": "what is on these"},
+        {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PNG}"}},
+        {"type": "image_url", "image_url": {"url": "https://images.example/cat.jpg"}},
+    ]
+    reply = client.chat.completions.with_raw_response.create(
+        model="dify-app", messages=[{"role": "user", "content": content}]
+    )
+    assert reply.parse().choices[0].message.content == ANSWER
+    upload, chat = mock.requests()[-2:]
+    user = "chatcmpl-" + reply.headers["x-oneapi-request-id"]  # New API's GetResponseID
+    assert upload.path == "/v1/files/upload" and upload.headers["authorization"] == "Bearer sk-mock"
+    form = multipart.parse(upload.headers["content-type"], upload.body)
+    assert multipart.field(form, "user") == user
+    assert form["file"][0].filename == "image.png" and form["file"][0].data == base64.b64decode(PNG)
+    sent = json.loads(chat.body)
+    assert sent["user"] == user and sent["query"] == "USER: \nwhat is on these\n"
+    # the mock answers the chat only when each local_file names a file this user uploaded
+    local, remote = sent["files"]
+    assert local["type"] == "image" and local["transfer_mode"] == "local_file" and local["upload_file_id"]
+    assert remote == {"type": "image", "transfer_mode": "remote_url", "url": "https://images.example/cat.jpg"}
+
+
+def test_dify_upload_refused_or_bad_image(client: openai.OpenAI, mock: MockUpstreamThread) -> None:
+    bmp = [{"type": "image_url", "image_url": {"url": f"data:image/bmp;base64,{PNG}"}}]
+    with pytest.raises(openai.APIStatusError) as refused:
+        client.chat.completions.create(model="dify-app", messages=[{"role": "user", "content": bmp}])
+    assert refused.value.status_code == 502
+    assert "Dify file upload failed with status 415: File type not allowed." in str(refused.value)
+    assert mock.requests()[-1].path == "/v1/files/upload"  # no chat sent without its file
+    broken = [{"type": "image_url", "image_url": {"url": "data:image/png;base64,@@not-base64@@"}}]
+    with pytest.raises(openai.BadRequestError) as bad:
+        client.chat.completions.create(model="dify-app", messages=[{"role": "user", "content": broken}])
+    assert "not valid base64" in str(bad.value)
+
+
 def test_dify_errors_are_mapped(client: openai.OpenAI) -> None:
     with pytest.raises(openai.AuthenticationError) as denied:
         client.chat.completions.create(model="dify-denied", messages=[{"role": "user", "content": "x"}])
@@ -582,6 +626,8 @@ def test_coze_whole_and_stream(
     chunks = list(raw.parse())
     assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == ANSWER
     assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens == 5
+    # no user from the client: New API names it after the request (GetResponseID)
+    assert _sent(mock)[1]["user_id"] == "chatcmpl-" + raw.headers["x-oneapi-request-id"]
     log = consume_log(gateway[2], raw.headers["x-oneapi-request-id"])
     assert (log["prompt_tokens"], log["completion_tokens"]) == (4, 5)
 

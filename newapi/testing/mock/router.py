@@ -68,6 +68,7 @@ _EXACT: dict[tuple[str, str], Route] = {
     ("POST", "/api/embed"): Route("ollama", ollama.embed),
     ("POST", "/v1/text/chatcompletion_v2"): Route("minimax", minimax.chat),
     ("POST", "/v1/chat-messages"): Route("dify", dify.chat),
+    ("POST", "/v1/files/upload"): Route("dify", dify.upload, model="dify-upload"),
     ("POST", "/v3/chat"): Route("coze", coze.chat),
     ("POST", "/backend-api/codex/responses"): Route("responses", codex.codex_responses),
     ("POST", "/oauth/token"): Route("openai", codex.token, model="oauth-token"),
