@@ -19,7 +19,7 @@ from newapi.auth.check import (
 from newapi.auth.keys import PresentedKey, read_key
 from newapi.billing.image_price import image_price_factor
 from newapi.billing.ledger import Hold
-from newapi.billing.pricing import price_book
+from newapi.billing.pricing import PriceBook, price_book
 from newapi.billing.quota import pre_consume_quota
 from newapi.cache.keyed import is_missing
 from newapi.core.endpoints import Billing
@@ -29,6 +29,7 @@ from newapi.http.headers import RequestHeaders
 from newapi.options.groups import group_ratios, usable_groups
 from newapi.relay.call import Call
 from newapi.relay.multipart import form_field
+from newapi.relay.prompt_estimate import estimate_prompt
 from newapi.routing.select import normalize_model
 from newapi.runtime import Runtime
 
@@ -163,6 +164,13 @@ def check_model(call: Call) -> None:
     check_model_allowed(call.token, call.model, normalize_model(call.model))
 
 
+def trusted(user: UserInfo, token: TokenInfo, book: PriceBook) -> bool:
+    """New API's trust bypass (``BillingSession.shouldTrust``): nothing is held for a user with
+    more than 10 x QuotaPerUnit (US$10) whose token is unlimited or has as much left."""
+    trust = 10 * book.quota_per_unit
+    return user.quota > trust and (token.unlimited_quota or token.remain_quota > trust)
+
+
 async def reserve(runtime: Runtime, call: Call) -> None:
     """Price the request and hold its estimated cost on the user and token."""
     assert call.token is not None and call.user is not None
@@ -180,9 +188,15 @@ async def reserve(runtime: Runtime, call: Call) -> None:
         call.price_factor = image_price_factor(call.model, call.size, call.quality, call.n)
     else:
         call.price_factor = float(call.n)
-    amount = pre_consume_quota(
-        price, call.group_ratio, call.prompt_estimate, call.max_tokens, book, n=call.price_factor
-    )
+    if trusted(call.user, call.token, book):
+        amount = 0  # New API's trust bypass: nothing to count either
+    else:
+        prompt = 0
+        if price.per_call_usd is None and runtime.settings.count_token:
+            prompt = call.prompt_estimate = await estimate_prompt(call)
+        amount = pre_consume_quota(
+            price, call.group_ratio, prompt, call.max_tokens, book, n=call.price_factor
+        )
     free = call.group_ratio == 0 or (
         price.per_call_usd == 0 if price.per_call_usd is not None else price.model_ratio == 0
     )

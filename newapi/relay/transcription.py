@@ -56,10 +56,17 @@ def duration_tokens(seconds: float) -> int:
     return math.floor(math.ceil(seconds) / 60.0 * 1000 + 0.5) if seconds > 0 else 0
 
 
+def _file_seconds(call: Call) -> float:
+    audio = file_field(call.body, call.content_type, "file")
+    return _sane(audio_seconds(audio) or 0.0) if audio is not None else 0.0
+
+
+def file_duration_tokens(call: Call) -> int:
+    """Prompt tokens of the uploaded audio by its header's duration (the hold), 0 when unknown."""
+    return duration_tokens(_file_seconds(call))
+
+
 def duration_usage(call: Call) -> Usage | None:
     """Prompt tokens for the call's audio, or None when neither the file nor the reply says how long."""
-    audio = file_field(call.body, call.content_type, "file")
-    seconds = _sane(audio_seconds(audio) or 0.0) if audio is not None else 0.0
-    seconds = seconds or call.audio_seconds
-    tokens = duration_tokens(seconds)
+    tokens = duration_tokens(_file_seconds(call) or call.audio_seconds)
     return Usage(prompt_tokens=tokens) if tokens else None
