@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast lint typecheck bench bench-all bench-streams bench-deps bench-micro bench-load bench-tools services clean web web-check chromium
+.PHONY: run test test-fast lint typecheck bench bench-all bench-streams bench-soak bench-deps bench-micro bench-load bench-tools services clean web web-check chromium
 
 $(STAMP): pyproject.toml setup.py $(wildcard newapi/_speedups/*.pyx) $(wildcard newapi/_speedups/*.pxd) $(wildcard newapi/_speedups/*.pxi)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -88,6 +88,10 @@ bench: $(STAMP) bench-deps
 # 10,000 open streams held by one worker (about a minute; not part of `make test`).
 bench-streams: $(STAMP)
 	$(PY) -m bench.load.streams
+
+# Ten minutes of steady load on make run's two workers: RSS slope per worker (not part of `make test`).
+bench-soak: $(STAMP)
+	$(PY) -m bench.load.soak
 
 bench-all: bench bench-micro bench-load
 

@@ -1,9 +1,12 @@
 """Issue 19's table: newapi as ``make run`` starts it (two workers, SQLite) beside the nginx floor.
 
-    python -m bench.load.table [--seconds 5] [--rate 200] [--connections 64]
+    python -m bench.load.table [--seconds 5] [--rate 200] [--connections 64] [--embedded-only]
 
-One run, about two minutes: the mock upstream, nginx ``proxy_pass`` in front of it (the floor), the
-gateway with two workers and, for the scaling column, the gateway with one. Every figure of a row
+One run, about two and a half minutes: the mock upstream, nginx ``proxy_pass`` in front of it (the
+floor), the gateway with two workers and, for the scaling column, the gateway with one; then the same
+two-worker gateway on PostgreSQL + Redis (``SQL_DSN`` a throwaway database on 127.0.0.1:5432,
+``REDIS_CONN_STRING`` 127.0.0.1:6379 under a key prefix of its own), unless ``--embedded-only`` or
+either service does not answer. Every figure of a row
 comes from the same run, so the ratios to the floor are what to compare between runs (the machine is
 shared; absolute figures move by a quarter). Method: bench/README.md, "Issue 19's table".
 """
@@ -11,15 +14,19 @@ shared; absolute figures move by a quarter). Method: bench/README.md, "Issue 19'
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import socket
 import sys
 import tempfile
 import time
+import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from bench.load import loadgen, procs
 from bench.load.__main__ import _body
+from bench.load.ledger import _drop_prefix, _throwaway_postgres
 from bench.load.measure import cpu_seconds, peak_rss_mb, rss_mb
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -144,6 +151,38 @@ def _worker_pids(server: procs.Server) -> list[int]:
     return server.pids[1:]
 
 
+def _answers(port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+        return True
+    return False
+
+
+def _server_row(
+    mock: procs.Server, workdir: Path, models: list[str], args: argparse.Namespace
+) -> Figures | None:
+    """The two-worker gateway on PostgreSQL + Redis, as a deployment with a server database runs it."""
+    if not (_answers(5432) and _answers(6379)):
+        print("  PostgreSQL or Redis does not answer: no server-database row", file=sys.stderr)
+        return None
+    figures = Figures("newapi pg+redis")
+    prefix = f"bench:{uuid.uuid4().hex[:8]}:"
+    with _throwaway_postgres() as dsn:
+        env = {
+            "SQL_DSN": dsn,
+            "REDIS_CONN_STRING": "redis://127.0.0.1:6379/0",
+            "NEWAPI_REDIS_PREFIX": prefix,
+            "CRYPTO_SECRET": "bench-crypto-secret-0123456789",
+        }
+        try:
+            with procs.gateway(mock, workdir, models, extra_env=env, workers=args.workers) as (server, key):
+                figures.supervisor_mb = rss_mb(server.pids[0])
+                figures.idle_worker_mb = max(rss_mb(pid) for pid in _worker_pids(server))
+                measure(server, key, args, figures)
+        finally:
+            _drop_prefix(prefix)
+    return figures
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.load.table")
     parser.add_argument("--seconds", type=float, default=5.0, help="wrk run per closed-loop figure")
@@ -151,6 +190,9 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--workers", type=int, default=2, help="the gateway's workers (make run: 2 here)")
+    parser.add_argument(
+        "--embedded-only", action="store_true", help="no PostgreSQL + Redis row (SQLite only)"
+    )
     args = parser.parse_args()
     started = time.time()
     models = [CHAT, STREAM20, STREAM200]
@@ -177,8 +219,19 @@ def main() -> int:
             _, gateway.one_worker_rps, errors = _closed_loop(server, key, CHAT, False, args)
             gateway.errors += errors
         print("  measured newapi with one worker", file=sys.stderr, flush=True)
-    text = table([nginx, gateway], direct.p50_ms)
+        rows = [nginx, gateway]
+        server_row = None if args.embedded_only else _server_row(mock, workdir / "pg", models, args)
+        if server_row is not None:
+            print("  measured newapi on PostgreSQL + Redis", file=sys.stderr, flush=True)
+            rows.append(server_row)
+    text = table(rows, direct.p50_ms)
     print(text)
+    if server_row is not None:
+        print(
+            f"(PostgreSQL + Redis over the embedded row: chat {server_row.chat_us / gateway.chat_us:.2f},"
+            f" stream20 {server_row.stream20_us / gateway.stream20_us:.2f},"
+            f" 200/s {server_row.steady_us / gateway.steady_us:.2f}; its 2w/1w is not measured)"
+        )
     print(
         f"(c={args.connections} closed loop {args.seconds:.0f} s each; {args.rate:.0f} req/s for"
         f" {args.latency_seconds:.0f} s; +p50 over the mock direct {direct.p50_ms:.2f} ms;"
@@ -190,7 +243,7 @@ def main() -> int:
         "when": time.strftime("%Y-%m-%d %H:%M:%S"),
         "settings": vars(args),
         "direct_p50_ms": direct.p50_ms,
-        "rows": [asdict(r) | {"per_event_us": r.per_event_us} for r in (nginx, gateway)],
+        "rows": [asdict(r) | {"per_event_us": r.per_event_us} for r in rows],
         "table": text,
     }
     (results / "table.json").write_text(json.dumps(payload, indent=2))
