@@ -144,10 +144,10 @@ async def insert_logs(
         if driver is not None and hasattr(driver, "copy_records_to_table"):
             await driver.copy_records_to_table("logs", records=rows, columns=list(LOG_COLUMNS))
             return
-    if dialect == "mysql":
-        # The MySQL drivers take a batch as tuples only (rows decoded from the stream are lists);
-        # asyncmy then sends it as one multi-row INSERT.
-        rows = [tuple(row) for row in rows]
+    # The MySQL and SQLite paths take a batch as tuples only (rows decoded from the Redis stream
+    # are lists: a Redis ledger over SQLite failed every flush); asyncmy then sends it as one
+    # multi-row INSERT.
+    rows = [row if isinstance(row, tuple) else tuple(row) for row in rows]
     await conn.exec_driver_sql(statement, rows)
 
 
