@@ -6,6 +6,7 @@ is converted, whole or event by event, through the neutral model.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import AsyncIterable
 from typing import TYPE_CHECKING
 
@@ -225,9 +226,11 @@ async def _send(runtime: Runtime, call: Call, channel: ChannelInfo, out: Outgoin
         content_type = response.header(b"content-type") or _JSON_CT
         if call.endpoint.binary_response:
             body = payload
-        elif out.convert is not None:  # a native type's embeddings or rerank
+        elif out.convert is not None:  # a native type's embeddings, rerank or images
             try:
-                body, call.usage = out.convert(payload)
+                converted = out.convert(payload)
+                # Replicate's b64_json downloads its files first.
+                body, call.usage = await converted if inspect.isawaitable(converted) else converted
             except (msgspec.DecodeError, msgspec.ValidationError, orjson.JSONDecodeError) as exc:
                 raise UpstreamProtocolError(f"upstream response is not valid JSON: {exc}") from None
             content_type = _JSON_CT

@@ -1,9 +1,11 @@
 """Reading and rewriting one text field of a multipart/form-data body (the ``model`` field), and
-reading one file part (a transcription's audio)."""
+reading one file part (a transcription's audio), and every part (a
+form sent on elsewhere)."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 _BOUNDARY = re.compile(r'boundary="?([^";]+)"?', re.IGNORECASE)
 
@@ -63,3 +65,44 @@ def file_field(body: bytes, content_type: str, name: str) -> memoryview | None:
     if span is None:
         return None
     return memoryview(body)[span[0] : span[1]]
+
+
+@dataclass(frozen=True, slots=True)
+class FormPart:
+    name: str
+    filename: str | None  # None for a text field
+    content_type: str
+    data: memoryview
+
+
+_PARAM = re.compile(r'(\w+)="([^"]*)"')
+
+
+def form_parts(body: bytes, content_type: str) -> list[FormPart]:
+    """Every part of a multipart/form-data body (views into it: files are not copied)."""
+    boundary = boundary_of(content_type)
+    if boundary is None:
+        return []
+    marker = b"--" + boundary
+    view = memoryview(body)
+    found: list[FormPart] = []
+    start = body.find(marker)
+    while start >= 0:
+        head_start = start + len(marker)
+        if body[head_start : head_start + 2] == b"--":
+            break
+        head_end = body.find(b"\r\n\r\n", head_start)
+        next_part = body.find(b"\r\n" + marker, head_end + 4) if head_end >= 0 else -1
+        if next_part < 0:
+            break
+        name, filename, media = "", None, "text/plain"
+        for line in body[head_start:head_end].decode("utf-8", "replace").split("\r\n"):
+            key, _, value = line.partition(":")
+            if key.strip().lower() == "content-disposition":
+                params = dict(_PARAM.findall(value))
+                name, filename = params.get("name", ""), params.get("filename")
+            elif key.strip().lower() == "content-type":
+                media = value.strip()
+        found.append(FormPart(name, filename, media, view[head_end + 4 : next_part]))
+        start = next_part + 2
+    return found

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterable, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import orjson
 
 from newapi.adaptors.codex import channel as codex
 from newapi.adaptors.codex import credentials as codex_credentials
@@ -48,11 +50,19 @@ from newapi.adaptors.responses import stream as responses_stream
 from newapi.convert import model as m
 from newapi.convert.stream import Reader
 from newapi.core.constants import ChannelType as T
+from newapi.core.errors import BadRequest, UpstreamError
 from newapi.core.structs import ChannelInfo
 from newapi.core.usage import Usage
+from newapi.relay.multipart import form_parts
+from newapi.security.fetched import FetchError
+
+if TYPE_CHECKING:
+    from newapi.relay.call import Call
+    from newapi.security.fetch import MediaFetcher
 
 Reframe = Callable[[AsyncIterable[bytes]], AsyncIterable[bytes]]
-WholeReply = Callable[[bytes], tuple[bytes, Usage | None]]
+#: a non-chat reply converted whole; async when it fetches something first (Replicate's b64_json)
+WholeReply = Callable[[bytes], tuple[bytes, Usage | None] | Awaitable[tuple[bytes, Usage | None]]]
 
 
 @dataclass(slots=True)
@@ -107,6 +117,19 @@ class Attempt:
 #: (request, plan, channel, key, attempt) -> None: edits the plan's body before it is sent
 Complete = Callable[[m.Request, Plan, ChannelInfo, str, Attempt], Awaitable[None]]
 
+
+@dataclass(frozen=True, slots=True)
+class Tools:
+    """What a type whose endpoint plan needs calls of its own is given: the upstream client
+    (Replicate's file upload) and the SSRF-guarded media fetcher (made on first use)."""
+
+    post: codex_credentials.Post
+    fetcher: Callable[[], MediaFetcher]
+
+
+#: (call, channel, key, tools) -> plan, for endpoints planned with calls of their own
+Prepare = Callable[["Call", ChannelInfo, str, Tools], Awaitable[Plan]]
+
 #: (channel, key, auth) -> the request's auth headers
 Authorize = Callable[[ChannelInfo, str, Auth], Awaitable[list[tuple[bytes, bytes]]]]
 
@@ -134,10 +157,13 @@ class Native:
     inline_media: bool = False
     #: finishes a chat plan with calls of its own (Dify's uploads) or the request id
     complete: Complete | None = None
+    #: endpoints planned with calls of their own (Replicate's edits upload the image first)
+    prepare: Mapping[str, Prepare] = field(default_factory=dict)
 
     def served(self) -> str:
         chat = ["chat"] if self.chat is not None else []
-        return ", ".join([*chat, *sorted(self.endpoints), *sorted(self.passthrough)])
+        named = {*self.endpoints, *self.prepare}
+        return ", ".join([*chat, *sorted(named), *sorted(self.passthrough)])
 
 
 def _cohere_chat(req: m.Request, channel: ChannelInfo, key: str) -> Plan:
@@ -215,17 +241,60 @@ async def _coze_complete(
     plan.body["user_id"] = _default_user(req, attempt)
 
 
-def _replicate_images(body: dict[str, Any], channel: ChannelInfo, key: str, model: str) -> Plan:
-    if body.get("response_format") == "b64_json":
-        # New API downloads the files to inline them; that fetch is not done here.
-        raise ValueError("Replicate channels answer image URLs only (response_format b64_json is not served)")
-    return Plan(
-        replicate.predictions_url(channel, model),
-        replicate.headers(key),
-        replicate_request.image_request(body),
-        convert=replicate_response.image_reply,
-        target="openai",
-    )
+def _replicate_plan(
+    channel: ChannelInfo, key: str, model: str, request: dict[str, Any], inline: bool, tools: Tools
+) -> Plan:
+    convert: WholeReply = replicate_response.image_reply
+    if inline:
+        fetcher = tools.fetcher()
+
+        async def downloaded(payload: bytes) -> tuple[bytes, Usage | None]:
+            # As New API: the files are fetched and inlined (under the SSRF guard and size cap).
+            images = []
+            for url in replicate_response.output_urls(payload):
+                try:
+                    images.append((await fetcher.fetch(url)).data)
+                except FetchError as exc:
+                    raise UpstreamError(f"cannot download the image Replicate made: {exc}") from None
+            return replicate_response.b64_reply(images)
+
+        convert = downloaded
+    url = replicate.predictions_url(channel, model)
+    return Plan(url, replicate.headers(key), request, convert=convert, target="openai")
+
+
+async def _replicate_images(call: Call, channel: ChannelInfo, key: str, tools: Tools) -> Plan:
+    try:
+        body = orjson.loads(call.body)
+        if not isinstance(body, dict):
+            raise ValueError("the body must be a JSON object")
+        request = replicate_request.image_request(body)
+    except (orjson.JSONDecodeError, ValueError) as exc:
+        raise BadRequest(f"cannot convert the request: {exc}") from None
+    inline = body.get("response_format") == "b64_json"
+    return _replicate_plan(channel, key, call.upstream_model, request, inline, tools)
+
+
+async def _replicate_edits(call: Call, channel: ChannelInfo, key: str, tools: Tools) -> Plan:
+    """New API's edit: the form's image is uploaded to Replicate's files and given as
+    ``image_prompt``; the other fields make the prediction as for a generation."""
+    parts = form_parts(call.body, call.content_type)
+    if not parts:
+        raise BadRequest("image edits must be multipart/form-data with an image file")
+    fields = {p.name: bytes(p.data).decode("utf-8", "replace") for p in parts if p.filename is None}
+    files = [p for p in parts if p.filename is not None and len(p.data)]
+    named = (p for field_name in replicate_request.IMAGE_FIELDS for p in files if p.name == field_name)
+    image = next(named, files[0] if files else None)
+    if image is None:
+        raise BadRequest("an image file is required for edits")
+    if not fields.get("prompt", "").strip():
+        raise BadRequest("prompt is required")
+    filename = image.filename or "image"
+    headers, form = replicate.upload(key, filename, image.content_type, bytes(image.data))
+    status, answer = await tools.post(replicate.files_url(channel), headers, form)
+    request = replicate_request.edit_request(fields, replicate.uploaded_url(status, answer))
+    inline = fields.get("response_format") == "b64_json"
+    return _replicate_plan(channel, key, call.upstream_model, request, inline, tools)
 
 
 def _codex_chat(req: m.Request, channel: ChannelInfo, key: str) -> Plan:
@@ -290,7 +359,13 @@ NATIVES: dict[int, Native] = {
         "Coze", "coze", _reading(coze_response, coze_stream.Reader), _coze_chat, complete=_coze_complete
     ),
     # New API's Replicate adaptor: image generation only.
-    T.REPLICATE: Native("Replicate", "replicate", None, None, {"images": _replicate_images}),
+    T.REPLICATE: Native(
+        "Replicate",
+        "replicate",
+        None,
+        None,
+        prepare={"images": _replicate_images, "image_edits": _replicate_edits},
+    ),
     # ChatGPT-subscription Codex: the Responses API, its OAuth access token refreshed when due.
     T.CODEX: Native(
         "Codex",

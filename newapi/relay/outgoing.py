@@ -43,7 +43,7 @@ from newapi.relay.endpoints import GEMINI_EMBED, RESPONSES_COMPACT
 from newapi.relay.formats import CLAUDE, CODECS, GEMINI, OPENAI, RESPONSES
 from newapi.relay.media_inline import inline_remote_media
 from newapi.relay.multipart import replace_field
-from newapi.relay.natives import NATIVES, QUIET, Attempt, Auth
+from newapi.relay.natives import NATIVES, QUIET, Attempt, Auth, Tools
 from newapi.relay.outgoing_base import JSON, Outgoing, decode, edit, finish, to_neutral
 from newapi.relay.param_override import apply_operations
 from newapi.relay.signed import SIGNED
@@ -327,13 +327,17 @@ class Planner:
                 await native.complete(req, plan, channel, key, Attempt(self._post, call.request_id))
         else:
             build = None if conversation else native.endpoints.get(call.endpoint.name)
-            if build is None or call.endpoint.multipart:
+            prepare = None if conversation else native.prepare.get(call.endpoint.name)
+            if prepare is not None:
+                plan = await prepare(call, channel, key, Tools(self._post, self._fetcher))
+            elif build is None or call.endpoint.multipart:
                 message = f"{native.name} channels serve {native.served()} only, not {call.endpoint.name}"
                 raise BadRequest(message, code="unsupported_endpoint")
-            try:
-                plan = build(decode(call.body), channel, key, call.upstream_model)
-            except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                raise BadRequest(f"cannot convert the request: {exc}") from None
+            else:
+                try:
+                    plan = build(decode(call.body), channel, key, call.upstream_model)
+                except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                    raise BadRequest(f"cannot convert the request: {exc}") from None
         body = finish(plan.body, channel)
         target = plan.target or target
         if native.authorize is not None:

@@ -2,7 +2,8 @@
 
 ``size`` becomes ``aspect_ratio`` (one of FLUX's ratios, or ``custom`` with width and height in
 steps of 32 within 256..1440), ``n`` becomes ``num_outputs``, quality hd/high asks for
-``prompt_upsampling``; ``input`` fields the client adds are merged in.
+``prompt_upsampling``; ``input`` fields the client adds are merged in. An edit sends the
+client's image as ``image_prompt``: the URL Replicate's file upload gave it.
 """
 
 from __future__ import annotations
@@ -54,3 +55,19 @@ def image_request(body: dict[str, Any]) -> dict[str, Any]:
     if isinstance(body.get("input"), dict):
         given.update(body["input"])
     return {"input": given}
+
+
+#: the form fields an edit's image may come in, in New API's order (then any file)
+IMAGE_FIELDS = ("image", "image[]", "image_prompt")
+
+
+def edit_request(fields: dict[str, str], image_url: str) -> dict[str, Any]:
+    """An image edit's form fields (all text) and its uploaded image as a prediction."""
+    body: dict[str, Any] = {
+        k: v for k, v in fields.items() if k in ("prompt", "size", "quality", "output_format")
+    }
+    if fields.get("n", "").strip().isdigit():
+        body["n"] = int(fields["n"])
+    request = image_request(body)
+    request["input"]["image_prompt"] = image_url
+    return request

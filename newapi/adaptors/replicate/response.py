@@ -1,7 +1,9 @@
-"""A finished Replicate prediction as OpenAI's images answer (URLs), or the error it carries."""
+"""A finished Replicate prediction as OpenAI's images answer (URLs, or the files inlined once the
+relay has downloaded them), or the error it carries."""
 
 from __future__ import annotations
 
+import base64
 import time
 from typing import Any
 
@@ -16,8 +18,8 @@ def _error(message: str, body: bytes, status: int = 500) -> UpstreamStatusError:
     return UpstreamStatusError(message, status=status, raw_body=body, content_type="application/json")
 
 
-def image_reply(payload: bytes) -> tuple[bytes, Usage | None]:
-    """Images are priced per call: there is no token usage to report."""
+def output_urls(payload: bytes) -> list[str]:
+    """The finished prediction's file URLs; raises the error the prediction carries."""
     prediction = schemas.prediction_decoder.decode(payload)
     error = prediction.error
     if error:
@@ -32,5 +34,16 @@ def image_reply(payload: bytes) -> tuple[bytes, Usage | None]:
     urls = [u.strip() for u in urls if u.strip()]
     if not urls:
         raise _error("Replicate prediction has no output", payload, 502)
-    data: list[dict[str, Any]] = [{"url": url} for url in urls]
+    return urls
+
+
+def image_reply(payload: bytes) -> tuple[bytes, Usage | None]:
+    """Images are priced per call: there is no token usage to report."""
+    data: list[dict[str, Any]] = [{"url": url} for url in output_urls(payload)]
+    return orjson.dumps({"created": int(time.time()), "data": data}), None
+
+
+def b64_reply(images: list[bytes]) -> tuple[bytes, Usage | None]:
+    """The downloaded files inlined, for ``response_format: b64_json``."""
+    data = [{"b64_json": base64.b64encode(image).decode()} for image in images]
     return orjson.dumps({"created": int(time.time()), "data": data}), None

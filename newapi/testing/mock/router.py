@@ -73,6 +73,7 @@ _EXACT: dict[tuple[str, str], Route] = {
     ("POST", "/backend-api/codex/responses"): Route("responses", codex.codex_responses),
     ("POST", "/oauth/token"): Route("openai", codex.token, model="oauth-token"),
     ("GET", "/backend-api/wham/usage"): Route("responses", codex.wham_usage),
+    ("POST", "/v1/files"): Route("replicate", replicate.upload_file, model="replicate-upload"),
     ("POST", "/anthropic/v1/messages"): Route("claude", claude.messages),
     ("POST", "/v1beta2/models/chat-bison-001:generateMessage"): Route(
         "palm", palm.generate_message, model="chat-bison-001", action="generateMessage"
@@ -161,6 +162,8 @@ def resolve(method: str, path: str) -> Route | None:
         return Route(
             family, partial(cloud.vertex, publisher=publisher, model=model, action=action), model, action
         )
+    if path.startswith("/replicate-delivery/") and method == "GET":
+        return Route("replicate", replicate.delivery, model="replicate-file")
     if path.startswith("/v1/models/") and path.endswith("/predictions") and method == "POST":
         model = path[len("/v1/models/") : -len("/predictions")]  # Replicate's owner/name
         return Route("replicate", replicate.predictions, model)
