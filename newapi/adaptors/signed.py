@@ -29,6 +29,8 @@ from newapi.streaming.scanner import SSEEvent
 
 #: ``post(url, headers, body) -> (status, body)``: the relay's upstream client, for token exchanges
 Post = Callable[[str, list[tuple[bytes, bytes]], bytes], Awaitable[tuple[int, bytes]]]
+#: a whole non-chat answer (embeddings) in OpenAI's shape, with its usage
+WholeReply = Callable[[bytes], tuple[bytes, Usage | None]]
 
 
 @dataclass(slots=True)
@@ -42,6 +44,7 @@ class Context:
     post: Post
     #: per-worker state of each family (token caches), by family name; the planner owns it
     state: dict[str, Any] = field(default_factory=dict)
+    endpoint: str = "chat"  # or "embeddings", for a family with ``embed``
 
 
 @dataclass(slots=True)
@@ -67,6 +70,8 @@ class SignedFamily:
     final: Callable[[bytes], bool] | None = None
     #: the upstream refused the credential (401): drop what the family cached for this key
     rejected: Callable[[Context], None] | None = None
+    #: OpenAI embeddings: (client body, ctx) -> the provider's body and how its answer is read
+    embed: Callable[[dict[str, Any], Context], tuple[dict[str, Any], WholeReply]] | None = None
 
 
 class Replies(Protocol):
@@ -104,6 +109,7 @@ def family(
     reader: Callable[[], Reader],
     final: Callable[[bytes], bool] | None = None,
     rejected: Callable[[Context], None] | None = None,
+    embed: Callable[[dict[str, Any], Context], tuple[dict[str, Any], WholeReply]] | None = None,
 ) -> SignedFamily:
     return SignedFamily(
         name,
@@ -117,6 +123,7 @@ def family(
         replies.failure,
         final,
         rejected,
+        embed,
     )
 
 

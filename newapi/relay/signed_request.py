@@ -12,7 +12,7 @@ from newapi.core.errors import BadRequest
 from newapi.core.structs import ChannelInfo
 from newapi.http.headers import RequestHeaders
 from newapi.relay.call import Call
-from newapi.relay.outgoing_base import Outgoing, finish, to_neutral
+from newapi.relay.outgoing_base import Outgoing, decode, finish, to_neutral
 from newapi.relay.param_override import apply_operations
 
 #: the endpoints a signed family serves, converted to its chat
@@ -29,11 +29,19 @@ async def plan(
     state: dict[str, Any],
 ) -> Outgoing:
     """``post`` and ``state`` are the planner's: its upstream client and the families' token caches."""
-    if call.endpoint.name not in _CONVERSATIONS:
-        raise BadRequest(f"{family.name} channels serve chat only, not {call.endpoint.name}")
     ctx = Context(channel, key, call.upstream_model, call.stream, post, state)
-    body = family.render(to_neutral(call, call.upstream_model), ctx)
     out = Outgoing("", [], b"", family.name, overridden=True)
+    if call.endpoint.name == "embeddings" and family.embed is not None:
+        ctx.endpoint = "embeddings"
+        try:
+            body, out.convert = family.embed(decode(call.body), ctx)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise BadRequest(f"cannot convert the request: {exc}") from None
+    elif call.endpoint.name in _CONVERSATIONS:
+        body = family.render(to_neutral(call, call.upstream_model), ctx)
+    else:
+        served = "chat and embeddings" if family.embed is not None else "chat"
+        raise BadRequest(f"{family.name} channels serve {served} only, not {call.endpoint.name}")
     # The override runs on the provider's own body, before any signature covers it.
     raw = apply_operations(call, channel, client, finish(body, channel), out)
     prepared = await family.prepare(raw, ctx)

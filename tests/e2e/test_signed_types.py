@@ -35,7 +35,10 @@ TENCENT_KEY = "1300000000|AKIDmockSecretId|mockSecretKeyForTc3"
 SPARK_KEY = "mockapp|mockSparkApiSecret|mockSparkApiKey"
 # type id -> (channel key, {model the client asks for: model the mock sees})
 CHANNELS: dict[int, tuple[str, dict[str, str]]] = {
-    15: ("mockApiKey|mockSecretKey", {"ernie": "ERNIE-4.0-8K", "ernie-speed": "ERNIE-Speed-128K"}),
+    15: (
+        "mockApiKey|mockSecretKey",
+        {"ernie": "ERNIE-4.0-8K", "ernie-speed": "ERNIE-Speed-128K", "ernie-embed": "Embedding-V1"},
+    ),
     16: ("mockid.mockzhipusecret", {"glm3": "chatglm_turbo"}),
     18: (SPARK_KEY, {"spark": "SparkDesk-v3.5", "spark-ultra": "SparkDesk-v4.0"}),
     23: (TENCENT_KEY, {"hunyuan": "hunyuan-lite"}),
@@ -99,15 +102,18 @@ def gateway(
 
 
 @pytest.fixture
-def client(gateway: tuple[str, str, httpx.Client]) -> openai.OpenAI:
+def client(gateway: tuple[str, str, httpx.Client]) -> Iterator[openai.OpenAI]:
     base, key, _ = gateway
-    return openai.OpenAI(base_url=f"{base}/v1", api_key=key, max_retries=0, timeout=20)
+    # closed after each test: an SDK left open warns of its socket at exit, failing the run
+    with openai.OpenAI(base_url=f"{base}/v1", api_key=key, max_retries=0, timeout=20) as sdk:
+        yield sdk
 
 
 @pytest.fixture
-def claude_sdk(gateway: tuple[str, str, httpx.Client]) -> anthropic.Anthropic:
+def claude_sdk(gateway: tuple[str, str, httpx.Client]) -> Iterator[anthropic.Anthropic]:
     base, key, _ = gateway
-    return anthropic.Anthropic(base_url=base, api_key=key, max_retries=0, timeout=20)
+    with anthropic.Anthropic(base_url=base, api_key=key, max_retries=0, timeout=20) as sdk:
+        yield sdk
 
 
 @pytest.fixture
@@ -269,6 +275,86 @@ def test_baidu_even_turns_error_is_mapped(client: openai.OpenAI) -> None:
             messages=[{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}],
         )
     assert "336006" in caught.value.message
+
+
+TOOL = {
+    "type": "function",
+    "function": {
+        "name": "lookup",
+        "description": "Look up",
+        "parameters": {"type": "object", "properties": {"q": {"type": "string"}}, "required": ["q"]},
+    },
+}
+
+
+def test_baidu_function_call_whole_and_its_answer(client: openai.OpenAI, mock: MockUpstreamThread) -> None:
+    ask = {"role": "user", "content": "please call a tool"}
+    reply = client.chat.completions.create(model="ernie", messages=[ask], tools=[TOOL])  # type: ignore[list-item]
+    choice = reply.choices[0]
+    assert choice.finish_reason == "tool_calls" and choice.message.tool_calls
+    call = choice.message.tool_calls[0]
+    assert call.function.name == "lookup" and "q" in json.loads(call.function.arguments)
+    sent = _sent(mock)[2]
+    assert sent["functions"] == [
+        {"name": "lookup", "description": "Look up", **{"parameters": TOOL["function"]["parameters"]}}
+    ]  # type: ignore[index]
+    # The call and its result go back as ERNIE's function_call and function turns.
+    turns = [
+        ask,
+        {"role": "assistant", "content": None, "tool_calls": [call.model_dump()]},
+        {"role": "tool", "tool_call_id": call.id, "content": "sunny"},
+    ]
+    answer = client.chat.completions.create(model="ernie", messages=turns, tools=[TOOL])  # type: ignore[arg-type, list-item]
+    assert answer.choices[0].message.content == ANSWER and answer.choices[0].finish_reason == "stop"
+    assert _sent(mock)[2]["messages"] == [
+        ask,
+        {
+            "role": "assistant",
+            "content": "",
+            "function_call": {"name": "lookup", "arguments": call.function.arguments},
+        },
+        {"role": "function", "name": "lookup", "content": "sunny"},
+    ]
+
+
+def test_baidu_function_call_stream_and_forced_choice(
+    client: openai.OpenAI, mock: MockUpstreamThread
+) -> None:
+    stream = client.chat.completions.create(
+        model="ernie",
+        messages=[{"role": "user", "content": "please call a tool"}],
+        tools=[TOOL],  # type: ignore[list-item]
+        tool_choice={"type": "function", "function": {"name": "lookup"}},
+        stream=True,
+    )
+    chunks = [c for c in stream if c.choices]
+    calls = [t for c in chunks for t in c.choices[0].delta.tool_calls or []]
+    assert calls and calls[0].function is not None and calls[0].function.name == "lookup"
+    assert "q" in json.loads("".join(t.function.arguments or "" for t in calls if t.function))
+    assert chunks[-1].choices[0].finish_reason == "tool_calls"
+    sent = _sent(mock)[2]
+    assert (
+        sent["tool_choice"] == {"type": "function", "function": {"name": "lookup"}} and sent["stream"] is True
+    )
+
+
+def test_baidu_embeddings(
+    client: openai.OpenAI, mock: MockUpstreamThread, gateway: tuple[str, str, httpx.Client]
+) -> None:
+    raw = client.embeddings.with_raw_response.create(model="ernie-embed", input=["red apple", "blue sky"])
+    reply = raw.parse()
+    assert [d.index for d in reply.data] == [0, 1] and len(reply.data[0].embedding) > 0
+    path, _, body = _sent(mock)
+    assert path == "/rpc/2.0/ai_custom/v1/wenxinworkshop/embeddings/embedding-v1"
+    assert body == {"input": ["red apple", "blue sky"]}
+    assert reply.usage.prompt_tokens == 10  # (2 words + 3) per input
+    log = consume_log(gateway[2], raw.headers["x-oneapi-request-id"])
+    assert (log["prompt_tokens"], log["quota"]) == (10, 10)
+    one = client.embeddings.create(model="ernie-embed", input="alone")
+    assert len(one.data) == 1 and _sent(mock)[2] == {"input": ["alone"]}
+    with pytest.raises(openai.BadRequestError) as caught:  # Baidu's error_code with HTTP 200
+        client.embeddings.create(model="ernie-embed", input=[f"t{i}" for i in range(17)])
+    assert "336003" in caught.value.message
 
 
 # -- Zhipu v3 (16) ------------------------------------------------------------------------------

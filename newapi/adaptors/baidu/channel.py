@@ -2,25 +2,27 @@
 
 The token comes from the OAuth endpoint (``client_credentials``) and is cached per key until an
 hour before it expires (Baidu's last 30 days); concurrent requests share one exchange. Chat goes to
-``/rpc/2.0/ai_custom/v1/wenxinworkshop/chat/{endpoint}?access_token=...``, the endpoint named
-after the model as New API names it.
+``/rpc/2.0/ai_custom/v1/wenxinworkshop/chat/{endpoint}?access_token=...``, embeddings to
+``.../embeddings/{endpoint}``, the endpoint named after the model as New API names it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 from urllib.parse import quote, urlencode
 
 import msgspec
 
 from newapi.adaptors.baidu import response, schemas, stream
-from newapi.adaptors.baidu.request import render_request
-from newapi.adaptors.signed import Context, Post, Prepared, family
+from newapi.adaptors.baidu.request import embeddings_request, render_request
+from newapi.adaptors.signed import Context, Post, Prepared, WholeReply, family
 from newapi.core.errors import UpstreamError
 
 REFRESH_MARGIN = 3600.0
 CHAT_PATH = "/rpc/2.0/ai_custom/v1/wenxinworkshop/chat/"
+EMBEDDINGS_PATH = "/rpc/2.0/ai_custom/v1/wenxinworkshop/embeddings/"
 # New API's model -> endpoint names (relay/channel/baidu/adaptor.go); others: the model, lower-cased.
 ENDPOINTS = {
     "ERNIE-4.0": "completions_pro",
@@ -40,6 +42,10 @@ ENDPOINTS = {
     "ERNIE-Lite-8K-0308": "ernie-lite-8k",
     "ERNIE-Tiny-8K": "ernie-tiny-8k",
     "BLOOMZ-7B": "bloomz_7b1",
+    "Embedding-V1": "embedding-v1",
+    "bge-large-zh": "bge_large_zh",
+    "bge-large-en": "bge_large_en",
+    "tao-8k": "tao_8k",
 }
 
 
@@ -113,7 +119,8 @@ async def prepare(body: bytes, ctx: Context) -> Prepared:
         cache = ctx.state["baidu"] = TokenCache(ctx.post)
     base = ctx.channel.base_url.rstrip("/")
     token = await cache.token(base, ctx.key)
-    url = f"{base}{CHAT_PATH}{quote(endpoint_of(ctx.model), safe='')}?access_token={quote(token, safe='')}"
+    path = EMBEDDINGS_PATH if ctx.endpoint == "embeddings" else CHAT_PATH
+    url = f"{base}{path}{quote(endpoint_of(ctx.model), safe='')}?access_token={quote(token, safe='')}"
     headers = [
         (b"content-type", b"application/json"),
         (b"accept", b"text/event-stream" if ctx.stream else b"application/json"),
@@ -129,4 +136,9 @@ def rejected(ctx: Context) -> None:
         cache.forget(ctx.key)
 
 
-FAMILY = family("baidu", render_request, prepare, response, stream.Reader, rejected=rejected)
+def embed(body: dict[str, Any], ctx: Context) -> tuple[dict[str, Any], WholeReply]:
+    model = ctx.model
+    return embeddings_request(body), lambda payload: response.embeddings_reply(payload, model)
+
+
+FAMILY = family("baidu", render_request, prepare, response, stream.Reader, rejected=rejected, embed=embed)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
+import orjson
 
 from newapi.adaptors.baidu import schemas
 from newapi.adaptors.signed import status_error, token_usage
@@ -45,6 +48,8 @@ def convert_usage(raw: schemas.TokenUsage) -> Usage:
 
 
 def finish_of(view: schemas.Answer) -> m.StopReason:
+    if view.function_call is not None and view.function_call.name:
+        return "tool_calls"
     if view.finish_reason == "length" or view.is_truncated:
         return "length"
     return "content_filter" if view.finish_reason == "content_filter" else "stop"
@@ -56,11 +61,36 @@ def parse_response(body: bytes) -> m.Reply:
         raise error
     view = schemas.answer_decoder.decode(body)
     reply = m.Reply(id=view.id, created=view.created, stop_reason=finish_of(view))
+    call = view.function_call
+    if call is not None and call.thoughts:
+        reply.parts.append(m.Thinking(call.thoughts))  # why the model calls the function
     if view.result:
         reply.parts.append(m.Text(view.result))
+    if call is not None and call.name:
+        reply.parts.append(m.ToolCall(call_id(view.id), call.name, call.arguments or "{}"))
     if view.usage is not None:
         reply.usage = convert_usage(view.usage)
     return reply
+
+
+def call_id(answer_id: str) -> str:
+    """ERNIE names no call: one per answer, named after it (a turn calls at most one function)."""
+    return "call_" + (answer_id or "ernie")
+
+
+def embeddings_reply(payload: bytes, model: str) -> tuple[bytes, Usage | None]:
+    """An embeddings answer in OpenAI's shape (an ``error_code`` answer is raised)."""
+    error = failure(payload)
+    if error is not None:
+        raise error
+    view = schemas.embeddings_decoder.decode(payload)
+    data = [{"object": "embedding", "index": d.index, "embedding": d.embedding} for d in view.data]
+    out: dict[str, Any] = {"object": "list", "data": data, "model": model}
+    usage = None
+    if view.usage is not None:
+        usage = Usage(prompt_tokens=view.usage.prompt_tokens or view.usage.total_tokens)
+        out["usage"] = {"prompt_tokens": usage.prompt_tokens, "total_tokens": usage.prompt_tokens}
+    return orjson.dumps(out), usage
 
 
 def usage_of(body: bytes) -> Usage | None:

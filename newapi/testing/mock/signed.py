@@ -23,6 +23,8 @@ def resolve(method: str, path: str) -> tuple[str, Handler] | None:
         return "baidu", baidu.token
     if path.startswith(baidu.CHAT_PREFIX):
         return "baidu", baidu.chat
+    if path.startswith(baidu.EMBEDDINGS_PREFIX):
+        return "baidu", baidu.embeddings
     if path.startswith(zhipu.PREFIX) and path.endswith(("/invoke", "/sse-invoke")):
         return "zhipu", zhipu.invoke
     return None
