@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import uuid
 from collections.abc import Iterator
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -17,10 +18,12 @@ from typing import Any
 import httpx
 import openai
 import pytest
-from websockets.exceptions import InvalidStatus
+import redis
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from newapi.testing.mock.realtime import RealtimeMockThread
 from tests.support.server import serve
+from tests.support.services import REDIS_URL
 
 pytestmark = pytest.mark.e2e
 
@@ -29,6 +32,9 @@ AZURE_KEY = "azure-realtime-key"
 OPENAI_MODEL = "gpt-4o-realtime-preview"
 SLOW_MODEL = "gpt-4o-mini-realtime-preview-latency-300ms"
 AZURE_MODEL = "gpt-4o-realtime-azure"
+DROP_MODEL = "gpt-4o-realtime-preview-drop-after-2"
+REFUSED_MODEL = "gpt-4o-realtime-refused"
+IDLE_SECONDS = 2
 RATIOS = {"model": 2.5, "completion": 4.0, "audio": 8.0, "audio_completion": 2.0}
 
 
@@ -38,13 +44,38 @@ def upstream() -> Iterator[RealtimeMockThread]:
         yield mock
 
 
+@pytest.fixture(scope="module", params=["sql", "redis"])
+def ledger_env(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
+    """The embedded SQL ledger, then the Redis one (a throwaway key prefix)."""
+    if request.param == "sql":
+        yield {}
+        return
+    prefix = f"newapi_test:{uuid.uuid4().hex[:12]}:"
+    yield {"REDIS_CONN_STRING": REDIS_URL, "NEWAPI_REDIS_PREFIX": prefix}
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
 @pytest.fixture(scope="module")
 def gateway(
-    upstream: RealtimeMockThread, tmp_path_factory: pytest.TempPathFactory
+    upstream: RealtimeMockThread, ledger_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[dict[str, Any]]:
     directory = tmp_path_factory.mktemp("realtime")
-    env = {"SQLITE_PATH": str(directory / "one-api.db")}
-    with serve(env, workers=1, cwd=directory) as base, httpx.Client(base_url=base, timeout=10) as admin:
+    env = {
+        "SQLITE_PATH": str(directory / "one-api.db"),
+        "NEWAPI_REALTIME_IDLE_SECONDS": str(IDLE_SECONDS),
+        **ledger_env,
+    }
+    log = directory / "server.log"
+    with (
+        serve(env, workers=1, cwd=directory, keep_log=log) as base,
+        httpx.Client(base_url=base, timeout=10) as admin,
+    ):
         password = "rootpass123"
         setup = {"username": "root", "password": password, "confirmPassword": password}
         assert admin.post("/api/setup", json=setup).json()["success"]
@@ -58,7 +89,14 @@ def gateway(
                 "key": UPSTREAM_KEY,
                 "name": "openai",
                 "base_url": upstream.url,
-                "models": f"{OPENAI_MODEL},{SLOW_MODEL}",
+                "models": f"{OPENAI_MODEL},{SLOW_MODEL},{DROP_MODEL}",
+            },
+            {
+                "type": 1,
+                "key": "sk-not-the-upstreams",
+                "name": "refused",
+                "base_url": upstream.url,
+                "models": REFUSED_MODEL,
             },
             {
                 "type": 3,
@@ -69,13 +107,10 @@ def gateway(
                 "other": "2025-04-01-preview",
             },
         ]
-        ids = []
         for channel in channels:
             created = admin.post("/api/channel/", json={"mode": "single", "channel": channel}).json()
             assert created["success"], created
-        for item in admin.get("/api/channel/", params={"p": 1, "page_size": 10}).json()["data"]["items"]:
-            ids.append(item["id"])
-        models = (OPENAI_MODEL, SLOW_MODEL, AZURE_MODEL)
+        models = (OPENAI_MODEL, SLOW_MODEL, AZURE_MODEL, DROP_MODEL, REFUSED_MODEL)
         for option, ratio in (
             ("ModelRatio", RATIOS["model"]),
             ("CompletionRatio", RATIOS["completion"]),
@@ -146,6 +181,14 @@ async def exchange(connection: Any, prompt: str) -> tuple[str, Any]:
         elif event.type == "response.done":
             return "".join(pieces), event.response.usage
     raise AssertionError("the session ended before response.done")
+
+
+def settled(upstream: RealtimeMockThread, timeout: float = 5.0) -> None:
+    """Wait until the mock has no session open (the gateway closed every upstream)."""
+    deadline = time.monotonic() + timeout
+    while upstream.mock.open and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert upstream.mock.open == 0
 
 
 def test_a_text_exchange_is_relayed_and_each_response_billed_exactly(
@@ -270,18 +313,86 @@ def test_a_client_leaving_mid_response_closes_the_upstream_and_pays_for_what_com
                     break  # leave in the middle of the second response
             return usage
 
-    cut_before, closed_before = mock.cut_short, mock.closed
+    settled(upstream)
+    cut_before = mock.cut_short
     usage = asyncio.run(run())
-    deadline = time.monotonic() + 5
-    while (mock.cut_short == cut_before or mock.closed == closed_before) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    settled(upstream)
     assert mock.cut_short == cut_before + 1  # the upstream saw the session end mid-response
-    assert mock.closed == closed_before + 1
     logs = consume_logs(gateway["admin"], SLOW_MODEL, 1)
     time.sleep(1.0)  # nothing more arrives for the cut response
     logs = consume_logs(gateway["admin"], SLOW_MODEL, 1)
     assert len(logs) == 1
     assert logs[0]["quota"] == expected_quota(usage)
+
+
+async def events_until_closed(connection: Any) -> tuple[list[Any], int | None]:
+    """Every event the session still sends, and the close code it ends with."""
+    events: list[Any] = []
+    try:
+        async for event in connection:
+            events.append(event)
+    except ConnectionClosed as closed:
+        return events, closed.rcvd.code if closed.rcvd else None
+    return events, None
+
+
+def test_an_upstream_dying_mid_response_is_an_error_event_and_a_close(
+    gateway: dict[str, Any], upstream: RealtimeMockThread
+) -> None:
+    async def run() -> tuple[list[Any], int | None]:
+        async with client(gateway).realtime.connect(model=DROP_MODEL) as connection:
+            await connection.response.create()
+            return await events_until_closed(connection)
+
+    dropped = upstream.mock.dropped
+    events, code = asyncio.run(run())
+    assert upstream.mock.dropped == dropped + 1
+    kinds = [e.type for e in events]
+    assert "response.output_text.delta" in kinds and "response.done" not in kinds
+    assert kinds[-1] == "error" and events[-1].error.code == "realtime_upstream_error"
+    assert code == 1011
+
+
+def test_an_upstream_refusing_the_channels_key_is_an_error_event(gateway: dict[str, Any]) -> None:
+    async def run() -> tuple[list[Any], int | None]:
+        async with client(gateway).realtime.connect(model=REFUSED_MODEL) as connection:
+            return await events_until_closed(connection)
+
+    events, code = asyncio.run(run())
+    assert [e.type for e in events] == ["error"]
+    error = events[0].error
+    assert error.code == "invalid_api_key" and error.type == "upstream_error"
+    assert "Incorrect API key provided" in error.message and "sk-not-the-upstreams" not in error.message
+    assert code == 1011
+
+
+def test_an_idle_session_is_closed(gateway: dict[str, Any], upstream: RealtimeMockThread) -> None:
+    async def run() -> tuple[list[Any], int | None]:
+        async with client(gateway).realtime.connect(model=OPENAI_MODEL) as connection:
+            return await events_until_closed(connection)
+
+    settled(upstream)
+    started = time.monotonic()
+    events, code = asyncio.run(run())
+    assert IDLE_SECONDS <= time.monotonic() - started < IDLE_SECONDS + 3
+    assert [e.type for e in events] == ["session.created", "error"]
+    assert events[-1].error.code == "realtime_idle" and code == 1008
+    settled(upstream)  # the upstream session was closed too
+
+
+def test_a_frame_over_the_bound_closes_the_session(gateway: dict[str, Any]) -> None:
+    async def run() -> int | None:
+        async with client(gateway).realtime.connect(model=OPENAI_MODEL) as connection:
+            await connection.recv()  # session.created
+            huge: Any = {
+                "type": "message",
+                "role": "user",
+                "content": [{"type": "input_text", "text": "x" * (9 << 20)}],
+            }
+            await connection.conversation.item.create(item=huge)
+            return (await events_until_closed(connection))[1]
+
+    assert asyncio.run(run()) == 1009
 
 
 def test_the_token_paid_exactly_what_the_logs_say(gateway: dict[str, Any]) -> None:
@@ -297,7 +408,9 @@ def test_the_token_paid_exactly_what_the_logs_say(gateway: dict[str, Any]) -> No
         ]
         token = admin.get(f"/api/token/{gateway['token_id']}").json()["data"]
         spent = sum(item["quota"] for item in logs)
-        if token["used_quota"] == spent or time.monotonic() > deadline:
+        # Every hold was settled or given back: the balance is the grant less the logs' sum.
+        exact = token["used_quota"] == spent and token["remain_quota"] == 5_000_000 - spent
+        if exact or time.monotonic() > deadline:
             break
         time.sleep(0.2)
     assert spent > 0

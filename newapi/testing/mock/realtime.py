@@ -10,7 +10,8 @@ Events: ``session.created`` on connect; ``session.update`` -> ``session.updated`
 ``conversation.item.create`` -> item created/added; ``input_audio_buffer.append`` / ``commit``;
 ``response.create`` -> ``response.created``, the output item and part, ``chunks`` deltas (text,
 or audio with its transcript when the session or the response asks for audio),
-the done events and ``response.done`` with usage. A ``-latency-Nms`` model name spaces the deltas.
+the done events and ``response.done`` with usage. A ``-latency-Nms`` model name spaces the deltas;
+``-drop-after-N`` drops the connection (no close frame) after the N-th delta of a response.
 
 Usage (a contract the tests compute with): input text tokens = ``usage.unit`` of each text in
 the conversation (user items and earlier answers) plus the instructions; input audio tokens =
@@ -40,6 +41,7 @@ from newapi.testing.mock import text, usage
 AUDIO_BYTES_PER_TOKEN = 480
 AUDIO_TOKENS_PER_CHUNK = 10
 _LATENCY = re.compile(r"-latency-(\d+)ms")
+_DROP = re.compile(r"-drop-after-(\d+)")
 
 
 def _refuse(conn: ServerConnection, status: int, message: str, code: str) -> Response:
@@ -69,6 +71,8 @@ class _Session:
         self.items = 0
         match = _LATENCY.search(model)
         self.latency = int(match.group(1)) / 1000 if match else mock.latency
+        drop = _DROP.search(model)
+        self.drop_after = int(drop.group(1)) if drop else -1
 
     async def emit(self, kind: str, **fields: Any) -> None:
         self.mock.sent += 1
@@ -153,6 +157,10 @@ class _Session:
                 else:
                     name = self.name("response.text.delta", "response.output_text.delta")
                 await self.emit(name, **where, delta=piece)
+                if i + 1 == self.drop_after:
+                    mock.dropped += 1
+                    self.conn.transport.abort()  # the upstream dies mid-response: no close frame
+                    return
                 if self.latency and i < n - 1:
                     await asyncio.sleep(self.latency)
         except ConnectionClosed:
@@ -212,7 +220,9 @@ class RealtimeMock:
         self.responses = 0
         self.sent = 0
         self.cut_short = 0  # responses the client closed before their response.done
+        self.dropped = 0  # connections dropped mid-response (a ``-drop-after-N`` model)
         self.closed = 0  # sessions ended
+        self.open = 0  # sessions open now
         self.close_codes: list[int | None] = []  # the code each session's client closed with
         self._server: Server | None = None
         self.port = 0
@@ -250,6 +260,7 @@ class RealtimeMock:
         query = dict(parse_qsl(parts.query))
         model = query.get("model") or query.get("deployment") or ""
         session = _Session(self, conn, model, request.headers.get("OpenAI-Beta") == "realtime=v1")
+        self.open += 1
         try:
             await session.emit("session.created", session=session.session)
             async for message in conn:
@@ -259,6 +270,7 @@ class RealtimeMock:
         except ConnectionClosed:
             pass
         finally:
+            self.open -= 1
             self.closed += 1
             self.close_codes.append(conn.close_code)
 
