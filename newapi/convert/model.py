@@ -208,6 +208,11 @@ def merge_usage(old: Usage | None, new: Usage) -> Usage:
         if value:
             setattr(old, name, value)
     old.semantic = new.semantic
+    # Built-in tool calls are reported once each, possibly apart from the tokens.
+    if new.web_search_calls:
+        old.web_search_calls = new.web_search_calls
+    if new.tool_calls:
+        old.tool_calls = {**(old.tool_calls or {}), **new.tool_calls}
     return old
 
 

@@ -17,6 +17,7 @@ from newapi.core.usage import Usage
 from newapi.notify.notices import check_quota
 from newapi.relay.call import Call
 from newapi.relay.log_other import log_other
+from newapi.relay.tool_calls import bill_request_tools
 from newapi.relay.transcription import duration_usage
 from newapi.runtime import Runtime
 from newapi.tokens import count_text, estimate_tokens, provider_for_model
@@ -87,8 +88,15 @@ def final_usage(call: Call) -> Usage:
             usage.prompt_tokens = count_prompt(call)
         return usage
     call.local_count = True
-    completion = usage.completion_tokens if usage is not None else 0
-    return Usage(prompt_tokens=count_prompt(call), completion_tokens=completion)
+    if usage is None:
+        return Usage(prompt_tokens=count_prompt(call))
+    # Tokens are counted locally; the built-in tool calls the upstream reported still bill.
+    return Usage(
+        prompt_tokens=count_prompt(call),
+        completion_tokens=usage.completion_tokens,
+        web_search_calls=usage.web_search_calls,
+        tool_calls=usage.tool_calls,
+    )
 
 
 def build_debit(runtime: Runtime, call: Call) -> tuple[Debit, Charge]:
@@ -105,6 +113,8 @@ def build_debit(runtime: Runtime, call: Call) -> tuple[Debit, Charge]:
         elif call.endpoint.billing is Billing.PER_IMAGE and (usage is None or not usage.valid):
             call.usage = Usage(prompt_tokens=max(call.n, 1))  # New API: an image reply's usage is n
         usage = final_usage(call)
+    if usage.tool_calls or call.billing_model.endswith("search-preview"):
+        bill_request_tools(call, usage)
     charge = compute_charge(price, call.group_ratio, usage, book, n=call.price_factor)
     content = charge.content
     if call.endpoint.billing is Billing.PER_IMAGE:

@@ -58,12 +58,31 @@ def render_usage(usage: Usage) -> dict[str, Any]:
     return out
 
 
+#: New API bills one ``google_search`` call per reply that was grounded with a web search
+#: (``markGeminiGoogleSearchCall``), however many queries it ran.
+GOOGLE_SEARCH = {"google_search": 1}
+
+
+def searched(view: schemas.Response) -> bool:
+    """A candidate carries grounding metadata with web search queries."""
+    for candidate in view.candidates or ():
+        grounding = candidate.groundingMetadata
+        if grounding is not None and grounding.webSearchQueries:
+            return True
+    return False
+
+
 def usage_of(body: bytes) -> Usage | None:
     try:
         view = schemas.response_decoder.decode(body)
     except (msgspec.DecodeError, msgspec.ValidationError):
         return None
-    return None if view.usageMetadata is None else convert_usage(view.usageMetadata)
+    if view.usageMetadata is None:
+        return None
+    usage = convert_usage(view.usageMetadata)
+    if searched(view):
+        usage.tool_calls = dict(GOOGLE_SEARCH)
+    return usage
 
 
 def response_id(body: bytes) -> str:
@@ -113,6 +132,8 @@ def parse_response(body: bytes) -> m.Reply:
     reply = m.Reply(id=view.responseId or "", model=view.modelVersion or "")
     if view.usageMetadata is not None:
         reply.usage = convert_usage(view.usageMetadata)
+        if searched(view):
+            reply.usage.tool_calls = dict(GOOGLE_SEARCH)
     if view.candidates:
         candidate = view.candidates[0]
         if candidate.content is not None:

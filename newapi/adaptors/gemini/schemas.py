@@ -45,9 +45,14 @@ class Content(msgspec.Struct):
     role: str | None = None
 
 
+class GroundingMetadata(msgspec.Struct):
+    webSearchQueries: list[str] | None = None
+
+
 class Candidate(msgspec.Struct):
     content: Content | None = None
     finishReason: str | None = None
+    groundingMetadata: GroundingMetadata | None = None
 
 
 class UsageMetadata(msgspec.Struct):

@@ -10,12 +10,19 @@ import msgspec
 import orjson
 
 from newapi.adaptors.gemini import schemas
-from newapi.adaptors.gemini.response import FINISH_OUT, convert_usage, finish_of, render_usage
+from newapi.adaptors.gemini.response import (
+    FINISH_OUT,
+    GOOGLE_SEARCH,
+    convert_usage,
+    finish_of,
+    render_usage,
+    searched,
+)
 from newapi.convert import model as m
 from newapi.core.usage import Usage
 from newapi.streaming.scanner import SSEEvent
 
-_USAGE_MARKERS = (b'"finishReason"', b'"candidatesTokenCount"')
+_USAGE_MARKERS = (b'"finishReason"', b'"candidatesTokenCount"', b'"webSearchQueries"')
 
 
 def _decode(data: bytes) -> schemas.Response | None:
@@ -53,11 +60,12 @@ class Framing:
 class GeminiPassThrough:
     """A Gemini stream to a Gemini client: SSE bytes unchanged (or re-framed), usage from the end."""
 
-    __slots__ = ("_bytes", "_count", "_framing", "_request_id", "upstream_id", "usage")
+    __slots__ = ("_bytes", "_count", "_framing", "_request_id", "_searched", "upstream_id", "usage")
 
     def __init__(self, request_id: str, sse: bool) -> None:
         self._request_id = request_id
         self._framing = Framing(sse)
+        self._searched = False  # grounded with a web search: one google_search call billed
         self.usage: Usage | None = None
         self.upstream_id = ""
         self._count = 0
@@ -69,12 +77,15 @@ class GeminiPassThrough:
             return event.raw if self._framing.sse else None
         self._count += 1
         self._bytes += len(data)
-        if _USAGE_MARKERS[0] in data or _USAGE_MARKERS[1] in data:
+        if _USAGE_MARKERS[0] in data or _USAGE_MARKERS[1] in data or _USAGE_MARKERS[2] in data:
             view = _decode(data)
             if view is not None:
                 if view.usageMetadata is not None:
                     self.usage = convert_usage(view.usageMetadata)
                 self.upstream_id = self.upstream_id or view.responseId or ""
+                self._searched = self._searched or searched(view)
+                if self._searched and self.usage is not None:
+                    self.usage.tool_calls = dict(GOOGLE_SEARCH)
         return event.raw if self._framing.sse else self._framing.item(data)
 
     def finish(self) -> bytes:
@@ -92,10 +103,11 @@ class GeminiPassThrough:
 class Reader:
     """Gemini chunks -> neutral events. A function call arrives whole: start and arguments at once."""
 
-    __slots__ = ("_begun", "_tools")
+    __slots__ = ("_begun", "_searched", "_tools")
 
     def __init__(self) -> None:
         self._begun = False
+        self._searched = False
         self._tools = 0
 
     def read(self, event: SSEEvent) -> list[m.Event]:
@@ -132,8 +144,15 @@ class Reader:
             finish = candidate.finishReason
         elif view.promptFeedback is not None and view.promptFeedback.blockReason:
             finish = "SAFETY"
+        if not self._searched and searched(view):
+            self._searched = True
+            # merged into whatever usage the stream reports, before or after this chunk
+            out.append(m.UsageReport(Usage(tool_calls=dict(GOOGLE_SEARCH))))
         if view.usageMetadata is not None:
-            out.append(m.UsageReport(convert_usage(view.usageMetadata)))
+            usage = convert_usage(view.usageMetadata)
+            if self._searched:
+                usage.tool_calls = dict(GOOGLE_SEARCH)
+            out.append(m.UsageReport(usage))
         if finish:
             reason = finish_of(finish)
             out.append(m.Finish("tool_calls" if reason == "stop" and self._tools else reason))

@@ -12,6 +12,49 @@ from newapi.adaptors.responses import schemas
 from newapi.convert import model as m
 from newapi.core.usage import Usage
 
+#: Output items New API bills as built-in tool calls, by their ``tool_price_setting`` name. A web
+#: search is priced as ``web_search_preview`` until the relay learns the request declared
+#: ``web_search`` (see newapi.relay.tool_calls).
+BUILTIN_CALLS = {
+    "web_search_call": "web_search_preview",
+    "file_search_call": "file_search",
+    "image_generation_call": "image_generation",
+}
+
+
+class ToolCalls:
+    """Built-in tool calls seen in a reply, each output item counted once by its id (a stream
+    shows an item in ``output_item.done`` and again in the final response)."""
+
+    __slots__ = ("_seen", "counts")
+
+    def __init__(self) -> None:
+        self._seen: set[str] = set()
+        self.counts: dict[str, int] = {}
+
+    def observe(self, item: schemas.Item) -> None:
+        tool = BUILTIN_CALLS.get(item.type)
+        if tool is None or item.status in ("failed", "incomplete"):
+            return
+        if tool == "image_generation" and not item.result:
+            return  # New API bills only images delivered
+        if item.id:
+            if item.id in self._seen:
+                return
+            self._seen.add(item.id)
+        self.counts[tool] = self.counts.get(tool, 0) + 1
+
+    def observe_all(self, items: list[schemas.Item] | None) -> None:
+        for item in items or ():
+            self.observe(item)
+
+    def apply(self, usage: Usage | None, *, images: bool = True) -> None:
+        """Put the counts on ``usage``. A reply converted to another format drops its images, and
+        New API does not bill images it does not deliver (``images=False``)."""
+        counts = self.counts if images else {k: v for k, v in self.counts.items() if k != "image_generation"}
+        if usage is not None and counts:
+            usage.tool_calls = dict(counts)
+
 
 def convert_usage(raw: schemas.Usage) -> Usage:
     usage = Usage(prompt_tokens=raw.input_tokens or 0, completion_tokens=raw.output_tokens or 0)
@@ -39,7 +82,18 @@ def usage_of(body: bytes) -> Usage | None:
         view = schemas.response_decoder.decode(body)
     except (msgspec.DecodeError, msgspec.ValidationError):
         return None
-    return None if view.usage is None else convert_usage(view.usage)
+    if view.usage is None:
+        return None
+    usage = convert_usage(view.usage)
+    _count_calls(view, usage)
+    return usage
+
+
+def _count_calls(view: schemas.Response, usage: Usage, *, images: bool = True) -> None:
+    if view.output:
+        calls = ToolCalls()
+        calls.observe_all(view.output)
+        calls.apply(usage, images=images)
 
 
 def response_id(body: bytes) -> str:
@@ -80,6 +134,7 @@ def parse_response(body: bytes) -> m.Reply:
     reply.stop_reason = stop_reason_of(view, any(isinstance(p, m.ToolCall) for p in parts))
     if view.usage is not None:
         reply.usage = convert_usage(view.usage)
+        _count_calls(view, reply.usage, images=False)
     return reply
 
 

@@ -54,6 +54,8 @@ class Item(msgspec.Struct):
     summary: list[Content] | None = None
     encrypted_content: str | None = None
     status: str | None = None
+    #: an image_generation_call's image (base64): only whether there is one is read
+    result: str | None = None
 
 
 class Incomplete(msgspec.Struct):

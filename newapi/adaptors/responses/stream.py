@@ -13,7 +13,13 @@ import msgspec
 import orjson
 
 from newapi.adaptors.responses import schemas
-from newapi.adaptors.responses.response import convert_usage, render_usage, response_object, stop_reason_of
+from newapi.adaptors.responses.response import (
+    ToolCalls,
+    convert_usage,
+    render_usage,
+    response_object,
+    stop_reason_of,
+)
 from newapi.convert import model as m
 from newapi.core.usage import Usage
 from newapi.streaming.scanner import SSEEvent
@@ -21,6 +27,8 @@ from newapi.streaming.scanner import SSEEvent
 _FINAL = frozenset({"response.completed", "response.incomplete", "response.failed"})
 _TEXT = frozenset({"response.output_text.delta", "response.refusal.delta"})
 _THINKING = frozenset({"response.reasoning_summary_text.delta", "response.reasoning_text.delta"})
+#: in every built-in tool call item's type (web_search_call, file_search_call, image_generation_call)
+_CALL_MARK = b'_call"'
 
 
 def _decode(data: bytes) -> schemas.Event | None:
@@ -38,10 +46,11 @@ def error_event(message: str, code: str, sequence: int = 0) -> bytes:
 class ResponsesPassThrough:
     """A Responses stream to a Responses client: bytes unchanged, usage from the final event."""
 
-    __slots__ = ("_bytes", "_deltas", "_request_id", "done", "upstream_id", "usage")
+    __slots__ = ("_bytes", "_calls", "_deltas", "_request_id", "done", "upstream_id", "usage")
 
     def __init__(self, request_id: str) -> None:
         self._request_id = request_id
+        self._calls: ToolCalls | None = None
         self.usage: Usage | None = None
         self.upstream_id = ""
         self.done = False  # the final event seen: the relay sends it last, after the settlement
@@ -62,6 +71,17 @@ class ResponsesPassThrough:
                     self.upstream_id = view.response.id or self.upstream_id
                     if view.response.usage is not None:
                         self.usage = convert_usage(view.response.usage)
+                    # a failed response bills no tool call (New API commits them on success only)
+                    billable = self.done and name != "response.failed"
+                    if billable and (view.response.output or self._calls is not None):
+                        calls = self._calls = self._calls or ToolCalls()
+                        calls.observe_all(view.response.output)
+                        calls.apply(self.usage)
+            elif name == "response.output_item.done" and _CALL_MARK in data:
+                view = _decode(data)
+                if view is not None and view.item is not None:
+                    self._calls = self._calls or ToolCalls()
+                    self._calls.observe(view.item)
         return event.raw
 
     def finish(self) -> bytes:
@@ -77,10 +97,11 @@ class ResponsesPassThrough:
 class Reader:
     """Responses stream events -> neutral events."""
 
-    __slots__ = ("_tools",)
+    __slots__ = ("_calls", "_tools")
 
     def __init__(self) -> None:
         self._tools: dict[int, int] = {}  # output_index -> tool ordinal
+        self._calls = ToolCalls()
 
     def read(self, event: SSEEvent) -> list[m.Event]:
         data = event.data
@@ -104,15 +125,21 @@ class Reader:
             if item.arguments:
                 out.append(m.ToolArgs(ordinal, item.arguments))
             return out
-        if kind == "response.output_item.done" and item is not None and item.type == "reasoning":
-            return [m.SignatureDelta(item.encrypted_content)] if item.encrypted_content else []
+        if kind == "response.output_item.done" and item is not None:
+            if item.type == "reasoning":
+                return [m.SignatureDelta(item.encrypted_content)] if item.encrypted_content else []
+            self._calls.observe(item)
+            return []
         response = view.response
         if kind == "response.created" and response is not None:
             return [m.Begin(response.id or "", response.model or "")]
         if kind in ("response.completed", "response.incomplete") and response is not None:
             done: list[m.Event] = []
             if response.usage is not None:
-                done.append(m.UsageReport(convert_usage(response.usage)))
+                usage = convert_usage(response.usage)
+                self._calls.observe_all(response.output)
+                self._calls.apply(usage, images=False)  # converted: no image reaches the client
+                done.append(m.UsageReport(usage))
             done.append(m.Finish(stop_reason_of(response, bool(self._tools))))
             return done
         if kind == "response.failed":

@@ -25,6 +25,10 @@ string or one of ``-_/:,.+ ``). Matching is case-insensitive.
                            (never to a tool result: that gets text)
 ``ignore-cancel``          keep generating (counting events) after the client has gone
 ``quote-key``              refuse the key (401, or ``status-<code>``) quoting every credential received
+``web-search-<N>``         Responses: N ``web_search_call`` output items before the answer; Gemini:
+                           grounding metadata with N web search queries on the last chunk
+``file-search-<N>``        Responses: N ``file_search_call`` output items
+``image-gen-<N>``          Responses: N completed ``image_generation_call`` output items
 =========================  ==================================================================
 
 Events are numbered from 1 in the order sent, counting every SSE event (role chunk, ``ping``,
@@ -65,6 +69,9 @@ _PATTERN = re.compile(
     + r"|(?P<tool>tool-call)"
     + r"|(?P<ignore_cancel>ignore-cancel)"
     + r"|(?P<quote_key>quote-key)"
+    + r"|web-search-(?P<web_search>\d+)"
+    + r"|file-search-(?P<file_search>\d+)"
+    + r"|image-gen-(?P<image_gen>\d+)"
     + r")"
     + _END
 )
@@ -90,6 +97,9 @@ class Faults:
     tool_call: bool = False
     ignore_cancel: bool = False
     quote_key: bool = False
+    web_search: int = 0
+    file_search: int = 0
+    image_gen: int = 0
     names: tuple[str, ...] = ()
 
 
@@ -131,7 +141,20 @@ def parse(text: str) -> Faults:
     return replace(NONE, names=tuple(names), **found)  # type: ignore[arg-type]
 
 
-_INTS = frozenset({"chunks", "stall", "cut", "bad", "error_event", "status", "retry"})
+_INTS = frozenset(
+    {
+        "chunks",
+        "stall",
+        "cut",
+        "bad",
+        "error_event",
+        "status",
+        "retry",
+        "web_search",
+        "file_search",
+        "image_gen",
+    }
+)
 _SIMPLE = {
     "chunks": "chunks",
     "stall": "stall_after",
@@ -146,6 +169,9 @@ _SIMPLE = {
     "tool": "tool_call",
     "ignore_cancel": "ignore_cancel",
     "quote_key": "quote_key",
+    "web_search": "web_search",
+    "file_search": "file_search",
+    "image_gen": "image_gen",
 }
 
 

@@ -53,6 +53,14 @@ class _Plan:
         out: dict[str, Any] = {"candidates": [candidate]}
         if final:
             candidate["finishReason"] = "STOP"
+            searches = self.ctx.faults.web_search
+            if searches:
+                # Grounding with Google Search, as the API reports it on the answer's last chunk.
+                candidate["groundingMetadata"] = {
+                    "webSearchQueries": [f"query {i}" for i in range(searches)],
+                    "searchEntryPoint": {"renderedContent": "<div></div>"},
+                    "groundingChunks": [{"web": {"uri": "https://example.com/", "title": "example.com"}}],
+                }
         if self.usage is not None:
             out["usageMetadata"] = usage.gemini(self.usage) if final else usage.gemini_partial(self.usage)
         out["modelVersion"] = self.ctx.model

@@ -105,8 +105,36 @@ class _Plan:
             "status": "completed" if done else "in_progress",
         }
 
+    def builtin_items(self) -> list[dict[str, Any]]:
+        """The built-in tool calls the faults ask for (``web-search-N`` ...), as the API shows them."""
+        faults = self.ctx.faults
+        items: list[dict[str, Any]] = []
+        for i in range(faults.web_search):
+            action = {"type": "search", "query": f"query {i}"}
+            items.append(
+                {"type": "web_search_call", "id": f"ws_{i}", "status": "completed", "action": action}
+            )
+        for i in range(faults.file_search):
+            queries = [f"query {i}"]
+            items.append(
+                {
+                    "type": "file_search_call",
+                    "id": f"fs_{i}",
+                    "status": "completed",
+                    "queries": queries,
+                    "results": None,
+                }
+            )
+        for i in range(faults.image_gen):
+            items.append(
+                {"type": "image_generation_call", "id": f"ig_{i}", "status": "completed", "result": "aW1n"}
+            )
+        return items
+
     def output(self) -> list[dict[str, Any]]:
-        items = [self.reasoning_item(True)] if self.reasoning else []
+        items = self.builtin_items()
+        if self.reasoning:
+            items.append(self.reasoning_item(True))
         items.append(self.call_item(True) if self.tool else self.message_item(True))
         return items
 
@@ -131,26 +159,40 @@ def _events(plan: _Plan) -> Iterator[bytes]:
     yield event("response.created", response=plan.response("in_progress", [], None))
     yield event("response.in_progress", response=plan.response("in_progress", [], None))
     index = 0
+    for builtin in plan.builtin_items():
+        yield event(
+            "response.output_item.added", output_index=index, item={**builtin, "status": "in_progress"}
+        )
+        yield event("response.output_item.done", output_index=index, item=builtin)
+        index += 1
     if plan.reasoning:
         item = plan.reasoning_item(False)
         rid = item["id"]
-        yield event("response.output_item.added", output_index=0, item=item)
+        yield event("response.output_item.added", output_index=index, item=item)
         empty = {"type": "summary_text", "text": ""}
         yield event(
-            "response.reasoning_summary_part.added", item_id=rid, output_index=0, summary_index=0, part=empty
+            "response.reasoning_summary_part.added",
+            item_id=rid,
+            output_index=index,
+            summary_index=0,
+            part=empty,
         )
         delta = "response.reasoning_summary_text.delta"
         for i in range(plan.n):
-            yield event(delta, item_id=rid, output_index=0, summary_index=0, delta=text.piece(i))
+            yield event(delta, item_id=rid, output_index=index, summary_index=0, delta=text.piece(i))
         done = plan.reasoning_item(True)
         full = done["summary"][0]
         done_kind = "response.reasoning_summary_text.done"
-        yield event(done_kind, item_id=rid, output_index=0, summary_index=0, text=full["text"])
+        yield event(done_kind, item_id=rid, output_index=index, summary_index=0, text=full["text"])
         yield event(
-            "response.reasoning_summary_part.done", item_id=rid, output_index=0, summary_index=0, part=full
+            "response.reasoning_summary_part.done",
+            item_id=rid,
+            output_index=index,
+            summary_index=0,
+            part=full,
         )
-        yield event("response.output_item.done", output_index=0, item=done)
-        index = 1
+        yield event("response.output_item.done", output_index=index, item=done)
+        index += 1
     if plan.tool:
         tool = plan.tool
         item = plan.call_item(False)
