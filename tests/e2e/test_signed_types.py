@@ -39,7 +39,7 @@ CHANNELS: dict[int, tuple[str, dict[str, str]]] = {
         "mockApiKey|mockSecretKey",
         {"ernie": "ERNIE-4.0-8K", "ernie-speed": "ERNIE-Speed-128K", "ernie-embed": "Embedding-V1"},
     ),
-    16: ("mockid.mockzhipusecret", {"glm3": "chatglm_turbo"}),
+    16: ("mockid.mockzhipusecret", {"glm3": "chatglm_turbo", "glm3-embed": "text_embedding"}),
     18: (SPARK_KEY, {"spark": "SparkDesk-v3.5", "spark-ultra": "SparkDesk-v4.0"}),
     23: (TENCENT_KEY, {"hunyuan": "hunyuan-lite"}),
 }
@@ -397,6 +397,29 @@ def test_zhipu_claude_sdk(claude_sdk: anthropic.Anthropic) -> None:
         model="glm3", max_tokens=64, messages=[{"role": "user", "content": "hi"}]
     )
     assert message.content[0].type == "text" and message.content[0].text == ANSWER
+
+
+def test_zhipu_text_embedding(
+    client: openai.OpenAI, mock: MockUpstreamThread, gateway: tuple[str, str, httpx.Client]
+) -> None:
+    raw = client.embeddings.with_raw_response.create(model="glm3-embed", input="red apple")
+    reply = raw.parse()
+    assert len(reply.data) == 1 and reply.data[0].index == 0 and len(reply.data[0].embedding) > 0
+    path, headers, body = _sent(mock)
+    assert path == "/api/paas/v3/model-api/text_embedding/invoke" and body == {"prompt": "red apple"}
+    assert headers["authorization"].count(".") == 2  # the same JWT as chat
+    assert reply.usage.prompt_tokens == 5
+    log = consume_log(gateway[2], raw.headers["x-oneapi-request-id"])
+    assert (log["prompt_tokens"], log["quota"]) == (5, 5)
+    assert client.embeddings.create(model="glm3-embed", input=["alone"]).data[0].index == 0
+    # v3 embeds one text per call: a batch is the client's error, before anything is sent
+    before = len(mock.requests())
+    with pytest.raises(openai.BadRequestError) as batch:
+        client.embeddings.create(model="glm3-embed", input=["a", "b"])
+    assert "one text per request" in batch.value.message and len(mock.requests()) == before
+    with pytest.raises(openai.BadRequestError) as long:  # Zhipu's code answer (HTTP 200) mapped
+        client.embeddings.create(model="glm3-embed", input="x" * 600)
+    assert "1261" in long.value.message or "超长" in long.value.message
 
 
 # -- Xunfei Spark (18) --------------------------------------------------------------------------

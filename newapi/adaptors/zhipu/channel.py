@@ -2,7 +2,8 @@
 
 The token (HS256 over ``{"api_key", "exp", "timestamp"}`` in milliseconds, header
 ``sign_type: SIGN``) is cached per key for a day less a minute, as New API does; chat goes to
-``/api/paas/v3/model-api/{model}/invoke`` or ``/sse-invoke``.
+``/api/paas/v3/model-api/{model}/invoke`` or ``/sse-invoke``, embeddings to the embedding
+model's (``text_embedding``) ``invoke``.
 """
 
 from __future__ import annotations
@@ -11,13 +12,14 @@ import base64
 import hashlib
 import hmac
 import time
+from typing import Any
 from urllib.parse import quote
 
 import orjson
 
-from newapi.adaptors.signed import Context, Prepared, family
+from newapi.adaptors.signed import Context, Prepared, WholeReply, family
 from newapi.adaptors.zhipu import response, stream
-from newapi.adaptors.zhipu.request import render_request
+from newapi.adaptors.zhipu.request import embeddings_request, render_request
 from newapi.core.errors import UpstreamError
 
 LIFETIME = 24 * 3600
@@ -63,4 +65,9 @@ async def prepare(body: bytes, ctx: Context) -> Prepared:
     return Prepared(url, headers)
 
 
-FAMILY = family("zhipu", render_request, prepare, response, stream.Reader)
+def embed(body: dict[str, Any], ctx: Context) -> tuple[dict[str, Any], WholeReply]:
+    model = ctx.model
+    return embeddings_request(body), lambda payload: response.embeddings_reply(payload, model)
+
+
+FAMILY = family("zhipu", render_request, prepare, response, stream.Reader, embed=embed)

@@ -1,6 +1,8 @@
 """The neutral request as a Zhipu v3 ``invoke`` body: turns in ``prompt``.
 
 v3 has no system role: as New API does, a system prompt becomes a user turn answered "Okay".
+v3 has no tools either (they came with v4, type 26): a request's tools are not sent, as in New API.
+Embeddings go to the ``text_embedding`` model's ``invoke`` with one text as ``prompt``.
 """
 
 from __future__ import annotations
@@ -25,3 +27,13 @@ def render_request(req: m.Request, ctx: Context) -> dict[str, Any]:
     if ctx.stream:
         body["incremental"] = True  # each add event carries the next piece, not the text so far
     return body
+
+
+def embeddings_request(body: dict[str, Any]) -> dict[str, Any]:
+    """text_embedding's body for an OpenAI embeddings one: v3 embeds one text per call."""
+    given = body.get("input")
+    if isinstance(given, list) and len(given) == 1:
+        given = given[0]
+    if not isinstance(given, str) or not given:
+        raise ValueError("Zhipu v3 embeds one text per request: input must be one non-empty string")
+    return {"prompt": given}

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
+import orjson
 
 from newapi.adaptors.signed import status_error, token_usage
 from newapi.adaptors.zhipu import schemas
@@ -36,6 +39,24 @@ def failure(body: bytes) -> UpstreamStatusError | None:
     if view is None or view.success or view.code in (0, 200):
         return None
     return status_error(view.msg or f"Zhipu error {view.code}", status_of(view.code), str(view.code), body)
+
+
+def embeddings_reply(payload: bytes, model: str) -> tuple[bytes, Usage | None]:
+    """text_embedding's answer in OpenAI's shape (a ``code`` error answer is raised)."""
+    error = failure(payload)
+    if error is not None:
+        raise error
+    data = schemas.envelope_decoder.decode(payload).data or schemas.Data()
+    out: dict[str, Any] = {
+        "object": "list",
+        "data": [{"object": "embedding", "index": 0, "embedding": data.embedding}],
+        "model": model,
+    }
+    usage = None
+    if data.usage is not None:
+        usage = Usage(prompt_tokens=data.usage.prompt_tokens or data.usage.total_tokens)
+        out["usage"] = {"prompt_tokens": usage.prompt_tokens, "total_tokens": usage.prompt_tokens}
+    return orjson.dumps(out), usage
 
 
 def convert_usage(raw: schemas.TokenUsage) -> Usage:

@@ -22,6 +22,7 @@ class Data(msgspec.Struct):
     task_status: str = ""
     choices: list[Choice] = []
     usage: TokenUsage | None = None
+    embedding: list[float] = []  # text_embedding's answer
 
 
 class Envelope(msgspec.Struct):

@@ -6,6 +6,9 @@ against ``MockConfig.signed_keys`` entries ``("zhipu", "id.secret")``: signature
 expiry. Errors come as v3 sends them, HTTP 200 with ``code``/``msg``/``success: false``. The answer's
 content is quoted inside the string, as v3 returns it; the stream is ``event:add`` pieces (raw
 text after ``data:``) and ``event:finish`` with the usage on a ``meta:`` line.
+
+The ``text_embedding`` model's ``invoke`` takes one text as ``prompt`` (at most 512 characters)
+and answers ``data.embedding`` with ``data.usage``.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from newapi.testing.mock.context import Ctx, Reply, Stream
 from newapi.testing.mock.wire import dumps
 
 PREFIX = "/api/paas/v3/model-api/"
+EMBEDDING_MODEL = "text_embedding"
+MAX_EMBEDDING_CHARS = 512
 
 
 def _error(code: int, message: str) -> Reply:
@@ -70,6 +75,8 @@ def invoke(ctx: Ctx) -> Reply | Stream:
     if refused is not None:
         return refused
     body = ctx.json()
+    if model == EMBEDDING_MODEL:
+        return _embedding(ctx, body.get("prompt"))
     prompt_turns = body.get("prompt")
     if not isinstance(prompt_turns, list) or not prompt_turns:
         return _error(1214, "prompt 参数非法。")
@@ -86,6 +93,25 @@ def invoke(ctx: Ctx) -> Reply | Stream:
         "task_id": task,
         "task_status": "SUCCESS",
         "choices": [{"role": "assistant", "content": orjson.dumps(text.content(n)).decode()}],
+    }
+    if used is not None:
+        data["usage"] = _usage(used)
+        ctx.usage_sent()
+    return Reply(200, dumps({"code": 200, "msg": "操作成功", "data": data, "success": True}))
+
+
+def _embedding(ctx: Ctx, prompt: Any) -> Reply:
+    if not isinstance(prompt, str) or not prompt:
+        return _error(1214, "prompt 参数非法。")
+    if len(prompt) > MAX_EMBEDDING_CHARS:
+        return _error(1261, "Prompt 超长")
+    used = ctx.set_usage(usage.resolve(ctx.faults, usage.unit(prompt), 0))
+    task = ctx.ident("zp-")
+    data: dict[str, Any] = {
+        "embedding": text.vector(prompt, ctx.config.embedding_dims),
+        "request_id": task,
+        "task_id": task,
+        "task_status": "SUCCESS",
     }
     if used is not None:
         data["usage"] = _usage(used)
