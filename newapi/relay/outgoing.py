@@ -15,6 +15,7 @@ import orjson
 from newapi.adaptors.bedrock import channel as bedrock
 from newapi.adaptors.claude import channel as claude_channel
 from newapi.adaptors.claude import request as claude_request
+from newapi.adaptors.cloudflare.channel import RUN_ENDPOINTS
 from newapi.adaptors.fields import strip_disabled
 from newapi.adaptors.gemini import channel as gemini_channel
 from newapi.adaptors.gemini import request as gemini_request
@@ -34,7 +35,7 @@ from newapi.core.errors import BadRequest, UpstreamError
 from newapi.core.structs import ChannelInfo
 from newapi.http.headers import RequestHeaders
 from newapi.options.store import OptionStore
-from newapi.relay import advanced_custom, signed_request
+from newapi.relay import advanced_custom, cloudflare_run, signed_request
 from newapi.relay import media_routes as media
 from newapi.relay.call import Call
 from newapi.relay.channel_policy import ResponsesPolicy, pass_through
@@ -187,6 +188,8 @@ class Planner:
         signed = SIGNED.get(channel.type)
         if channel.type == compat.ADVANCED_CUSTOM:
             out = advanced_custom.plan(call, channel, key)
+        elif channel.type == ChannelType.CLOUDFLARE and call.endpoint.name in RUN_ENDPOINTS:
+            out = cloudflare_run.plan(call, channel, key)  # Workers AI's own /ai/run/{model}
         elif signed is not None:
             out = await signed_request.plan(
                 call, channel, key, client, signed, self._post, self._signed_state

@@ -97,6 +97,10 @@ COMPAT: dict[int, Compat] = {
             "chat": "/client/v4/accounts/{account}/ai/v1/chat/completions",
             "embeddings": "/client/v4/accounts/{account}/ai/v1/embeddings",
             RESPONSES: "/client/v4/accounts/{account}/ai/v1/responses",
+            # New API's default branch: the model's own run API (newapi.relay.cloudflare_run)
+            "completions": "/client/v4/accounts/{account}/ai/run/{model}",
+            "transcriptions": "/client/v4/accounts/{account}/ai/run/{model}",
+            "translations": "/client/v4/accounts/{account}/ai/run/{model}",
         },
     ),
     T.PERPLEXITY: Compat(
@@ -194,7 +198,7 @@ def url(kind: int, base: str, endpoint: str, client_path: str, model: str, accou
         return None
     if endpoint == "chat" and compat.bot_chat and model.startswith("bot"):
         path = compat.bot_chat
-    return _join(base, path.replace("{account}", account))
+    return _join(base, path.replace("{account}", account).replace("{model}", model))
 
 
 def served_endpoints(kind: int) -> str:

@@ -10,6 +10,7 @@ from newapi.testing.mock import (
     balance,
     claude,
     cloud,
+    cloudflare,
     codex,
     cohere,
     compaction,
@@ -137,6 +138,8 @@ def resolve(method: str, path: str) -> Route | None:
     if path.startswith("/client/v4/accounts/"):
         # Cloudflare Workers AI's OpenAI-compatible API under an account id
         _account, _, rest = path[len("/client/v4/accounts/") :].partition("/")
+        if rest.startswith("ai/run/") and method == "POST":  # Workers AI's own model API
+            return Route("cloudflare", cloudflare.run, model=rest[len("ai/run/") :])
         found = (
             _EXACT.get((method, "/v1/" + rest.removeprefix("ai/v1/"))) if rest.startswith("ai/v1/") else None
         )
