@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import multiprocessing
 import resource
+import statistics
 import sys
 import tempfile
 import time
@@ -43,6 +44,7 @@ class _Stream(asyncio.Protocol):
         self.head = b""
         self.tail = b""
         self.saw_done = False
+        self.first_byte_at = 0.0
         self.transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -52,6 +54,7 @@ class _Stream(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if not self.head:
             self.head = data[:12]
+            self.first_byte_at = time.monotonic()
         # Only the last bytes matter: the terminator and [DONE] may be split across reads.
         window = self.tail + data
         if not self.saw_done and _DONE in window:
@@ -82,12 +85,17 @@ async def _hold(args: argparse.Namespace, url: str, key: str, worker: int) -> di
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     request = _request(url, key, f"gpt-4o-mini-chunks-{args.pieces}-latency-1s")
     results: list[asyncio.Future[bool]] = []
+    streams: list[_Stream] = []
+
+    def stream(finished: asyncio.Future[bool]) -> _Stream:
+        streams.append(_Stream(request, finished))
+        return streams[-1]
 
     async def open_one() -> None:
         finished: asyncio.Future[bool] = loop.create_future()
         results.append(finished)
         try:
-            await loop.create_connection(lambda: _Stream(request, finished), host, port)
+            await loop.create_connection(lambda: stream(finished), host, port)
         except OSError:
             finished.set_result(False)
 
@@ -98,9 +106,12 @@ async def _hold(args: argparse.Namespace, url: str, key: str, worker: int) -> di
     opened = time.monotonic() - started
     peak_rss = rss_mb(worker)
     most_open = 0
+    first_done = 0.0
     deadline = started + args.timeout
     while time.monotonic() < deadline:
         open_now = sum(1 for f in results if not f.done())
+        if not first_done and open_now < len(results) - len(results) // 100:
+            first_done = time.monotonic()  # the first streams (beyond 1 %) are ending: no longer all held
         if open_now > most_open:
             most_open, peak_rss = open_now, rss_mb(worker)
         elif open_now == most_open:
@@ -109,7 +120,12 @@ async def _hold(args: argparse.Namespace, url: str, key: str, worker: int) -> di
             break
         await asyncio.sleep(0.5)
     completed = sum(1 for f in results if f.done() and f.result())
+    # Every stream admitted: the last one's response had begun (its first bytes arrived).
+    admitted = max((s.first_byte_at for s in streams if s.first_byte_at), default=started + opened)
     return {
+        "started_at": started,
+        "admitted_at": admitted,
+        "first_done_at": first_done or time.monotonic(),
         "opened_in_s": opened,
         "most_open": most_open,
         "completed": completed,
@@ -118,11 +134,53 @@ async def _hold(args: argparse.Namespace, url: str, key: str, worker: int) -> di
     }
 
 
-def _probe(url: str, key: str, seconds: float, out: multiprocessing.Queue[tuple[float, float, int]]) -> None:
-    latency = loadgen.paced(
-        url + "/v1/chat/completions", _body("gpt-4o-mini", False), key, rate=20, seconds=seconds
-    )
-    out.put((latency.p50_ms, latency.p99_ms, latency.errors))
+async def _timed(url: str, key: str, seconds: float) -> list[tuple[float, float]]:
+    """Plain chat requests at 20/s on keep-alive connections: (monotonic start, ms or -1 for an error)."""
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    body = _body("gpt-4o-mini", False)
+    request = (
+        f"POST /v1/chat/completions HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+        f"Authorization: Bearer {key}\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+    pool: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = asyncio.Queue()
+    results: list[tuple[float, float]] = []
+
+    async def one() -> None:
+        start = time.monotonic()
+        try:
+            results.append((start, await loadgen._one(host, port, request, pool) * 1000))
+        except Exception:
+            results.append((start, -1.0))
+
+    begin = time.monotonic()
+    tasks = []
+    for i in range(int(20 * seconds)):
+        delay = begin + i / 20 - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one()))
+    await asyncio.gather(*tasks)
+    while not pool.empty():
+        pool.get_nowait()[1].close()
+    return results
+
+
+def _probe(url: str, key: str, seconds: float, out: multiprocessing.Queue[list[tuple[float, float]]]) -> None:
+    import uvloop
+
+    out.put(uvloop.run(_timed(url, key, seconds)))
+
+
+def _summary(results: list[tuple[float, float]], start: float, end: float) -> str:
+    """p50/p99 (ms) and errors of the requests sent in [start, end) (monotonic seconds)."""
+    inside = [ms for at, ms in results if start <= at < end]
+    ok = sorted(ms for ms in inside if ms >= 0)
+    if not ok:
+        return f"none answered ({len(inside)} sent)"
+    p99 = ok[min(len(ok) - 1, int(len(ok) * 0.99))]
+    errors = len(inside) - len(ok)
+    return f"p50 {statistics.median(ok):.1f} ms, p99 {p99:.1f} ms, max {ok[-1]:.1f} ms, errors {errors}"
 
 
 def _descriptors(wanted: int) -> int:
@@ -169,7 +227,7 @@ def main() -> int:
         # The same plain requests straight to the mock, meanwhile: what the upstream (and this
         # shared machine) add by themselves.
         fork = multiprocessing.get_context("fork")
-        queues: list[multiprocessing.Queue[tuple[float, float, int]]] = [fork.Queue(), fork.Queue()]
+        queues: list[multiprocessing.Queue[list[tuple[float, float]]]] = [fork.Queue(), fork.Queue()]
         probes = [
             fork.Process(target=_probe, args=(target.url, key, args.pieces + 8.0, queue))
             for target, queue in zip((server, mock), queues, strict=True)
@@ -180,11 +238,28 @@ def main() -> int:
         import uvloop
 
         held = uvloop.run(_hold(args, server.url, key, worker))
-        (p50, p99, probe_errors), (direct50, direct99, _) = (q.get(timeout=args.timeout) for q in queues)
+        through, direct = (q.get(timeout=args.timeout) for q in queues)
         for probe in probes:
             probe.join()
         cpu = cpu_seconds(server.pids) - cpu_before
         mock_cpu = cpu_seconds(mock.pids) - mock_cpu
+    # The probes' first second warms their connections; then the streams are opened and admitted
+    # (a burst: until the last one's response has begun), then held (every stream open, one event
+    # a second each) until the first ones end.
+    phases = [
+        ("whole run", held["started_at"] + 1, float("inf")),
+        (
+            f"while admitting ({held['admitted_at'] - held['started_at']:.1f} s)",
+            held["started_at"] + 1,
+            held["admitted_at"],
+        ),
+        (
+            f"while all held ({held['first_done_at'] - held['admitted_at']:.1f} s)",
+            held["admitted_at"],
+            held["first_done_at"],
+        ),
+    ]
+    probe_errors = sum(1 for _, ms in through if ms < 0)
     per_stream_kb = (held["rss_at_most_open_mb"] - baseline) * 1024 / max(held["most_open"], 1)
     print(
         f"streams {args.streams}: completed {held['completed']:.0f},"
@@ -192,9 +267,12 @@ def main() -> int:
         f" (all opened in {held['opened_in_s']:.1f} s, last done after {held['seconds']:.1f} s)\n"
         f"worker RSS {baseline:.1f} MB before, {held['rss_at_most_open_mb']:.1f} MB with them open:"
         f" {per_stream_kb:.1f} KB per open stream\n"
-        f"plain chat requests during the run (20/s): p50 {p50:.1f} ms, p99 {p99:.1f} ms,"
-        f" errors {probe_errors}; straight to the mock: p50 {direct50:.1f} ms, p99 {direct99:.1f} ms\n"
-        f"gateway CPU {cpu:.1f} s in all, the mock's {mock_cpu:.1f} s"
+        "plain chat requests at 20/s, through the gateway | straight to the mock:\n"
+        + "".join(
+            f"  {label:<34} {_summary(through, start, end)} | {_summary(direct, start, end)}\n"
+            for label, start, end in phases
+        )
+        + f"gateway CPU {cpu:.1f} s in all, the mock's {mock_cpu:.1f} s"
     )
     return 0 if held["completed"] == args.streams and not probe_errors else 1
 
