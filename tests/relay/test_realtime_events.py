@@ -6,6 +6,8 @@ import orjson
 
 from newapi.billing.realtime_quota import RealtimeUsage
 from newapi.relay.realtime.events import response_done
+from newapi.relay.realtime.partial import PartialResponse
+from newapi.tokens import count_text
 
 
 def done(usage: object) -> str:
@@ -48,3 +50,33 @@ def test_other_frames_are_not_read() -> None:
     assert response_done(text) is None
     assert response_done('{"type":"response.done"') is None  # cut short: not billed from garbage
     assert response_done('{"type":"response.done","response":{"usage":{"input_tokens":"many"}}}') is None
+
+
+def frame(kind: str, **fields: object) -> str:
+    return orjson.dumps({"type": kind, "event_id": "e", **fields}).decode()
+
+
+def test_the_open_response_is_counted_from_its_text_deltas() -> None:
+    partial = PartialResponse("gpt-4o-realtime-preview")
+    assert partial.usage() is None
+    partial.observe(frame("response.created", response={"id": "r"}))
+    partial.observe(frame("response.output_text.delta", delta="Hello there"))
+    partial.observe(frame("response.audio_transcript.delta", delta=" friend"))
+    partial.observe(frame("response.output_audio.delta", delta="AAAA"))  # audio: known only from usage
+    partial.observe(frame("session.updated", session={"instructions": "response.text.delta"}))
+    expected = count_text("Hello there", "gpt-4o-realtime-preview") + count_text(
+        " friend", "gpt-4o-realtime-preview"
+    )
+    assert partial.usage() == RealtimeUsage(
+        output_tokens=expected, total_tokens=expected, text_output=expected
+    )
+    partial.done()  # its response.done billed it: nothing left to count
+    assert partial.usage() is None
+
+
+def test_a_created_response_without_text_bills_nothing() -> None:
+    partial = PartialResponse("gpt-4o-realtime-preview")
+    partial.observe(frame("response.created", response={"id": "r"}))
+    partial.observe(frame("response.text.delta", delta=""))
+    partial.observe('{"type":"response.text.delta","delta":')  # cut short
+    assert partial.usage() is None

@@ -7,7 +7,8 @@ Every completed response is therefore debited (and journaled) the moment it comp
 ledger's ordinary hold -> settle path, idempotent per settlement id (``<session id>``,
 ``<session id>-2``, ...). A user who runs out of quota gets that response settled (a settlement
 may take the balance below zero, as New API's) and the session is ended; the hold left when the
-session closes is released.
+session closes is released, or settled at the local count of a response the session ended in
+(:mod:`.partial`, as New API bills its local usage then).
 
 One log per response, where New API writes one per session with the sum: each log's quota is
 then exactly what was debited for it, and a session cut short by a crash keeps its logs.
@@ -49,6 +50,32 @@ class SessionBilling:
         hold = call.hold
         if usage is None or hold is None or hold.settled:
             return None  # no usage reported, or a free model billed not at all
+        await self._settle(hold, usage, upstream_id)
+        user, token = call.user, call.token
+        assert user is not None and token is not None
+        following = Hold(
+            f"{call.request_id}-{self.responses + 1}", user.id, token.id, token.unlimited_quota, self._amount
+        )
+        try:
+            await self._runtime.ledger.reserve(following, balance_hint=user.quota)
+        except GatewayError as refusal:  # out of quota, or the ledger cannot take more now
+            call.hold = None
+            return refusal
+        call.hold = following
+        return None
+
+    async def cut_short(self, usage: RealtimeUsage) -> None:
+        """Settle the response the session ended in, at its local count (no ``response.done``)."""
+        call = self._call
+        hold = call.hold
+        if hold is None or hold.settled:
+            return
+        call.local_count = True
+        await self._settle(hold, usage, "")
+        call.hold = None
+
+    async def _settle(self, hold: Hold, usage: RealtimeUsage, upstream_id: str) -> None:
+        call = self._call
         user, token, price, book = call.user, call.token, call.price, call.book
         assert user is not None and token is not None and price is not None and book is not None
         charge = realtime_charge(price, call.group_ratio, usage, book, price_owed=self._price_owed)
@@ -80,9 +107,8 @@ class SessionBilling:
             token.unlimited_quota,
         )
         self._since = now
-        ledger = self._runtime.ledger
         try:
-            await ledger.settle(hold, debit)
+            await self._runtime.ledger.settle(hold, debit)
         except Exception:
             log.exception("settling %s failed", hold.request_id)
         self.responses += 1
@@ -94,16 +120,6 @@ class SessionBilling:
         check_quota(self._runtime.notifier, self._runtime.options, user, before, user.quota)
         if not token.unlimited_quota:
             token.remain_quota -= charge.quota
-        following = Hold(
-            f"{call.request_id}-{self.responses + 1}", user.id, token.id, token.unlimited_quota, self._amount
-        )
-        try:
-            await ledger.reserve(following, balance_hint=user.quota)
-        except GatewayError as refusal:  # out of quota, or the ledger cannot take more now
-            call.hold = None
-            return refusal
-        call.hold = following
-        return None
 
     async def close(self) -> None:
         """The session ended: give back the hold no response used."""

@@ -35,6 +35,7 @@ from newapi.relay.formats import UPSTREAM
 from newapi.relay.ids import new_request_id
 from newapi.relay.realtime.billing import SessionBilling
 from newapi.relay.realtime.events import response_done
+from newapi.relay.realtime.partial import PartialResponse
 from newapi.relay.realtime.pump import Ending, Limits, Pump
 from newapi.relay.realtime.target import REALTIME_TYPES, client_beta, target
 from newapi.relay.routable import routable
@@ -99,7 +100,9 @@ class RealtimeEndpoint:
             await _deny(scope, send, error, call.request_id)
             return
         billing = SessionBilling(runtime, call)
+        partial = PartialResponse(call.model)
         upstream: ClientConnection | None = None
+        ending: Ending | None = None
         try:
             beta = client_beta(headers.raw, subprotocols)
             try:
@@ -114,14 +117,16 @@ class RealtimeEndpoint:
             async def on_text(text: str) -> GatewayError | None:
                 done = response_done(text)
                 if done is None:
+                    partial.observe(text)
                     return None
+                partial.done()
                 call.first_byte_at = pump.first_frame_at
                 return await billing.response_done(done.usage, done.response_id)
 
             limits = Limits(
                 MAX_FRAME, float(settings.realtime_idle_seconds), float(settings.realtime_max_session_seconds)
             )
-            pump = Pump(receive, send, upstream, on_text, limits)
+            pump = Pump(receive, send, upstream, on_text, partial.observe, limits)
             ending = await pump.run()
             await _close(send, ending, call)
         finally:
@@ -130,6 +135,14 @@ class RealtimeEndpoint:
                     await upstream.close()
                 except Exception:
                     log.debug("closing the upstream WebSocket of %s failed", call.request_id, exc_info=True)
+            cut = partial.usage()
+            if cut is not None:
+                # The session ended inside a response: its output so far, counted here, is billed.
+                call.client_gone = ending is not None and ending.reason == "client_closed"
+                call.stream_status = "client_gone" if call.client_gone else "cut"
+                if ending is not None and not call.client_gone:
+                    call.stream_error = ending.detail or ending.reason
+                await billing.cut_short(cut)
             await billing.close()
             if limited and billing.responses and call.user is not None:
                 try:

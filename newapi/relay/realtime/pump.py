@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from websockets.asyncio.client import ClientConnection
 
 OnText = Callable[[str], Coroutine[Any, Any, GatewayError | None]]
+OnFrame = Callable[[str], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,12 +44,19 @@ class Ending:
 
 class Pump:
     def __init__(
-        self, receive: Receive, send: Send, upstream: ClientConnection, on_text: OnText, limits: Limits
+        self,
+        receive: Receive,
+        send: Send,
+        upstream: ClientConnection,
+        on_text: OnText,
+        on_frame: OnFrame,
+        limits: Limits,
     ) -> None:
         self._receive = receive
         self._send = send
         self._upstream = upstream
         self._on_text = on_text
+        self._on_frame = on_frame
         self._limits = limits
         self.last = time.monotonic()
         self.first_frame_at = 0.0
@@ -119,6 +127,8 @@ class Pump:
                     if '"response.done"' in message:
                         self._billing = asyncio.create_task(self._on_text(message))
                         refusal = await asyncio.shield(self._billing)
+                    else:
+                        self._on_frame(message)
                     event: dict[str, Any] = {"type": "websocket.send", "text": message}
                 else:
                     event = {"type": "websocket.send", "bytes": message}
