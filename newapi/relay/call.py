@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from newapi.billing.ledger import Hold
 from newapi.billing.names import COMPACT_SUFFIX
 from newapi.billing.pricing import ModelPrice, PriceBook
+from newapi.billing.tiered import TieredHold
 from newapi.cache.channels import Tier
 from newapi.core.endpoints import Endpoint
 from newapi.core.structs import ChannelInfo, TokenInfo, UserInfo
@@ -42,6 +43,8 @@ class Call:
     prompt_estimate: int = 0
     price: ModelPrice | None = None
     book: PriceBook | None = None  # the prices the request was admitted at
+    #: the hold's evaluation when the model is billed by expression (billing_setting)
+    tiered: TieredHold | None = None
     group_ratio: float = 1.0
     tiers: tuple[Tier, ...] = ()
     hold: Hold | None = None

@@ -39,6 +39,7 @@ from newapi.relay import admission
 from newapi.relay.attempt import run_attempt
 from newapi.relay.auto_group import pick_across_groups, route_auto
 from newapi.relay.call import Call
+from newapi.relay.expr_billing import reserve_by_expression
 from newapi.relay.formats import CODECS
 from newapi.relay.ids import new_request_id
 from newapi.relay.outgoing import Planner
@@ -126,7 +127,8 @@ class Relay:
             # the client has its answer has journaled the debit (newapi.billing.journal).
             watch = DisconnectWatch(receive, send, lambda: self._settle_before_end(call))
             send = watch.send
-            await admission.reserve(runtime, call)
+            if not await reserve_by_expression(runtime, call, headers):
+                await admission.reserve(runtime, call)
             await self._attempts(call, headers, send)
         except asyncio.CancelledError:
             status = 499  # nginx's "client closed request"

@@ -11,6 +11,7 @@ from newapi.billing.image_price import image_log_terms
 from newapi.billing.ledger import Debit
 from newapi.billing.pricing import price_book
 from newapi.billing.quota import Charge, compute_charge
+from newapi.billing.tiered import tiered_charge
 from newapi.core.constants import LogType
 from newapi.core.endpoints import Billing
 from newapi.core.usage import Usage
@@ -115,7 +116,11 @@ def build_debit(runtime: Runtime, call: Call) -> tuple[Debit, Charge]:
         usage = final_usage(call)
     if usage.tool_calls or call.billing_model.endswith("search-preview"):
         bill_request_tools(call, usage)
-    charge = compute_charge(price, call.group_ratio, usage, book, n=call.price_factor)
+    if call.tiered is not None:  # billed by expression (billing_setting): the hold kept what it read
+        held = call.hold.amount if call.hold is not None else 0
+        charge = tiered_charge(call.tiered, held, call.group_ratio, usage, book)
+    else:
+        charge = compute_charge(price, call.group_ratio, usage, book, n=call.price_factor)
     content = charge.content
     if call.endpoint.billing is Billing.PER_IMAGE:
         content = f"{content}, {image_log_terms(call.size, call.quality, call.n)}"

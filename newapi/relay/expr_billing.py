@@ -1,0 +1,61 @@
+"""The hold of a request whose model is billed by expression (``billing_setting`` mode
+``tiered_expr``), in place of the ratio path's (New API's ``modelPriceHelperTiered``).
+
+The expression runs on the estimate (the prompt estimate and ``max_tokens``, or 8,192
+completion tokens) with the request's body and headers; what it read and matched is kept on
+the call for the settlement (:func:`newapi.billing.tiered.tiered_charge`). A model in that mode
+whose expression is missing or fails on this request is refused with a 400
+``model_price_error`` before anything is held or sent.
+"""
+
+from __future__ import annotations
+
+from newapi.billing.expr import ExprError
+from newapi.billing.ledger import Hold
+from newapi.billing.pricing import ModelPrice, price_book
+from newapi.billing.tiered import EXPR_PRICE_RATIOS, estimate, expr_table, request_input
+from newapi.core.errors import BadRequest, QuotaExceeded
+from newapi.http.headers import RequestHeaders
+from newapi.relay.call import Call
+from newapi.runtime import Runtime
+
+
+async def reserve_by_expression(runtime: Runtime, call: Call, headers: RequestHeaders) -> bool:
+    """Hold the expression's estimate; False when the model is not billed by expression."""
+    options = runtime.options
+    found = expr_table(options).lookup(call.billing_model)
+    if found is None:
+        return False
+    if isinstance(found, str):
+        raise BadRequest(found, code="model_price_error")
+    user, token = call.user, call.token
+    assert user is not None and token is not None
+    book = price_book(options)
+    call.book = book
+    # Code that reads the ratio price sees every ratio at 0: the expression alone prices this model.
+    call.price = ModelPrice(call.billing_model, None, *EXPR_PRICE_RATIOS)
+    call.group_ratio = group = book.group_ratio(user.group, call.group)
+    call.price_factor = float(call.n)
+    request = request_input(found, call.body, call.endpoint.multipart, headers.raw)
+    try:
+        held = estimate(
+            call.billing_model, found, request, call.prompt_estimate, call.max_tokens, group, book
+        )
+    except ExprError as exc:
+        raise BadRequest(
+            f"the billing expression of model {call.billing_model} failed on this request: {exc}",
+            code="model_price_error",
+        ) from None
+    call.tiered = held
+    if group == 0 and not options.get_bool("quota_setting.enable_free_model_pre_consume", True):
+        return True  # New API: a free group with pre-consume off skips billing entirely
+    amount = held.estimated_quota
+    trust = 10 * book.quota_per_unit  # New API's trust bypass: nothing is held for such a user
+    if user.quota > trust and (token.unlimited_quota or token.remain_quota > trust):
+        amount = 0
+    if amount == 0 and user.quota <= 0:
+        raise QuotaExceeded("insufficient user quota", code="insufficient_user_quota")
+    hold = Hold(call.request_id, user.id, token.id, token.unlimited_quota, amount)
+    await runtime.ledger.reserve(hold, balance_hint=user.quota)
+    call.hold = hold
+    return True
