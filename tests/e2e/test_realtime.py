@@ -404,6 +404,32 @@ def test_a_frame_over_the_bound_closes_the_session(gateway: dict[str, Any]) -> N
     assert asyncio.run(run()) == 1009
 
 
+def test_a_session_ends_when_the_next_response_cannot_be_held(gateway: dict[str, Any]) -> None:
+    admin = gateway["admin"]
+    # Enough for the admission hold (500 x 2.5 = 1250) and one short response, not for a second hold.
+    made = admin.post("/api/token/", json={"name": "short", "remain_quota": 1300}).json()
+    assert made["success"], made
+    key, token_id = "sk-" + made["data"]["key"], made["data"]["id"]
+
+    async def run() -> tuple[Any, list[Any], int | None]:
+        async with client(gateway, key).realtime.connect(model=OPENAI_MODEL) as connection:
+            _, usage = await exchange(connection, "hello")
+            return (usage, *await events_until_closed(connection))
+
+    usage, events, code = asyncio.run(run())
+    assert [e.type for e in events] == ["error"]
+    assert events[0].error.code == "pre_consume_token_quota_failed" and code == 1008
+    spent = expected_quota(usage)
+    assert 1300 - spent < 1250  # the premise: the next hold did not fit
+    deadline = time.monotonic() + 15
+    while True:
+        token = admin.get(f"/api/token/{token_id}").json()["data"]
+        if token["used_quota"] == spent and token["remain_quota"] == 1300 - spent:
+            break
+        assert time.monotonic() < deadline, token
+        time.sleep(0.2)
+
+
 def test_the_token_paid_exactly_what_the_logs_say(gateway: dict[str, Any]) -> None:
     admin = gateway["admin"]
     deadline = time.monotonic() + 15

@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
-import orjson
-
+from newapi.cache.channels import Tier
 from newapi.core.endpoints import Billing, Endpoint
 from newapi.core.errors import (
     BadRequest,
     GatewayError,
+    InternalError,
     NoChannel,
     UpstreamError,
     UpstreamStatusError,
@@ -37,6 +37,7 @@ from newapi.relay.realtime.billing import SessionBilling
 from newapi.relay.realtime.events import response_done
 from newapi.relay.realtime.partial import PartialResponse
 from newapi.relay.realtime.pump import Ending, Limits, Pump
+from newapi.relay.realtime.replies import accept, client_view, close, deny
 from newapi.relay.realtime.target import REALTIME_TYPES, client_beta, target
 from newapi.relay.routable import routable
 from newapi.relay.scrub import scrub_error
@@ -48,7 +49,6 @@ from newapi.upstream.realtime import open_realtime
 if TYPE_CHECKING:
     from websockets.asyncio.client import ClientConnection
 
-    from newapi.cache.channels import Tier
     from newapi.core.structs import ChannelInfo
     from newapi.runtime import Runtime
 
@@ -59,14 +59,6 @@ REALTIME = Endpoint("realtime", "/v1/realtime", billing=Billing.TOKENS, can_stre
 MAX_FRAME = 8 << 20
 _KEY_PREFIX = "openai-insecure-api-key."
 _FORMAT = "openai_realtime"  # New API's RelayFormat, as the consume log names it
-#: close codes a peer may not send (reserved for "none given", "abnormal", "TLS")
-_RESERVED = frozenset({1004, 1005, 1006, 1015})
-
-
-def error_event(error: GatewayError, request_id: str) -> str:
-    """An ``error`` server event carrying ``error`` in OpenAI's shape (New API's ``WssError``)."""
-    inner = orjson.loads(error.body("openai", request_id))["error"]
-    return orjson.dumps({"type": "error", "event_id": f"evt_{request_id}", "error": inner}).decode()
 
 
 class RealtimeEndpoint:
@@ -97,21 +89,29 @@ class RealtimeEndpoint:
         try:
             limited = await self._admit(call, headers, query)
         except GatewayError as error:
-            await _deny(scope, send, error, call.request_id)
+            await deny(scope, send, error, call.request_id)
+            return
+        except Exception:
+            log.exception("realtime admission error")
+            await deny(scope, send, InternalError("internal error"), call.request_id)
             return
         billing = SessionBilling(runtime, call)
         partial = PartialResponse(call.model)
         upstream: ClientConnection | None = None
         ending: Ending | None = None
+        accepted = False
         try:
             beta = client_beta(headers.raw, subprotocols)
             try:
                 upstream = await self._open(call, query, beta)
             except GatewayError as error:
-                await _accept(send, subprotocols, call.request_id)
-                await _close(send, Ending("upstream_error", 1011, error.message, _client_view(error)), call)
+                ending = Ending("upstream_error", 1011, error.message, client_view(error))
+                await accept(send, subprotocols, call.request_id)
+                accepted = True
+                await close(send, ending, call)
                 return
-            await _accept(send, subprotocols, call.request_id)
+            await accept(send, subprotocols, call.request_id)
+            accepted = True
             pump: Pump
 
             async def on_text(text: str) -> GatewayError | None:
@@ -128,7 +128,14 @@ class RealtimeEndpoint:
             )
             pump = Pump(receive, send, upstream, on_text, partial.observe, limits)
             ending = await pump.run()
-            await _close(send, ending, call)
+            await close(send, ending, call)
+        except Exception:
+            log.exception("realtime session %s failed", call.request_id)
+            ending = Ending("internal", 1011, "internal error", InternalError("internal error"))
+            if accepted:
+                await close(send, ending, call)
+            else:
+                await deny(scope, send, InternalError("internal error"), call.request_id)
         finally:
             if upstream is not None:
                 try:
@@ -239,8 +246,6 @@ class RealtimeEndpoint:
 
 def _realtime(tiers: tuple[Tier, ...]) -> tuple[Tier, ...]:
     """The tiers' OpenAI and Azure channels (the types with a Realtime API), weights kept."""
-    from newapi.cache.channels import Tier
-
     out: list[Tier] = []
     for tier in tiers:
         weights = [b - a for a, b in zip((0, *tier.cumulative), tier.cumulative, strict=False)]
@@ -260,52 +265,3 @@ def _explain(error: UpstreamError) -> None:
             error.message = message
             error.args = (message,)
         error.upstream_code = code or error.upstream_code
-
-
-def _client_view(error: GatewayError) -> GatewayError:
-    if isinstance(error, UpstreamStatusError):
-        code = error.upstream_code or "upstream_error"
-        return BadRequest(error.message, code=code, status=error.status, error_type="upstream_error")
-    return error
-
-
-async def _deny(scope: Scope, send: Send, error: GatewayError, request_id: str) -> None:
-    """Refuse the upgrade with an HTTP answer (or, without the ASGI extension, a 403)."""
-    if "websocket.http.response" not in (scope.get("extensions") or {}):
-        await send({"type": "websocket.close", "code": 1008})
-        return
-    body = error.body("openai", request_id)
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()),
-        (b"x-oneapi-request-id", request_id.encode()),
-    ]
-    await send({"type": "websocket.http.response.start", "status": error.status, "headers": headers})
-    await send({"type": "websocket.http.response.body", "body": body})
-
-
-async def _accept(send: Send, subprotocols: list[str], request_id: str) -> None:
-    message: dict[str, Any] = {
-        "type": "websocket.accept",
-        "headers": [(b"x-oneapi-request-id", request_id.encode())],
-    }
-    if "realtime" in subprotocols:
-        message["subprotocol"] = "realtime"
-    await send(message)
-
-
-async def _close(send: Send, ending: Ending, call: Call) -> None:
-    """Close the client's side as ``ending`` says (after an ``error`` event when there is one)."""
-    if ending.code == 0:
-        return  # the client is gone
-    error = ending.error
-    if error is None and ending.reason in ("idle", "session_limit", "upstream_error"):
-        error = GatewayError(ending.detail, code=f"realtime_{ending.reason}")
-    code = ending.code if ending.code not in _RESERVED and 1000 <= ending.code < 5000 else 1011
-    try:
-        if error is not None:
-            await send({"type": "websocket.send", "text": error_event(error, call.request_id)})
-        reason = ending.detail.encode()[:120].decode(errors="ignore")  # a close reason fits 123 bytes
-        await send({"type": "websocket.close", "code": code, "reason": reason})
-    except Exception:
-        log.debug("the client of %s left before its close", call.request_id, exc_info=True)
