@@ -1,11 +1,11 @@
 """The hold of a request whose model is billed by expression (``billing_setting`` mode
 ``tiered_expr``), in place of the ratio path's (New API's ``modelPriceHelperTiered``).
 
-The expression runs on the estimate (the prompt estimate and ``max_tokens``, or 8,192
-completion tokens) with the request's body and headers; what it read and matched is kept on
-the call for the settlement (:func:`newapi.billing.tiered.tiered_charge`). A model in that mode
-whose expression is missing or fails on this request is refused with a 400
-``model_price_error`` before anything is held or sent.
+The expression runs on the estimate (the prompt tokens counted as for the ratio path, and
+``max_tokens`` or 8,192 completion tokens) with the request's body and headers; what it read
+and matched is kept on the call for the settlement (:func:`newapi.billing.tiered.tiered_charge`).
+A model in that mode whose expression is missing or fails on this request is refused with a
+400 ``model_price_error`` before anything is held or sent.
 """
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ from newapi.billing.pricing import ModelPrice, price_book
 from newapi.billing.tiered import EXPR_PRICE_RATIOS, estimate, expr_table, request_input
 from newapi.core.errors import BadRequest, QuotaExceeded
 from newapi.http.headers import RequestHeaders
+from newapi.relay.admission import trusted
 from newapi.relay.call import Call
+from newapi.relay.prompt_estimate import estimate_prompt
 from newapi.runtime import Runtime
 
 
@@ -37,6 +39,9 @@ async def reserve_by_expression(runtime: Runtime, call: Call, headers: RequestHe
     call.group_ratio = group = book.group_ratio(user.group, call.group)
     call.price_factor = float(call.n)
     request = request_input(found, call.body, call.endpoint.multipart, headers.raw)
+    trust = trusted(user, token, book)
+    if not trust and runtime.settings.count_token:
+        call.prompt_estimate = await estimate_prompt(call)
     try:
         held = estimate(
             call.billing_model, found, request, call.prompt_estimate, call.max_tokens, group, book
@@ -49,10 +54,7 @@ async def reserve_by_expression(runtime: Runtime, call: Call, headers: RequestHe
     call.tiered = held
     if group == 0 and not options.get_bool("quota_setting.enable_free_model_pre_consume", True):
         return True  # New API: a free group with pre-consume off skips billing entirely
-    amount = held.estimated_quota
-    trust = 10 * book.quota_per_unit  # New API's trust bypass: nothing is held for such a user
-    if user.quota > trust and (token.unlimited_quota or token.remain_quota > trust):
-        amount = 0
+    amount = 0 if trust else held.estimated_quota  # New API's trust bypass: nothing is held
     if amount == 0 and user.quota <= 0:
         raise QuotaExceeded("insufficient user quota", code="insufficient_user_quota")
     hold = Hold(call.request_id, user.id, token.id, token.unlimited_quota, amount)
