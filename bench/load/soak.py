@@ -7,7 +7,8 @@ client sends chat completions and 20-piece streams, alternating every ``--sample
 ``--rate`` requests/s for ``--minutes``. After each slice the VmRSS of the supervisor and of every
 worker is read. Printed: each process's RSS at the start and the end, and its slope in MB per minute
 by least squares over the samples after the first ``--warmup`` minutes (caches, pools and the
-allocator's arenas fill first); the target is no growth. Not part of ``make test``.
+allocator's arenas fill first) and over the second half of the run; the target is no growth.
+Not part of ``make test``.
 """
 
 from __future__ import annotations
@@ -77,12 +78,16 @@ def main() -> int:
         f" p50 {statistics.median(p50s):.2f} ms,"
         f" CPU {cpu / max(sent, 1) * 1e6:.0f} µs/request"
     )
-    print(f"process      RSS start MB  RSS end MB  slope MB/min (after the first {args.warmup:.0f} min)")
+    half = elapsed / 2
+    print(
+        f"process      RSS start MB  RSS end MB  slope MB/min after {args.warmup:.0f} min  in the second half"
+    )
     for name, pid in zip(names, series, strict=True):
         samples = series[pid]
         steady = [s for s in samples if s[0] >= args.warmup * 60] or samples
         slope = slope_mb_per_minute(steady)
-        print(f"{name:12s} {samples[0][1]:12.1f} {samples[-1][1]:11.1f} {slope:+13.3f}")
+        late = slope_mb_per_minute([s for s in samples if s[0] >= half])
+        print(f"{name:12s} {samples[0][1]:12.1f} {samples[-1][1]:11.1f} {slope:+19.3f} {late:+19.3f}")
     return 0 if errors == 0 else 1
 
 
