@@ -55,7 +55,11 @@ async def update_balance(request: Request, caller: Caller) -> Response:
         raise ApiError(str(exc)) from None
     await runtime.invalidate("channels")
     amount = answer.balance
-    body: dict[str, object] = {"success": True, "message": "", "balance": amount, "data": amount}
+    body: dict[str, object] = {"success": True, "message": ""}
+    if answer.raw_response is not None:
+        body["raw_response"] = answer.raw_response
+    else:
+        body.update(balance=amount, data=amount)
     if answer.plan_usage is not None:
         body["plan_usage"] = answer.plan_usage
     return JSONResponse(body)

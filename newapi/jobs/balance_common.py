@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from newapi.core.constants import DEFAULT_BASE_URLS
+from newapi.core.structs import ChannelInfo
 from newapi.jobs.upstream_info import UpstreamInfoError
 
 if TYPE_CHECKING:
@@ -20,6 +21,8 @@ class BalanceAnswer:
     #: USD (Moonshot's CNY converted at the ``Price`` option), None for coding plans
     balance: float | None
     plan_usage: dict[str, Any] | None = None
+    #: Advanced Custom's answer when it is not a credit summary: shown as it is, nothing stored
+    raw_response: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +33,8 @@ class Asked:
     base: str
     key: str
     cny_per_usd: float
+    #: the channel itself, for the types whose query is configured on it (Advanced Custom)
+    channel: ChannelInfo | None = None
 
 
 Query = Callable[["httpx.AsyncClient", Asked], Awaitable[BalanceAnswer]]

@@ -14,8 +14,9 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
+from newapi.adaptors.openai.compat import ADVANCED_CUSTOM, NEW_API_UPSTREAM
 from newapi.core.constants import DEFAULT_BASE_URLS, ChannelType
-from newapi.jobs import plan_usage
+from newapi.jobs import balance_gateways, plan_usage
 from newapi.jobs.balance_common import Asked, BalanceAnswer, Query, bearer, number, object_at, resolve_url
 from newapi.jobs.upstream_info import UpstreamInfoError, client, get_json
 
@@ -124,6 +125,8 @@ def _query_table() -> dict[int, Query]:
         ChannelType.ZHIPU: plan_usage.zhipu,
         ChannelType.ZHIPU_V4: plan_usage.zhipu,
         ChannelType.MINIMAX: plan_usage.minimax,
+        ADVANCED_CUSTOM: balance_gateways.advanced_custom,
+        NEW_API_UPSTREAM: balance_gateways.new_api,
     }
 
 

@@ -40,8 +40,11 @@ async def update_balance(runtime: Runtime, channel_id: int) -> BalanceAnswer:
         raise UpstreamInfoError("channel not found")
     if channel.multi_key:
         raise UpstreamInfoError("multi-key channels do not support balance queries")
-    asked = Asked(channel.type, channel.base_url, first_key(channel), runtime.options.get_float("Price", 7.3))
+    price = runtime.options.get_float("Price", 7.3)
+    asked = Asked(channel.type, channel.base_url, first_key(channel), price, channel)
     answer = await ask(asked, channel.proxy)
+    if answer.raw_response is not None:
+        return answer  # not a balance: shown to the admin, nothing stored (as New API)
     async with runtime.sessions() as db, db.begin():
         row = await db.get(Channel, channel_id)
         if row is None:
@@ -82,7 +85,9 @@ async def update_all(runtime: Runtime) -> dict[int, float | str]:
             except UpstreamInfoError as exc:
                 results[channel_id] = str(exc)
                 return
-            assert answer.balance is not None
+            if answer.balance is None:
+                results[channel_id] = "the provider's answer is not a balance"
+                return
             results[channel_id] = answer.balance
             channel = runtime.channels.by_id.get(channel_id)
             if answer.balance <= 0 and channel and channel.auto_ban and channel.type not in PLAN_TYPES:

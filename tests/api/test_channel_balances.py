@@ -170,3 +170,60 @@ def test_official_hosts_are_asked_unless_the_base_url_points_elsewhere() -> None
     assert url(10, "", official, ("aiproxy.io",)) == official
     assert url(10, "https://reseller.example/", official, ("aiproxy.io",)) == "https://reseller.example/p"
     assert url(10, "https://evilaiproxy.io", official, ("aiproxy.io",)) == "https://evilaiproxy.io/p"
+
+
+async def _advanced(gateway: Gateway, base: str, upstream_path: str) -> int:
+    assert gateway.runtime is not None
+    channel_id = await add_channel(gateway, base, channel_type=58, key="adv-key")
+    route = {
+        "incoming_path": "/v1/dashboard/billing/credit_grants",
+        "upstream_path": upstream_path,
+        "converter": "none",
+        "auth": {"type": "query", "name": "token", "value": "prefix-{api_key}"},
+    }
+    settings = orjson.dumps({"advanced_custom": {"advanced_routes": [route]}}).decode()
+    async with gateway.runtime.sessions() as db, db.begin():
+        await db.execute(update(Channel).where(Channel.id == channel_id).values(settings=settings))
+    await gateway.runtime.invalidate("channels")
+    return channel_id
+
+
+async def test_advanced_custom_asks_its_configured_route(
+    roles: Roles, gateway: Gateway, mock: MockUpstreamThread
+) -> None:
+    channel_id = await _advanced(gateway, mock.url, "/provider/balance?existing=1")
+    answer = (await roles.admin.get(f"/api/channel/update_balance/{channel_id}")).json()
+    assert answer["success"] and answer["balance"] == pytest.approx(mb.ADVANCED_AVAILABLE), answer
+    record = mock.requests()[-1]
+    assert record.path == "/provider/balance" and "token=prefix-adv-key" in record.query
+    row = await _row(gateway, channel_id)
+    assert row.balance == pytest.approx(mb.ADVANCED_AVAILABLE) and row.balance_updated_time
+    # Not a credit summary: the answer is shown as it is and nothing is stored.
+    raw_id = await _advanced(gateway, mock.url, "/provider/raw-balance")
+    raw = (await roles.admin.get(f"/api/channel/update_balance/{raw_id}")).json()
+    assert raw["success"] and "balance" not in raw
+    assert orjson.loads(raw["raw_response"]) == {"remaining_credits": 12, "plan": "pro"}
+    assert not (await _row(gateway, raw_id)).balance_updated_time
+    # No balance route configured: New API's message.
+    bare = await add_channel(gateway, mock.url, channel_type=58, key="adv-key")
+    missing = (await roles.admin.get(f"/api/channel/update_balance/{bare}")).json()
+    assert missing["success"] is False and "does not configure" in missing["message"]
+
+
+async def test_new_api_upstream_reports_its_token_quota_in_usd(
+    roles: Roles, gateway: Gateway, mock: MockUpstreamThread
+) -> None:
+    channel_id = await add_channel(gateway, mock.url, channel_type=60, key="sk-upstream")
+    answer = (await roles.admin.get(f"/api/channel/update_balance/{channel_id}")).json()
+    expected = mb.NEWAPI_REMAINING / mb.NEWAPI_QUOTA_PER_UNIT
+    assert answer["success"] and answer["balance"] == pytest.approx(expected), answer
+    assert [r.path for r in mock.requests()[-2:]] == ["/api/usage/token/", "/api/status"]
+    row = await _row(gateway, channel_id)
+    assert row.balance == pytest.approx(expected) and row.balance_updated_time
+    expired = await add_channel(gateway, mock.url, channel_type=60, key="expired-token")
+    refused = (await roles.admin.get(f"/api/channel/update_balance/{expired}")).json()
+    assert refused == {"success": False, "message": "New API token is expired"}
+    unlimited = await add_channel(gateway, mock.url, channel_type=60, key="unlimited-token")
+    kept = (await roles.admin.get(f"/api/channel/update_balance/{unlimited}")).json()
+    assert kept["success"] and kept["balance"] == 0
+    assert (await _row(gateway, unlimited)).balance_updated_time

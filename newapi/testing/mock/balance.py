@@ -172,6 +172,46 @@ def minimax_remains(ctx: Ctx) -> Reply:
     return _json({"model_remains": [general], "base_resp": {"status_code": 0, "status_msg": "success"}})
 
 
+ADVANCED_AVAILABLE = 61.25
+#: New API upstream: the token's remaining quota and the upstream's quota per US dollar
+NEWAPI_REMAINING, NEWAPI_QUOTA_PER_UNIT = 2_500_000, 500_000
+
+
+def advanced_balance(ctx: Ctx) -> Reply:
+    """An Advanced Custom provider's balance route (what the operator's route points at): a
+    credit summary, or at ``/provider/raw-balance`` an answer of its own shape."""
+    query = dict(p.partition("=")[::2] for p in ctx.req.query.split("&") if p)
+    if not (query.get("token") or _credential(ctx)):
+        return _unauthorized()
+    if ctx.req.path.endswith("/raw-balance"):
+        return _json({"remaining_credits": 12, "plan": "pro"})
+    return _json({"object": "credit_summary", "total_granted": 100.0, "total_available": ADVANCED_AVAILABLE})
+
+
+def newapi_token_usage(ctx: Ctx) -> Reply:
+    """New API's ``GET /api/usage/token/`` for the presented key."""
+    key = _credential(ctx)
+    if not key or key.startswith("bad"):
+        return _json({"success": False, "message": "invalid token"}, 401)
+    data = {
+        "object": "token_usage",
+        "name": "upstream",
+        "total_granted": NEWAPI_REMAINING + 500_000,
+        "total_used": 500_000,
+        "total_available": NEWAPI_REMAINING,
+        "unlimited_quota": key.startswith("unlimited"),
+        "model_limits": {},
+        "model_limits_enabled": False,
+        "expires_at": int(time.time()) - 60 if key.startswith("expired") else 0,
+    }
+    return _json({"code": True, "message": "ok", "data": data})
+
+
+def newapi_status(ctx: Ctx) -> Reply:
+    data = {"quota_per_unit": NEWAPI_QUOTA_PER_UNIT, "quota_display_type": "USD", "usd_exchange_rate": 7.3}
+    return _json({"success": True, "message": "", "data": data})
+
+
 ROUTES = {
     "/v1/dashboard/billing/subscription": subscription,
     "/v1/dashboard/billing/usage": usage,
@@ -183,4 +223,8 @@ ROUTES = {
     "/v1/users/me/balance": moonshot_balance,
     "/api/monitor/usage/quota/limit": zhipu_quota_limit,
     "/v1/api/openplatform/coding_plan/remains": minimax_remains,
+    "/provider/balance": advanced_balance,
+    "/provider/raw-balance": advanced_balance,
+    "/api/usage/token/": newapi_token_usage,
+    "/api/status": newapi_status,
 }
