@@ -272,3 +272,26 @@ def test_values_follow_expr_lang() -> None:
         == 2
     )
     assert math.isinf(value("p / 0", p=1)[0])
+
+
+@pytest.mark.parametrize(
+    ("cond", "printed"),
+    [
+        ('param("a")==1&&header("b")=="c"', 'param("a") == 1 && header("b") == "c"'),
+        (
+            '(param("a") == 1 || param("b") == 2) && hour("UTC") < 6',
+            '(param("a") == 1 || param("b") == 2) && hour("UTC") < 6',
+        ),
+        ('hour("UTC") >= 21 || hour("UTC") < 6', 'hour("UTC") >= 21 || hour("UTC") < 6'),
+        ('!(param("x") == true)', '!(param("x") == true)'),
+        ('not (param("x") in ["a", "b"])', 'not (param("x") in ["a", "b"])'),
+        ('param("x") not in ["a"]', 'not (param("x") in ["a"])'),
+        ('param("n") - (1 - 2) > 0.50', 'param("n") - (1 - 2) > 0.5'),
+        ('param("o").k == 2.0', 'param("o").k == 2'),
+        ('(param("n") ?? 1) * 2 > 1e21', '(param("n") ?? 1) * 2 > 1e+21'),
+        ("header('X-Tier') == 'a\"b'", 'header("X-Tier") == "a\\"b"'),
+    ],
+)
+def test_rule_conditions_print_as_expr_lang_does(cond: str, printed: str) -> None:
+    program = compile_expr(f'tier("t", p) * ({cond} ? 2 : 1)')
+    assert [rule.cond for rule in program.rules] == [printed]

@@ -24,6 +24,7 @@ from newapi.billing.expr.errors import ExprError
 from newapi.billing.expr.syntax import (
     BINARY,
     MAX_CHARS,
+    UNARY,
     Array,
     Binary,
     Call,
@@ -220,16 +221,40 @@ def _check_fixed(root: Node) -> None:
             raise ExprError("with fixed(), every tier() must be a whole leaf of the pricing tree")
 
 
-def _number_text(value: float | int) -> str:
-    if isinstance(value, int):
-        return str(value)
+def _go_float(value: float) -> str:
+    # Go's %v of a float64: shortest repr, exponent form from 1e21 (and below 1e-4) as 'e+21'
     if value == int(value) and abs(value) < 1e21:
         return str(int(value))
-    return repr(value)
+    text = repr(value)
+    if "e" in text:
+        mantissa, _, exponent = text.partition("e")
+        sign = "-" if exponent.startswith("-") else "+"
+        text = f"{mantissa}e{sign}{exponent.lstrip('+-').zfill(2)}"
+    return text
 
 
-def canonical(node: Node, parent_prec: int = 0) -> str:
-    """expr-lang's ``Node.String()`` for the shapes a condition has (the log's ``cond``)."""
+_BOOLEAN = frozenset({"and", "or", "&&", "||"})
+
+
+def _wrap_operand(parent: Binary, child: Node, left: bool) -> bool:
+    """expr-lang's rule for parenthesising an operand when it prints a binary node."""
+    if isinstance(child, Cond):
+        return True
+    prec, right_assoc = BINARY[parent.op]
+    if isinstance(child, Unary):
+        return left and UNARY[child.op] < prec
+    if not isinstance(child, Binary):
+        return False
+    child_prec = BINARY[child.op][0]
+    if child_prec < prec or (child.op in _BOOLEAN and child.op != parent.op):
+        return True
+    if child_prec == prec and right_assoc == left:
+        return True
+    return left and child.op == "??"
+
+
+def canonical(node: Node) -> str:
+    """expr-lang's ``Node.String()`` (the request rule's ``cond`` in the log)."""
     if isinstance(node, Lit):
         value = node.value
         if value is None:
@@ -238,31 +263,43 @@ def canonical(node: Node, parent_prec: int = 0) -> str:
             return "true" if value else "false"
         if isinstance(value, str):
             return json.dumps(value, ensure_ascii=False)
-        return _number_text(value)  # type: ignore[arg-type]
+        if isinstance(value, float):
+            return _go_float(value)
+        return str(value)
     if isinstance(node, Name):
         return node.name
     if isinstance(node, Call):
         return f"{node.name}({', '.join(canonical(a) for a in node.args)})"
     if isinstance(node, Member):
+        obj = canonical(node.obj)
+        if isinstance(node.obj, Binary):
+            obj = f"({obj})"
         key = node.key
-        if isinstance(key, Lit) and isinstance(key.value, str) and key.value.isidentifier():
-            return f"{canonical(node.obj, 1000)}{'?.' if node.optional else '.'}{key.value}"
-        return f"{canonical(node.obj, 1000)}[{canonical(key)}]"
+        named = isinstance(key, Lit) and isinstance(key.value, str) and key.value.isidentifier()
+        if node.optional:
+            return f"{obj}?.{key.value}" if named else f"{obj}?.[{canonical(key)}]"  # type: ignore[attr-defined]
+        return f"{obj}.{key.value}" if named else f"{obj}[{canonical(key)}]"  # type: ignore[attr-defined]
     if isinstance(node, Array):
         return f"[{', '.join(canonical(i) for i in node.items)}]"
     if isinstance(node, Unary):
-        space = " " if node.op == "not" else ""
-        text = f"{node.op}{space}{canonical(node.operand, 90)}"
-        return f"({text})" if parent_prec > 90 else text
+        op = "not " if node.op == "not" else node.op
+        inner = node.operand
+        wrap = isinstance(inner, Cond) or (isinstance(inner, Binary) and BINARY[inner.op][0] < UNARY[node.op])
+        return f"{op}({canonical(inner)})" if wrap else f"{op}{canonical(inner)}"
     if isinstance(node, Binary):
-        prec, right_assoc = BINARY[node.op]
-        left = canonical(node.left, prec + (1 if right_assoc else 0))
-        right = canonical(node.right, prec + (0 if right_assoc else 1))
-        text = f"{left} {node.op} {right}"
-        return f"({text})" if prec < parent_prec else text
+        left, right = canonical(node.left), canonical(node.right)
+        if _wrap_operand(node, node.left, True):
+            left = f"({left})"
+        if _wrap_operand(node, node.right, False):
+            right = f"({right})"
+        return f"{left} {node.op} {right}"
     assert isinstance(node, Cond)
-    text = f"{canonical(node.test, 1)} ? {canonical(node.yes)} : {canonical(node.no)}"
-    return f"({text})" if parent_prec > 0 else text
+    parts = [canonical(n) for n in (node.test, node.yes, node.no)]
+    test, yes, no = (
+        f"({text})" if isinstance(n, Cond) else text
+        for n, text in zip((node.test, node.yes, node.no), parts, strict=True)
+    )
+    return f"{test} ? {yes} : {no}"
 
 
 def _find_rules(root: Node) -> tuple[Rule, ...]:

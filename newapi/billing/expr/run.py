@@ -128,8 +128,8 @@ class _Run:
             return not values.equal(left, right)
         if op in ("<", "<=", ">", ">="):
             return values.compare(op, left, right)
-        if op in ("in", "not in"):
-            return self.contained(left, right) == (op == "in")
+        if op == "in":
+            return self.contained(left, right)
         if op in ("contains", "startsWith", "endsWith"):
             if not (isinstance(left, str) and isinstance(right, str)):
                 raise ExprError(f"invalid operation: {values.type_name(left)} {op} {values.type_name(right)}")

@@ -259,6 +259,8 @@ class _Parser:
             right = self.expression(prec if right_assoc else prec + 1)
             if op == "has":
                 left = self.made(Call("has", [left, right]))
+            elif op == "not in":  # expr-lang reads it as not (a in b)
+                left = self.made(Unary("not", self.made(Binary("in", left, right))))
             else:
                 left = self.made(Binary(op, left, right))
         if min_prec == 0 and self.peek()[:2] == ("op", "?"):
