@@ -36,6 +36,9 @@ DEFAULT_PRE_CONSUME_COMPLETION = 8192
 #: A stand-in price for code that expects one: every ratio 0, no per-call price.
 EXPR_PRICE_RATIOS = (0.0,) * 7
 
+_SECRET_HEADERS = frozenset(
+    {"authorization", "proxy-authorization", "x-api-key", "x-goog-api-key", "mj-api-secret", "cookie"}
+)
 _SMOKE_TOKENS = (0.0, 1000.0, 100000.0, 1000000.0)
 _SMOKE_REQUESTS = (
     Request(),
@@ -152,9 +155,11 @@ def request_input(program: Program, body: bytes, multipart: bool, raw_headers: A
     headers: dict[str, str] = {}
     if program.uses_header:
         for name, value in raw_headers or ():
+            key = name.decode("latin-1").strip().lower()
             text = value.decode("latin-1").strip()
-            if text:
-                headers[name.decode("latin-1").strip().lower()] = text
+            # Credentials stay out of reach: a rule's matched flag in the log could spell them out.
+            if text and key not in _SECRET_HEADERS:
+                headers[key] = text
     return Request(body=decoded, headers=headers)
 
 

@@ -18,6 +18,7 @@ from newapi.billing.tiered import (
     estimate,
     expr_table,
     quota_round,
+    request_input,
     tiered_charge,
     token_params,
     validate_option,
@@ -187,3 +188,19 @@ def test_the_table_is_compiled_once_per_options_version() -> None:
     assert "invalid" in str(table.lookup("b")) and table.lookup("c") is None and table.lookup("x") is None
     options.set(MODE_KEY, '{"a": "ratio"}')
     assert expr_table(options) is not table and expr_table(options).lookup("a") is None
+
+
+def test_request_input_reads_only_what_the_expression_uses() -> None:
+    raw = [
+        (b"Authorization", b"Bearer sk-secret"),
+        (b"X-Tier", b" gold "),
+        (b"Cookie", b"s=1"),
+        (b"X-Empty", b""),
+    ]
+    reads_headers = compile_expr('tier("a", p) * (header("x-tier") == "gold" ? 2 : 1)')
+    request = request_input(reads_headers, b'{"a": 1}', False, raw)
+    assert request.headers == {"x-tier": "gold"} and request.body is None  # credentials never reach it
+    reads_body = compile_expr('tier("a", p) * (param("a") == 1 ? 2 : 1)')
+    assert request_input(reads_body, b'{"a": 1}', False, raw).body == {"a": 1}
+    assert request_input(reads_body, b"not json", False, raw).body is None
+    assert request_input(reads_body, b'{"a": 1}', True, raw).body is None  # multipart: no JSON body
