@@ -34,7 +34,9 @@ SLOW_MODEL = "gpt-4o-mini-realtime-preview-latency-300ms"
 AZURE_MODEL = "gpt-4o-realtime-azure"
 DROP_MODEL = "gpt-4o-realtime-preview-drop-after-2"
 REFUSED_MODEL = "gpt-4o-realtime-refused"
+CLOSING_MODEL = "gpt-4o-realtime-preview-close-after-1"
 IDLE_SECONDS = 2
+SESSION_SECONDS = 6
 RATIOS = {"model": 2.5, "completion": 4.0, "audio": 8.0, "audio_completion": 2.0}
 
 
@@ -69,6 +71,7 @@ def gateway(
     env = {
         "SQLITE_PATH": str(directory / "one-api.db"),
         "NEWAPI_REALTIME_IDLE_SECONDS": str(IDLE_SECONDS),
+        "NEWAPI_REALTIME_MAX_SESSION_SECONDS": str(SESSION_SECONDS),
         **ledger_env,
     }
     log = directory / "server.log"
@@ -89,7 +92,7 @@ def gateway(
                 "key": UPSTREAM_KEY,
                 "name": "openai",
                 "base_url": upstream.url,
-                "models": f"{OPENAI_MODEL},{SLOW_MODEL},{DROP_MODEL}",
+                "models": f"{OPENAI_MODEL},{SLOW_MODEL},{DROP_MODEL},{CLOSING_MODEL}",
             },
             {
                 "type": 1,
@@ -110,7 +113,7 @@ def gateway(
         for channel in channels:
             created = admin.post("/api/channel/", json={"mode": "single", "channel": channel}).json()
             assert created["success"], created
-        models = (OPENAI_MODEL, SLOW_MODEL, AZURE_MODEL, DROP_MODEL, REFUSED_MODEL)
+        models = (OPENAI_MODEL, SLOW_MODEL, AZURE_MODEL, DROP_MODEL, REFUSED_MODEL, CLOSING_MODEL)
         for option, ratio in (
             ("ModelRatio", RATIOS["model"]),
             ("CompletionRatio", RATIOS["completion"]),
@@ -360,6 +363,41 @@ def test_an_upstream_dying_mid_response_is_an_error_event_and_a_close(
     assert log["completion_tokens"] >= 2 and log["quota"] > 0
     other = json.loads(log["other"])
     assert other["stream_status"]["status"] == "error" and other["admin_info"]["local_count_tokens"]
+
+
+def test_an_upstream_closing_normally_closes_the_client_with_its_code(gateway: dict[str, Any]) -> None:
+    async def run() -> tuple[list[Any], int | None, str | None]:
+        async with client(gateway).realtime.connect(model=CLOSING_MODEL) as connection:
+            await exchange(connection, "one question")
+            events, _ = await events_until_closed(connection)
+            ws = connection._connection  # the SDK's websockets connection: how it was closed
+            return events, ws.close_code, ws.close_reason
+
+    events, code, reason = asyncio.run(run())
+    assert events == [] and code == 1000 and reason == "session over"
+    assert len(consume_logs(gateway["admin"], CLOSING_MODEL, 1)) == 1
+
+
+def test_a_session_is_closed_at_its_time_bound(gateway: dict[str, Any]) -> None:
+    async def run() -> tuple[list[Any], int | None]:
+        async with client(gateway).realtime.connect(model=OPENAI_MODEL) as connection:
+
+            async def keep_busy() -> None:
+                while True:  # never idle: a session.update each second
+                    await asyncio.sleep(0.5)
+                    await connection.session.update(session={"type": "realtime", "instructions": "hi"})
+
+            busy = asyncio.create_task(keep_busy())
+            try:
+                return await events_until_closed(connection)
+            finally:
+                busy.cancel()
+
+    started = time.monotonic()
+    events, code = asyncio.run(run())
+    assert SESSION_SECONDS <= time.monotonic() - started < SESSION_SECONDS + 3
+    assert events[-1].type == "error" and events[-1].error.code == "realtime_session_limit"
+    assert code == 1008
 
 
 def test_an_upstream_refusing_the_channels_key_is_an_error_event(gateway: dict[str, Any]) -> None:

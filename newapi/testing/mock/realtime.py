@@ -11,7 +11,8 @@ Events: ``session.created`` on connect; ``session.update`` -> ``session.updated`
 ``response.create`` -> ``response.created``, the output item and part, ``chunks`` deltas (text,
 or audio with its transcript when the session or the response asks for audio),
 the done events and ``response.done`` with usage. A ``-latency-Nms`` model name spaces the deltas;
-``-drop-after-N`` drops the connection (no close frame) after the N-th delta of a response.
+``-drop-after-N`` drops the connection (no close frame) after the N-th delta of a response;
+``-close-after-N`` closes it normally (1000) after the N-th ``response.done``.
 
 Usage (a contract the tests compute with): input text tokens = ``usage.unit`` of each text in
 the conversation (user items and earlier answers) plus the instructions; input audio tokens =
@@ -42,6 +43,7 @@ AUDIO_BYTES_PER_TOKEN = 480
 AUDIO_TOKENS_PER_CHUNK = 10
 _LATENCY = re.compile(r"-latency-(\d+)ms")
 _DROP = re.compile(r"-drop-after-(\d+)")
+_CLOSE = re.compile(r"-close-after-(\d+)")
 
 
 def _refuse(conn: ServerConnection, status: int, message: str, code: str) -> Response:
@@ -73,6 +75,9 @@ class _Session:
         self.latency = int(match.group(1)) / 1000 if match else mock.latency
         drop = _DROP.search(model)
         self.drop_after = int(drop.group(1)) if drop else -1
+        close = _CLOSE.search(model)
+        self.close_after = int(close.group(1)) if close else -1
+        self.done = 0
 
     async def emit(self, kind: str, **fields: Any) -> None:
         self.mock.sent += 1
@@ -205,6 +210,9 @@ class _Session:
         }
         await self.emit("response.done", response=response)
         mock.usages.append(report)
+        self.done += 1
+        if self.done == self.close_after:
+            await self.conn.close(1000, "session over")
 
 
 class RealtimeMock:
