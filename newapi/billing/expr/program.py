@@ -20,6 +20,7 @@ import json
 import math
 from dataclasses import dataclass
 
+from newapi.billing.expr.closures import Fn, build
 from newapi.billing.expr.errors import ExprError
 from newapi.billing.expr.syntax import (
     BINARY,
@@ -76,6 +77,8 @@ class Program:
     used_vars: frozenset[str]
     uses_param: bool
     uses_header: bool
+    #: the tree as closures: what :func:`newapi.billing.expr.run.run` calls
+    fn: Fn
 
 
 def _children(node: Node) -> list[Node]:
@@ -344,4 +347,5 @@ def compile_expr(text: str) -> Program:
         used_vars=frozenset(names & TOKEN_VARS),
         uses_param="param" in names,
         uses_header="header" in names,
+        fn=build(root),
     )
