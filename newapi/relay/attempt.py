@@ -24,6 +24,7 @@ from newapi.adaptors.openai.stream import OpenAIPassThrough
 from newapi.adaptors.openai.stream import Writer as OpenAIWriter
 from newapi.adaptors.responses.stream import ResponsesPassThrough
 from newapi.adaptors.responses.stream import Writer as ResponsesWriter
+from newapi.convert import model as m
 from newapi.convert.stream import ConvertingPolicy, Writer
 from newapi.core.endpoints import Billing
 from newapi.core.errors import UpstreamError, UpstreamProtocolError, UpstreamStatusError
@@ -44,6 +45,7 @@ from newapi.routing.mapping import map_model
 from newapi.routing.retry import map_status
 from newapi.streaming.policy import StreamPolicy
 from newapi.streaming.relay import StreamEnd, relay_stream
+from newapi.tokens import count_text
 from newapi.upstream.response import UpstreamResponse
 from newapi.upstream.websocket import WebSocketExchange, exchange
 
@@ -100,6 +102,15 @@ def convert_reply(
         raise UpstreamProtocolError(f"upstream response is not valid JSON: {exc}") from None
     upstream_id = reply.id
     reply.model = call.model
+    if reply.usage is None or not reply.usage.valid:
+        # No usage from the upstream (PaLM, AIProxy Library): like New API the answer is counted
+        # from its text here, and the prompt at settlement (local_count).
+        text = "".join(
+            p.text if isinstance(p, m.Text | m.Thinking) else p.arguments if isinstance(p, m.ToolCall) else ""
+            for p in reply.parts
+        )
+        reply.usage = Usage(completion_tokens=count_text(text, call.upstream_model or call.model))
+        call.local_count = True
     if think:
         return openai_response.render_response(reply, think_to_content=True), reply.usage, upstream_id
     return CODECS[call.fmt].render_response(reply), reply.usage, upstream_id

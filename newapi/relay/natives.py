@@ -18,6 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from newapi.adaptors.aiproxy import channel as aiproxy
+from newapi.adaptors.aiproxy import request as aiproxy_request
+from newapi.adaptors.aiproxy import response as aiproxy_response
+from newapi.adaptors.aiproxy import stream as aiproxy_stream
 from newapi.adaptors.codex import channel as codex
 from newapi.adaptors.codex import credentials as codex_credentials
 from newapi.adaptors.codex import request as codex_request
@@ -39,10 +43,17 @@ from newapi.adaptors.minimax import channel as minimax
 from newapi.adaptors.minimax import request as minimax_request
 from newapi.adaptors.minimax import response as minimax_response
 from newapi.adaptors.minimax import stream as minimax_stream
+from newapi.adaptors.mokaai import channel as mokaai
+from newapi.adaptors.mokaai import request as mokaai_request
+from newapi.adaptors.mokaai import response as mokaai_response
 from newapi.adaptors.ollama import channel as ollama
 from newapi.adaptors.ollama import request as ollama_request
 from newapi.adaptors.ollama import response as ollama_response
 from newapi.adaptors.ollama import stream as ollama_stream
+from newapi.adaptors.palm import channel as palm
+from newapi.adaptors.palm import request as palm_request
+from newapi.adaptors.palm import response as palm_response
+from newapi.adaptors.palm import stream as palm_stream
 from newapi.adaptors.replicate import channel as replicate
 from newapi.adaptors.replicate import request as replicate_request
 from newapi.adaptors.replicate import response as replicate_response
@@ -312,6 +323,33 @@ async def _codex_auth(channel: ChannelInfo, key: str, auth: Auth) -> list[tuple[
     return codex.headers(token, credentials.account_id)
 
 
+def _palm_chat(req: m.Request, channel: ChannelInfo, key: str) -> Plan:
+    # No stream upstream: a stream request gets the whole answer framed as one event.
+    return Plan(
+        palm.chat_url(channel),
+        palm.headers(key),
+        palm_request.render_request(req),
+        reframe=palm_stream.as_sse,
+    )
+
+
+def _aiproxy_chat(req: m.Request, channel: ChannelInfo, key: str) -> Plan:
+    body = aiproxy_request.render_request(req, channel.other)
+    return Plan(
+        aiproxy.chat_url(channel), aiproxy.headers(key, req.stream), body, reframe=aiproxy_stream.as_sse
+    )
+
+
+def _mokaai_embed(body: dict[str, Any], channel: ChannelInfo, key: str, model: str) -> Plan:
+    return Plan(
+        mokaai.embeddings_url(channel),
+        mokaai.headers(key),
+        mokaai_request.embeddings_request(body, model),
+        convert=lambda payload: mokaai_response.embeddings_reply(payload, model),
+        target="openai",
+    )
+
+
 def _reading(module: Any, reader: Callable[[], Reader]) -> Reading:
     return Reading(module.parse_response, reader, module.usage_of, module.response_id, module.error_message)
 
@@ -374,4 +412,12 @@ NATIVES: dict[int, Native] = {
         _codex_chat,
         authorize=_codex_auth,
     ),
+    # Google's legacy PaLM chat (v1beta2 generateMessage), faked into a stream as New API does.
+    T.PALM: Native("PaLM", "palm", _reading(palm_response, palm_stream.Reader), _palm_chat),
+    # aiproxy.io's library questions (the channel's other is the library id).
+    T.AI_PROXY_LIBRARY: Native(
+        "AIProxyLibrary", "aiproxy", _reading(aiproxy_response, aiproxy_stream.Reader), _aiproxy_chat
+    ),
+    # New API's MokaAI adaptor: m3e embeddings only.
+    T.MOKA_AI: Native("MokaAI", "mokaai", None, None, {"embeddings": _mokaai_embed}),
 }

@@ -66,7 +66,7 @@ def native_formats(channel: ChannelInfo, model: str) -> tuple[str, ...]:
         return (CLAUDE,)
     if kind == ChannelType.GEMINI:
         return (GEMINI,)
-    if kind == compat.NEW_API_UPSTREAM:  # another New API: each family on its own path, as sent
+    if kind in compat.NEW_API_FAMILY:  # New API or Sub2API: each family on its own path, as sent
         return (OPENAI, RESPONSES, CLAUDE, GEMINI)
     if kind == ChannelType.VERTEX_AI:
         return (CLAUDE,) if "claude" in model else (GEMINI,)

@@ -14,13 +14,14 @@ def test_every_known_type_is_served_or_refused_with_a_reason() -> None:
         assert (reason is None) == (kind in compat.SERVED), kind
     assert compat.refusal(ChannelType.ALI) is None
     assert compat.refusal(ChannelType.TENCENT) is None  # newapi.relay.signed
-    assert "MokaAI" in (compat.refusal(ChannelType.MOKA_AI) or "")
+    for kind in (ChannelType.PALM, ChannelType.AI_PROXY_LIBRARY, ChannelType.MOKA_AI, compat.SUB2API):
+        assert compat.refusal(kind) is None, kind  # newapi.relay.natives; Sub2API as New API upstream
     assert "async-task" in (compat.refusal(ChannelType.SUNO) or "")
     assert "knows" in (compat.refusal(999) or "")
 
 
 def test_every_compatible_type_has_a_default_base_url_or_is_self_hosted() -> None:
-    self_hosted = {ChannelType.XINFERENCE, compat.NEW_API_UPSTREAM}
+    self_hosted = {ChannelType.XINFERENCE, compat.NEW_API_UPSTREAM, compat.SUB2API}
     for kind in compat.COMPAT:
         assert DEFAULT_BASE_URLS.get(kind) or kind in self_hosted, kind
 
@@ -159,3 +160,9 @@ def test_headers() -> None:
     assert compat.extra_headers(46, "k|app", "", False) == ("k", [(b"appid", b"app")])
     key, headers = compat.extra_headers(17, "k", "plugin", True)
     assert key == "k" and (b"x-dashscope-sse", b"enable") in headers
+
+
+def test_only_the_async_task_types_are_refused() -> None:
+    refused = {kind for kind in ChannelType if compat.refusal(kind) is not None} - {ChannelType.UNKNOWN}
+    assert all("async-task" in (compat.refusal(kind) or "") for kind in refused), refused
+    assert all(compat.refusal(kind) is None for kind in (58, 59, 60))

@@ -5,8 +5,9 @@ One table, by channel type id (reference §2.1; New API's ``relay/channel/<type>
 speaks OpenAI's paths under its base URL) or names the path of each endpoint it serves; an
 endpoint missing from a row is refused with a clear 400 rather than sent where the provider
 has no such API. Types with an adaptor of their own (OpenAI, Azure, Custom, Claude, Gemini,
-Bedrock, Vertex) are ``NATIVE``; every other type is refused, with the reason from
-:func:`refusal`, when a channel is saved and when the relay meets an adopted row.
+Bedrock, Vertex, and newapi.relay.natives') are ``NATIVE``; every other type (the async-task
+ones) is refused, with the reason from :func:`refusal`, when a channel is saved and when the
+relay meets an adopted row.
 """
 
 from __future__ import annotations
@@ -37,6 +38,10 @@ class Compat:
 _PASS = None
 #: another New API instance upstream (type 60, past the ids of ChannelType): it speaks every family
 NEW_API_UPSTREAM = 60
+#: a Sub2API instance upstream (type 59): New API's adaptor is its New API upstream one
+SUB2API = 59
+#: types that speak every client family on its own path, as it was sent
+NEW_API_FAMILY = frozenset({NEW_API_UPSTREAM, SUB2API})
 #: routes the operator declares (type 58, past the ids of ChannelType): newapi.adaptors.advanced
 ADVANCED_CUSTOM = 58
 
@@ -118,6 +123,7 @@ COMPAT: dict[int, Compat] = {
     ),
     T.DEEPSEEK: Compat("DeepSeek", {"chat": "/v1/chat/completions", "completions": "/beta/completions"}),
     NEW_API_UPSTREAM: Compat("New API upstream"),
+    SUB2API: Compat("Sub2API"),
     T.SUBMODEL: Compat("Submodel", {"chat": "/v1/chat/completions", "completions": "/v1/completions"}),
 }
 
@@ -133,6 +139,7 @@ CODING_PLANS: dict[str, str] = {
 NATIVE: frozenset[int] = frozenset({T.OPENAI, T.AZURE, T.CUSTOM, T.ANTHROPIC, T.GEMINI, T.AWS, T.VERTEX_AI})
 #: ... and those of newapi.relay.natives (a protocol of their own, plain key auth)
 NATIVE |= {T.COHERE, T.OLLAMA, T.MINIMAX, T.DIFY, T.COZE, T.REPLICATE, T.CODEX, ADVANCED_CUSTOM}
+NATIVE |= {T.PALM, T.AI_PROXY_LIBRARY, T.MOKA_AI}
 #: Types with their own signed auth (Baidu, Zhipu v3, Xunfei, Tencent: newapi.relay.signed).
 SIGNED_TYPES = frozenset({T.BAIDU, T.ZHIPU, T.XUNFEI, T.TENCENT})
 SERVED = NATIVE | SIGNED_TYPES | frozenset(COMPAT)

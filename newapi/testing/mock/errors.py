@@ -77,7 +77,9 @@ def body(family: str, status: int, message: str | None = None) -> bytes:
         return dumps({"detail": text})
     if family == "ollama":
         return dumps({"error": text})
-    if family == "gemini":
+    if family == "aiproxy":
+        return dumps({"success": False, "errCode": status, "message": text})
+    if family in ("gemini", "palm"):
         name = _GOOGLE_STATUS.get(status, "INTERNAL" if status >= 500 else "INVALID_ARGUMENT")
         return dumps({"error": {"code": status, "message": text, "status": name}})
     kind, code = _OPENAI_TYPES.get(

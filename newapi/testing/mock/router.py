@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from newapi.testing.mock import (
+    aiproxy,
     balance,
     claude,
     cloud,
@@ -25,6 +26,7 @@ from newapi.testing.mock import (
     ollama,
     openai,
     openai_misc,
+    palm,
     replicate,
     responses,
     signed,
@@ -74,6 +76,10 @@ _EXACT: dict[tuple[str, str], Route] = {
     ("GET", "/backend-api/wham/usage"): Route("responses", codex.wham_usage),
     ("POST", "/v1/files"): Route("replicate", replicate.upload_file, model="replicate-upload"),
     ("POST", "/anthropic/v1/messages"): Route("claude", claude.messages),
+    ("POST", "/v1beta2/models/chat-bison-001:generateMessage"): Route(
+        "palm", palm.generate_message, model="chat-bison-001", action="generateMessage"
+    ),
+    ("POST", "/api/library/ask"): Route("aiproxy", aiproxy.ask),
     **{("GET", path): Route("openai", handler) for path, handler in balance.ROUTES.items()},
 }
 _GEMINI_ACTIONS: dict[str, Handler] = {
@@ -98,6 +104,8 @@ GENERATIVE = frozenset(
         dify.chat,
         coze.chat,
         codex.codex_responses,
+        palm.generate_message,
+        aiproxy.ask,
     }
 )
 

@@ -1,0 +1,1 @@
+"""AIProxy Library channels (type 21): aiproxy.io's knowledge-base question API."""

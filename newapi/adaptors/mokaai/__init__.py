@@ -1,0 +1,1 @@
+"""MokaAI channels (type 44): m3e embeddings."""
