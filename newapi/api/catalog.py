@@ -16,6 +16,7 @@ from newapi.api.auth import Caller, admin_only, identify, root_only, runtime_of,
 from newapi.api.envelope import ApiError, JSONResponse, ok
 from newapi.billing.pricing import DEFAULTS as PRICE_DEFAULTS
 from newapi.billing.pricing import price_book
+from newapi.billing.tiered import TIERED, expr_table
 from newapi.core.constants import ChannelStatus, ChannelType
 from newapi.options.groups import group_ratios, usable_groups
 from newapi.runtime import Runtime
@@ -156,8 +157,13 @@ def _pricing_item(model: str, groups: set[str], types: set[int], runtime: Runtim
         "enable_groups": sorted(groups),
         "supported_endpoint_types": endpoint_types(model, types),
     }
+    program = expr_table(runtime.options).lookup(model)
+    if program is not None and not isinstance(program, str):
+        # Billed by expression (billing_setting): New API lists the mode and the expression.
+        item.update(billing_mode=TIERED, billing_expr=program.text)
     if price is None:
-        item["price_configured"] = False
+        if "billing_mode" not in item:
+            item["price_configured"] = False
     elif price.per_call_usd is not None:
         item.update(quota_type=1, model_price=price.per_call_usd)
     else:

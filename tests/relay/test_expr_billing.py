@@ -108,6 +108,11 @@ async def test_two_tiers_billed_exactly(gateway: Gateway, mock: MockUpstreamThre
                 "/v1/chat/completions", json={"model": MODEL, **body}, headers=headers
             )
             assert response.status_code == 200, response.text
+        pricing = (await client.get("/api/pricing")).json()["data"]
+        listed = [item for item in pricing if item["model_name"] == MODEL]
+        assert [(i["billing_mode"], i["billing_expr"], "price_configured" in i) for i in listed] == [
+            ("tiered_expr", EXPR, False)
+        ]
     user, logs = await _logs(gateway, account.user_id)
     costs = [SHORT_COST, LONG_COST, SHORT_COST, LONG_COST, FLEX_COST]
     # The Redis ledger writes logs in its flush order: compare them sorted by charge.
