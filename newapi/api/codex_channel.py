@@ -8,8 +8,6 @@ Neither answer ever carries a token; failures say what failed, never the upstrea
 
 from __future__ import annotations
 
-import logging
-import time
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -23,17 +21,14 @@ from newapi.api.envelope import ApiError, JSONResponse, ok, path_int
 from newapi.cache.parse import split_keys
 from newapi.core.constants import ChannelType
 from newapi.core.errors import UpstreamError
+from newapi.jobs import codex_refresh
 from newapi.jobs.upstream_info import MAX_ANSWER_BYTES, client
-from newapi.relay.codex_keys import CodexKeyStore
 from newapi.storage.tables import Channel
 
 if TYPE_CHECKING:
     import httpx
 
     from newapi.runtime import Runtime
-
-log = logging.getLogger(__name__)
-REFRESH_FAILED = "failed to refresh the Codex credential, please try again later"
 
 
 async def _codex_channel(runtime: Runtime, channel_id: int) -> Channel:
@@ -56,26 +51,10 @@ def _proxy(row: Channel) -> str:
 
 
 async def _refresh(runtime: Runtime, row: Channel, line: str, http: httpx.AsyncClient) -> str:
-    """Trade the key line's refresh token, store the new line, and return it."""
-    key = credentials.parse_key(line)
-    if not key.refresh_token:
-        raise ApiError("codex channel: refresh_token is required to refresh credential")
-
-    async def post(url: str, headers: list[tuple[bytes, bytes]], body: bytes) -> tuple[int, bytes]:
-        sent = {k.decode(): v.decode() for k, v in headers}
-        answer = await http.post(url, headers=sent, content=body)
-        return answer.status_code, answer.content[:MAX_ANSWER_BYTES]
-
-    tokens = credentials.TokenCache(post, runtime.settings.codex_token_url)
     try:
-        fresh = await tokens.refresh(key.refresh_token)
-    except UpstreamError as exc:
-        log.warning("codex credential refresh failed for channel %s: %s", row.id, exc.message)
-        raise ApiError(REFRESH_FAILED) from None
-    new = credentials.updated_key(line, fresh, time.time())
-    if not await CodexKeyStore(runtime).replace(row.id, line, new):
-        raise ApiError("the channel's key changed meanwhile; try again")
-    return new
+        return await codex_refresh.refresh_line(runtime, row.id, line, http)
+    except codex_refresh.RefreshFailed as exc:
+        raise ApiError(str(exc)) from None
 
 
 def _single_line(row: Channel) -> str:

@@ -1,4 +1,5 @@
-"""Background jobs the runtime starts: scheduled channel tests, balance refresh, log retention.
+"""Background jobs the runtime starts: scheduled channel tests, balance refresh, log retention,
+Codex credential refresh.
 
 Each job is an ``async def run_forever(runtime)`` coroutine that loops until
 cancelled and never lets an exception escape one round. Every worker may run
@@ -11,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
-from newapi.jobs import balances, channel_tests, retention
+from newapi.jobs import balances, channel_tests, codex_refresh, retention
 
 if TYPE_CHECKING:
     from newapi.runtime import Runtime
@@ -23,4 +24,5 @@ def background_jobs(runtime: Runtime) -> list[Coroutine[Any, Any, None]]:
         channel_tests.run_forever(runtime),
         retention.run_forever(runtime),
         balances.run_forever(runtime),
+        codex_refresh.run_forever(runtime),
     ]

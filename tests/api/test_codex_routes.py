@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 import pytest
 
 from newapi.app import Gateway
+from newapi.jobs import codex_refresh
 from newapi.settings import Settings
 from newapi.storage.tables import Channel
 from newapi.testing import MockUpstreamThread
@@ -110,3 +111,25 @@ async def test_usage_refreshes_once_on_401_and_answers_the_windows(
     refused = (await roles.admin.get(f"/api/channel/{stuck}/codex/usage")).json()
     assert refused["success"] is False and refused["upstream_status"] == 401
     assert refused["message"] == "upstream status: 401"
+
+
+async def test_background_pass_refreshes_only_what_lapses_within_a_day(
+    gateway: Gateway, mock: MockUpstreamThread
+) -> None:
+    assert gateway.runtime is not None
+    lapsing = await _codex(gateway, mock, f"{codex_mock.ROTATING}-job-{uuid.uuid4().hex}")
+    later = codex_mock.jwt({"exp": int(time.time()) + 3 * 86400})
+    fresh_key = {"access_token": later, "refresh_token": "rt-mock", "account_id": "acct-f"}
+    fresh = await add_channel(gateway, mock.url, channel_type=57, key=json.dumps(fresh_key))
+    disabled = await _codex(gateway, mock, "rt-mock")
+    async with gateway.runtime.sessions() as db, db.begin():
+        row = await db.get(Channel, disabled)
+        assert row is not None
+        row.status = 2  # manually disabled: left alone, as New API does
+    assert await codex_refresh.refresh_expiring(gateway.runtime) == [lapsing]
+    assert (await _key(gateway, lapsing))["access_token"] != EXPIRED
+    assert (await _key(gateway, fresh))["access_token"] == later
+    assert (await _key(gateway, disabled))["access_token"] == EXPIRED
+    # A day and a bit later the fresh one is due as well (its "expired" or its token's exp).
+    due = await codex_refresh.refresh_expiring(gateway.runtime, now=time.time() + 2.5 * 86400)
+    assert fresh in due
