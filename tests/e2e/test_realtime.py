@@ -22,6 +22,8 @@ import redis
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from newapi.testing.mock.realtime import RealtimeMockThread
+from newapi.testing.mock.text import piece
+from newapi.tokens import count_text
 from tests.support.server import serve
 from tests.support.services import REDIS_URL
 
@@ -35,6 +37,7 @@ AZURE_MODEL = "gpt-4o-realtime-azure"
 DROP_MODEL = "gpt-4o-realtime-preview-drop-after-2"
 REFUSED_MODEL = "gpt-4o-realtime-refused"
 CLOSING_MODEL = "gpt-4o-realtime-preview-close-after-1"
+NO_USAGE_MODEL = "gpt-4o-realtime-preview-no-usage"
 IDLE_SECONDS = 2
 SESSION_SECONDS = 6
 RATIOS = {"model": 2.5, "completion": 4.0, "audio": 8.0, "audio_completion": 2.0}
@@ -92,7 +95,7 @@ def gateway(
                 "key": UPSTREAM_KEY,
                 "name": "openai",
                 "base_url": upstream.url,
-                "models": f"{OPENAI_MODEL},{SLOW_MODEL},{DROP_MODEL},{CLOSING_MODEL}",
+                "models": f"{OPENAI_MODEL},{SLOW_MODEL},{DROP_MODEL},{CLOSING_MODEL},{NO_USAGE_MODEL}",
             },
             {
                 "type": 1,
@@ -113,7 +116,15 @@ def gateway(
         for channel in channels:
             created = admin.post("/api/channel/", json={"mode": "single", "channel": channel}).json()
             assert created["success"], created
-        models = (OPENAI_MODEL, SLOW_MODEL, AZURE_MODEL, DROP_MODEL, REFUSED_MODEL, CLOSING_MODEL)
+        models = (
+            OPENAI_MODEL,
+            SLOW_MODEL,
+            AZURE_MODEL,
+            DROP_MODEL,
+            REFUSED_MODEL,
+            CLOSING_MODEL,
+            NO_USAGE_MODEL,
+        )
         for option, ratio in (
             ("ModelRatio", RATIOS["model"]),
             ("CompletionRatio", RATIOS["completion"]),
@@ -376,6 +387,31 @@ def test_an_upstream_closing_normally_closes_the_client_with_its_code(gateway: d
     events, code, reason = asyncio.run(run())
     assert events == [] and code == 1000 and reason == "session over"
     assert len(consume_logs(gateway["admin"], CLOSING_MODEL, 1)) == 1
+
+
+def test_a_response_without_usage_is_billed_at_the_local_count(gateway: dict[str, Any]) -> None:
+    async def run() -> str:
+        async with client(gateway).realtime.connect(model=NO_USAGE_MODEL) as connection:
+            await connection.conversation.item.create(
+                item={"type": "message", "role": "user", "content": [{"type": "input_text", "text": "hi"}]}
+            )
+            await connection.response.create()
+            pieces = []
+            async for event in connection:
+                if event.type == "response.output_text.delta":
+                    pieces.append(event.delta)
+                elif event.type == "response.done":
+                    assert event.response.usage is None
+                    return "".join(pieces)
+        raise AssertionError("no response.done")
+
+    pieces = asyncio.run(run())
+    (log,) = consume_logs(gateway["admin"], NO_USAGE_MODEL, 1)
+    counted = sum(count_text(piece(i), NO_USAGE_MODEL) for i in range(6))
+    assert pieces == "".join(piece(i) for i in range(6))
+    assert log["completion_tokens"] == counted and log["prompt_tokens"] == 0
+    assert log["quota"] == round(counted * RATIOS["completion"] * RATIOS["model"])
+    assert json.loads(log["other"])["admin_info"]["local_count_tokens"] is True
 
 
 def test_a_session_is_closed_at_its_time_bound(gateway: dict[str, Any]) -> None:

@@ -44,13 +44,16 @@ class SessionBilling:
         self.quota = 0  # what the session has been charged so far
         self.total = RealtimeUsage()
 
-    async def response_done(self, usage: RealtimeUsage | None, upstream_id: str) -> GatewayError | None:
-        """Settle one completed response; returns the refusal when no further response can be held."""
+    async def response_done(
+        self, usage: RealtimeUsage | None, upstream_id: str, *, local: bool = False
+    ) -> GatewayError | None:
+        """Settle one completed response (``local``: at the gateway's count, the upstream reported
+        no usage); returns the refusal when no further response can be held."""
         call = self._call
         hold = call.hold
         if usage is None or hold is None or hold.settled:
-            return None  # no usage reported, or a free model billed not at all
-        await self._settle(hold, usage, upstream_id)
+            return None  # nothing to bill, or a free model billed not at all
+        await self._settle(hold, usage, upstream_id, local)
         user, token = call.user, call.token
         assert user is not None and token is not None
         following = Hold(
@@ -70,12 +73,12 @@ class SessionBilling:
         hold = call.hold
         if hold is None or hold.settled:
             return
-        call.local_count = True
-        await self._settle(hold, usage, "")
+        await self._settle(hold, usage, "", True)
         call.hold = None
 
-    async def _settle(self, hold: Hold, usage: RealtimeUsage, upstream_id: str) -> None:
+    async def _settle(self, hold: Hold, usage: RealtimeUsage, upstream_id: str, local: bool) -> None:
         call = self._call
+        call.local_count = local  # the log's admin_info.local_count_tokens, for this response only
         user, token, price, book = call.user, call.token, call.price, call.book
         assert user is not None and token is not None and price is not None and book is not None
         charge = realtime_charge(price, call.group_ratio, usage, book, price_owed=self._price_owed)

@@ -119,13 +119,17 @@ class RealtimeEndpoint:
                 if done is None:
                     partial.observe(text)
                     return None
+                local = partial.usage()
                 partial.done()
                 call.first_byte_at = pump.first_frame_at
+                if done.usage is None:  # no usage reported: the local count, as New API bills it
+                    return await billing.response_done(local, done.response_id, local=True)
                 return await billing.response_done(done.usage, done.response_id)
 
-            limits = Limits(
-                MAX_FRAME, float(settings.realtime_idle_seconds), float(settings.realtime_max_session_seconds)
-            )
+            # A hold may wait a whole session for its response.done: the session ends before the
+            # ledger would expire the hold (and a settlement finding no hold would be dropped).
+            longest = min(float(settings.realtime_max_session_seconds), settings.ledger_hold_ttl * 0.9)
+            limits = Limits(MAX_FRAME, float(settings.realtime_idle_seconds), longest)
             pump = Pump(receive, send, upstream, on_text, partial.observe, limits)
             ending = await pump.run()
             await close(send, ending, call)

@@ -12,7 +12,8 @@ Events: ``session.created`` on connect; ``session.update`` -> ``session.updated`
 or audio with its transcript when the session or the response asks for audio),
 the done events and ``response.done`` with usage. A ``-latency-Nms`` model name spaces the deltas;
 ``-drop-after-N`` drops the connection (no close frame) after the N-th delta of a response;
-``-close-after-N`` closes it normally (1000) after the N-th ``response.done``.
+``-close-after-N`` closes it normally (1000) after the N-th ``response.done``; ``-no-usage`` sends
+``response.done`` with ``usage: null`` (a compatible server that reports none).
 
 Usage (a contract the tests compute with): input text tokens = ``usage.unit`` of each text in
 the conversation (user items and earlier answers) plus the instructions; input audio tokens =
@@ -78,6 +79,7 @@ class _Session:
         close = _CLOSE.search(model)
         self.close_after = int(close.group(1)) if close else -1
         self.done = 0
+        self.no_usage = "-no-usage" in model
 
     async def emit(self, kind: str, **fields: Any) -> None:
         self.mock.sent += 1
@@ -206,7 +208,7 @@ class _Session:
             "status": "completed",
             "status_details": None,
             "output": [done_item],
-            "usage": report,
+            "usage": None if self.no_usage else report,
         }
         await self.emit("response.done", response=response)
         mock.usages.append(report)
