@@ -96,7 +96,7 @@ def arithmetic(op: str, left: Any, right: Any) -> Any:
             raise _bad(op, left, right)
         if right == 0:
             raise ExprError("integer divide by zero")
-        return int(math.fmod(left, right)) if abs(left) < 2**53 else _go_mod(left, right)
+        return _go_mod(left, right)
     return power(float(left), float(right))
 
 
