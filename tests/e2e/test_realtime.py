@@ -296,7 +296,7 @@ def test_a_bad_key_is_refused_before_the_upgrade(gateway: dict[str, Any]) -> Non
     assert json.loads(unknown.response.body)["error"]["code"] == "model_not_found"
 
 
-def test_the_key_may_come_as_a_subprotocol(gateway: dict[str, Any]) -> None:
+def test_the_key_may_come_as_a_subprotocol(gateway: dict[str, Any], upstream: RealtimeMockThread) -> None:
     from websockets.asyncio.client import connect
 
     async def run() -> tuple[str | None, str]:
@@ -308,6 +308,8 @@ def test_the_key_may_come_as_a_subprotocol(gateway: dict[str, Any]) -> None:
 
     subprotocol, first = asyncio.run(run())
     assert subprotocol == "realtime" and first == "session.created"
+    # A browser asks for the beta protocol by subprotocol: the upstream is asked with the header.
+    assert upstream.mock.connections[-1]["beta"] == "realtime=v1"
 
 
 def test_a_client_leaving_mid_response_closes_the_upstream_and_pays_for_what_completed(

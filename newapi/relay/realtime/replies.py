@@ -44,6 +44,7 @@ async def deny(scope: Scope, send: Send, error: GatewayError, request_id: str) -
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
         (b"x-oneapi-request-id", request_id.encode()),
+        *((name.lower().encode(), value.encode()) for name, value in error.headers.items()),
     ]
     await send({"type": "websocket.http.response.start", "status": error.status, "headers": headers})
     await send({"type": "websocket.http.response.body", "body": body})
