@@ -186,8 +186,13 @@ class RealtimeEndpoint:
         runtime = self._runtime
         if call.group == "auto":
             route_auto(runtime.options, runtime.channels, call)
-            call.auto_chain = tuple((g, t) for g, tiers in call.auto_chain if (t := _realtime(tiers)))
-            call.tiers = _realtime(call.tiers)
+            chain = call.auto_chain or ((call.group, call.tiers),)
+            chain = tuple((group, t) for group, tiers in chain if (t := _realtime(tiers)))
+            if chain:  # the first group with an OpenAI or Azure channel is the one billed
+                call.group, call.tiers = chain[0]
+            else:
+                call.tiers = ()
+            call.auto_chain = chain if len(chain) > 1 else ()
         else:
             tiers = routable(tiers_for(runtime.channels, call.group, call.model), call.path, call.model)
             call.tiers = _realtime(tiers)
