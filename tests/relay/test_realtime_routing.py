@@ -61,9 +61,8 @@ async def _session(gateway: Gateway, key: str, model: str = MODEL) -> list[dict[
 
 
 def _opened(sent: list[dict[str, Any]]) -> bool:
-    return (
-        sent[0]["type"] == "websocket.accept" and orjson.loads(sent[1]["text"])["type"] == "session.created"
-    )
+    first: dict[str, Any] = orjson.loads(sent[1]["text"]) if len(sent) > 1 and "text" in sent[1] else {}
+    return sent[0]["type"] == "websocket.accept" and first.get("type") == "session.created"
 
 
 async def _account(gateway: Gateway, **kwargs: Any) -> Account:
