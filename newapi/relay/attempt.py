@@ -19,6 +19,7 @@ from newapi.adaptors.claude.stream import Writer as ClaudeWriter
 from newapi.adaptors.gemini import response as gemini_response
 from newapi.adaptors.gemini.stream import GeminiPassThrough
 from newapi.adaptors.gemini.stream import Writer as GeminiWriter
+from newapi.adaptors.openai import openrouter
 from newapi.adaptors.openai import response as openai_response
 from newapi.adaptors.openai.stream import OpenAIPassThrough
 from newapi.adaptors.openai.stream import Writer as OpenAIWriter
@@ -234,6 +235,12 @@ async def _send(runtime: Runtime, call: Call, channel: ChannelInfo, out: Outgoin
                 metrics.open_streams -= 1
             return
         payload = await response.read(MAX_RESPONSE_BYTES)
+        if (
+            out.target == OPENAI
+            and call.endpoint.name in openrouter.ENVELOPED
+            and openrouter.enterprise(channel)
+        ):
+            payload = openrouter.unwrap(payload)
         content_type = response.header(b"content-type") or _JSON_CT
         if call.endpoint.binary_response:
             body = payload

@@ -92,6 +92,7 @@ async def add_channel(
     channel_info: str | None = None,
     auto_ban: int = 1,
     setting: str | None = None,
+    settings: str | None = None,
 ) -> int:
     assert gateway.runtime is not None
     async with gateway.runtime.sessions() as db, db.begin():
@@ -113,6 +114,7 @@ async def add_channel(
             channel_info=channel_info,
             auto_ban=auto_ban,
             setting=setting,
+            settings=settings,
             created_time=int(time.time()),
         )
         await save_channel(db, channel)

@@ -127,10 +127,28 @@ _COMPAT_PREFIXES = (
 )
 
 
+ENTERPRISE = "/openrouter-enterprise"
+
+
+def _enveloped(ctx: Ctx, handler: Handler) -> Reply | Stream:
+    """OpenRouter Enterprise: a whole answer inside ``{"success": true, "data": ...}``; the header
+    ``x-mock-enterprise: fail`` makes it ``success: false`` (streams are not enveloped)."""
+    result = handler(ctx)
+    if isinstance(result, Stream) or result.status != 200:
+        return result
+    success = b"false" if ctx.req.headers.get("x-mock-enterprise") == "fail" else b"true"
+    return Reply(200, b'{"success":' + success + b',"data":' + result.body + b"}")
+
+
 def resolve(method: str, path: str) -> Route | None:
     route = _EXACT.get((method, path))
     if route is not None:
         return route
+    if path.startswith(ENTERPRISE + "/"):  # OpenRouter Enterprise's envelope around any route
+        inner = resolve(method, path[len(ENTERPRISE) :])
+        if inner is None:
+            return None
+        return Route(inner.family, partial(_enveloped, handler=inner.handler), inner.model, inner.action)
     own = signed.resolve(method, path)  # Baidu, Zhipu v3, Tencent (Xunfei is a WebSocket server)
     if own is not None:
         return Route(own[0], own[1])
