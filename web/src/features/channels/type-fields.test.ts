@@ -16,7 +16,7 @@ describe('per-type channel fields', () => {
     for (const type of [18, 39, 41]) expect(channels[`otherInvalid_${type}`]).toBeTruthy()
   })
   it('offers `other` for the types whose adaptor reads it', () => {
-    expect(Object.keys(TYPE_OTHER).map(Number).sort((a, b) => a - b)).toEqual([3, 17, 18, 39, 41, 49])
+    expect(Object.keys(TYPE_OTHER).map(Number).sort((a, b) => a - b)).toEqual([3, 17, 18, 21, 39, 41, 49])
     for (const [type, example] of Object.entries(TYPE_OTHER)) expect(otherOk(Number(type), example)).toBe(true)
   })
   const codex = { access_token: 'at', refresh_token: 'rt', account_id: 'acc' }

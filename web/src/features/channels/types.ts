@@ -12,6 +12,7 @@ export const CHANNEL_TYPES: Record<number, string> = {
   4: 'Ollama',
   5: 'Midjourney Proxy Plus',
   8: 'Custom',
+  11: 'Google PaLM2',
   14: 'Anthropic Claude',
   15: 'Baidu Wenxin',
   16: 'Zhipu ChatGLM',
@@ -19,6 +20,7 @@ export const CHANNEL_TYPES: Record<number, string> = {
   18: 'iFlytek Spark',
   19: '360 Zhinao',
   20: 'OpenRouter',
+  21: 'AI Proxy Library',
   23: 'Tencent Hunyuan',
   24: 'Google Gemini',
   25: 'Moonshot',
@@ -50,6 +52,7 @@ export const CHANNEL_TYPES: Record<number, string> = {
   55: 'Sora',
   56: 'Replicate',
   57: 'Codex',
+  59: 'Sub2API',
 }
 
 export const typeName = (type: number): string => CHANNEL_TYPES[type] ?? `#${type}`
@@ -79,6 +82,7 @@ export const TYPE_OTHER: Record<number, string> = {
   3: '2025-04-01-preview',
   17: 'web_search',
   18: 'v3.5',
+  21: 'lib_0123456789',
   39: '0123456789abcdef0123456789abcdef',
   41: 'us-central1',
   49: '7342866812345678901',
