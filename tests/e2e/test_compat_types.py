@@ -10,9 +10,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
+import anthropic
 import httpx
 import openai
 import pytest
+from google import genai
+from google.genai import types as genai_types
 
 from newapi.testing import MockUpstreamThread
 from newapi.testing.mock.record import RequestRecord
@@ -54,7 +57,30 @@ EMBED_PATHS = {
     38: "/v1/embeddings",
 }
 RESPONSES_PATHS = {26: "/api/v1/responses", 45: "/api/v3/responses", 27: "/v1/responses"}
-COMPLETIONS_PATHS = {43: "/beta/completions", 17: "/compatible-mode/v1/completions"}
+COMPLETIONS_PATHS = {
+    43: "/beta/completions",
+    17: "/compatible-mode/v1/completions",
+    25: "/v1/completions",
+    53: "/v1/completions",
+}
+RERANK_PATHS = {25: "/v1/rerank", 45: "/api/v3/rerank"}
+IMAGE_PATHS = {45: "/api/v3/images/generations"}
+# a model-name suffix the type turns into request fields: client model -> (model sent, fields sent)
+TWEAKS: dict[str, tuple[str, dict[str, object]]] = {
+    "t46-search": (
+        "ernie-4.5",
+        {
+            "web_search": {
+                "enable": True,
+                "enable_citation": True,
+                "enable_trace": True,
+                "enable_status": False,
+            }
+        },
+    ),
+    "t45-think": ("deepseek-r1", {"thinking": {"type": "enabled"}}),
+    "t48-mini": ("grok-3-mini", {"reasoning_effort": "high", "max_completion_tokens": 20}),
+}
 
 
 def _mapping(kind: int) -> dict[str, str]:
@@ -63,11 +89,17 @@ def _mapping(kind: int) -> dict[str, str]:
         f"t{kind}-embed": "text-embedding-3-small",
         f"t{kind}-resp": "gpt-4o-mini",
         f"t{kind}-fim": "gpt-3.5-turbo-instruct",
+        f"t{kind}-rerank": "rerank-v1",
+        f"t{kind}-image": "dall-e-3",
     }
     if kind == 45:
         mapping[f"t{kind}-bot"] = "bot-20250101-abc"
+        mapping[f"t{kind}-think"] = "deepseek-r1-thinking"
+    if kind == 46:
+        mapping[f"t{kind}-search"] = "ernie-4.5-search"
     if kind == 48:
         mapping[f"t{kind}-search"] = "grok-4-search"
+        mapping[f"t{kind}-mini"] = "grok-3-mini-high"
     return mapping
 
 
@@ -119,6 +151,19 @@ def client(gateway: tuple[str, str, httpx.Client]) -> openai.OpenAI:
     return openai.OpenAI(base_url=f"{base}/v1", api_key=key, max_retries=0, timeout=20)
 
 
+@pytest.fixture
+def claude_sdk(gateway: tuple[str, str, httpx.Client]) -> Iterator[anthropic.Anthropic]:
+    base, key, _ = gateway
+    with anthropic.Anthropic(base_url=base, api_key=key, max_retries=0, timeout=20) as sdk:
+        yield sdk
+
+
+@pytest.fixture
+def genai_sdk(gateway: tuple[str, str, httpx.Client]) -> genai.Client:
+    base, key, _ = gateway
+    return genai.Client(api_key=key, http_options=genai_types.HttpOptions(base_url=base, timeout=20_000))
+
+
 def _last(mock: MockUpstreamThread) -> RequestRecord:
     return mock.requests()[-1]
 
@@ -167,6 +212,70 @@ def test_completions_go_to_the_types_path(kind: int, client: openai.OpenAI, mock
     result = client.completions.create(model=f"t{kind}-fim", prompt="def f(")
     assert result.choices[0].text
     assert _last(mock).path == COMPLETIONS_PATHS[kind]
+
+
+@pytest.mark.parametrize("kind", sorted(RERANK_PATHS))
+def test_rerank_goes_to_the_types_path(
+    kind: int, gateway: tuple[str, str, httpx.Client], mock: MockUpstreamThread
+) -> None:
+    base, key, _ = gateway
+    body = {"model": f"t{kind}-rerank", "query": "red apple", "documents": ["a red apple", "blue sky"]}
+    answer = httpx.post(
+        f"{base}/v1/rerank", json=body, headers={"Authorization": f"Bearer {key}"}, timeout=10
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["results"]
+    record = _last(mock)
+    assert record.path == RERANK_PATHS[kind] and json.loads(record.body)["model"] == "rerank-v1"
+
+
+@pytest.mark.parametrize("kind", sorted(IMAGE_PATHS))
+def test_images_go_to_the_types_path(kind: int, client: openai.OpenAI, mock: MockUpstreamThread) -> None:
+    result = client.images.generate(model=f"t{kind}-image", prompt="a red apple")
+    assert result.data
+    assert _last(mock).path == IMAGE_PATHS[kind]
+
+
+@pytest.mark.parametrize("kind", sorted(CHAT_PATHS))
+def test_claude_sdk_is_converted_to_the_types_chat(
+    kind: int, claude_sdk: anthropic.Anthropic, mock: MockUpstreamThread
+) -> None:
+    with claude_sdk.messages.stream(
+        model=f"t{kind}-chat", max_tokens=32, messages=[{"role": "user", "content": "hello"}]
+    ) as stream:
+        text = "".join(stream.text_stream)
+        final = stream.get_final_message()
+    assert text and final.usage.output_tokens > 0
+    record = _last(mock)
+    assert record.path == CHAT_PATHS[kind] and record.stream
+
+
+@pytest.mark.parametrize("kind", sorted(CHAT_PATHS))
+def test_gemini_sdk_is_converted_to_the_types_chat(
+    kind: int, genai_sdk: genai.Client, mock: MockUpstreamThread
+) -> None:
+    answer = genai_sdk.models.generate_content(model=f"t{kind}-chat", contents="hello")
+    assert answer.text
+    assert answer.usage_metadata is not None and answer.usage_metadata.candidates_token_count
+    assert _last(mock).path == CHAT_PATHS[kind]
+
+
+@pytest.mark.parametrize("model", sorted(TWEAKS))
+def test_model_suffix_tweaks(model: str, client: openai.OpenAI, mock: MockUpstreamThread) -> None:
+    client.chat.completions.create(model=model, messages=[{"role": "user", "content": "x"}], max_tokens=20)
+    body = json.loads(_last(mock).body)
+    upstream, fields = TWEAKS[model]
+    assert body["model"] == upstream
+    assert {name: body.get(name) for name in fields} == fields
+    if model == "t48-mini":  # grok-3-mini takes max_completion_tokens, not max_tokens
+        assert "max_tokens" not in body
+
+
+def test_siliconflow_fim_gets_a_messages_array(client: openai.OpenAI, mock: MockUpstreamThread) -> None:
+    client.completions.create(model="t40-fim", prompt="def f(", suffix="    return 1")
+    record = _last(mock)
+    body = json.loads(record.body)
+    assert record.path == "/v1/completions" and body["messages"] == [{"role": "user", "content": ""}]
 
 
 def test_per_type_tweaks(client: openai.OpenAI, mock: MockUpstreamThread) -> None:
