@@ -743,3 +743,48 @@ def test_advanced_custom_routes(
     with pytest.raises(openai.InternalServerError) as unrouted:
         client.responses.create(model="adv-gpt", input="hello")
     assert unrouted.value.status_code == 503 and "no available channel" in str(unrouted.value)
+
+
+# -- Claude and Gemini clients on every native chat type: converted to the provider's own API -----
+
+# client model -> (path a Claude client reaches, path a Gemini client reaches)
+NATIVE_CHATS: dict[str, tuple[str, str]] = {
+    "cohere-chat": ("/v2/chat", "/v2/chat"),
+    # Ollama and MiniMax speak Claude's Messages themselves: Claude clients are passed through
+    "ollama-chat": ("/v1/messages", "/api/chat"),
+    "minimax-chat": ("/anthropic/v1/messages", "/v1/text/chatcompletion_v2"),
+    "cf-chat": (f"{CF}/chat/completions", f"{CF}/chat/completions"),
+    "dify-app": ("/v1/chat-messages", "/v1/chat-messages"),
+    "coze-bot": ("/v3/chat", "/v3/chat"),
+    "codex-mini": ("/backend-api/codex/responses", "/backend-api/codex/responses"),
+}
+# a Dify stream's DIFY_DEBUG lines are one completion token each, as New API counts them
+STREAM_COMPLETION = {"dify-app": 5 + 4}
+
+
+@pytest.mark.parametrize("model", sorted(NATIVE_CHATS))
+def test_claude_sdk_stream_on_each_native_type(
+    model: str, claude_sdk: anthropic.Anthropic, mock: MockUpstreamThread
+) -> None:
+    with claude_sdk.messages.stream(
+        model=model, max_tokens=32, messages=[{"role": "user", "content": "hello"}]
+    ) as stream:
+        text = "".join(stream.text_stream)
+        final = stream.get_final_message()
+    assert text == ANSWER and final.usage.output_tokens == STREAM_COMPLETION.get(model, 5)
+    assert mock.requests()[-1].path == NATIVE_CHATS[model][0]
+
+
+@pytest.mark.parametrize("model", sorted(NATIVE_CHATS))
+def test_gemini_sdk_on_each_native_type(
+    model: str, gateway: tuple[str, str, httpx.Client], mock: MockUpstreamThread
+) -> None:
+    base, key, _ = gateway
+    gemini = genai.Client(api_key=key, http_options=genai_types.HttpOptions(base_url=base, timeout=20_000))
+    answer = gemini.models.generate_content(model=model, contents="hello")
+    assert answer.text == ANSWER
+    assert answer.usage_metadata is not None and answer.usage_metadata.candidates_token_count == 5
+    assert mock.requests()[-1].path == NATIVE_CHATS[model][1]
+    pieces = gemini.models.generate_content_stream(model=model, contents="hello")
+    assert "".join(p.text or "" for p in pieces) == ANSWER
+    assert mock.requests()[-1].path == NATIVE_CHATS[model][1]
