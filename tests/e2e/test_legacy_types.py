@@ -17,6 +17,8 @@ import anthropic
 import httpx
 import openai
 import pytest
+from google import genai
+from google.genai import types as genai_types
 
 from newapi.testing import MockUpstreamThread
 from newapi.testing.mock.aiproxy import DOCUMENTS
@@ -295,3 +297,36 @@ def test_sub2api_speaks_every_family(
     assert compacted.json()["output"][0]["type"] == "compaction"
     path, _, body = _sent(mock)
     assert path == "/v1/responses/compact" and body["model"] == "gpt-5"
+
+
+# -- Claude and Gemini clients on PaLM and AIProxy Library: converted to their own APIs -----------
+
+# client model -> (path the mock sees, the answer's text)
+CHATS: dict[str, tuple[str, str]] = {
+    "palm-2": ("/v1beta2/models/chat-bison-001:generateMessage", ANSWER),
+    "library": ("/api/library/ask", ANSWER + SOURCES),
+}
+
+
+@pytest.mark.parametrize("model", sorted(CHATS))
+def test_claude_and_gemini_sdks(
+    model: str, gateway: tuple[str, str, httpx.Client], mock: MockUpstreamThread
+) -> None:
+    base, key, _ = gateway
+    path, expected = CHATS[model]
+    with (
+        anthropic.Anthropic(base_url=base, api_key=key, max_retries=0, timeout=20) as claude,
+        claude.messages.stream(
+            model=model, max_tokens=64, messages=[{"role": "user", "content": "hello"}]
+        ) as stream,
+    ):
+        text = "".join(stream.text_stream)
+        final = stream.get_final_message()
+    assert text == expected and final.usage.output_tokens > 0
+    assert _sent(mock)[0] == path
+
+    gemini = genai.Client(api_key=key, http_options=genai_types.HttpOptions(base_url=base, timeout=20_000))
+    answer = gemini.models.generate_content(model=model, contents="hello")
+    assert answer.text == expected
+    assert answer.usage_metadata is not None and answer.usage_metadata.candidates_token_count
+    assert _sent(mock)[0] == path
