@@ -330,3 +330,21 @@ def test_claude_and_gemini_sdks(
     assert answer.text == expected
     assert answer.usage_metadata is not None and answer.usage_metadata.candidates_token_count
     assert _sent(mock)[0] == path
+
+
+# -- the channel test (GET /api/channel/test/:id) reaches each of them ---------------------------
+
+
+def test_channel_test_of_each_type(gateway: tuple[str, str, httpx.Client], mock: MockUpstreamThread) -> None:
+    admin = gateway[2]
+    listed = admin.get("/api/channel/", params={"p": 1, "page_size": 100}).json()["data"]["items"]
+    by_name = {item["name"]: item["id"] for item in listed}
+    paths = {11: "/v1beta2/models/chat-bison-001:generateMessage", 21: "/api/library/ask", 44: "/embeddings"}
+    paths[59] = "/v1/chat/completions"
+    for kind, mapping in CHANNELS.items():
+        first = next(iter(mapping))
+        answer = admin.get(f"/api/channel/test/{by_name[f'legacy-{kind}']}", params={"model": first}).json()
+        assert answer["success"] is True, (kind, answer)
+        assert mock.requests()[-1].path == paths[kind], kind
+    denied = admin.get(f"/api/channel/test/{by_name['palm-denied']}", params={"model": "palm-denied"}).json()
+    assert denied["success"] is False and "Incorrect API key provided (mock)." in denied["message"]
