@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import shutil
 import socket
 import sys
 import tempfile
@@ -161,8 +162,8 @@ def _server_row(
     mock: procs.Server, workdir: Path, models: list[str], args: argparse.Namespace
 ) -> Figures | None:
     """The two-worker gateway on PostgreSQL + Redis, as a deployment with a server database runs it."""
-    if not (_answers(5432) and _answers(6379)):
-        print("  PostgreSQL or Redis does not answer: no server-database row", file=sys.stderr)
+    if not (_answers(5432) and _answers(6379)) or shutil.which("psql") is None:
+        print("  PostgreSQL, psql or Redis missing: no server-database row", file=sys.stderr)
         return None
     figures = Figures("newapi pg+redis")
     prefix = f"bench:{uuid.uuid4().hex[:8]}:"
