@@ -73,6 +73,8 @@ def native_formats(channel: ChannelInfo, model: str) -> tuple[str, ...]:
     native = NATIVES.get(kind)
     if native is not None:
         return (native.target, *native.formats)
+    if compat.claude_url(kind, channel.base_url) is not None:  # DeepSeek, Moonshot, coding plans
+        return (OPENAI, RESPONSES, CLAUDE)
     return (OPENAI, RESPONSES)
 
 
@@ -410,7 +412,8 @@ class Planner:
             ]
             return Outgoing(url, headers, raw, CLAUDE)
         raw = call.body if body is None else finish(body, channel)
-        headers = claude_channel.auth_headers(key, version, beta)
+        # A compatible type's Anthropic API takes its key as New API sends it there: a bearer token.
+        headers = claude_channel.auth_headers(key, version, beta, bearer=channel.type in compat.COMPAT)
         headers += [(b"content-type", JSON), (b"accept", accept), (b"accept-encoding", b"identity")]
         url = claude_channel.upstream_url(channel, call.beta_query and call.fmt == CLAUDE)
         return Outgoing(url, headers, raw, CLAUDE)

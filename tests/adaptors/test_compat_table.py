@@ -166,3 +166,23 @@ def test_only_the_async_task_types_are_refused() -> None:
     refused = {kind for kind in ChannelType if compat.refusal(kind) is not None} - {ChannelType.UNKNOWN}
     assert all("async-task" in (compat.refusal(kind) or "") for kind in refused), refused
     assert all(compat.refusal(kind) is None for kind in (58, 59, 60))
+
+
+@pytest.mark.parametrize(
+    ("kind", "base", "expected"),
+    [
+        (43, "https://api.deepseek.com", "https://api.deepseek.com/anthropic/v1/messages"),
+        (25, "https://api.moonshot.cn/", "https://api.moonshot.cn/anthropic/v1/messages"),
+        (25, "kimi-coding-plan", "https://api.kimi.com/coding/v1/messages"),
+        (26, "glm-coding-plan", "https://open.bigmodel.cn/api/anthropic/v1/messages"),
+        (45, "doubao-coding-plan", "https://ark.cn-beijing.volces.com/api/coding/v1/messages"),
+        # no Anthropic API of their own: a Claude client is converted to the type's chat
+        (26, "https://open.bigmodel.cn", None),
+        (45, "https://ark.cn-beijing.volces.com", None),
+        (17, "https://dashscope.aliyuncs.com", None),
+        (1, "https://api.openai.com", None),
+        (43, "glm-coding-plan", "glm-coding-plan/anthropic/v1/messages"),  # plans belong to their types
+    ],
+)
+def test_claude_clients_passed_to_an_anthropic_api(kind: int, base: str, expected: str | None) -> None:
+    assert compat.claude_url(kind, base) == expected

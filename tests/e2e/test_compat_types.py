@@ -63,6 +63,8 @@ COMPLETIONS_PATHS = {
     25: "/v1/completions",
     53: "/v1/completions",
 }
+# types whose Anthropic-compatible API a Claude client is passed to (New API's Claude URL)
+CLAUDE_PATHS = {25: "/anthropic/v1/messages", 43: "/anthropic/v1/messages"}
 RERANK_PATHS = {25: "/v1/rerank", 45: "/api/v3/rerank"}
 IMAGE_PATHS = {45: "/api/v3/images/generations"}
 # a model-name suffix the type turns into request fields: client model -> (model sent, fields sent)
@@ -237,7 +239,7 @@ def test_images_go_to_the_types_path(kind: int, client: openai.OpenAI, mock: Moc
 
 
 @pytest.mark.parametrize("kind", sorted(CHAT_PATHS))
-def test_claude_sdk_is_converted_to_the_types_chat(
+def test_claude_sdk_reaches_each_type(
     kind: int, claude_sdk: anthropic.Anthropic, mock: MockUpstreamThread
 ) -> None:
     with claude_sdk.messages.stream(
@@ -247,7 +249,10 @@ def test_claude_sdk_is_converted_to_the_types_chat(
         final = stream.get_final_message()
     assert text and final.usage.output_tokens > 0
     record = _last(mock)
-    assert record.path == CHAT_PATHS[kind] and record.stream
+    assert record.path == CLAUDE_PATHS.get(kind, CHAT_PATHS[kind]) and record.stream
+    if kind in CLAUDE_PATHS:  # passed as it is, the key as New API sends it there
+        assert record.headers["authorization"] == "Bearer sk-mock" and "x-api-key" not in record.headers
+        assert json.loads(record.body)["model"] == "gpt-4o-mini"
 
 
 @pytest.mark.parametrize("kind", sorted(CHAT_PATHS))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from newapi.adaptors.openai import compat
 from newapi.core.constants import ChannelType
 from newapi.core.structs import ChannelInfo
 
@@ -25,13 +26,17 @@ def upstream_url(channel: ChannelInfo, beta_query: bool = False) -> str:
     url = base + "/messages" if base.endswith("/v1") else base + "/v1/messages"
     if channel.type == ChannelType.MINIMAX:  # MiniMax's Anthropic-compatible API, New API's URL
         url = base + "/anthropic/v1/messages"
+    passed = compat.claude_url(channel.type, channel.base_url)
+    if passed is not None:  # an OpenAI-compatible type's Anthropic API (DeepSeek, Moonshot, plans)
+        url = passed
     if beta_query or channel.other_settings.get("claude_beta_query"):
         url += "?beta=true"
     return url
 
 
-def auth_headers(key: str, version: str, beta: str) -> list[tuple[bytes, bytes]]:
-    headers = [(b"x-api-key", key.encode()), (b"anthropic-version", (version or ANTHROPIC_VERSION).encode())]
+def auth_headers(key: str, version: str, beta: str, bearer: bool = False) -> list[tuple[bytes, bytes]]:
+    credential = (b"authorization", b"Bearer " + key.encode()) if bearer else (b"x-api-key", key.encode())
+    headers = [credential, (b"anthropic-version", (version or ANTHROPIC_VERSION).encode())]
     if beta:
         headers.append((b"anthropic-beta", beta.encode("latin-1")))
     return headers

@@ -33,6 +33,9 @@ class Compat:
     top_p_below_one: bool = False
     #: the type's "coding plan" bases (constant.ChannelSpecialBases) are honoured
     coding_plans: bool = False
+    #: the path of the type's Anthropic-compatible Messages API: New API sends Claude clients
+    #: there as they are (its adaptor's RelayFormatClaude URL) instead of converting them
+    claude: str = ""
 
 
 _PASS = None
@@ -120,8 +123,13 @@ COMPAT: dict[int, Compat] = {
             "rerank": "/v1/rerank",
         },
         coding_plans=True,
+        claude="/anthropic/v1/messages",
     ),
-    T.DEEPSEEK: Compat("DeepSeek", {"chat": "/v1/chat/completions", "completions": "/beta/completions"}),
+    T.DEEPSEEK: Compat(
+        "DeepSeek",
+        {"chat": "/v1/chat/completions", "completions": "/beta/completions"},
+        claude="/anthropic/v1/messages",
+    ),
     NEW_API_UPSTREAM: Compat("New API upstream"),
     SUB2API: Compat("Sub2API"),
     T.SUBMODEL: Compat("Submodel", {"chat": "/v1/chat/completions", "completions": "/v1/completions"}),
@@ -133,6 +141,14 @@ CODING_PLANS: dict[str, str] = {
     "glm-coding-plan-international": "https://api.z.ai/api/coding/paas/v4",
     "kimi-coding-plan": "https://api.kimi.com/coding/v1",
     "doubao-coding-plan": "https://ark.cn-beijing.volces.com/api/coding/v3",
+}
+
+# ... and the Claude base of each plan: a Claude client on a plan base is sent there as it is.
+CLAUDE_PLANS: dict[str, str] = {
+    "glm-coding-plan": "https://open.bigmodel.cn/api/anthropic",
+    "glm-coding-plan-international": "https://api.z.ai/api/anthropic",
+    "kimi-coding-plan": "https://api.kimi.com/coding",
+    "doubao-coding-plan": "https://ark.cn-beijing.volces.com/api/coding",
 }
 
 #: Types with an adaptor package of their own.
@@ -206,6 +222,18 @@ def url(kind: int, base: str, endpoint: str, client_path: str, model: str, accou
     if endpoint == "chat" and compat.bot_chat and model.startswith("bot"):
         path = compat.bot_chat
     return _join(base, path.replace("{account}", account).replace("{model}", model))
+
+
+def claude_url(kind: int, base: str) -> str | None:
+    """The Messages URL a Claude client is passed to on a compatible type, or None when the
+    type has no Anthropic-compatible API (the client is converted to its chat instead)."""
+    compat = COMPAT.get(kind)
+    if compat is None:
+        return None
+    plan = CLAUDE_PLANS.get(base) if compat.coding_plans else None
+    if plan is not None:
+        return plan + "/v1/messages"
+    return base.rstrip("/") + compat.claude if compat.claude else None
 
 
 def served_endpoints(kind: int) -> str:
