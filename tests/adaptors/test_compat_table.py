@@ -166,6 +166,9 @@ def test_only_the_async_task_types_are_refused() -> None:
     refused = {kind for kind in ChannelType if compat.refusal(kind) is not None} - {ChannelType.UNKNOWN}
     assert all("async-task" in (compat.refusal(kind) or "") for kind in refused), refused
     assert all(compat.refusal(kind) is None for kind in (58, 59, 60))
+    # type 0 is no provider at all, not a protocol still to come
+    assert compat.refusal(0) == "channel type 0 (Unknown) names no provider: choose the channel's type"
+    assert compat.refusal(29) == "channel type 29 is not a channel type this gateway knows"
 
 
 @pytest.mark.parametrize(

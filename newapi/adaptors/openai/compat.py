@@ -162,26 +162,6 @@ SERVED = NATIVE | SIGNED_TYPES | frozenset(COMPAT)
 _TASK_TYPES = frozenset(
     {T.MIDJOURNEY, T.MIDJOURNEY_PLUS, T.SUNO, T.KLING, T.JIMENG, T.VIDU, T.DOUBAO_VIDEO, T.SORA}
 )
-_NAMES: dict[int, str] = {
-    T.UNKNOWN: "Unknown",
-    T.PALM: "PaLM",
-    T.BAIDU: "Baidu",
-    T.ZHIPU: "Zhipu",
-    T.XUNFEI: "Xunfei",
-    T.AI_PROXY_LIBRARY: "AIProxyLibrary",
-    T.TENCENT: "Tencent",
-    T.COHERE: "Cohere",
-    T.MINIMAX: "MiniMax",
-    T.DIFY: "Dify",
-    T.CLOUDFLARE: "Cloudflare",
-    T.MOKA_AI: "MokaAI",
-    T.COZE: "Coze",
-    T.REPLICATE: "Replicate",
-    T.CODEX: "Codex",
-    58: "Advanced Custom",
-    59: "Sub2API",
-    60: "New API upstream",
-}
 
 
 def refusal(kind: int) -> str | None:
@@ -190,10 +170,9 @@ def refusal(kind: int) -> str | None:
         return None
     if kind in _TASK_TYPES:
         return f"channel type {kind} is an async-task type, which this gateway does not serve yet"
-    name = _NAMES.get(kind)
-    if name is None:
-        return f"channel type {kind} is not a channel type this gateway knows"
-    return f"channel type {kind} ({name}) speaks its own protocol, which this gateway does not serve yet"
+    if kind == T.UNKNOWN:
+        return "channel type 0 (Unknown) names no provider: choose the channel's type"
+    return f"channel type {kind} is not a channel type this gateway knows"
 
 
 def _join(base: str, path: str) -> str:
