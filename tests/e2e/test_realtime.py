@@ -39,6 +39,7 @@ REFUSED_MODEL = "gpt-4o-realtime-refused"
 CLOSING_MODEL = "gpt-4o-realtime-preview-close-after-1"
 NO_USAGE_MODEL = "gpt-4o-realtime-preview-no-usage"
 IDLE_SECONDS = 2
+METRICS_TOKEN = "realtime-metrics-token"
 SESSION_SECONDS = 6
 RATIOS = {"model": 2.5, "completion": 4.0, "audio": 8.0, "audio_completion": 2.0}
 
@@ -75,6 +76,8 @@ def gateway(
         "SQLITE_PATH": str(directory / "one-api.db"),
         "NEWAPI_REALTIME_IDLE_SECONDS": str(IDLE_SECONDS),
         "NEWAPI_REALTIME_MAX_SESSION_SECONDS": str(SESSION_SECONDS),
+        "ERROR_LOG_ENABLED": "true",
+        "NEWAPI_METRICS_TOKEN": METRICS_TOKEN,
         **ledger_env,
     }
     log = directory / "server.log"
@@ -449,6 +452,31 @@ def test_an_upstream_refusing_the_channels_key_is_an_error_event(gateway: dict[s
     assert error.code == "invalid_api_key" and error.type == "upstream_error"
     assert "Incorrect API key provided" in error.message and "sk-not-the-upstreams" not in error.message
     assert code == 1011
+    admin = gateway["admin"]
+    deadline = time.monotonic() + 15
+    while True:  # ERROR_LOG_ENABLED: the failed session's type-5 log, nothing charged
+        page = admin.get("/api/log/", params={"type": 5, "p": 1, "page_size": 100}).json()["data"]["items"]
+        failed = [item for item in page if item["model_name"] == REFUSED_MODEL]
+        if failed or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert failed and failed[0]["quota"] == 0
+    assert json.loads(failed[0]["other"])["status_code"] == 401
+
+
+def test_sessions_are_counted_in_the_metrics(gateway: dict[str, Any]) -> None:
+    text = httpx.get(
+        gateway["base"] + "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}, timeout=10
+    ).text
+    relayed = [
+        line
+        for line in text.splitlines()
+        if line.startswith("newapi_relay_requests_total")
+        and 'endpoint="realtime"' in line
+        and f'model="{OPENAI_MODEL}"' in line
+        and 'status="101"' in line
+    ]
+    assert relayed and float(relayed[0].rsplit(" ", 1)[1]) >= 1
 
 
 def test_an_idle_session_is_closed(gateway: dict[str, Any], upstream: RealtimeMockThread) -> None:

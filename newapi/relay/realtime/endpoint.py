@@ -33,7 +33,7 @@ from newapi.relay.auto_group import pick_across_groups, route_auto
 from newapi.relay.call import Call
 from newapi.relay.formats import UPSTREAM
 from newapi.relay.ids import new_request_id
-from newapi.relay.realtime.billing import SessionBilling
+from newapi.relay.realtime.billing import SessionBilling, error_log
 from newapi.relay.realtime.events import response_done
 from newapi.relay.realtime.partial import PartialResponse
 from newapi.relay.realtime.pump import Ending, Limits, Pump
@@ -90,11 +90,14 @@ class RealtimeEndpoint:
             limited = await self._admit(call, headers, query)
         except GatewayError as error:
             await deny(scope, send, error, call.request_id)
+            self._record(call, error.status)
             return
         except Exception:
             log.exception("realtime admission error")
             await deny(scope, send, InternalError("internal error"), call.request_id)
+            self._record(call, 500)
             return
+        status = 101  # Switching Protocols: a session was relayed
         billing = SessionBilling(runtime, call)
         partial = PartialResponse(call.model)
         upstream: ClientConnection | None = None
@@ -105,6 +108,8 @@ class RealtimeEndpoint:
             try:
                 upstream = await self._open(call, query, beta)
             except GatewayError as error:
+                status = error.status
+                await error_log(self._runtime, call, error)
                 ending = Ending("upstream_error", 1011, error.message, client_view(error))
                 await accept(send, subprotocols, call.request_id)
                 accepted = True
@@ -134,6 +139,7 @@ class RealtimeEndpoint:
             ending = await pump.run()
             await close(send, ending, call)
         except Exception:
+            status = 500
             log.exception("realtime session %s failed", call.request_id)
             ending = Ending("internal", 1011, "internal error", InternalError("internal error"))
             if accepted:
@@ -155,11 +161,20 @@ class RealtimeEndpoint:
                     call.stream_error = ending.detail or ending.reason
                 await billing.cut_short(cut)
             await billing.close()
+            self._record(call, status)
             if limited and billing.responses and call.user is not None:
                 try:
                     await runtime.model_limiter.record_success(call.user.id)
                 except Exception:
                     log.warning("could not record a success for the model request limit", exc_info=True)
+
+    def _record(self, call: Call, status: int) -> None:
+        channel = call.channel
+        first = call.first_byte_at - call.started if call.first_byte_at else -1.0
+        model = call.model if channel is not None else ""  # made-up names must not mint series
+        self._runtime.metrics.request(
+            REALTIME.name, model, channel.id if channel else 0, status, time.monotonic() - call.started, first
+        )
 
     async def _admit(self, call: Call, headers: RequestHeaders, query: bytes) -> bool:
         """Authenticate, route and hold; returns whether the model request limit applies."""
@@ -231,7 +246,9 @@ class RealtimeEndpoint:
                 scrub_error(error, channel, None)
                 last = error
                 runtime.health.report(channel, call.key_index, error)
-                if not should_retry(error, retry_ranges(options)):
+                retry = should_retry(error, retry_ranges(options))
+                runtime.metrics.upstream_error(channel.id, error.status, retry and attempt + 1 < attempts)
+                if not retry:
                     raise
         assert last is not None
         raise last
