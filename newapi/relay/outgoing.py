@@ -412,8 +412,10 @@ class Planner:
             ]
             return Outgoing(url, headers, raw, CLAUDE)
         raw = call.body if body is None else finish(body, channel)
-        # A compatible type's Anthropic API takes its key as New API sends it there: a bearer token.
-        headers = claude_channel.auth_headers(key, version, beta, bearer=channel.type in compat.COMPAT)
+        # A compatible type's (or MiniMax's) Anthropic API takes its key as New API sends it there:
+        # a bearer token.
+        bearer = channel.type in compat.COMPAT or channel.type == ChannelType.MINIMAX
+        headers = claude_channel.auth_headers(key, version, beta, bearer=bearer)
         if channel.type in compat.NEW_API_FAMILY:  # New API's adaptor for them sends x-api-key too
             headers.append((b"x-api-key", key.encode()))
         headers += [(b"content-type", JSON), (b"accept", accept), (b"accept-encoding", b"identity")]

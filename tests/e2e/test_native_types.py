@@ -470,6 +470,8 @@ def test_minimax_for_claude_clients(claude_sdk: anthropic.Anthropic, mock: MockU
     )
     assert reply.content[0].type == "text" and reply.content[0].text == ANSWER
     assert _sent(mock)[0] == "/anthropic/v1/messages"
+    headers = mock.requests()[-1].headers  # New API's MiniMax adaptor: the key as a bearer token
+    assert headers["authorization"] == "Bearer sk-mock" and "x-api-key" not in headers
 
 
 # -- Dify (37): chat-messages, blocking and streaming; DIFY_DEBUG's workflow lines ---------------
