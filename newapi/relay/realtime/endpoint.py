@@ -106,7 +106,7 @@ class RealtimeEndpoint:
         try:
             beta = client_beta(headers.raw, subprotocols)
             try:
-                upstream = await self._open(call, query, beta)
+                upstream = await self._open(call, query, beta, headers.raw)
             except GatewayError as error:
                 status = error.status
                 await error_log(self._runtime, call, error)
@@ -214,7 +214,9 @@ class RealtimeEndpoint:
         if not call.tiers:
             raise NoChannel(f"no available channel for model {call.model} under group {call.group}")
 
-    async def _open(self, call: Call, query: bytes, beta: str) -> ClientConnection:
+    async def _open(
+        self, call: Call, query: bytes, beta: str, client_headers: list[tuple[bytes, bytes]]
+    ) -> ClientConnection:
         """The upstream session, trying channels as the other routes retry them."""
         runtime = self._runtime
         options = runtime.options
@@ -235,9 +237,8 @@ class RealtimeEndpoint:
                     raise UpstreamError(
                         "channel has no enabled key", code="channel:no_available_key", channel_error=True
                     )
-                where = target(
-                    channel, key, call.upstream_model, query, beta, runtime.settings.azure_default_api_version
-                )
+                version = runtime.settings.azure_default_api_version
+                where = target(channel, key, call.upstream_model, query, beta, version, client_headers)
                 return await open_realtime(
                     where.url, where.headers, proxy=channel.proxy, max_message=MAX_FRAME
                 )

@@ -3,7 +3,8 @@
 OpenAI: ``wss://{base}/v1/realtime?model=...`` with ``Authorization: Bearer``. Azure:
 ``wss://{base}/openai/realtime?api-version=...&deployment=...`` with ``api-key``. The client's
 ``OpenAI-Beta`` header (or the browser's ``openai-beta.realtime-v1`` subprotocol) is passed on,
-never added: it picks the protocol version, and a GA client given beta events would break.
+never added: it picks the protocol version, and a GA client given beta events would break. The
+channel's ``header_override`` applies last, as on the other routes.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode
 
+from newapi.adaptors.headers import apply_header_override
 from newapi.core.constants import DEFAULT_BASE_URLS, ChannelType
 from newapi.core.structs import ChannelInfo
 
@@ -42,8 +44,18 @@ def _ws_base(channel: ChannelInfo) -> str:
     return base
 
 
-def target(channel: ChannelInfo, key: str, model: str, query: bytes, beta: str, azure_version: str) -> Target:
-    """The upstream URL and headers of a session for ``model`` (the channel's name for it)."""
+def target(
+    channel: ChannelInfo,
+    key: str,
+    model: str,
+    query: bytes,
+    beta: str,
+    azure_version: str,
+    client_headers: list[tuple[bytes, bytes]] | None = None,
+) -> Target:
+    """The upstream URL and headers of a session for ``model`` (the channel's name for it); the
+    channel's ``header_override`` applies as on the other routes (``client_headers``: the
+    upgrade request's, for its pass-through rules)."""
     base = _ws_base(channel)
     # The client's other query parameters (intent=transcription, ...) go on unchanged.
     rest = [(k, v) for k, v in parse_qsl(query.decode("latin-1")) if k not in ("model", "api-version")]
@@ -60,4 +72,8 @@ def target(channel: ChannelInfo, key: str, model: str, query: bytes, beta: str, 
             headers.append(("OpenAI-Organization", channel.openai_organization))
     if beta:
         headers.append(("OpenAI-Beta", beta))
+    if channel.header_override:
+        raw = [(n.lower().encode(), v.encode("latin-1", "replace")) for n, v in headers]
+        raw = apply_header_override(raw, channel.header_override, client_headers or [], key)
+        headers = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in raw]
     return Target(url, tuple(headers))
