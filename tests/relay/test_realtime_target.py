@@ -28,6 +28,8 @@ def test_openai_gets_the_model_and_a_bearer_key_over_wss() -> None:
     assert found.headers == (("Authorization", "Bearer sk-up"),)
     plain = target(_channel(base="http://127.0.0.1:9/"), "k", "m", b"", "realtime=v1", "v")
     assert plain.url == "ws://127.0.0.1:9/v1/realtime?model=m"
+    keyed = target(_channel(), "k", "m", b"key=sk-gateway&api_key=sk-gateway&voice=alloy", "", "v")
+    assert keyed.url == "wss://api.example.com/v1/realtime?model=m&voice=alloy"  # the caller's key stays here
     assert ("OpenAI-Beta", "realtime=v1") in plain.headers
 
 

@@ -19,6 +19,7 @@ from newapi.core.structs import ChannelInfo
 #: The channel types that serve ``/v1/realtime``.
 REALTIME_TYPES = frozenset({ChannelType.OPENAI, ChannelType.AZURE})
 _BETA_SUBPROTOCOL = "openai-beta.realtime-v1"
+_NOT_FORWARDED = frozenset({"model", "api-version", "deployment", "key", "api_key", "api-key", "token"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +59,8 @@ def target(
     upgrade request's, for its pass-through rules)."""
     base = _ws_base(channel)
     # The client's other query parameters (intent=transcription, ...) go on unchanged.
-    rest = [(k, v) for k, v in parse_qsl(query.decode("latin-1")) if k not in ("model", "api-version")]
+    # A credential-looking parameter is the caller's gateway key, never the upstream's business.
+    rest = [(k, v) for k, v in parse_qsl(query.decode("latin-1")) if k.lower() not in _NOT_FORWARDED]
     headers: list[tuple[str, str]] = []
     if channel.type == ChannelType.AZURE:
         version = channel.other or azure_version
