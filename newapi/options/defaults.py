@@ -6,6 +6,8 @@ The price tables (ModelRatio and friends) default to the tables in
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import orjson
 
 DEFAULT_AUTO_DISABLE_KEYWORDS = "\n".join(
@@ -148,6 +150,12 @@ DEFAULTS: dict[str, str] = {
     # New API seeds Doubao Seedance video models here; video tasks are not served, so none.
     "billing_setting.billing_mode": "{}",
     "billing_setting.billing_expr": "{}",
+    # Listed with its defaults so the console shows them; a stored value is merged over them.
+    "tool_price_setting.prices": orjson.dumps(
+        orjson.loads((Path(__file__).parents[1] / "billing" / "pricing_defaults.json").read_bytes())[
+            "tool_price_setting.prices"
+        ]
+    ).decode(),
 }
 
 

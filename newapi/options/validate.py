@@ -23,6 +23,8 @@ RATIO_OPTIONS = frozenset(
         "AudioCompletionRatio",
         "GroupRatio",
         "TopupGroupRatio",
+        # $ per 1K calls by tool name ("web_search", or "web_search:gpt-4o*" for some models)
+        "tool_price_setting.prices",
     }
 )
 RESPONSES_POLICY = "global.chat_completions_to_responses_policy"

@@ -77,6 +77,12 @@ async def test_ratio_options_and_reset(roles: Roles, gateway: Gateway) -> None:
     assert nested.json()["message"] == (
         "GroupGroupRatio: the ratio of 'vip' -> 'default' must be a non-negative number"
     )
+    tool = await root.put(
+        "/api/option/", json={"key": "tool_price_setting.prices", "value": '{"web_search": "x"}'}
+    )
+    assert tool.json()["message"] == "tool_price_setting.prices: the value of 'web_search' must be a number"
+    listed = {o["key"]: o["value"] for o in (await root.get("/api/option/")).json()["data"]}
+    assert orjson.loads(listed["tool_price_setting.prices"])["file_search"] == 2.5
     assert (await root.put("/api/option/", json={"key": "ModelRatio", "value": '{"gpt-4o": 9}'})).json()[
         "success"
     ]

@@ -66,6 +66,9 @@ export const GROUPS: readonly OptionGroup[] = [
       ['AutoGroups', 'json'],
       ['DefaultUseAutoGroup', 'bool'],
       ['ExposeRatioEnabled', 'bool'],
+      ['tool_price_setting.prices', 'json'],
+      ['billing_setting.billing_mode', 'json'],
+      ['billing_setting.billing_expr', 'json'],
     ],
   },
   {
