@@ -338,6 +338,20 @@ def test_baidu_function_call_stream_and_forced_choice(
     )
 
 
+def test_baidu_function_call_for_claude_clients(claude_sdk: anthropic.Anthropic) -> None:
+    function = TOOL["function"]
+    tool = {"name": "lookup", "description": "Look up", "input_schema": function["parameters"]}  # type: ignore[index]
+    message = claude_sdk.messages.create(
+        model="ernie",
+        max_tokens=64,
+        tools=[tool],  # type: ignore[list-item]
+        messages=[{"role": "user", "content": "please call a tool"}],
+    )
+    assert message.stop_reason == "tool_use"
+    used = [block for block in message.content if block.type == "tool_use"]
+    assert used and used[0].name == "lookup" and "q" in used[0].input  # type: ignore[operator]
+
+
 def test_baidu_embeddings(
     client: openai.OpenAI, mock: MockUpstreamThread, gateway: tuple[str, str, httpx.Client]
 ) -> None:
