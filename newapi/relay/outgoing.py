@@ -8,6 +8,7 @@ parameter override. Otherwise the body is converted through the neutral model.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -112,9 +113,12 @@ class Planner:
         self._media: MediaFetcher | None = None
         self._signed_state: dict[str, Any] = {}  # signed families' token caches, by family
 
-    async def _post(self, url: str, headers: list[tuple[bytes, bytes]], body: bytes) -> tuple[int, bytes]:
+    async def _post(
+        self, url: str, headers: list[tuple[bytes, bytes]], body: bytes, *, proxy: str = ""
+    ) -> tuple[int, bytes]:
         upstream = self._runtime.upstream
-        async with await upstream.request("POST", url, headers, body, total_timeout=30.0) as response:
+        request = upstream.request("POST", url, headers, body, proxy=proxy, total_timeout=30.0)
+        async with await request as response:
             return response.status, await response.read(1 << 20)
 
     def _tokens(self) -> TokenCache:
@@ -329,7 +333,9 @@ class Planner:
                 await inline_remote_media(req, self._fetcher(), call.media_cache)
             plan = native.chat(req, channel, key)
             if native.complete is not None:
-                await native.complete(req, plan, channel, key, Attempt(self._post, call.request_id))
+                # a call of the type's own (Dify's upload) goes the channel's way, its proxy too
+                post = partial(self._post, proxy=channel.proxy)
+                await native.complete(req, plan, channel, key, Attempt(post, call.request_id))
         else:
             build = None if conversation else native.endpoints.get(call.endpoint.name)
             prepare = None if conversation else native.prepare.get(call.endpoint.name)

@@ -269,6 +269,21 @@ async def test_channel_proxy_carries_the_upstream_connection(
     assert proxy.lines and str(mock.port) in proxy.lines[-1]
 
 
+async def test_dify_upload_goes_through_the_channel_proxy(
+    gateway: Gateway, client: httpx.AsyncClient, mock: MockUpstreamThread
+) -> None:
+    # A proxy that takes no connection: the image upload fails there instead of reaching Dify
+    # directly (it went direct, ignoring the proxy, before).
+    await _channel(gateway, mock, channel_type=37, setting={"proxy": "socks5://127.0.0.1:1"})
+    account = await add_account(gateway)
+    image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}
+    body = {"model": GPT, "messages": [{"role": "user", "content": [image]}]}
+    before = len(mock.requests())
+    reply = await client.post("/v1/chat/completions", json=body, headers=_bearer(account))
+    assert reply.status_code >= 500, reply.text
+    assert not any(r.path == "/v1/files/upload" for r in mock.requests()[before:])
+
+
 @pytest.mark.parametrize("scheme", ["socks5", "socks5h"])
 async def test_channel_proxy_carries_the_control_planes_calls(mock: MockUpstreamThread, scheme: str) -> None:
     from newapi.jobs.upstream_info import list_models
