@@ -15,6 +15,8 @@ from dataclasses import dataclass, fields, replace
 from functools import cache
 from typing import Any
 
+from newapi.adaptors.openai.compat import ALI_CLAUDE_MODELS, ali_claude_models
+
 _TRUE = frozenset({"1", "true", "yes", "on", "t", "y"})
 
 
@@ -167,6 +169,9 @@ class Settings:
     error_log_enabled: bool = False
     generate_default_token: bool = False
     azure_default_api_version: str = "2025-04-01-preview"
+    #: ALI_ANTHROPIC_MESSAGES_MODELS: parts of DashScope model names whose Claude clients go to
+    #: its Anthropic API as they are (New API's default list; compat.ali_claude_models)
+    ali_claude_models: tuple[str, ...] = ALI_CLAUDE_MODELS
     #: Realtime WebSocket sessions: closed after this long with no frame either way (New API's
     #: 90 s read deadline), and after this long in all
     realtime_idle_seconds: int = 90
@@ -318,6 +323,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         error_log_enabled=_flag(env, "ERROR_LOG_ENABLED", False),
         generate_default_token=_flag(env, "GENERATE_DEFAULT_TOKEN", False),
         azure_default_api_version=_str(env, "AZURE_DEFAULT_API_VERSION", "2025-04-01-preview"),
+        ali_claude_models=ali_claude_models(_str(env, "ALI_ANTHROPIC_MESSAGES_MODELS")),
         realtime_idle_seconds=_int(env, "NEWAPI_REALTIME_IDLE_SECONDS", 90),
         realtime_max_session_seconds=_int(env, "NEWAPI_REALTIME_MAX_SESSION_SECONDS", 3600),
         gemini_safety_setting=_str(env, "GEMINI_SAFETY_SETTING", "BLOCK_NONE"),

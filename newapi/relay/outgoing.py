@@ -57,7 +57,9 @@ if TYPE_CHECKING:
 _CLAUDE_TYPES = frozenset({ChannelType.ANTHROPIC, ChannelType.AWS})
 
 
-def native_formats(channel: ChannelInfo, model: str) -> tuple[str, ...]:
+def native_formats(
+    channel: ChannelInfo, model: str, ali_models: tuple[str, ...] = compat.ALI_CLAUDE_MODELS
+) -> tuple[str, ...]:
     """The formats a channel speaks, the one it is converted to first."""
     kind = channel.type
     signed = SIGNED.get(kind)
@@ -74,7 +76,7 @@ def native_formats(channel: ChannelInfo, model: str) -> tuple[str, ...]:
     native = NATIVES.get(kind)
     if native is not None:
         return (native.target, *native.formats)
-    if compat.claude_url(kind, channel.base_url) is not None:  # DeepSeek, Moonshot, coding plans
+    if compat.claude_url(kind, channel.base_url, model, ali_models) is not None:  # DeepSeek, Ali, ...
         return (OPENAI, RESPONSES, CLAUDE)
     return (OPENAI, RESPONSES)
 
@@ -167,7 +169,7 @@ class Planner:
             call.body = source
 
     def _target(self, call: Call, channel: ChannelInfo, passed: bool) -> str:
-        natives = native_formats(channel, call.upstream_model)
+        natives = native_formats(channel, call.upstream_model, self._runtime.settings.ali_claude_models)
         target = call.fmt if call.fmt in natives else natives[0]
         if (
             target == OPENAI
@@ -424,8 +426,11 @@ class Planner:
         headers = claude_channel.auth_headers(key, version, beta, bearer=bearer)
         if channel.type in compat.NEW_API_FAMILY:  # New API's adaptor for them sends x-api-key too
             headers.append((b"x-api-key", key.encode()))
+        elif channel.type == ChannelType.ALI:  # DashScope's SSE and plugin headers, on every route
+            headers += compat.extra_headers(channel.type, key, channel.other, call.stream)[1]
         headers += [(b"content-type", JSON), (b"accept", accept), (b"accept-encoding", b"identity")]
-        url = claude_channel.upstream_url(channel, call.beta_query and call.fmt == CLAUDE)
+        ali_models = self._runtime.settings.ali_claude_models
+        url = claude_channel.upstream_url(channel, call.beta_query and call.fmt == CLAUDE, model, ali_models)
         return Outgoing(url, headers, raw, CLAUDE)
 
     # -- Gemini channels (Gemini, Vertex) --------------------------------------------------------

@@ -6,6 +6,7 @@ import pytest
 
 from newapi.adaptors.openai import compat
 from newapi.core.constants import DEFAULT_BASE_URLS, ChannelType
+from newapi.settings import load_settings
 
 
 def test_every_known_type_is_served_or_refused_with_a_reason() -> None:
@@ -182,10 +183,47 @@ def test_only_the_async_task_types_are_refused() -> None:
         # no Anthropic API of their own: a Claude client is converted to the type's chat
         (26, "https://open.bigmodel.cn", None),
         (45, "https://ark.cn-beijing.volces.com", None),
-        (17, "https://dashscope.aliyuncs.com", None),
         (1, "https://api.openai.com", None),
         (43, "glm-coding-plan", "glm-coding-plan/anthropic/v1/messages"),  # plans belong to their types
     ],
 )
 def test_claude_clients_passed_to_an_anthropic_api(kind: int, base: str, expected: str | None) -> None:
     assert compat.claude_url(kind, base) == expected
+
+
+@pytest.mark.parametrize(
+    ("model", "models", "expected"),
+    [
+        ("qwen-plus", compat.ALI_CLAUDE_MODELS, "https://dashscope.aliyuncs.com/apps/anthropic/v1/messages"),
+        (" Kimi-K2 ", compat.ALI_CLAUDE_MODELS, "https://dashscope.aliyuncs.com/apps/anthropic/v1/messages"),
+        (
+            "deepseek-v4-pro",
+            compat.ALI_CLAUDE_MODELS,
+            "https://dashscope.aliyuncs.com/apps/anthropic/v1/messages",
+        ),
+        # a model the list does not name (deepseek-v3 is not deepseek-v4) is converted to chat
+        ("deepseek-v3", compat.ALI_CLAUDE_MODELS, None),
+        ("gpt-4o-mini", compat.ALI_CLAUDE_MODELS, None),
+        ("", compat.ALI_CLAUDE_MODELS, None),
+        ("llama-3", ("llama",), "https://dashscope.aliyuncs.com/apps/anthropic/v1/messages"),
+        ("qwen-plus", ("llama",), None),
+        ("qwen-plus", (), None),
+    ],
+)
+def test_ali_passes_claude_clients_for_the_models_it_names(
+    model: str, models: tuple[str, ...], expected: str | None
+) -> None:
+    assert compat.claude_url(17, "https://dashscope.aliyuncs.com/", model, models) == expected
+
+
+def test_ali_anthropic_messages_models_is_read_as_new_api_reads_it() -> None:
+    assert (
+        compat.ali_claude_models("")
+        == compat.ALI_CLAUDE_MODELS
+        == ("qwen", "deepseek-v4", "kimi", "glm", "minimax-m")
+    )
+    assert compat.ali_claude_models("  ") == compat.ALI_CLAUDE_MODELS  # empty: New API's default
+    assert compat.ali_claude_models(" Qwen3 ,, GLM-4 ") == ("qwen3", "glm-4")
+    assert compat.ali_claude_models(",") == ()  # set, but names nothing: every model converts
+    assert load_settings({"ALI_ANTHROPIC_MESSAGES_MODELS": "Llama"}).ali_claude_models == ("llama",)
+    assert load_settings({}).ali_claude_models == compat.ALI_CLAUDE_MODELS

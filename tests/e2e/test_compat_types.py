@@ -94,6 +94,8 @@ def _mapping(kind: int) -> dict[str, str]:
         f"t{kind}-rerank": "rerank-v1",
         f"t{kind}-image": "dall-e-3",
     }
+    if kind == 17:  # a model ALI_ANTHROPIC_MESSAGES_MODELS names (its default list: "qwen", ...)
+        mapping[f"t{kind}-qwen"] = "qwen-plus"
     if kind == 45:
         mapping[f"t{kind}-bot"] = "bot-20250101-abc"
         mapping[f"t{kind}-think"] = "deepseek-r1-thinking"
@@ -253,6 +255,29 @@ def test_claude_sdk_reaches_each_type(
     if kind in CLAUDE_PATHS:  # passed as it is, the key as New API sends it there
         assert record.headers["authorization"] == "Bearer sk-mock" and "x-api-key" not in record.headers
         assert json.loads(record.body)["model"] == "gpt-4o-mini"
+
+
+def test_ali_passes_claude_clients_of_the_models_it_names(
+    claude_sdk: anthropic.Anthropic, mock: MockUpstreamThread
+) -> None:
+    """New API's ALI_ANTHROPIC_MESSAGES_MODELS: a qwen model's Claude client goes to DashScope's
+    Anthropic API as it is; another model's (t17-chat, gpt-4o-mini) is converted to its chat."""
+    with claude_sdk.messages.stream(
+        model="t17-qwen", max_tokens=32, messages=[{"role": "user", "content": "hello"}]
+    ) as stream:
+        text = "".join(stream.text_stream)
+        final = stream.get_final_message()
+    assert text and final.usage.output_tokens > 0
+    record = _last(mock)
+    assert record.path == "/apps/anthropic/v1/messages" and record.stream
+    assert record.headers["authorization"] == "Bearer sk-mock" and "x-api-key" not in record.headers
+    assert record.headers["x-dashscope-sse"] == "enable" and record.headers["x-dashscope-plugin"] == "plug-x"
+    body = json.loads(record.body)
+    assert body["model"] == "qwen-plus" and body["messages"] == [{"role": "user", "content": "hello"}]
+    whole = claude_sdk.messages.create(
+        model="t17-chat", max_tokens=32, messages=[{"role": "user", "content": "hello"}]
+    )
+    assert whole.content and _last(mock).path == "/compatible-mode/v1/chat/completions"
 
 
 @pytest.mark.parametrize("kind", sorted(CHAT_PATHS))

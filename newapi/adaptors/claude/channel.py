@@ -19,15 +19,21 @@ _EFFORT_SUFFIXES = ("-max", "-xhigh", "-high", "-medium", "-low")
 MIN_THINKING_MAX_TOKENS = 1280
 
 
-def upstream_url(channel: ChannelInfo, beta_query: bool = False) -> str:
+def upstream_url(
+    channel: ChannelInfo,
+    beta_query: bool = False,
+    model: str = "",
+    ali_models: tuple[str, ...] = compat.ALI_CLAUDE_MODELS,
+) -> str:
     """The Messages URL; ``?beta=true`` when the client asked for it or the channel's
-    ``settings.claude_beta_query`` forces it (New API's IsClaudeBetaQuery)."""
+    ``settings.claude_beta_query`` forces it (New API's IsClaudeBetaQuery). ``model`` and
+    ``ali_models`` choose whether an Ali model has an Anthropic API (compat.claude_url)."""
     base = channel.base_url.rstrip("/")
     url = base + "/messages" if base.endswith("/v1") else base + "/v1/messages"
     if channel.type == ChannelType.MINIMAX:  # MiniMax's Anthropic-compatible API, New API's URL
         url = base + "/anthropic/v1/messages"
-    passed = compat.claude_url(channel.type, channel.base_url)
-    if passed is not None:  # an OpenAI-compatible type's Anthropic API (DeepSeek, Moonshot, plans)
+    passed = compat.claude_url(channel.type, channel.base_url, model, ali_models)
+    if passed is not None:  # a compatible type's Anthropic API (DeepSeek, Moonshot, Ali, plans)
         url = passed
     if beta_query or channel.other_settings.get("claude_beta_query"):
         url += "?beta=true"

@@ -203,12 +203,34 @@ def url(kind: int, base: str, endpoint: str, client_path: str, model: str, accou
     return _join(base, path.replace("{account}", account).replace("{model}", model))
 
 
-def claude_url(kind: int, base: str) -> str | None:
+#: New API's default ALI_ANTHROPIC_MESSAGES_MODELS: DashScope models (by a part of the name)
+#: whose Claude clients go to its Anthropic-compatible API as they are
+ALI_CLAUDE_MODELS = ("qwen", "deepseek-v4", "kimi", "glm", "minimax-m")
+_ALI_CLAUDE_PATH = "/apps/anthropic/v1/messages"
+
+
+def ali_claude_models(configured: str) -> tuple[str, ...]:
+    """ALI_ANTHROPIC_MESSAGES_MODELS read as New API reads it: comma-separated parts of model
+    names, case-insensitive; unset or empty means the default list."""
+    parts = tuple(p for p in (item.strip().lower() for item in configured.split(",")) if p)
+    return parts if configured.strip() else ALI_CLAUDE_MODELS
+
+
+def claude_url(
+    kind: int, base: str, model: str = "", ali_models: tuple[str, ...] = ALI_CLAUDE_MODELS
+) -> str | None:
     """The Messages URL a Claude client is passed to on a compatible type, or None when the
-    type has no Anthropic-compatible API (the client is converted to its chat instead)."""
+    type has no Anthropic-compatible API (the client is converted to its chat instead).
+
+    ``model`` is the upstream model: on Ali only the models ``ali_models`` names have one.
+    """
     compat = COMPAT.get(kind)
     if compat is None:
         return None
+    if kind == T.ALI:
+        name = model.strip().lower()
+        found = bool(name) and any(part in name for part in ali_models)
+        return base.rstrip("/") + _ALI_CLAUDE_PATH if found else None
     plan = CLAUDE_PLANS.get(base) if compat.coding_plans else None
     if plan is not None:
         return plan + "/v1/messages"

@@ -76,6 +76,7 @@ _EXACT: dict[tuple[str, str], Route] = {
     ("GET", "/backend-api/wham/usage"): Route("responses", codex.wham_usage),
     ("POST", "/v1/files"): Route("replicate", replicate.upload_file, model="replicate-upload"),
     ("POST", "/anthropic/v1/messages"): Route("claude", claude.messages),
+    ("POST", "/apps/anthropic/v1/messages"): Route("claude", claude.messages),  # DashScope's
     ("POST", "/v1beta2/models/chat-bison-001:generateMessage"): Route(
         "palm", palm.generate_message, model="chat-bison-001", action="generateMessage"
     ),
