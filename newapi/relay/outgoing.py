@@ -76,9 +76,10 @@ def native_formats(
     native = NATIVES.get(kind)
     if native is not None:
         return (native.target, *native.formats)
+    responses = (RESPONSES,) if compat.speaks_responses(kind) else ()  # else converted to chat
     if compat.claude_url(kind, channel.base_url, model, ali_models) is not None:  # DeepSeek, Ali, ...
-        return (OPENAI, RESPONSES, CLAUDE)
-    return (OPENAI, RESPONSES)
+        return (OPENAI, *responses, CLAUDE)
+    return (OPENAI, *responses)
 
 
 @dataclass(frozen=True, slots=True)

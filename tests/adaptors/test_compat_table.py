@@ -227,3 +227,16 @@ def test_ali_anthropic_messages_models_is_read_as_new_api_reads_it() -> None:
     assert compat.ali_claude_models(",") == ()  # set, but names nothing: every model converts
     assert load_settings({"ALI_ANTHROPIC_MESSAGES_MODELS": "Llama"}).ali_claude_models == ("llama",)
     assert load_settings({}).ali_claude_models == compat.ALI_CLAUDE_MODELS
+
+
+def test_a_type_without_a_responses_path_gets_responses_clients_converted() -> None:
+    for kind in (ChannelType.ALI, ChannelType.DEEPSEEK, ChannelType.MOONSHOT, ChannelType.BAIDU_V2):
+        assert not compat.speaks_responses(kind)
+    for kind in (
+        ChannelType.ZHIPU_V4,
+        ChannelType.VOLCENGINE,
+        ChannelType.PERPLEXITY,
+        ChannelType.OPENROUTER,
+    ):
+        assert compat.speaks_responses(kind)
+    assert compat.speaks_responses(ChannelType.OPENAI) and compat.speaks_responses(compat.NEW_API_UPSTREAM)

@@ -211,6 +211,53 @@ def test_responses_go_to_the_types_path(kind: int, client: openai.OpenAI, mock: 
     assert _last(mock).path == RESPONSES_PATHS[kind]
 
 
+# compatible types whose row has no Responses path: New API converts a Responses client to chat
+RESPONSES_TO_CHAT = (17, 25, 43, 46, 53)
+
+
+@pytest.mark.parametrize("kind", RESPONSES_TO_CHAT)
+def test_responses_are_converted_to_the_types_chat(
+    kind: int, client: openai.OpenAI, mock: MockUpstreamThread
+) -> None:
+    result = client.responses.create(
+        model=f"t{kind}-resp", instructions="be brief", input="hello", max_output_tokens=40
+    )
+    assert result.output_text and result.usage is not None and result.usage.output_tokens > 0
+    record = _last(mock)
+    assert record.path == CHAT_PATHS[kind]
+    body = json.loads(record.body)
+    assert body["model"] == "gpt-4o-mini" and body["max_tokens"] == 40
+    assert body["messages"] == [
+        {"role": "system", "content": "be brief"},
+        {"role": "user", "content": "hello"},
+    ]
+
+
+def test_a_responses_stream_is_converted_to_the_types_chat_stream(
+    client: openai.OpenAI, mock: MockUpstreamThread
+) -> None:
+    events = list(client.responses.create(model="t43-resp", input="hello", stream=True))
+    kinds = [event.type for event in events]
+    assert kinds[0] == "response.created" and kinds[-1] == "response.completed"
+    text = "".join(
+        getattr(event, "delta", "") for event in events if event.type == "response.output_text.delta"
+    )
+    completed = events[-1].response  # type: ignore[union-attr]
+    assert text and completed.output_text == text and completed.usage.output_tokens > 0
+    record = _last(mock)
+    assert record.path == "/v1/chat/completions" and record.stream
+
+
+def test_a_stateful_responses_request_is_refused_before_conversion(
+    client: openai.OpenAI, mock: MockUpstreamThread
+) -> None:
+    before = len(mock.requests())
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.responses.create(model="t43-resp", input="hello", previous_response_id="resp_1")
+    assert "previous_response_id" in str(caught.value)
+    assert len(mock.requests()) == before
+
+
 @pytest.mark.parametrize("kind", sorted(COMPLETIONS_PATHS))
 def test_completions_go_to_the_types_path(kind: int, client: openai.OpenAI, mock: MockUpstreamThread) -> None:
     result = client.completions.create(model=f"t{kind}-fim", prompt="def f(")

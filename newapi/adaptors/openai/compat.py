@@ -237,6 +237,13 @@ def claude_url(
     return base.rstrip("/") + compat.claude if compat.claude else None
 
 
+def speaks_responses(kind: int) -> bool:
+    """Whether a Responses client is passed to the type as it is; a compatible type whose row has
+    no Responses path gets it converted to its chat, as New API's NativeTextFormat does."""
+    compat = COMPAT.get(kind)
+    return compat is None or compat.paths is None or RESPONSES in compat.paths
+
+
 def served_endpoints(kind: int) -> str:
     compat = COMPAT.get(kind)
     if compat is None or compat.paths is None:
