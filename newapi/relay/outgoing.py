@@ -36,7 +36,7 @@ from newapi.core.errors import BadRequest, UpstreamError
 from newapi.core.structs import ChannelInfo
 from newapi.http.headers import RequestHeaders
 from newapi.options.store import OptionStore
-from newapi.relay import advanced_custom, cloudflare_run, signed_request
+from newapi.relay import advanced_custom, cloudflare_run, signed_request, zhipu_images
 from newapi.relay import media_routes as media
 from newapi.relay.call import Call
 from newapi.relay.channel_policy import ResponsesPolicy, pass_through
@@ -207,6 +207,8 @@ class Planner:
             out = self._embeddings(call, channel, key, target)
         elif target == OPENAI and call.fmt == OPENAI:
             out = self._openai_passthrough(call, channel, key)
+            if channel.type == ChannelType.ZHIPU_V4 and call.endpoint.name == "images":
+                out.convert = zhipu_images.converter(call.body, self._fetcher)  # Zhipu's answer
         elif call.fmt == OPENAI and call.endpoint.name in media.NON_CHAT and target in (CLAUDE, GEMINI):
             action, body, convert = media.gemini_request(call, channel, target, decode(call.body))
             url, headers = await self._gemini_where(channel, key, call.upstream_model, action, False)

@@ -7,6 +7,7 @@ path (and what matters of the head and body) the mock received.
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 
@@ -18,7 +19,9 @@ from google import genai
 from google.genai import types as genai_types
 
 from newapi.testing import MockUpstreamThread
+from newapi.testing.mock.media import IMAGE_PATH
 from newapi.testing.mock.record import RequestRecord
+from newapi.testing.mock.text import PNG_1X1
 from tests.support.server import serve
 
 pytestmark = pytest.mark.e2e
@@ -66,7 +69,7 @@ COMPLETIONS_PATHS = {
 # types whose Anthropic-compatible API a Claude client is passed to (New API's Claude URL)
 CLAUDE_PATHS = {25: "/anthropic/v1/messages", 43: "/anthropic/v1/messages"}
 RERANK_PATHS = {25: "/v1/rerank", 45: "/api/v3/rerank"}
-IMAGE_PATHS = {45: "/api/v3/images/generations"}
+IMAGE_PATHS = {45: "/api/v3/images/generations", 26: "/api/paas/v4/images/generations"}
 # a model-name suffix the type turns into request fields: client model -> (model sent, fields sent)
 TWEAKS: dict[str, tuple[str, dict[str, object]]] = {
     "t46-search": (
@@ -96,6 +99,8 @@ def _mapping(kind: int) -> dict[str, str]:
     }
     if kind == 17:  # a model ALI_ANTHROPIC_MESSAGES_MODELS names (its default list: "qwen", ...)
         mapping[f"t{kind}-qwen"] = "qwen-plus"
+    if kind == 26:  # the mock answers gpt-image models with inline data, others with a URL
+        mapping[f"t{kind}-gimg"] = "gpt-image-1"
     if kind == 45:
         mapping[f"t{kind}-bot"] = "bot-20250101-abc"
         mapping[f"t{kind}-think"] = "deepseek-r1-thinking"
@@ -118,7 +123,8 @@ def gateway(
     mock: MockUpstreamThread, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[str, str, httpx.Client]]:
     directory = tmp_path_factory.mktemp("compat")
-    env = {"SQLITE_PATH": str(directory / "one-api.db")}
+    # The mock's image URLs are on 127.0.0.1: Zhipu's answers are downloaded from there.
+    env = {"SQLITE_PATH": str(directory / "one-api.db"), "NEWAPI_ALLOW_PRIVATE_URLS": "true"}
     with serve(env, workers=1, cwd=directory) as base, httpx.Client(base_url=base, timeout=10) as admin:
         setup = {"username": "root", "password": "rootpass123", "confirmPassword": "rootpass123"}
         assert admin.post("/api/setup", json=setup).json()["success"]
@@ -368,6 +374,27 @@ def test_per_type_tweaks(client: openai.OpenAI, mock: MockUpstreamThread) -> Non
     record = _last(mock)
     assert record.headers["x-openrouter-title"] == "New API" and record.headers["http-referer"]
     assert json.loads(record.body)["usage"] == {"include": True}
+
+
+def test_zhipu_images_are_answered_as_new_api_answers_them(
+    client: openai.OpenAI, mock: MockUpstreamThread
+) -> None:
+    """Zhipu's URL is given when the client asks for URLs, its image downloaded and inlined
+    otherwise (New API's zhipu_4v handler), and inline data kept."""
+    png = base64.b64encode(PNG_1X1).decode()
+    asked = client.images.generate(model="t26-image", prompt="a red apple", response_format="url")
+    assert asked.data and asked.data[0].url and asked.data[0].url.endswith(IMAGE_PATH)
+    record = _last(mock)
+    assert record.path == "/api/paas/v4/images/generations"
+    assert json.loads(record.body) == {
+        "model": "dall-e-3",
+        "prompt": "a red apple",
+        "response_format": "url",
+    }
+    inlined = client.images.generate(model="t26-image", prompt="a red apple", n=2)
+    assert [d.b64_json for d in inlined.data or ()] == [png, png] and not inlined.data[0].url  # type: ignore[index]
+    kept = client.images.generate(model="t26-gimg", prompt="a red apple")
+    assert [d.b64_json for d in kept.data or ()] == [png]
 
 
 def test_an_endpoint_the_type_lacks_is_a_clear_400(client: openai.OpenAI, mock: MockUpstreamThread) -> None:

@@ -80,6 +80,7 @@ COMPAT: dict[int, Compat] = {
         {
             "chat": "/api/paas/v4/chat/completions",
             "embeddings": "/api/paas/v4/embeddings",
+            "images": "/api/paas/v4/images/generations",  # its answer: relay.zhipu_images
             RESPONSES: "/api/v1/responses",
         },
         top_p_below_one=True,
