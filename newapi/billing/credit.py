@@ -52,7 +52,10 @@ class Credit:
         """Admit a request holding ``amount`` if the block can cover it; also says whether the
         block should ask for more (one call per request, so both answers come at once)."""
         usable = not self.retired
-        admitted = usable and now < self.retire_at and self.free >= amount
+        # At least one unit left even for a request that holds nothing (New API's trust bypass):
+        # a block whose grant was refused, or that its spends ran dry, admits nobody, and its
+        # requests go back to reservations that check the balance.
+        admitted = usable and now < self.retire_at and self.free >= max(amount, 1)
         if admitted:
             self.free -= amount
             self.in_flight += 1

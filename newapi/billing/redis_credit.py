@@ -2,9 +2,10 @@
 
 A block (:mod:`newapi.billing.credit`) admits requests in memory; this module decides
 when a key earns one (after a per-request reservation, when the balance can afford
-four blocks), asks ``credit.lua`` for more quota in the background, and gives what
-is left back to the balances once a retired block has drained. The spends themselves
-travel with the ledger's settlements (``RedisLedger.settle``).
+four blocks; for trusted requests, which hold nothing, a share of the balance), asks
+``credit.lua`` for more quota in the background, and gives what is left back to the
+balances once a retired block has drained. The spends themselves travel with the
+ledger's settlements (``RedisLedger.settle``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,11 @@ from newapi.resp.client import RespError
 
 if TYPE_CHECKING:
     from newapi.billing.ledger_redis import RedisLedger
+
+
+#: A trusted key's block is this fraction of the user's balance (credit.lua grants it only out of
+#: a balance four times as large, so at most a 64th of it is ever in one worker's block).
+TRUSTED_SHARE = 256
 
 
 class CreditBlocks:
@@ -67,11 +73,21 @@ class CreditBlocks:
     def consider(self, hold: Hold, balance_hint: int) -> None:
         """After a per-request reservation: a key that can afford a block gets one."""
         key = (hold.user_id, hold.token_id, hold.unlimited)
-        if hold.amount <= 0 or key in self._credits:
+        if key in self._credits:
             return
-        target = hold.amount * self.requests
-        if balance_hint < 4 * target:
-            return
+        if hold.amount > 0:
+            target = hold.amount * self.requests
+            if balance_hint < 4 * target:
+                return
+        else:
+            # A trusted request holds nothing (New API's trust bypass) but cost a reserve.lua
+            # round trip all the same (issue 19: every request of the bench's unlimited token).
+            # Its key's block holds a share of the balance instead: the requests' costs come
+            # out of it first, and once it runs dry they reserve one by one again, which checks
+            # the balance live, as a block of positive holds does.
+            target = balance_hint // TRUSTED_SHARE
+            if target <= 0:
+                return
         moment = time.monotonic()
         self._seq += 1
         credit = Credit(

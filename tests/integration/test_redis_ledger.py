@@ -10,6 +10,7 @@ import orjson
 from sqlalchemy import insert, select
 
 from newapi.app import Gateway
+from newapi.billing.credit import Credit
 from newapi.billing.flusher import ENTRY_RETENTION
 from newapi.billing.ledger import Debit, Hold
 from newapi.billing.ledger_redis import RedisLedger
@@ -327,6 +328,78 @@ async def test_credit_blocks_of_two_workers_settle_exactly(redis_gateway: Gatewa
         assert sorted(logs) == sorted(f"{w}-{n}" for w in "ab" for n in numbers if n % 7)
     finally:
         await second.close()
+
+
+async def test_trusted_requests_go_on_credit_and_settle_exactly(redis_gateway: Gateway) -> None:
+    """Requests that hold nothing (New API's trust bypass) are admitted on a block of a share of
+    the balance instead of a reservation each; two workers, every debit lands once, nothing leaks."""
+    gateway = redis_gateway
+    assert gateway.runtime is not None and gateway.runtime.flusher is not None
+    assert gateway.runtime.redis is not None
+    first = _ledger(gateway)
+    second = RedisLedger(
+        gateway.runtime.redis,
+        gateway.runtime.engine,
+        prefix=gateway.runtime.settings.redis_prefix,
+        fast=RespClient(REDIS_URL),
+    )
+    start = 50_000_000
+    account = await add_account(gateway, quota=start, unlimited=True)
+    redis = gateway.runtime.redis
+    rng = random.Random(11)
+    spent = 0
+    on_credit = 0
+
+    async def one(ledger: RedisLedger, i: int) -> None:
+        nonlocal spent, on_credit
+        hold = Hold(f"t{'a' if ledger is first else 'b'}-{i}", account.user_id, account.token_id, True, 0)
+        await ledger.reserve(hold, balance_hint=start)
+        on_credit += hold.credit is not None
+        await asyncio.sleep(rng.random() / 500)
+        if i % 7 == 0:
+            await ledger.release(hold)
+            return
+        cost = rng.choice([0, 1, 23, 400, 9_500])
+        spent += cost
+        await ledger.settle(hold, _debit(account, hold.request_id, cost))
+        if i % 11 == 0:
+            hold.settled = False  # settled twice: the second changes nothing
+            await ledger.settle(hold, _debit(account, hold.request_id, cost))
+
+    try:
+        for wave in range(6):
+            await asyncio.gather(
+                *(one(ledger, wave * 1000 + i) for ledger in (first, second) for i in range(100))
+            )
+        # A worker's first wave reserves one by one (its block's grant lands meanwhile); later
+        # ones go on credit, but for the moments a block ran dry before its top-up landed.
+        assert on_credit > 800
+        for ledger in (first, second):
+            await ledger.wait_settled()
+            await ledger.return_credits()
+        assert await first.balance(account.user_id) == start - spent
+        assert await redis.zcard(first.keys.holds) == 0
+        await gateway.runtime.flusher.drain()
+        user = await _user(gateway, account.user_id)
+        assert (user.quota, user.used_quota) == (start - spent, spent)
+        async with gateway.runtime.sessions() as db:
+            logs = (await db.execute(select(Log.request_id))).scalars().all()
+        numbers = [wave * 1000 + i for wave in range(6) for i in range(100)]
+        mine = sorted(r for r in logs if r.startswith("t"))
+        assert mine == sorted(f"t{w}-{n}" for w in "ab" for n in numbers if n % 7)
+    finally:
+        await second.close()
+
+
+def test_a_dry_block_admits_nobody_even_a_trusted_request() -> None:
+    """A block with nothing left (its grant refused, or its spends ran it dry) sends even a
+    request that holds nothing back to a reservation, which checks the balance."""
+    credit = Credit("c:x:1", 1, 1, True, target=1000, retire_at=100.0, last_used=0.0)
+    assert credit.admit(0, 1.0)[0] is False
+    credit.free = 5
+    assert credit.admit(0, 1.0)[0] is True
+    credit.spend(0, 40)  # cost more than was left: the rest came from the balance
+    assert credit.free < 0 and credit.admit(0, 1.0)[0] is False
 
 
 async def test_a_blocks_spends_travel_merged_and_a_replay_never_takes_later_ones(
