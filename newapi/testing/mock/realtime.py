@@ -26,19 +26,17 @@ from __future__ import annotations
 import asyncio
 import base64
 import re
-import threading
 from collections.abc import Sequence
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import orjson
-from websockets.asyncio.server import Server, ServerConnection, serve
-from websockets.datastructures import Headers
+from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from newapi.testing.mock import text, usage
+from newapi.testing.mock.ws import WebSocketMock, WebSocketMockThread, refuse
 
 AUDIO_BYTES_PER_TOKEN = 480
 AUDIO_TOKENS_PER_CHUNK = 10
@@ -48,11 +46,9 @@ _CLOSE = re.compile(r"-close-after-(\d+)")
 
 
 def _refuse(conn: ServerConnection, status: int, message: str, code: str) -> Response:
-    response = conn.respond(status, "")
-    body = orjson.dumps({"error": {"message": message, "type": "invalid_request_error", "code": code}})
-    response.body = body
-    response.headers = Headers([("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
-    return response
+    return refuse(
+        conn, status, {"error": {"message": message, "type": "invalid_request_error", "code": code}}
+    )
 
 
 class _Session:
@@ -217,7 +213,7 @@ class _Session:
             await self.conn.close(1000, "session over")
 
 
-class RealtimeMock:
+class RealtimeMock(WebSocketMock):
     """The server on the running loop: ``url`` is ``http://host:port`` (a channel base URL)."""
 
     def __init__(self, keys: Sequence[str] = (), chunks: int = 5, latency: float = 0.0) -> None:
@@ -234,12 +230,6 @@ class RealtimeMock:
         self.closed = 0  # sessions ended
         self.open = 0  # sessions open now
         self.close_codes: list[int | None] = []  # the code each session's client closed with
-        self._server: Server | None = None
-        self.port = 0
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     def _check(self, conn: ServerConnection, request: Request) -> Response | None:
         parts = urlsplit(request.path)
@@ -284,38 +274,9 @@ class RealtimeMock:
             self.closed += 1
             self.close_codes.append(conn.close_code)
 
-    async def start(self) -> None:
-        self._server = await serve(self._serve, "127.0.0.1", 0, process_request=self._check, compression=None)
-        self.port = self._server.sockets[0].getsockname()[1]
 
-    async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
-
-
-class RealtimeMockThread:
+class RealtimeMockThread(WebSocketMockThread[RealtimeMock]):
     """:class:`RealtimeMock` on its own loop in a daemon thread, for sync tests."""
 
     def __init__(self, keys: Sequence[str] = (), chunks: int = 5, latency: float = 0.0) -> None:
-        self.mock = RealtimeMock(keys, chunks, latency)
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True, name="realtime-mock")
-
-    @property
-    def url(self) -> str:
-        return self.mock.url
-
-    def __enter__(self) -> Self:
-        self._thread.start()
-        asyncio.run_coroutine_threadsafe(self.mock.start(), self._loop).result(10)
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        asyncio.run_coroutine_threadsafe(self.mock.stop(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
-        self._loop.close()
+        super().__init__(RealtimeMock(keys, chunks, latency), "realtime-mock")

@@ -14,21 +14,19 @@ import asyncio
 import base64
 import hashlib
 import hmac
-import threading
 import time
 from collections.abc import Sequence
 from email.utils import parsedate_to_datetime
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import orjson
-from websockets.asyncio.server import Server, ServerConnection, serve
-from websockets.datastructures import Headers
+from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from newapi.testing.mock import text, usage
+from newapi.testing.mock.ws import WebSocketMock, WebSocketMockThread, refuse
 
 VERSIONS = {
     "/v1.1/chat": "lite",
@@ -41,15 +39,7 @@ VERSIONS = {
 }
 
 
-def _refuse(conn: ServerConnection, status: int, message: str) -> Response:
-    response = conn.respond(status, "")
-    body = orjson.dumps({"message": message})
-    response.body = body
-    response.headers = Headers([("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
-    return response
-
-
-class SparkMock:
+class SparkMock(WebSocketMock):
     """The server on the running loop: ``url`` is ``http://host:port`` (a channel base URL)."""
 
     def __init__(self, keys: Sequence[str] = (), chunks: int = 5, latency: float = 0.0) -> None:
@@ -59,18 +49,12 @@ class SparkMock:
         self.cut_short = 0  # answers the client closed before their last frame
         self.frames: list[dict[str, Any]] = []  # the request frames received
         self.paths: list[str] = []
-        self._server: Server | None = None
-        self.port = 0
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     def _check(self, conn: ServerConnection, request: Request) -> Response | None:
         parts = urlsplit(request.path)
         self.paths.append(parts.path)
         if parts.path not in VERSIONS:
-            return _refuse(conn, 404, "no Route matched with those values")
+            return refuse(conn, 404, {"message": "no Route matched with those values"})
         if not self.keys:
             return None
         query = dict(parse_qsl(parts.query))
@@ -80,8 +64,10 @@ class SparkMock:
         except (TypeError, ValueError):
             skew = float("inf")
         if skew > 300:
-            return _refuse(
-                conn, 403, "HMAC signature cannot be verified, a valid date or x-date header is required"
+            return refuse(
+                conn,
+                403,
+                {"message": "HMAC signature cannot be verified, a valid date or x-date header is required"},
             )
         try:
             fields = dict(
@@ -89,16 +75,18 @@ class SparkMock:
                 for item in base64.b64decode(query["authorization"]).decode().split(",")
             )
         except (KeyError, ValueError, UnicodeDecodeError):
-            return _refuse(conn, 401, "Unauthorized")
+            return refuse(conn, 401, {"message": "Unauthorized"})
         api_key = fields.get("api_key", "").strip('"')
         if api_key not in self.keys:
-            return _refuse(conn, 401, "HMAC signature cannot be verified: fail to retrieve credential")
+            return refuse(
+                conn, 401, {"message": "HMAC signature cannot be verified: fail to retrieve credential"}
+            )
         origin = f"host: {query.get('host', '')}\ndate: {date}\nGET {parts.path} HTTP/1.1"
         expected = base64.b64encode(
             hmac.new(self.keys[api_key][1].encode(), origin.encode(), hashlib.sha256).digest()
         ).decode()
         if not hmac.compare_digest(expected, fields.get("signature", "").strip('"')):
-            return _refuse(conn, 401, "HMAC signature does not match")
+            return refuse(conn, 401, {"message": "HMAC signature does not match"})
         return None
 
     async def _serve(self, conn: ServerConnection) -> None:
@@ -159,38 +147,9 @@ class SparkMock:
                 await asyncio.sleep(self.latency)
         await conn.close()
 
-    async def start(self) -> None:
-        self._server = await serve(self._serve, "127.0.0.1", 0, process_request=self._check, compression=None)
-        self.port = self._server.sockets[0].getsockname()[1]
 
-    async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
-
-
-class SparkMockThread:
+class SparkMockThread(WebSocketMockThread[SparkMock]):
     """:class:`SparkMock` on its own loop in a daemon thread, for sync tests."""
 
     def __init__(self, keys: Sequence[str] = (), chunks: int = 5, latency: float = 0.0) -> None:
-        self.mock = SparkMock(keys, chunks, latency)
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True, name="spark-mock")
-
-    @property
-    def url(self) -> str:
-        return self.mock.url
-
-    def __enter__(self) -> Self:
-        self._thread.start()
-        asyncio.run_coroutine_threadsafe(self.mock.start(), self._loop).result(10)
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        asyncio.run_coroutine_threadsafe(self.mock.stop(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
-        self._loop.close()
+        super().__init__(SparkMock(keys, chunks, latency), "spark-mock")
