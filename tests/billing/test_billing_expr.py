@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from newapi.billing.expr import ExprError, Request, compile_expr, run
+from newapi.billing.expr.jsonpath import lookup
 
 CLAUDE = 'p <= 200000 ? tier("standard", p * 1.5 + c * 7.5) : tier("long_context", p * 3.0 + c * 11.25)'
 GLM = """
@@ -295,3 +296,21 @@ def test_values_follow_expr_lang() -> None:
 def test_rule_conditions_print_as_expr_lang_does(cond: str, printed: str) -> None:
     program = compile_expr(f'tier("t", p) * ({cond} ? 2 : 1)')
     assert [rule.cond for rule in program.rules] == [printed]
+
+
+@pytest.mark.parametrize(
+    ("path", "want"),
+    [
+        ("items.#(n<2)#.id", ["a"]),
+        ("items.#(n<=2)#.id", ["a", "b"]),
+        ("items.#(n>2)#.id", ["c"]),
+        ("items.#(n>=2)#.id", ["b", "c"]),
+        ("items.#(id>'a')#.id", ["b", "c"]),
+        ('items.#(id<="b")#.id', ["a", "b"]),
+        ("items.#(n<'b')#.id", []),  # a number and a string do not compare: no match
+        ("items.#(n>=1.5)", {"id": "b", "n": 2}),
+    ],
+)
+def test_ordered_queries_in_param_paths(path: str, want: object) -> None:
+    body = {"items": [{"id": "a", "n": 1}, {"id": "b", "n": 2}, {"id": "c", "n": 3}]}
+    assert lookup(body, path) == want

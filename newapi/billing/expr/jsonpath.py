@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from newapi.billing.expr.values import ordered
+
 _MAX_PATH = 512
 _QUERY = re.compile(r"#\((.*)\)(#?)\Z", re.DOTALL)
 _CONDITION = re.compile(r"\s*(.*?)\s*(==|!=|<=|>=|<|>)\s*(.*?)\s*\Z", re.DOTALL)
@@ -86,13 +88,7 @@ def _matches(element: Any, query: str) -> bool:
         pass
     elif not (isinstance(value, str) and isinstance(wanted, str)):
         return False
-    if op == "<":
-        return bool(value < wanted)
-    if op == "<=":
-        return bool(value <= wanted)
-    if op == ">":
-        return bool(value > wanted)
-    return bool(value >= wanted)
+    return ordered(op, value, wanted)
 
 
 def _step(value: Any, parts: list[str]) -> tuple[bool, Any]:

@@ -66,6 +66,11 @@ def equal(left: Any, right: Any) -> bool:
 def compare(op: str, left: Any, right: Any) -> bool:
     if not ((is_number(left) and is_number(right)) or (isinstance(left, str) and isinstance(right, str))):
         raise _bad(op, left, right)
+    return ordered(op, left, right)
+
+
+def ordered(op: str, left: Any, right: Any) -> bool:
+    """``left op right`` for one of ``< <= > >=``, the operands already known comparable."""
     if op == "<":
         return bool(left < right)
     if op == "<=":
