@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from newapi.adaptors.advanced import channel as advanced
+from newapi.adaptors.headers import apply_header_override
 from newapi.jobs.balance_common import Asked, BalanceAnswer, bearer, number
 from newapi.jobs.upstream_info import UpstreamInfoError, get_json
 
@@ -32,6 +33,9 @@ async def advanced_custom(http: httpx.AsyncClient, asked: Asked) -> BalanceAnswe
     if channel is None or route is None:
         raise UpstreamInfoError(f"advanced custom channel does not configure a {BALANCE_PATH} route")
     url, headers = advanced.upstream(route, channel, asked.key, "")
+    # The channel's header override applies as on its relay routes ({api_key} filled; a job has
+    # no client, so {client_header:...} rules and pass-through rules add nothing).
+    headers = apply_header_override(headers, channel.header_override, [], asked.key)
     data = await get_json(http, url, {k.decode("latin-1"): v.decode("latin-1") for k, v in headers})
     if isinstance(data, dict) and data.get("object") == "credit_summary":
         available = data.get("total_available")

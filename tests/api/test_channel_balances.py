@@ -172,9 +172,13 @@ def test_official_hosts_are_asked_unless_the_base_url_points_elsewhere() -> None
     assert url(10, "https://evilaiproxy.io", official, ("aiproxy.io",)) == "https://evilaiproxy.io/p"
 
 
-async def _advanced(gateway: Gateway, base: str, upstream_path: str) -> int:
+async def _advanced(
+    gateway: Gateway, base: str, upstream_path: str, header_override: str | None = None
+) -> int:
     assert gateway.runtime is not None
-    channel_id = await add_channel(gateway, base, channel_type=58, key="adv-key")
+    channel_id = await add_channel(
+        gateway, base, channel_type=58, key="adv-key", header_override=header_override
+    )
     route = {
         "incoming_path": "/v1/dashboard/billing/credit_grants",
         "upstream_path": upstream_path,
@@ -208,6 +212,22 @@ async def test_advanced_custom_asks_its_configured_route(
     bare = await add_channel(gateway, mock.url, channel_type=58, key="adv-key")
     missing = (await roles.admin.get(f"/api/channel/update_balance/{bare}")).json()
     assert missing["success"] is False and "does not configure" in missing["message"]
+
+
+async def test_advanced_custom_balance_applies_the_channels_header_override(
+    roles: Roles, gateway: Gateway, mock: MockUpstreamThread
+) -> None:
+    override = orjson.dumps(
+        {"X-Account": "acct-{api_key}", "X-Client": "{client_header:x-client}", "*": ""}
+    ).decode()
+    channel_id = await _advanced(gateway, mock.url, "/provider/balance", override)
+    answer = (await roles.admin.get(f"/api/channel/update_balance/{channel_id}")).json()
+    assert answer["success"] and answer["balance"] == pytest.approx(mb.ADVANCED_AVAILABLE), answer
+    record = mock.requests()[-1]
+    assert record.path == "/provider/balance" and "token=prefix-adv-key" in record.query
+    assert record.headers["x-account"] == "acct-adv-key"
+    # no client in a background query: a client-header rule and pass-all add nothing
+    assert "x-client" not in record.headers and "new-api-user" not in record.headers
 
 
 async def test_new_api_upstream_reports_its_token_quota_in_usd(
