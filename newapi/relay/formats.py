@@ -26,7 +26,8 @@ from newapi.convert import model as m
 from newapi.convert.stream import Reader
 from newapi.core.errors import Family
 from newapi.core.usage import Usage
-from newapi.relay.natives import NATIVES, QUIET, Reading
+from newapi.relay.native_spec import QUIET, Reading
+from newapi.relay.natives import NATIVES
 from newapi.relay.signed import BY_NAME as SIGNED_FAMILIES
 
 OPENAI = "openai"  # Chat Completions

@@ -17,7 +17,7 @@ from newapi.core.errors import BadRequest
 from newapi.core.structs import ChannelInfo
 from newapi.relay.call import Call
 from newapi.relay.formats import CLAUDE
-from newapi.relay.natives import WholeReply
+from newapi.relay.native_spec import WholeReply
 
 NON_CHAT = frozenset(
     {

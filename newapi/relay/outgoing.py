@@ -45,7 +45,8 @@ from newapi.relay.endpoints import GEMINI_EMBED, RESPONSES_COMPACT
 from newapi.relay.formats import CLAUDE, CODECS, GEMINI, OPENAI, RESPONSES
 from newapi.relay.media_inline import inline_remote_media
 from newapi.relay.multipart import replace_field
-from newapi.relay.natives import NATIVES, QUIET, Attempt, Auth, Tools
+from newapi.relay.native_spec import QUIET, Attempt, Auth, Tools
+from newapi.relay.natives import NATIVES
 from newapi.relay.outgoing_base import JSON, Outgoing, decode, edit, finish, to_neutral
 from newapi.relay.param_override import apply_operations
 from newapi.relay.signed import SIGNED

@@ -20,7 +20,7 @@ from newapi.core.errors import BadRequest
 from newapi.core.structs import ChannelInfo
 from newapi.relay.call import Call
 from newapi.relay.formats import CODECS
-from newapi.relay.natives import Reframe, WholeReply
+from newapi.relay.native_spec import Reframe, WholeReply
 
 JSON = b"application/json"
 

@@ -16,7 +16,7 @@ from newapi.core.usage import Usage
 from newapi.security.fetched import FetchError
 
 if TYPE_CHECKING:
-    from newapi.relay.natives import WholeReply
+    from newapi.relay.native_spec import WholeReply
     from newapi.security.fetch import MediaFetcher
 
 
