@@ -15,7 +15,7 @@ import pytest
 
 from newapi.testing import MockUpstreamThread
 from tests.support.consume_logs import consume_log
-from tests.support.over_api import root_channel_and_key
+from tests.support.over_api import root_channel_and_key, user_key
 from tests.support.server import serve
 
 pytestmark = pytest.mark.e2e
@@ -46,17 +46,7 @@ def served(
         mapping = json.dumps({"gpt-4o-mini": "gpt-4o-mini-usage-100-50-web-search-2"})
         edited = admin.put("/api/channel/", json={**channels[0], "model_mapping": mapping}).json()
         assert edited["success"], edited
-        password = "alicepass123"
-        created = admin.post("/api/user/", json={"username": "alice", "password": password}).json()
-        assert created["success"], created
-        user_id = created["data"]["id"]
-        assert admin.put("/api/user/", json={"id": user_id, "quota": START}).json()["success"]
-        assert user.post("/api/user/login", json={"username": "alice", "password": password}).json()[
-            "success"
-        ]
-        user.headers["New-Api-User"] = str(user_id)
-        token = user.post("/api/token/", json={"name": "t", "unlimited_quota": True}).json()
-        yield admin, user, "sk-" + token["data"]["key"]
+        yield admin, user, user_key(admin, user, START)
 
 
 def test_large_image_is_admitted_and_web_searches_are_billed(

@@ -15,6 +15,7 @@ from newapi.testing import MockUpstreamThread
 from newapi.testing.mock import cloudflare as cloudflare_mock
 from newapi.testing.mock import text
 from tests.support.consume_logs import consume_log
+from tests.support.over_api import add_channel, put_option, sign_in_root, unlimited_key
 from tests.support.server import serve
 
 PIECES = 5
@@ -38,11 +39,7 @@ def gateway(
     directory = tmp_path_factory.mktemp("cloudflare")
     env = {"SQLITE_PATH": str(directory / "one-api.db")}
     with serve(env, workers=1, cwd=directory) as base, httpx.Client(base_url=base, timeout=10) as admin:
-        setup = {"username": "root", "password": "rootpass123", "confirmPassword": "rootpass123"}
-        assert admin.post("/api/setup", json=setup).json()["success"]
-        login = {"username": "root", "password": "rootpass123"}
-        assert admin.post("/api/user/login", json=login).json()["success"]
-        admin.headers["New-Api-User"] = "1"
+        sign_in_root(admin)
         mapping = {"cf-llama": LLAMA, "cf-whisper": WHISPER}
         channel = {
             "type": 39,
@@ -53,11 +50,9 @@ def gateway(
             "models": ",".join(mapping),
             "model_mapping": json.dumps(mapping),
         }
-        assert admin.post("/api/channel/", json={"mode": "single", "channel": channel}).json()["success"]
-        ratios = {"key": "ModelRatio", "value": json.dumps(dict.fromkeys(mapping, 1.0))}
-        assert admin.put("/api/option/", json=ratios).json()["success"]
-        token = admin.post("/api/token/", json={"name": "cf", "unlimited_quota": True}).json()
-        yield base, "sk-" + token["data"]["key"], admin
+        add_channel(admin, channel)
+        put_option(admin, "ModelRatio", dict.fromkeys(mapping, 1.0))
+        yield base, unlimited_key(admin, "cf"), admin
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import pytest
 
 from newapi.testing import MockUpstreamThread
 from tests.support.consume_logs import consume_log
-from tests.support.over_api import root_channel_and_key
+from tests.support.over_api import root_channel_and_key, user_key
 from tests.support.server import serve
 
 pytestmark = pytest.mark.e2e
@@ -52,16 +52,7 @@ def served(
         assert put("billing_setting.billing_expr", json.dumps({MODEL: EXPR}))["success"]
         assert put("billing_setting.billing_mode", json.dumps({MODEL: "tiered_expr"}))["success"]
         assert put("GroupRatio", json.dumps({"default": 1.5}))["success"]
-        password = "alicepass123"
-        created = admin.post("/api/user/", json={"username": "alice", "password": password}).json()
-        assert created["success"], created
-        user_id = created["data"]["id"]
-        assert admin.put("/api/user/", json={"id": user_id, "quota": START}).json()["success"]
-        login = user.post("/api/user/login", json={"username": "alice", "password": password}).json()
-        assert login["success"], login
-        user.headers["New-Api-User"] = str(user_id)
-        token = user.post("/api/token/", json={"name": "t", "unlimited_quota": True}).json()
-        yield admin, user, "sk-" + token["data"]["key"]
+        yield admin, user, user_key(admin, user, START)
 
 
 def test_short_and_long_prompts_are_billed_by_their_tier(

@@ -23,6 +23,7 @@ from google.genai import types as genai_types
 from newapi.testing import MockUpstreamThread
 from newapi.testing.mock.aiproxy import DOCUMENTS
 from tests.support.consume_logs import consume_log
+from tests.support.over_api import add_channel, put_option, sign_in_root, unlimited_key
 from tests.support.server import serve
 
 pytestmark = pytest.mark.e2e
@@ -59,11 +60,7 @@ def gateway(
     directory = tmp_path_factory.mktemp("legacy")
     env = {"SQLITE_PATH": str(directory / "one-api.db"), "STREAMING_TIMEOUT": "5"}
     with serve(env, workers=1, cwd=directory) as base, httpx.Client(base_url=base, timeout=10) as admin:
-        setup = {"username": "root", "password": "rootpass123", "confirmPassword": "rootpass123"}
-        assert admin.post("/api/setup", json=setup).json()["success"]
-        login = {"username": "root", "password": "rootpass123"}
-        assert admin.post("/api/user/login", json=login).json()["success"]
-        admin.headers["New-Api-User"] = "1"
+        sign_in_root(admin)
         ratios: dict[str, float] = {}
         channels: list[dict[str, Any]] = []
         for kind, mapping in CHANNELS.items():
@@ -89,13 +86,10 @@ def gateway(
             )
         for channel in channels:
             channel.update(key="sk-mock", base_url=mock.url)
-            created = admin.post("/api/channel/", json={"mode": "single", "channel": channel}).json()
-            assert created["success"], (channel["name"], created)
+            add_channel(admin, channel)
         ratios["sub-compact-openai-compact"] = 1.0  # compaction is billed under its own name
-        option = {"key": "ModelRatio", "value": json.dumps(ratios)}
-        assert admin.put("/api/option/", json=option).json()["success"]
-        token = admin.post("/api/token/", json={"name": "legacy", "unlimited_quota": True}).json()
-        yield base, "sk-" + token["data"]["key"], admin
+        put_option(admin, "ModelRatio", ratios)
+        yield base, unlimited_key(admin, "legacy"), admin
 
 
 @pytest.fixture

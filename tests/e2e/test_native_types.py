@@ -25,6 +25,7 @@ from newapi.testing import MockUpstreamThread
 from newapi.testing.mock import codex as codex_mock
 from newapi.testing.mock import multipart
 from tests.support.consume_logs import consume_log
+from tests.support.over_api import add_channel, put_option, sign_in_root, unlimited_key
 from tests.support.server import serve
 
 pytestmark = pytest.mark.e2e
@@ -128,11 +129,7 @@ def gateway(
         "NEWAPI_CODEX_TOKEN_URL": f"{mock.url}/oauth/token",
     }
     with serve(env, workers=1, cwd=directory) as base, httpx.Client(base_url=base, timeout=10) as admin:
-        setup = {"username": "root", "password": "rootpass123", "confirmPassword": "rootpass123"}
-        assert admin.post("/api/setup", json=setup).json()["success"]
-        login = {"username": "root", "password": "rootpass123"}
-        assert admin.post("/api/user/login", json=login).json()["success"]
-        admin.headers["New-Api-User"] = "1"
+        sign_in_root(admin)
         ratios: dict[str, float] = {}
         for kind, mapping in CHANNELS.items():
             ratios.update(dict.fromkeys(mapping, 1.0))
@@ -146,14 +143,10 @@ def gateway(
                 "other": OTHER.get(kind, ""),
                 "settings": json.dumps(SETTINGS.get(kind, {})),
             }
-            created = admin.post("/api/channel/", json={"mode": "single", "channel": channel}).json()
-            assert created["success"], (kind, created)
+            add_channel(admin, channel)
         stale = {"access_token": EXPIRED, "refresh_token": "revoked", "account_id": "acct-1"}
         channel = {"type": 57, "key": json.dumps(stale), "name": "codex-revoked", "base_url": mock.url}
-        created = admin.post(
-            "/api/channel/", json={"mode": "single", "channel": {**channel, "models": "codex-revoked"}}
-        ).json()
-        assert created["success"], created
+        add_channel(admin, {**channel, "models": "codex-revoked"})
         ratios["codex-revoked"] = 1.0
         for model, (kind, directive) in FAULTY.items():
             ratios[model] = 1.0
@@ -165,14 +158,11 @@ def gateway(
                 "models": model,
                 "header_override": json.dumps({"x-mock-fault": directive}),
             }
-            created = admin.post("/api/channel/", json={"mode": "single", "channel": channel}).json()
-            assert created["success"], (model, created)
-        option = {"key": "ModelRatio", "value": json.dumps(ratios)}
-        assert admin.put("/api/option/", json=option).json()["success"]
+            add_channel(admin, channel)
+        put_option(admin, "ModelRatio", ratios)
         prices = {"key": "ModelPrice", "value": json.dumps({"rep-flux": 0.04})}  # images: per call
         assert admin.put("/api/option/", json=prices).json()["success"]
-        token = admin.post("/api/token/", json={"name": "native", "unlimited_quota": True}).json()
-        yield base, "sk-" + token["data"]["key"], admin
+        yield base, unlimited_key(admin, "native"), admin
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ import openai
 import pytest
 
 from newapi.testing import MockUpstreamThread
+from tests.support.over_api import add_channel, put_option, sign_in_root, unlimited_key
 from tests.support.server import serve
 
 pytestmark = pytest.mark.e2e
@@ -52,11 +53,7 @@ def gateway(
     directory = tmp_path_factory.mktemp("po")
     env = {"SQLITE_PATH": str(directory / "one-api.db")}
     with serve(env, workers=1, cwd=directory) as base, httpx.Client(base_url=base, timeout=10) as admin:
-        setup = {"username": "root", "password": "rootpass123", "confirmPassword": "rootpass123"}
-        assert admin.post("/api/setup", json=setup).json()["success"]
-        login = {"username": "root", "password": "rootpass123"}
-        assert admin.post("/api/user/login", json=login).json()["success"]
-        admin.headers["New-Api-User"] = "1"
+        sign_in_root(admin)
         bad = {"operations": [{"mode": "regex_replace", "path": "m", "from": "(unclosed"}]}
         channel = {
             "type": 1,
@@ -70,11 +67,9 @@ def gateway(
         refused = admin.post("/api/channel/", json={"mode": "single", "channel": channel}).json()
         assert not refused["success"] and "regex pattern is invalid" in refused["message"]
         channel["param_override"] = json.dumps(OVERRIDE)
-        assert admin.post("/api/channel/", json={"mode": "single", "channel": channel}).json()["success"]
-        ratio = {"key": "ModelRatio", "value": json.dumps({"po-chat": 1})}
-        assert admin.put("/api/option/", json=ratio).json()["success"]
-        token = admin.post("/api/token/", json={"name": "po", "unlimited_quota": True}).json()
-        yield base, "sk-" + token["data"]["key"], admin
+        add_channel(admin, channel)
+        put_option(admin, "ModelRatio", {"po-chat": 1})
+        yield base, unlimited_key(admin, "po"), admin
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from newapi.testing.mock.realtime import RealtimeMockThread
 from newapi.testing.mock.text import piece
 from newapi.tokens import count_text
+from tests.support.over_api import add_channel, sign_in_root
 from tests.support.server import serve
 from tests.support.services import REDIS_URL
 
@@ -85,13 +86,7 @@ def gateway(
         serve(env, workers=1, cwd=directory, keep_log=log) as base,
         httpx.Client(base_url=base, timeout=10) as admin,
     ):
-        password = "rootpass123"
-        setup = {"username": "root", "password": password, "confirmPassword": password}
-        assert admin.post("/api/setup", json=setup).json()["success"]
-        assert admin.post("/api/user/login", json={"username": "root", "password": password}).json()[
-            "success"
-        ]
-        admin.headers["New-Api-User"] = "1"
+        sign_in_root(admin)
         channels = [
             {
                 "type": 1,
@@ -117,8 +112,7 @@ def gateway(
             },
         ]
         for channel in channels:
-            created = admin.post("/api/channel/", json={"mode": "single", "channel": channel}).json()
-            assert created["success"], created
+            add_channel(admin, channel)
         models = (
             OPENAI_MODEL,
             SLOW_MODEL,

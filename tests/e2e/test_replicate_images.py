@@ -18,6 +18,7 @@ import pytest
 from newapi.testing import MockUpstreamThread
 from newapi.testing.mock import replicate as replicate_mock
 from tests.support.consume_logs import consume_log
+from tests.support.over_api import add_channel, put_option, sign_in_root, unlimited_key
 from tests.support.server import serve
 
 IMAGE = b"\x89PNG\r\n\x1a\n" + b"client image" * 50
@@ -36,12 +37,7 @@ def gateway(
     directory = tmp_path_factory.mktemp("replicate")
     env = {"SQLITE_PATH": str(directory / "one-api.db"), "NEWAPI_ALLOW_PRIVATE_URLS": "true"}
     with serve(env, workers=1, cwd=directory) as base, httpx.Client(base_url=base, timeout=10) as admin:
-        setup = {"username": "root", "password": "rootpass123", "confirmPassword": "rootpass123"}
-        assert admin.post("/api/setup", json=setup).json()["success"]
-        assert admin.post("/api/user/login", json={"username": "root", "password": "rootpass123"}).json()[
-            "success"
-        ]
-        admin.headers["New-Api-User"] = "1"
+        sign_in_root(admin)
         mapping = {"rep-flux": "black-forest-labs/flux-schnell"}
         channel = {
             "type": 56,
@@ -51,11 +47,9 @@ def gateway(
             "models": "rep-flux",
             "model_mapping": json.dumps(mapping),
         }
-        assert admin.post("/api/channel/", json={"mode": "single", "channel": channel}).json()["success"]
-        prices = {"key": "ModelPrice", "value": json.dumps({"rep-flux": 0.04})}
-        assert admin.put("/api/option/", json=prices).json()["success"]
-        token = admin.post("/api/token/", json={"name": "rep", "unlimited_quota": True}).json()
-        yield base, "sk-" + token["data"]["key"], admin
+        add_channel(admin, channel)
+        put_option(admin, "ModelPrice", {"rep-flux": 0.04})
+        yield base, unlimited_key(admin, "rep"), admin
 
 
 @pytest.fixture

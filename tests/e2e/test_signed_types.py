@@ -25,6 +25,7 @@ from google.genai import types as genai_types
 from newapi.testing import MockUpstreamThread
 from newapi.testing.mock.spark import SparkMockThread
 from tests.support.consume_logs import consume_log
+from tests.support.over_api import add_channel, put_option, sign_in_root, unlimited_key
 from tests.support.server import serve
 
 pytestmark = pytest.mark.e2e
@@ -76,11 +77,7 @@ def gateway(
     directory = tmp_path_factory.mktemp("signed")
     env = {"SQLITE_PATH": str(directory / "one-api.db"), "STREAMING_TIMEOUT": "5"}
     with serve(env, workers=1, cwd=directory) as base, httpx.Client(base_url=base, timeout=10) as admin:
-        setup = {"username": "root", "password": "rootpass123", "confirmPassword": "rootpass123"}
-        assert admin.post("/api/setup", json=setup).json()["success"]
-        login = {"username": "root", "password": "rootpass123"}
-        assert admin.post("/api/user/login", json=login).json()["success"]
-        admin.headers["New-Api-User"] = "1"
+        sign_in_root(admin)
         ratios: dict[str, float] = {}
         for table in (CHANNELS, WRONG):
             for kind, (key, mapping) in table.items():
@@ -93,12 +90,9 @@ def gateway(
                     "models": ",".join(mapping),
                     "model_mapping": json.dumps(mapping),
                 }
-                created = admin.post("/api/channel/", json={"mode": "single", "channel": channel}).json()
-                assert created["success"], (kind, created)
-        option = {"key": "ModelRatio", "value": json.dumps(ratios)}
-        assert admin.put("/api/option/", json=option).json()["success"]
-        token = admin.post("/api/token/", json={"name": "signed", "unlimited_quota": True}).json()
-        yield base, "sk-" + token["data"]["key"], admin
+                add_channel(admin, channel)
+        put_option(admin, "ModelRatio", ratios)
+        yield base, unlimited_key(admin, "signed"), admin
 
 
 @pytest.fixture
