@@ -17,21 +17,13 @@ from newapi.storage.tables import Channel
 from newapi.testing import MockUpstreamThread
 from newapi.testing.mock import balance as mb
 from tests.api.conftest import Roles, set_option
-from tests.support.provision import add_channel
+from tests.support.provision import add_channel, channel_row
 
 
 @pytest.fixture(scope="module")
 def mock() -> Iterator[MockUpstreamThread]:
     with MockUpstreamThread(chunks=2) as upstream:
         yield upstream
-
-
-async def _row(gateway: Gateway, channel_id: int) -> Channel:
-    assert gateway.runtime is not None
-    async with gateway.runtime.sessions() as db:
-        channel = await db.get(Channel, channel_id)
-    assert channel is not None
-    return channel
 
 
 # type id -> (name, balance New API stores for the mock's answer, the path the mock must see)
@@ -60,7 +52,7 @@ async def test_wallet_balance_is_stored(
     answer = (await roles.admin.get(f"/api/channel/update_balance/{channel_id}")).json()
     assert answer["success"], answer
     assert answer["balance"] == pytest.approx(expected)
-    row = await _row(gateway, channel_id)
+    row = await channel_row(gateway, channel_id)
     assert row.balance == pytest.approx(expected)
     assert (row.balance_updated_time or 0) >= before
     assert any(r.path == path for r in mock.requests()), "the provider's own endpoint was asked"
@@ -75,7 +67,7 @@ async def test_refusal_is_a_clear_error_without_the_key(
     answer = (await roles.admin.get(f"/api/channel/update_balance/{channel_id}")).json()
     assert answer["success"] is False and answer["message"]
     assert key not in answer["message"]
-    row = await _row(gateway, channel_id)
+    row = await channel_row(gateway, channel_id)
     assert not row.balance_updated_time
 
 
@@ -111,7 +103,7 @@ async def test_coding_plan_usage_is_stored_and_balance_kept(
     assert answer["balance"] == pytest.approx(3.25)
     got = [(w["kind"], w["used_percent"], w["reset_time"]) for w in answer["plan_usage"]["windows"]]
     assert got == [(kind, pytest.approx(pct), ms // 1000) for kind, pct, ms in windows]
-    row = await _row(gateway, channel_id)
+    row = await channel_row(gateway, channel_id)
     assert row.balance == pytest.approx(3.25) and (row.balance_updated_time or 0) >= before
     assert orjson.loads(row.other_info or "{}")["plan_usage"] == answer["plan_usage"]
 
@@ -156,9 +148,9 @@ async def test_refresh_all_disables_an_empty_wallet_but_never_a_plan(
     results = await balances.update_all(gateway.runtime)
     assert results[empty] == 0 and results[manual] == 0 and results[plan] == 0
     assert results[funded] == pytest.approx(mb.OPENROUTER_CREDITS - mb.OPENROUTER_USAGE)
-    assert (await _row(gateway, empty)).status == 3
-    assert "insufficient balance" in ((await _row(gateway, empty)).other_info or "")
-    assert [(await _row(gateway, i)).status for i in (manual, funded, plan)] == [1, 1, 1]
+    assert (await channel_row(gateway, empty)).status == 3
+    assert "insufficient balance" in ((await channel_row(gateway, empty)).other_info or "")
+    assert [(await channel_row(gateway, i)).status for i in (manual, funded, plan)] == [1, 1, 1]
 
 
 def test_official_hosts_are_asked_unless_the_base_url_points_elsewhere() -> None:
@@ -200,14 +192,14 @@ async def test_advanced_custom_asks_its_configured_route(
     assert answer["success"] and answer["balance"] == pytest.approx(mb.ADVANCED_AVAILABLE), answer
     record = mock.requests()[-1]
     assert record.path == "/provider/balance" and "token=prefix-adv-key" in record.query
-    row = await _row(gateway, channel_id)
+    row = await channel_row(gateway, channel_id)
     assert row.balance == pytest.approx(mb.ADVANCED_AVAILABLE) and row.balance_updated_time
     # Not a credit summary: the answer is shown as it is and nothing is stored.
     raw_id = await _advanced(gateway, mock.url, "/provider/raw-balance")
     raw = (await roles.admin.get(f"/api/channel/update_balance/{raw_id}")).json()
     assert raw["success"] and "balance" not in raw
     assert orjson.loads(raw["raw_response"]) == {"remaining_credits": 12, "plan": "pro"}
-    assert not (await _row(gateway, raw_id)).balance_updated_time
+    assert not (await channel_row(gateway, raw_id)).balance_updated_time
     # No balance route configured: New API's message.
     bare = await add_channel(gateway, mock.url, channel_type=58, key="adv-key")
     missing = (await roles.admin.get(f"/api/channel/update_balance/{bare}")).json()
@@ -238,7 +230,7 @@ async def test_new_api_upstream_reports_its_token_quota_in_usd(
     expected = mb.NEWAPI_REMAINING / mb.NEWAPI_QUOTA_PER_UNIT
     assert answer["success"] and answer["balance"] == pytest.approx(expected), answer
     assert [r.path for r in mock.requests()[-2:]] == ["/api/usage/token/", "/api/status"]
-    row = await _row(gateway, channel_id)
+    row = await channel_row(gateway, channel_id)
     assert row.balance == pytest.approx(expected) and row.balance_updated_time
     expired = await add_channel(gateway, mock.url, channel_type=60, key="expired-token")
     refused = (await roles.admin.get(f"/api/channel/update_balance/{expired}")).json()
@@ -246,4 +238,4 @@ async def test_new_api_upstream_reports_its_token_quota_in_usd(
     unlimited = await add_channel(gateway, mock.url, channel_type=60, key="unlimited-token")
     kept = (await roles.admin.get(f"/api/channel/update_balance/{unlimited}")).json()
     assert kept["success"] and kept["balance"] == 0
-    assert (await _row(gateway, unlimited)).balance_updated_time
+    assert (await channel_row(gateway, unlimited)).balance_updated_time

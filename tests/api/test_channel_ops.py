@@ -16,7 +16,7 @@ from newapi.jobs import channel_tests
 from newapi.storage.tables import Ability, Channel
 from newapi.testing import MockUpstreamThread
 from tests.api.conftest import Roles, set_option
-from tests.support.provision import add_channel
+from tests.support.provision import add_channel, channel_row
 
 
 @pytest.fixture(scope="module")
@@ -54,14 +54,6 @@ async def billing_server() -> AsyncIterator[str]:
         await runner.cleanup()
 
 
-async def _channel(gateway: Gateway, channel_id: int) -> Channel:
-    assert gateway.runtime is not None
-    async with gateway.runtime.sessions() as db:
-        channel = await db.get(Channel, channel_id)
-    assert channel is not None
-    return channel
-
-
 async def test_test_all_disables_slow_and_failing_and_re_enables(
     roles: Roles, gateway: Gateway, mock: MockUpstreamThread
 ) -> None:
@@ -95,12 +87,12 @@ async def test_test_all_disables_slow_and_failing_and_re_enables(
     summary = await asyncio.wait_for(task, 30)
     assert summary.tested == 4
     assert sorted(summary.disabled) == sorted([slow_id, bad_id]) and summary.enabled == [recovering_id]
-    assert (await _channel(gateway, ok_id)).status == 1
-    assert (await _channel(gateway, recovering_id)).status == 1
-    slow = await _channel(gateway, slow_id)
+    assert (await channel_row(gateway, ok_id)).status == 1
+    assert (await channel_row(gateway, recovering_id)).status == 1
+    slow = await channel_row(gateway, slow_id)
     assert slow.status == 3 and "threshold" in (slow.other_info or "")
-    assert (await _channel(gateway, bad_id)).status == 3
-    manual = await _channel(gateway, manual_id)
+    assert (await channel_row(gateway, bad_id)).status == 3
+    manual = await channel_row(gateway, manual_id)
     assert manual.status == 2 and not manual.test_time
 
     # Passive recovery only looks at auto-disabled channels and never disables.
@@ -114,12 +106,12 @@ async def test_balances(roles: Roles, gateway: Gateway, billing_server: str) -> 
     gemini_id = await add_channel(gateway, billing_server, channel_type=24, name="gm")
     one = (await roles.admin.get(f"/api/channel/update_balance/{openai_id}")).json()
     assert one["success"] and one["balance"] == pytest.approx(120.0 - 20.5)
-    assert (await _channel(gateway, openai_id)).balance == pytest.approx(99.5)
+    assert (await channel_row(gateway, openai_id)).balance == pytest.approx(99.5)
     unsupported = (await roles.admin.get(f"/api/channel/update_balance/{gemini_id}")).json()
     assert unsupported == {"success": False, "message": "this channel type has no balance query"}
     everything = (await roles.admin.get("/api/channel/update_balance")).json()["data"]
     assert everything == {str(openai_id): 99.5, str(deepseek_id): 42.5}
-    assert (await _channel(gateway, deepseek_id)).balance_updated_time
+    assert (await channel_row(gateway, deepseek_id)).balance_updated_time
 
 
 async def test_fetch_models(roles: Roles, gateway: Gateway, mock: MockUpstreamThread) -> None:
@@ -157,25 +149,25 @@ async def test_batch_tags_copy_status_and_fix(roles: Roles, gateway: Gateway) ->
     assert tagged.json()["data"] == 3
     assert (await admin.get("/api/channel/tag/models?tag=team-a")).json()["data"] == "m1,m2"
     assert (await admin.post("/api/channel/tag/disabled", json={"tag": "team-a"})).json()["data"] == 3
-    assert [(await _channel(gateway, i)).status for i in ids] == [2, 2, 2, 1]
+    assert [(await channel_row(gateway, i)).status for i in ids] == [2, 2, 2, 1]
     assert gateway.runtime.channels.tiers("default", "m1")[0].channels[0].id == ids[3]
     assert (await admin.post("/api/channel/tag/enabled", json={"tag": "team-a"})).json()["data"] == 3
     edited = await admin.put(
         "/api/channel/tag", json={"tag": "team-a", "new_tag": "team-b", "priority": 7, "models": "m3"}
     )
     assert edited.json()["data"] == 3
-    changed = await _channel(gateway, ids[0])
+    changed = await channel_row(gateway, ids[0])
     assert (changed.tag, changed.priority, changed.models) == ("team-b", 7, "m3")
     assert [t.priority for t in gateway.runtime.channels.tiers("default", "m3")] == [7]
     assert (await admin.put("/api/channel/tag", json={"tag": ""})).json()["success"] is False
 
     off = await admin.post("/api/channel/status/batch", json={"ids": [ids[3]], "status": 2})
-    assert off.json()["data"] == 1 and (await _channel(gateway, ids[3])).status == 2
+    assert off.json()["data"] == 1 and (await channel_row(gateway, ids[3])).status == 2
     bad = await admin.post("/api/channel/status/batch", json={"ids": [ids[3]], "status": 3})
     assert bad.json()["success"] is False
 
     copied = (await admin.post(f"/api/channel/copy/{ids[0]}?suffix=-dup")).json()["data"]["id"]
-    copy = await _channel(gateway, copied)
+    copy = await channel_row(gateway, copied)
     assert copy.name == "c0-dup" and copy.models == "m3" and copy.key == "sk-upstream-test"
     assert (await admin.post("/api/channel/copy/999999")).json()["success"] is False
 
@@ -213,7 +205,7 @@ async def test_multi_key_management(roles: Roles, gateway: Gateway) -> None:
     assert (await manage("enable_key", 1))["data"]["disabled_count"] == 0  # type: ignore[index]
     assert (await manage("disable_key", 7))["success"] is False
     assert (await manage("delete_key", 0))["data"]["total"] == 2  # type: ignore[index]
-    assert (await _channel(gateway, channel_id)).key == "kb\nkc-long-key-value"
+    assert (await channel_row(gateway, channel_id)).key == "kb\nkc-long-key-value"
     await manage("disable_key", 0)
     assert (await manage("delete_disabled_keys"))["data"]["total"] == 1  # type: ignore[index]
     assert (await manage("delete_key", 0))["message"] == "a channel must keep at least one key"

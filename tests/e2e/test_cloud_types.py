@@ -19,14 +19,14 @@ import httpx
 import openai
 import orjson
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from google import genai
 from google.genai import types as genai_types
 
 from newapi.testing import MockUpstreamThread
 from newapi.testing.mock.record import RequestRecord
 from tests.support.consume_logs import consume_log
+from tests.support.google_account import rsa_pems, service_account
+from tests.support.over_api import add_channel, put_option, sign_in_root, unlimited_key
 from tests.support.server import serve
 
 pytestmark = pytest.mark.e2e
@@ -36,28 +36,12 @@ CLAUDE = "claude-3-5-sonnet-20241022"
 BEDROCK_ID = "anthropic.claude-3-5-sonnet-20241022-v2:0"
 AWS = ("AKIDMOCKEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
 EMAIL = "e2e@mock-project.iam.gserviceaccount.com"
-_PRIVATE = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-PRIVATE_PEM = _PRIVATE.private_bytes(
-    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-).decode()
-PUBLIC_PEM = (
-    _PRIVATE.public_key()
-    .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    .decode()
-)
+PRIVATE_PEM, PUBLIC_PEM = rsa_pems()
 VERTEX = "/v1/projects/mock-project/locations/us-east5/publishers"
 
 
 def _service_account(token_uri: str) -> str:
-    account = {
-        "type": "service_account",
-        "project_id": "mock-project",
-        "private_key_id": "k1",
-        "private_key": PRIVATE_PEM,
-        "client_email": EMAIL,
-        "token_uri": token_uri,
-    }
-    return json.dumps(account)
+    return service_account(EMAIL, PRIVATE_PEM, token_uri)
 
 
 @pytest.fixture(scope="module")
@@ -120,11 +104,7 @@ def gateway(
     directory = tmp_path_factory.mktemp("cloud")
     env = {"SQLITE_PATH": str(directory / "one-api.db"), "STREAMING_TIMEOUT": "5"}
     with serve(env, workers=1, cwd=directory) as base, httpx.Client(base_url=base, timeout=10) as admin:
-        setup = {"username": "root", "password": "rootpass123", "confirmPassword": "rootpass123"}
-        assert admin.post("/api/setup", json=setup).json()["success"]
-        login = {"username": "root", "password": "rootpass123"}
-        assert admin.post("/api/user/login", json=login).json()["success"]
-        admin.headers["New-Api-User"] = "1"
+        sign_in_root(admin)
         ratios: dict[str, float] = {}
         for number, spec in enumerate(_channels(mock)):
             mapping = spec["mapping"]
@@ -139,12 +119,9 @@ def gateway(
                 "other": spec.get("other", ""),
                 "settings": json.dumps(spec.get("settings", {})),
             }
-            created = admin.post("/api/channel/", json={"mode": "single", "channel": channel}).json()
-            assert created["success"], (spec["type"], created)
-        option = {"key": "ModelRatio", "value": json.dumps(ratios)}
-        assert admin.put("/api/option/", json=option).json()["success"]
-        token = admin.post("/api/token/", json={"name": "cloud", "unlimited_quota": True}).json()
-        yield base, "sk-" + token["data"]["key"], admin
+            add_channel(admin, channel)
+        put_option(admin, "ModelRatio", ratios)
+        yield base, unlimited_key(admin, "cloud"), admin
 
 
 @pytest.fixture

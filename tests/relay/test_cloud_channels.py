@@ -16,19 +16,12 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from newapi.app import Gateway
 from newapi.testing import MockUpstreamThread
+from tests.support.google_account import rsa_pems, service_account
 from tests.support.provision import add_account, add_channel
 
 AWS = ("AKIDMOCKEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
 EMAIL = "relay@mock-project.iam.gserviceaccount.com"
-_PRIVATE = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-PRIVATE_PEM = _PRIVATE.private_bytes(
-    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-).decode()
-PUBLIC_PEM = (
-    _PRIVATE.public_key()
-    .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    .decode()
-)
+PRIVATE_PEM, PUBLIC_PEM = rsa_pems()
 CLAUDE = "claude-3-5-sonnet-20241022"
 
 
@@ -45,16 +38,7 @@ def cloud() -> Iterator[MockUpstreamThread]:
 
 
 def _service_account(token_uri: str, private_pem: str = PRIVATE_PEM) -> str:
-    return orjson.dumps(
-        {
-            "type": "service_account",
-            "project_id": "mock-project",
-            "private_key_id": "k1",
-            "private_key": private_pem,
-            "client_email": EMAIL,
-            "token_uri": token_uri,
-        }
-    ).decode()
+    return service_account(EMAIL, private_pem, token_uri)
 
 
 def _claude_body(stream: bool) -> dict[str, object]:

@@ -121,3 +121,12 @@ async def add_channel(
         channel_id = channel.id
     await gateway.runtime.invalidate("channels")
     return channel_id
+
+
+async def channel_row(gateway: Gateway, channel_id: int) -> Channel:
+    """The channel's row as stored now (fresh session: what jobs and handlers wrote)."""
+    assert gateway.runtime is not None
+    async with gateway.runtime.sessions() as db:
+        channel = await db.get(Channel, channel_id)
+    assert channel is not None
+    return channel
