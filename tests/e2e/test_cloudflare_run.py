@@ -55,13 +55,6 @@ def gateway(
         yield base, unlimited_key(admin, "cf"), admin
 
 
-@pytest.fixture
-def client(gateway: tuple[str, str, httpx.Client]) -> Iterator[openai.OpenAI]:
-    base, key, _ = gateway
-    with openai.OpenAI(base_url=f"{base}/v1", api_key=key, max_retries=0, timeout=20) as sdk:
-        yield sdk
-
-
 def test_completion_goes_to_the_run_api(
     client: openai.OpenAI, mock: MockUpstreamThread, gateway: tuple[str, str, httpx.Client]
 ) -> None:

@@ -92,13 +92,6 @@ def gateway(
         yield base, unlimited_key(admin, "legacy"), admin
 
 
-@pytest.fixture
-def client(gateway: tuple[str, str, httpx.Client]) -> Iterator[openai.OpenAI]:
-    base, key, _ = gateway
-    with openai.OpenAI(base_url=f"{base}/v1", api_key=key, max_retries=0, timeout=20) as sdk:
-        yield sdk
-
-
 def _sent(mock: MockUpstreamThread) -> tuple[str, dict[str, str], dict[str, Any]]:
     record = mock.requests()[-1]
     return record.path, record.headers, json.loads(record.body)

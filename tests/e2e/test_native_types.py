@@ -165,20 +165,6 @@ def gateway(
         yield base, unlimited_key(admin, "native"), admin
 
 
-@pytest.fixture
-def client(gateway: tuple[str, str, httpx.Client]) -> Iterator[openai.OpenAI]:
-    base, key, _ = gateway
-    with openai.OpenAI(base_url=f"{base}/v1", api_key=key, max_retries=0, timeout=20) as sdk:
-        yield sdk
-
-
-@pytest.fixture
-def claude_sdk(gateway: tuple[str, str, httpx.Client]) -> Iterator[anthropic.Anthropic]:
-    base, key, _ = gateway
-    with anthropic.Anthropic(base_url=base, api_key=key, max_retries=0, timeout=20) as sdk:
-        yield sdk
-
-
 def _sent(mock: MockUpstreamThread) -> tuple[str, dict[str, Any]]:
     record = mock.requests()[-1]
     return record.path, json.loads(record.body)

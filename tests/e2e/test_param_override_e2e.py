@@ -72,12 +72,6 @@ def gateway(
         yield base, unlimited_key(admin, "po"), admin
 
 
-@pytest.fixture
-def client(gateway: tuple[str, str, httpx.Client]) -> openai.OpenAI:
-    base, key, _ = gateway
-    return openai.OpenAI(base_url=f"{base}/v1", api_key=key, max_retries=0, timeout=20)
-
-
 def test_operations_edit_what_goes_upstream(client: openai.OpenAI, mock: MockUpstreamThread) -> None:
     reply = client.chat.completions.create(
         model="po-chat",

@@ -52,13 +52,6 @@ def gateway(
         yield base, unlimited_key(admin, "rep"), admin
 
 
-@pytest.fixture
-def client(gateway: tuple[str, str, httpx.Client]) -> Iterator[openai.OpenAI]:
-    base, key, _ = gateway
-    with openai.OpenAI(base_url=f"{base}/v1", api_key=key, max_retries=0, timeout=20) as sdk:
-        yield sdk
-
-
 def test_b64_json_inlines_the_downloaded_files(
     client: openai.OpenAI, mock: MockUpstreamThread, gateway: tuple[str, str, httpx.Client]
 ) -> None:

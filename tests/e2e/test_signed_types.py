@@ -20,7 +20,6 @@ import httpx
 import openai
 import pytest
 from google import genai
-from google.genai import types as genai_types
 
 from newapi.testing import MockUpstreamThread
 from newapi.testing.mock.spark import SparkMockThread
@@ -93,27 +92,6 @@ def gateway(
                 add_channel(admin, channel)
         put_option(admin, "ModelRatio", ratios)
         yield base, unlimited_key(admin, "signed"), admin
-
-
-@pytest.fixture
-def client(gateway: tuple[str, str, httpx.Client]) -> Iterator[openai.OpenAI]:
-    base, key, _ = gateway
-    # closed after each test: an SDK left open warns of its socket at exit, failing the run
-    with openai.OpenAI(base_url=f"{base}/v1", api_key=key, max_retries=0, timeout=20) as sdk:
-        yield sdk
-
-
-@pytest.fixture
-def claude_sdk(gateway: tuple[str, str, httpx.Client]) -> Iterator[anthropic.Anthropic]:
-    base, key, _ = gateway
-    with anthropic.Anthropic(base_url=base, api_key=key, max_retries=0, timeout=20) as sdk:
-        yield sdk
-
-
-@pytest.fixture
-def genai_sdk(gateway: tuple[str, str, httpx.Client]) -> genai.Client:
-    base, key, _ = gateway
-    return genai.Client(api_key=key, http_options=genai_types.HttpOptions(base_url=base, timeout=20_000))
 
 
 def _sent(mock: MockUpstreamThread) -> tuple[str, dict[str, str], dict[str, Any]]:
