@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 
 from newapi.adaptors.override import legacy as legacy_override
+from newapi.adaptors.override import merge as merge_override
 from newapi.adaptors.responses.request import Unconvertible
 from newapi.convert import model as m
 from newapi.core.errors import BadRequest
@@ -43,14 +44,6 @@ class Outgoing:
     #: a native type's embeddings or rerank reply, converted whole to OpenAI's shape
     convert: WholeReply | None = None
     reframe: Reframe | None = None  # a native type's stream framing turned into SSE
-
-
-def _merge(target: dict[str, Any], override: dict[str, Any]) -> None:
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(target.get(key), dict):
-            _merge(target[key], value)
-        else:
-            target[key] = value
 
 
 def decode(body: bytes) -> dict[str, Any]:
@@ -93,5 +86,5 @@ def finish(body: dict[str, Any], channel: ChannelInfo) -> bytes:
     """``body`` with the channel's legacy parameter override merged in, encoded."""
     override = legacy_override(channel.param_override)
     if override:
-        _merge(body, override)
+        merge_override(body, override)
     return orjson.dumps(body)

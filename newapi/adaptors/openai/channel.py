@@ -125,14 +125,6 @@ def plan_body(
     )
 
 
-def _merge(target: dict[str, Any], override: dict[str, Any]) -> None:
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(target.get(key), dict):
-            _merge(target[key], value)
-        else:
-            target[key] = value
-
-
 def _adjust_reasoning_model(body: dict[str, Any], model: str) -> None:
     # New API's OpenAI adaptor rules for o-series and gpt-5 (reference §4.9).
     if "max_tokens" in body:
@@ -202,7 +194,7 @@ def build_body(raw: bytes, plan: BodyPlan) -> bytes:
         if not isinstance(usage, dict):
             body["usage"] = {"include": True}
     if plan.param_override:
-        _merge(body, plan.param_override)
+        override.merge(body, plan.param_override)
     return orjson.dumps(body)
 
 

@@ -25,6 +25,7 @@ __all__ = [
     "compiled",
     "context",
     "legacy",
+    "merge",
     "run",
     "validate",
 ]
@@ -43,6 +44,15 @@ def legacy(param_override: dict[str, Any]) -> dict[str, Any]:
     if "operations" not in param_override and "OPERATIONS" not in param_override:
         return param_override
     return {k: v for k, v in param_override.items() if k.strip().lower() != "operations"}
+
+
+def merge(target: dict[str, Any], flat: dict[str, Any]) -> None:
+    """Merge :func:`legacy`'s keys into ``target`` in place: nested objects merge, the rest replace."""
+    for key, value in flat.items():
+        if isinstance(value, dict) and isinstance(target.get(key), dict):
+            merge(target[key], value)
+        else:
+            target[key] = value
 
 
 def _compile(param_override: dict[str, Any]) -> Compiled:
