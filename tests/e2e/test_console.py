@@ -26,6 +26,7 @@ import openai
 import pytest
 
 from newapi.testing import MockUpstreamThread
+from newapi.testing.mock.balance import OPENAI_HARD_LIMIT, OPENAI_USAGE_CENTS
 from tests.support.server import ROOT, serve
 
 pytestmark = pytest.mark.e2e
@@ -271,10 +272,13 @@ def test_channels_create_test_filter_bulk(page: Page, base: str, mock: MockUpstr
     page.get_by_role("dialog").get_by_role("button", name="Run test").click()
     expect(page.get_by_test_id("test-result")).to_contain_text(re.compile(r"Passed in \d+\.\d+ s"))
     page.keyboard.press("Escape")
-    # Balance: the mock has no billing endpoint, and the console says so instead of showing a number.
+    # Balance: OpenAI's subscription limit less this month's usage, as the mock's billing API reports.
     page.get_by_role("button", name="More actions for mock").click()
     page.get_by_role("menuitem", name="Update balance").click()
-    expect(page.locator("[data-sonner-toast]").filter(has_text="HTTP 404").first).to_be_visible()
+    balance = OPENAI_HARD_LIMIT - OPENAI_USAGE_CENTS / 100
+    expect(
+        page.locator("[data-sonner-toast]").filter(has_text=f"Balance of mock: {balance:g}").first
+    ).to_be_visible()
     # Upstream models fetched into the edit form.
     page.get_by_role("button", name="Edit channel mock").click()
     dialog = page.get_by_role("dialog")
