@@ -8,7 +8,8 @@ Every variant is a gateway (``newapi serve`` on SQLite, provisioned as in ``make
 once with its environment; nginx in front of the same mock is the floor. Each round measures chat
 and 20-event stream CPU per request (``wrk -c 64``, as the table does) on every variant and the
 floor in turn, so load from other jobs falls on all of them; it prints each variant's median
-ratio to the floor of the same round.
+ratio to the floor of the same round. ``--scenarios steady`` adds chat sent at a steady ``--rate``
+(the table's 200/s column), whose floor is small and noisy: its absolute µs medians are printed too.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import tempfile
 from pathlib import Path
 
 from bench.load import procs
-from bench.load.table import CHAT, STREAM20, _closed_loop
+from bench.load.table import CHAT, STREAM20, _closed_loop, _steady
 
 
 def _variant(text: str) -> tuple[str, dict[str, str]]:
@@ -40,12 +41,15 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--scenarios", default="chat,stream20")
+    parser.add_argument("--scenarios", default="chat,stream20", help="of chat, stream20, steady")
+    parser.add_argument("--rate", type=float, default=200.0)
+    parser.add_argument("--latency-seconds", type=float, default=6.0)
     args = parser.parse_args()
     variants = [_variant(v) for v in args.variant]
     models = {"chat": (CHAT, False), "stream20": (STREAM20, True)}
     scenarios = args.scenarios.split(",")
     ratios: dict[tuple[str, str], list[float]] = {}
+    micros: dict[tuple[str, str], list[float]] = {}
     with contextlib.ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
         mock = stack.enter_context(procs.mock_upstream(chunks=20))
@@ -58,19 +62,31 @@ def main() -> int:
             servers.append((name, server, key))
         for round_ in range(args.rounds):
             for scenario in scenarios:
-                model, stream = models[scenario]
-                floor, _, _ = _closed_loop(nginx, "x", model, stream, args)
+                if scenario == "steady":
+                    floor, _, _ = _steady(nginx, "x", args)
+                else:
+                    model, stream = models[scenario]
+                    floor, _, _ = _closed_loop(nginx, "x", model, stream, args)
                 cells = [f"floor {floor:6.1f}"]
                 for name, server, key in servers:
-                    us, rps, errors = _closed_loop(server, key, model, stream, args)
+                    if scenario == "steady":
+                        us, p50, errors = _steady(server, key, args)
+                        rate = f"p50 {p50:.2f} ms"
+                    else:
+                        us, rps, errors = _closed_loop(server, key, model, stream, args)
+                        rate = f"{rps:5.0f}/s"
                     ratios.setdefault((name, scenario), []).append(us / floor)
-                    cells.append(
-                        f"{name} {us:6.1f} ({us / floor:4.1f}×, {rps:5.0f}/s{', errors' if errors else ''})"
-                    )
+                    micros.setdefault((name, scenario), []).append(us)
+                    flag = ", errors" if errors else ""
+                    cells.append(f"{name} {us:6.1f} ({us / floor:4.1f}×, {rate}{flag})")
                 print(f"round {round_ + 1} {scenario:8s} " + "  ".join(cells), flush=True)
     print("median ×floor:")
     for scenario in scenarios:
         cells = [f"{name} {statistics.median(ratios[(name, scenario)]):5.2f}" for name, _ in variants]
+        print(f"  {scenario:8s} " + "  ".join(cells))
+    print("median µs:")
+    for scenario in scenarios:
+        cells = [f"{name} {statistics.median(micros[(name, scenario)]):6.1f}" for name, _ in variants]
         print(f"  {scenario:8s} " + "  ".join(cells))
     return 0
 

@@ -1,8 +1,17 @@
-"""Watching for the client to leave, so the upstream request is cancelled at once.
+"""Watching for the client to leave, so the upstream request is cancelled.
 
 A disconnect only shows up when the app awaits ``receive()``; after the body is
 read, one pending ``receive()`` per request turns the disconnect into a
 cancellation of the request's task (which closes the upstream socket).
+
+That ``receive()`` is armed lazily: Granian answers it by waiting in its Rust runtime for
+the response's end or the client leaving, a wake-up and thread hand-offs that cost about a
+tenth of a worker's CPU per request at a steady trickle, while most requests are answered
+in a few milliseconds, before a client leaving could matter. So a watch is only queued when
+it is made, and one shared timer per event loop (:class:`_Arming`, not one per request)
+arms the watches still running :data:`ARM_AFTER` to twice that later; a request answered
+before then never calls ``receive()`` again. A client leaving is noticed at most that much
+later (bench/README.md, "The client-disconnect watch").
 
 Just before the last bytes of the response are handed over, the watch is disarmed
 and the request settled (see ``Relay.handle``): a client closing its connection after
@@ -17,29 +26,82 @@ for every message but the last (no coroutine per event).
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 
 from newapi.core.types import Message, Receive, Send
 
+log = logging.getLogger(__name__)
+
+# The arming timer's period in seconds: a watch is armed one to two periods after it is made.
+ARM_AFTER = 0.025
+
+
+class _Arming:
+    """The watches of one event loop not armed yet, in two generations: every
+    :data:`ARM_AFTER` the older one is armed and the younger one becomes the older."""
+
+    __slots__ = ("_handle", "_old", "_young", "loop")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self._young: list[DisconnectWatch] = []
+        self._old: list[DisconnectWatch] = []
+        self._handle: asyncio.TimerHandle | None = None
+
+    def add(self, watch: DisconnectWatch) -> None:
+        self._young.append(watch)
+        if self._handle is None:
+            self._handle = self.loop.call_later(ARM_AFTER, self._tick)
+
+    def _tick(self) -> None:
+        old, self._old, self._young = self._old, self._young, []
+        # Rescheduled first: a receive() raising below must not stop the arming of later watches.
+        self._handle = self.loop.call_later(ARM_AFTER, self._tick) if self._old else None
+        for watch in old:
+            if watch.armed:
+                try:
+                    watch.arm()
+                except Exception:
+                    log.exception("arming a disconnect watch")
+
+
+_arming: _Arming | None = None
+
+
+def _arming_of(loop: asyncio.AbstractEventLoop) -> _Arming:
+    global _arming
+    arming = _arming
+    if arming is None or arming.loop is not loop:
+        arming = _arming = _Arming(loop)
+    return arming
+
 
 class DisconnectWatch:
-    __slots__ = ("_before_end", "_future", "_send", "_task", "armed", "gone")
+    __slots__ = ("_before_end", "_future", "_receive", "_send", "_task", "armed", "gone")
 
     def __init__(
         self, receive: Receive, send: Send, before_end: Callable[[], Awaitable[None]] | None = None
     ) -> None:
-        """Watch ``receive``; :meth:`send` is ``send`` disarming the watch just before the
-        response's final message and running ``before_end`` then (the settlement: it is
-        journaled before the client has it all)."""
+        """Watch ``receive`` (from :data:`ARM_AFTER` on); :meth:`send` is ``send`` disarming
+        the watch just before the response's final message and running ``before_end`` then
+        (the settlement: it is journaled before the client has it all)."""
         self.gone = False
+        # False once the final message is going out or the watch is stopped: never armed then.
         self.armed = True
         self._send = send
         self._before_end = before_end
-        self._task = asyncio.current_task()
-        pending = receive()
+        self._receive = receive
+        self._future: asyncio.Future[object] | None = None
+        task = self._task = asyncio.current_task()
+        _arming_of(task.get_loop() if task is not None else asyncio.get_running_loop()).add(self)
+
+    def arm(self) -> None:
+        """Await the server's ``receive()`` for the disconnect (the arming timer calls this)."""
+        pending = self._receive()
         # Granian's receive() is future-like already; other servers' is a coroutine.
         future = pending if asyncio.isfuture(pending) else asyncio.ensure_future(pending)
-        self._future: asyncio.Future[object] = future
+        self._future = future
         future.add_done_callback(self._fired)
 
     def _fired(self, future: asyncio.Future[object]) -> None:
@@ -65,6 +127,8 @@ class DisconnectWatch:
         await self._send(message)
 
     def stop(self) -> None:
-        if not self._future.done():
-            self._future.remove_done_callback(self._fired)
-            self._future.cancel()
+        self.armed = False
+        future = self._future
+        if future is not None and not future.done():
+            future.remove_done_callback(self._fired)
+            future.cancel()
