@@ -1,0 +1,32 @@
+"""The smallest apps Granian can serve, one per interface, for ``bench.load.bare_server``.
+
+Each reads the request body and answers the same chat completion JSON the mock upstream would:
+what the server layer alone costs per request, with no relay and no upstream behind it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+BODY = (
+    b'{"id":"chatcmpl-bare","object":"chat.completion","created":0,"model":"gpt-4o-mini",'
+    b'"choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}],'
+    b'"usage":{"prompt_tokens":9,"completion_tokens":1,"total_tokens":10}}'
+)
+HEADERS = [(b"content-type", b"application/json")]
+
+
+async def asgi(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] != "http":
+        return  # lifespan: nothing to set up
+    more = True
+    while more:
+        message = await receive()
+        more = message.get("more_body", False)
+    await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
+    await send({"type": "http.response.body", "body": BODY})
+
+
+async def rsgi(scope: Any, protocol: Any) -> None:
+    await protocol()
+    protocol.response_bytes(200, [("content-type", "application/json")], BODY)
