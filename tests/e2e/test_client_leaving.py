@@ -1,9 +1,9 @@
 """A client that leaves mid-request or mid-stream, against a real Granian server.
 
-The gateway learns of it only through ASGI ``receive`` (``newapi.relay.watch``): the upstream
-call must be cancelled at once (the mock sees its connection closed before the reply ended),
-a request that produced nothing leaves no consume log, one that sent pieces is billed for them,
-and the worker keeps serving.
+The gateway learns of it only through ASGI ``receive`` (``newapi.relay.watch``, armed 25-50 ms
+into a request): the upstream call must be cancelled then (the mock sees its connection closed
+before the reply ended), a request that produced nothing leaves no consume log, one that sent
+pieces is billed for them, and the worker keeps serving.
 """
 
 from __future__ import annotations
