@@ -19,8 +19,6 @@ from typing import TYPE_CHECKING
 import orjson
 
 from newapi.auth.check import Caller
-from newapi.billing.ledger import Debit
-from newapi.core.constants import LogType
 from newapi.core.endpoints import Endpoint
 from newapi.core.errors import (
     BadRequest,
@@ -39,6 +37,7 @@ from newapi.relay import admission
 from newapi.relay.attempt import run_attempt
 from newapi.relay.auto_group import pick_across_groups, route_auto
 from newapi.relay.call import Call
+from newapi.relay.error_log import error_log
 from newapi.relay.expr_billing import reserve_by_expression
 from newapi.relay.formats import CODECS
 from newapi.relay.ids import new_request_id
@@ -262,42 +261,13 @@ class Relay:
     async def _fail(self, call: Call, error: GatewayError, send: Send) -> int:
         """Release, log and answer a failed request; returns the status the client got."""
         await self._abandon(call)
-        if self._runtime.settings.error_log_enabled and call.user is not None:
-            await self._error_log(call, error)
+        await error_log(self._runtime, call, error, is_stream=call.stream)
         if call.response_started:
             return 200  # the stream already ended with an error event
         if isinstance(error, UpstreamStatusError):
             error = _client_view(error)
         await send_error(send, error, CODECS[call.fmt].errors, call.request_id)
         return error.status
-
-    async def _error_log(self, call: Call, error: GatewayError) -> None:
-        """New API's type-5 error log (ERROR_LOG_ENABLED): no charge, the masked message."""
-        assert call.user is not None
-        other = {"status_code": error.status, "error_code": error.code, "request_path": call.path}
-        debit = Debit(
-            request_id=call.request_id,
-            user_id=call.user.id,
-            username=call.user.username,
-            token_id=call.token.id if call.token is not None else 0,
-            token_name=call.token.name if call.token is not None else "",
-            channel_id=call.channel.id if call.channel is not None else 0,
-            model_name=call.model,
-            group=call.group,
-            quota=0,
-            prompt_tokens=0,
-            completion_tokens=0,
-            use_time=int(time.monotonic() - call.started),
-            is_stream=call.stream,
-            content=error.message,
-            other=orjson.dumps(other).decode(),
-            created_at=call.created_at,
-            log_type=LogType.ERROR,
-        )
-        try:
-            await self._runtime.ledger.record_only(debit)
-        except Exception:
-            log.exception("error log for %s failed", call.request_id)
 
 
 def _client_view(error: UpstreamStatusError) -> GatewayError:

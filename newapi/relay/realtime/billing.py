@@ -19,8 +19,6 @@ from __future__ import annotations
 import logging
 import time
 
-import orjson
-
 from newapi.billing.ledger import Debit, Hold
 from newapi.billing.realtime_quota import RealtimeUsage, realtime_charge
 from newapi.core.constants import LogType
@@ -135,33 +133,3 @@ class SessionBilling:
             await self._runtime.ledger.release(hold)
         except Exception:
             log.exception("releasing %s failed", hold.request_id)
-
-
-async def error_log(runtime: Runtime, call: Call, error: GatewayError) -> None:
-    """New API's type-5 error log (ERROR_LOG_ENABLED) of a session that could not start."""
-    if not runtime.settings.error_log_enabled or call.user is None:
-        return
-    other = {"status_code": error.status, "error_code": error.code, "request_path": call.path}
-    debit = Debit(
-        request_id=call.request_id,
-        user_id=call.user.id,
-        username=call.user.username,
-        token_id=call.token.id if call.token is not None else 0,
-        token_name=call.token.name if call.token is not None else "",
-        channel_id=call.channel.id if call.channel is not None else 0,
-        model_name=call.model,
-        group=call.group,
-        quota=0,
-        prompt_tokens=0,
-        completion_tokens=0,
-        use_time=int(time.monotonic() - call.started),
-        is_stream=True,
-        content=error.message,
-        other=orjson.dumps(other).decode(),
-        created_at=call.created_at,
-        log_type=LogType.ERROR,
-    )
-    try:
-        await runtime.ledger.record_only(debit)
-    except Exception:
-        log.exception("error log for %s failed", call.request_id)

@@ -31,9 +31,10 @@ from newapi.http.headers import RequestHeaders
 from newapi.relay import admission
 from newapi.relay.auto_group import pick_across_groups, route_auto
 from newapi.relay.call import Call
+from newapi.relay.error_log import error_log
 from newapi.relay.formats import UPSTREAM
 from newapi.relay.ids import new_request_id
-from newapi.relay.realtime.billing import SessionBilling, error_log
+from newapi.relay.realtime.billing import SessionBilling
 from newapi.relay.realtime.events import response_done
 from newapi.relay.realtime.partial import PartialResponse
 from newapi.relay.realtime.pump import Ending, Limits, Pump
@@ -109,7 +110,7 @@ class RealtimeEndpoint:
                 upstream = await self._open(call, query, beta, headers.raw)
             except GatewayError as error:
                 status = error.status
-                await error_log(self._runtime, call, error)
+                await error_log(self._runtime, call, error, is_stream=True)
                 ending = Ending("upstream_error", 1011, error.message, client_view(error))
                 await accept(send, subprotocols, call.request_id)
                 accepted = True
