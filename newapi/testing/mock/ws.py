@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from abc import ABC, abstractmethod
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
@@ -23,7 +24,7 @@ def refuse(conn: ServerConnection, status: int, body: Any) -> Response:
     return response
 
 
-class WebSocketMock:
+class WebSocketMock(ABC):
     """A server on the running loop: ``url`` is ``http://host:port`` (a channel base URL).
 
     Subclasses answer the handshake in ``_check`` (None accepts it) and serve a connection in
@@ -39,8 +40,9 @@ class WebSocketMock:
     def _check(self, conn: ServerConnection, request: Request) -> Response | None:
         return None
 
+    @abstractmethod
     async def _serve(self, conn: ServerConnection) -> None:
-        raise NotImplementedError
+        """Serve one accepted connection."""
 
     async def start(self) -> None:
         self._server = await serve(self._serve, "127.0.0.1", 0, process_request=self._check, compression=None)
