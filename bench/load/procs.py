@@ -144,6 +144,59 @@ def nginx_floor(upstream: Server, workdir: Path) -> Iterator[Server]:
         _stop(process)
 
 
+STATIC_CONF = """
+worker_processes 1;
+daemon off;
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+  access_log off;
+  keepalive_requests 1000000;
+  keepalive_timeout 300s;
+  server {{
+    listen 127.0.0.1:{port};
+    default_type {content_type};
+    location / {{ return 200 '{body}'; }}
+  }}
+}}
+"""
+
+
+def _nginx_literal(body: bytes) -> str:
+    """``body`` as the text of a single-quoted nginx string (``$`` would be read as a variable)."""
+    text = body.decode()
+    if "$" in text:
+        raise ValueError("a static upstream's reply cannot contain '$'")
+    return text.replace("\\", "\\\\").replace("'", "\\'")
+
+
+@contextlib.contextmanager
+def static_upstream(reply: bytes, workdir: Path, content_type: str = "application/json") -> Iterator[Server]:
+    """nginx answering every request with ``reply`` (``return 200``, keep-alive): an upstream that
+    costs next to nothing, for load runs where the mock's own CPU would share the cores."""
+    binary = ensure_nginx()
+    prefix = workdir / "nginx-static"
+    prefix.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    conf = prefix / "nginx.conf"
+    conf.write_text(
+        STATIC_CONF.format(prefix=prefix, port=port, content_type=content_type, body=_nginx_literal(reply))
+    )
+    process = subprocess.Popen(
+        [binary, "-c", str(conf), "-p", str(prefix)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    _wait(url + "/", process)
+    try:
+        yield Server("nginx static", url, [process.pid, *_children(process.pid)])
+    finally:
+        _stop(process)
+
+
 def _wait(
     url: str, process: subprocess.Popen[bytes], timeout: float = 30.0, headers: dict[str, str] | None = None
 ) -> None:
