@@ -70,6 +70,19 @@ def supervise(settings: Settings, *, workers: int, log_level: str, access_log: b
     """Run Granian's supervisor in this process until the server stops."""
     # Before any worker exists: every worker writes its metrics there, a scrape sums them.
     metrics_dir = prepare_metrics(settings)
+    if os.environ.get("NEWAPI_SERVER") == "http1":
+        from newapi.http1.processes import Processes, bind
+        from newapi.http1.worker_main import run_worker
+
+        sock = bind(settings.host, settings.port, _BACKLOG)
+        status = Processes(
+            run_worker,
+            sock,
+            workers=workers,
+            kill_timeout=max(1, settings.shutdown_timeout_seconds) + 5,
+            metrics_dir=metrics_dir,
+        ).run()
+        raise SystemExit(status)
     # Granian, with a crashed worker respawned after a backoff (newapi.supervisor).
     server = Supervisor(
         "newapi.app:app",

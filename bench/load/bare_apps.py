@@ -30,3 +30,19 @@ async def asgi(scope: dict[str, Any], receive: Any, send: Any) -> None:
 async def rsgi(scope: Any, protocol: Any) -> None:
     await protocol()
     protocol.response_bytes(200, [("content-type", "application/json")], BODY)
+
+
+def serve_http1(port: int) -> None:
+    """The ASGI app on newapi's own server (``newapi.http1``), one worker, as ``newapi serve`` runs it."""
+    import asyncio
+
+    import uvloop
+
+    from newapi.http1.listener import Worker
+    from newapi.http1.processes import bind
+
+    sock = bind("127.0.0.1", port, 4096)
+    loop = uvloop.new_event_loop()
+    asyncio.set_event_loop(loop)
+    worker = Worker(asgi, sock, max_connections=8192, header_timeout=30.0, shutdown_timeout=1.0)
+    loop.run_until_complete(worker.serve())

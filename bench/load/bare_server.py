@@ -61,6 +61,25 @@ def bare_granian(interface: str) -> Iterator[procs.Server]:
         procs._stop(process)
 
 
+@contextlib.contextmanager
+def bare_http1() -> Iterator[procs.Server]:
+    port = free_port()
+    code = f"from bench.load.bare_apps import serve_http1; serve_http1({port})"
+    process = subprocess.Popen(
+        [sys.executable, "-c", code],
+        cwd=procs.ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        procs._wait(url + "/", process)
+        yield procs.Server("newapi http1", url, [process.pid])
+    finally:
+        procs._stop(process)
+
+
 def cpu_per_request(server: procs.Server, body: bytes, connections: int, seconds: float) -> float:
     url = server.url + "/v1/chat/completions"
     loadgen.wrk(url, body, "sk-bare", connections=connections, seconds=1)  # warm-up
@@ -82,13 +101,18 @@ def main() -> int:
         procs.nginx_floor(mock, Path(tmp)) as nginx,
         bare_granian("asgi") as asgi,
         bare_granian("rsgi") as rsgi,
+        bare_http1() as http1,
     ):
-        print("round  nginx µs  granian asgi µs  ×floor  granian rsgi µs  ×floor")
+        print("round  nginx µs  granian asgi µs  ×floor  granian rsgi µs  ×floor  newapi http1 µs  ×floor")
         for index in range(1, args.rounds + 1):
             floor = cpu_per_request(nginx, body, args.connections, args.seconds)
             a = cpu_per_request(asgi, body, args.connections, args.seconds)
             r = cpu_per_request(rsgi, body, args.connections, args.seconds)
-            print(f"{index:>5}  {floor:8.1f}  {a:15.1f}  {a / floor:5.1f}×  {r:15.1f}  {r / floor:5.1f}×")
+            h = cpu_per_request(http1, body, args.connections, args.seconds)
+            print(
+                f"{index:>5}  {floor:8.1f}  {a:15.1f}  {a / floor:5.1f}×  {r:15.1f}  {r / floor:5.1f}×"
+                f"  {h:15.1f}  {h / floor:5.1f}×"
+            )
     return 0
 
 

@@ -1,0 +1,206 @@
+"""One request and its response on a connection: the ASGI ``receive`` and ``send``.
+
+The request body is whatever the parser has gathered; a small body is usually whole
+before the app first asks, so ``receive()`` answers without waiting. After the body,
+``receive()`` waits until the client leaves or the response is complete and then says
+``http.disconnect``. ``send`` writes straight to the transport: the head goes out with
+the first body bytes in one write, a whole response with a ``content-length``, a
+streamed one chunked unless the app gave its length. Once the client is gone, sends are
+dropped (the app learns of it from ``receive()``, as ASGI has it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import MutableMapping
+from typing import TYPE_CHECKING, Any
+
+from newapi.http1.head import date_line, header_block, status_line
+
+if TYPE_CHECKING:
+    from newapi.http1.connection import Connection
+
+_DISCONNECT: dict[str, Any] = {"type": "http.disconnect"}
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+# Request body bytes buffered before the connection stops reading until the app takes them.
+_BODY_BUFFER = 1 << 20
+
+
+class ProtocolError(Exception):
+    """The app broke the ASGI protocol (a second start, a body before the start, ...)."""
+
+
+class Cycle:
+    __slots__ = (
+        "_chunks",
+        "_head",
+        "_waiter",
+        "body_done",
+        "buffered",
+        "chunked",
+        "complete",
+        "conn",
+        "delivered",
+        "expect_continue",
+        "finished",
+        "gone",
+        "has_length",
+        "head_only",
+        "keep_alive",
+        "scope",
+        "started",
+        "status",
+    )
+
+    def __init__(
+        self, conn: Connection, scope: dict[str, Any], keep_alive: bool, expect_continue: bool
+    ) -> None:
+        self.conn = conn
+        self.scope = scope
+        self.keep_alive = keep_alive
+        self.expect_continue = expect_continue
+        self.head_only = scope["method"] == "HEAD"
+        self._chunks: list[bytes] = []
+        self.buffered = 0
+        self.body_done = False  # the parser has the whole body
+        self.delivered = False  # the app has the whole body
+        self.complete = False  # the response is complete
+        self.gone = False  # the client left
+        self._waiter: asyncio.Future[None] | None = None
+        self._head: bytes | None = None
+        self.started = False  # the head was written
+        self.chunked = False
+        self.has_length = False
+        self.finished = False
+        self.status = 0
+
+    # -- from the parser -------------------------------------------------------------
+
+    def feed(self, chunk: bytes) -> None:
+        self._chunks.append(chunk)
+        self.buffered += len(chunk)
+        if self.buffered > _BODY_BUFFER:
+            self.conn.pause_reading()
+        self._wake()
+
+    def end_of_body(self) -> None:
+        self.body_done = True
+        self._wake()
+
+    def client_gone(self) -> None:
+        self.gone = True
+        self._wake()
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
+
+    # -- receive -------------------------------------------------------------------------
+
+    async def receive(self) -> dict[str, Any]:
+        if self.delivered or self.gone:
+            while not (self.gone or self.complete):
+                await self._wait()
+            return _DISCONNECT
+        while not (self._chunks or self.body_done or self.gone):
+            if self.expect_continue:
+                self.expect_continue = False
+                self.conn.write(_CONTINUE)
+            self.conn.resume_reading()
+            await self._wait()
+        if self.gone:
+            return _DISCONNECT
+        chunks = self._chunks
+        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        chunks.clear()
+        if self.buffered > _BODY_BUFFER:
+            self.conn.resume_reading()
+        self.buffered = 0
+        more = not self.body_done
+        if not more:
+            self.delivered = True
+        return {"type": "http.request", "body": body, "more_body": more}
+
+    def _wait(self) -> asyncio.Future[None]:
+        waiter = self._waiter
+        if waiter is None:
+            waiter = self._waiter = self.conn.loop.create_future()
+        return waiter
+
+    # -- send ----------------------------------------------------------------------------
+
+    async def send(self, message: MutableMapping[str, Any]) -> None:
+        kind = message["type"]
+        if kind == "http.response.body":
+            if self._head is None:
+                raise ProtocolError("http.response.body before http.response.start")
+            if self.finished:
+                raise ProtocolError("http.response.body after the response's end")
+            body: bytes = message.get("body", b"")
+            more: bool = message.get("more_body", False)
+            if not more:
+                self.finished = True
+            if self.gone:
+                return
+            conn = self.conn
+            if not self.started:
+                self.started = True
+                conn.write(self._first(body, more))
+            elif self.chunked:
+                if body and not self.head_only:
+                    end = b"\r\n" if more else b"\r\n0\r\n\r\n"
+                    conn.write(b"%x\r\n%b%b" % (len(body), body, end))
+                elif not more:
+                    conn.write(b"0\r\n\r\n")
+            elif body and not self.head_only:
+                conn.write(body)
+            if not more:
+                self._done()
+            elif conn.paused_writing:
+                await conn.drain()
+            return
+        if kind == "http.response.start":
+            if self._head is not None:
+                raise ProtocolError("a second http.response.start")
+            self.status = status = int(message["status"])
+            headers: list[tuple[bytes, bytes]] = list(message.get("headers", ()))
+            for name, value in headers:
+                lowered = name.lower()
+                if lowered == b"content-length":
+                    self.has_length = True
+                elif lowered == b"connection" and value.lower() == b"close":
+                    self.keep_alive = False
+                elif lowered == b"transfer-encoding":
+                    raise ProtocolError("the app set transfer-encoding; the server chooses it")
+            if status < 200 or status in (204, 304):
+                self.head_only = True
+                self.has_length = True  # no body and no length of one
+            self._head = status_line(status) + date_line() + header_block(headers)
+            return
+        raise ProtocolError(f"unexpected ASGI message {kind!r}")
+
+    def _first(self, body: bytes, more: bool) -> bytes:
+        """The head with the first body bytes: a whole body gets its ``content-length``
+        (unless the app gave one), a streamed one without a length goes chunked."""
+        head = self._head
+        assert head is not None
+        if not self.keep_alive:
+            head += b"connection: close\r\n"
+        if self.has_length:
+            return head + b"\r\n" if self.head_only else head + b"\r\n" + body
+        if not more:
+            head += b"content-length: %d\r\n\r\n" % len(body)
+            return head if self.head_only else head + body
+        self.chunked = True
+        head += b"transfer-encoding: chunked\r\n\r\n"
+        if self.head_only or not body:
+            return head
+        return head + b"%x\r\n%b\r\n" % (len(body), body)
+
+    def _done(self) -> None:
+        self.complete = True
+        self._wake()
+        self.conn.cycle_done(self)

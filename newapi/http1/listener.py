@@ -1,0 +1,130 @@
+"""A worker process's server: the listening socket's connections, the app's lifespan, the
+sweep of idle and slow connections, and a graceful stop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import socket
+import time
+from typing import Any
+
+from newapi.core.types import ASGIApp
+from newapi.http1.connection import Connection
+from newapi.http1.cycle import Cycle
+from newapi.http1.lifespan import Lifespan
+
+log = logging.getLogger("newapi.http1")
+
+# A request head (request line and headers) larger than this is answered 431.
+MAX_HEAD_BYTES = 64 * 1024
+_SWEEP_SECONDS = 1.0
+
+
+class Worker:
+    """Serves ``app`` on ``sock`` from this process's event loop."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        sock: socket.socket,
+        *,
+        max_connections: int,
+        header_timeout: float,
+        shutdown_timeout: float,
+        max_head_bytes: int = MAX_HEAD_BYTES,
+    ) -> None:
+        self.app = app
+        self.sock = sock
+        self.max_connections = max_connections
+        self.header_timeout = header_timeout
+        self.shutdown_timeout = shutdown_timeout
+        self.max_head_bytes = max_head_bytes
+        self.loop = asyncio.get_event_loop()
+        self.connections: set[Connection] = set()
+        self._held: dict[Connection, None] = {}
+        self._server: asyncio.AbstractServer | None = None
+        self._sweep: asyncio.TimerHandle | None = None
+        self._stopping: asyncio.Event | None = None
+
+    # -- connections ---------------------------------------------------------------------
+
+    def opened(self, conn: Connection) -> None:
+        self.connections.add(conn)
+        if len(self.connections) - len(self._held) > self.max_connections:
+            # Accepted, but not read until another connection ends (backpressure).
+            self._held[conn] = None
+            conn.pause_reading()
+
+    def closed(self, conn: Connection) -> None:
+        self.connections.discard(conn)
+        if self._held.pop(conn, 0) is None:
+            return
+        while self._held and len(self.connections) - len(self._held) < self.max_connections:
+            held = next(iter(self._held))
+            del self._held[held]
+            held.resume_reading()
+
+    def holding(self, conn: Connection) -> bool:
+        return conn in self._held
+
+    def upgrade(self, conn: Connection, scope: dict[str, Any], rest: bytes) -> None:
+        from newapi.http1.websocket import take_over
+
+        take_over(self, conn, scope, rest)
+
+    async def run(self, cycle: Cycle) -> None:
+        try:
+            await self.app(cycle.scope, cycle.receive, cycle.send)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("the app failed on %s %s", cycle.scope["method"], cycle.scope["path"])
+
+    def _sweep_once(self) -> None:
+        now = time.monotonic()
+        limit = now - self.header_timeout
+        for conn in list(self.connections):
+            if conn.last_active <= limit and (conn.idle or conn.reading_head) and conn not in self._held:
+                # A keep-alive connection left unused, or a head that stopped arriving.
+                conn.close()
+        self._sweep = self.loop.call_later(_SWEEP_SECONDS, self._sweep_once)
+
+    # -- the worker's life ---------------------------------------------------------------
+
+    async def serve(self) -> None:
+        lifespan = Lifespan(self.app)
+        await lifespan.startup()
+        stopping = self._stopping = asyncio.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            self.loop.add_signal_handler(signum, stopping.set)
+        self._server = await self.loop.create_server(
+            lambda: Connection(self), sock=self.sock, backlog=socket.SOMAXCONN, start_serving=True
+        )
+        self._sweep = self.loop.call_later(_SWEEP_SECONDS, self._sweep_once)
+        await stopping.wait()
+        await self._stop()
+        await lifespan.shutdown()
+
+    async def _stop(self) -> None:
+        """Stop accepting; close idle connections; give requests in flight the shutdown timeout."""
+        assert self._server is not None
+        self._server.close()
+        deadline = time.monotonic() + self.shutdown_timeout
+        while True:
+            busy = False
+            for conn in list(self.connections):
+                if conn.idle:
+                    conn.close()
+                else:
+                    busy = True
+            if not busy or time.monotonic() >= deadline:
+                break
+            await asyncio.sleep(0.1)
+        for conn in list(self.connections):
+            if conn.task is not None:
+                conn.task.cancel()
+            conn.close()
+        if self._sweep is not None:
+            self._sweep.cancel()

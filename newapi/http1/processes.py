@@ -1,0 +1,172 @@
+"""The supervisor: one listening socket, N forked workers, crashed ones respawned, a graceful stop.
+
+The supervisor binds the socket and forks; it never imports the application (each worker
+does, after the fork), so it stays small. A worker that dies is respawned at once, and while
+its successors keep dying young after a delay that doubles (``newapi.supervisor``'s rules);
+a slot whose workers die young ``GIVE_UP_AFTER`` times in a row ends the server with status 1.
+SIGTERM or SIGINT: every worker stops accepting, finishes what is in flight within the kill
+timeout, and is killed after it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import time
+from collections.abc import Callable
+
+from newapi.metrics.multiproc import mark_dead
+from newapi.supervisor import GIVE_UP_AFTER, respawn_delay, streak_after
+
+log = logging.getLogger("newapi.supervisor")
+
+_POLL = 0.1
+
+
+def bind(host: str, port: int, backlog: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if family == socket.AF_INET6:
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    sock.bind((host, port))
+    sock.listen(backlog)
+    sock.setblocking(False)
+    sock.set_inheritable(True)
+    return sock
+
+
+class Slot:
+    __slots__ = ("birth", "due", "index", "pid", "streak")
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+        self.pid = 0
+        self.birth = 0.0
+        self.streak = 0
+        self.due = 0.0  # when a respawn waiting out its delay is due
+
+
+class Processes:
+    def __init__(
+        self,
+        target: Callable[[socket.socket, int], int],
+        sock: socket.socket,
+        *,
+        workers: int,
+        kill_timeout: float,
+        metrics_dir: str = "",
+    ) -> None:
+        self._target = target
+        self._sock = sock
+        self._slots = [Slot(i) for i in range(max(1, workers))]
+        self._kill_timeout = kill_timeout
+        self._metrics_dir = metrics_dir
+        self._stop_signal = 0
+
+    def _spawn(self, slot: Slot) -> None:
+        pid = os.fork()
+        if pid == 0:  # the worker
+            code = 1
+            try:
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                signal.signal(signal.SIGINT, signal.SIG_DFL)
+                code = self._target(self._sock, slot.index)
+            except BaseException:
+                log.exception("worker-%d failed", slot.index + 1)
+            finally:
+                logging.shutdown()
+                os._exit(code)
+        slot.pid = pid
+        slot.birth = time.monotonic()
+        slot.due = 0.0
+
+    def _on_signal(self, signum: int, _frame: object) -> None:
+        self._stop_signal = signum
+
+    def run(self) -> int:
+        """Serve until a signal (0) or a slot that cannot start (1)."""
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
+        for slot in self._slots:
+            self._spawn(slot)
+        status = 0
+        while not self._stop_signal:
+            status = self._reap()
+            if status:
+                break
+            now = time.monotonic()
+            for slot in self._slots:
+                if slot.pid == 0 and slot.due and now >= slot.due:
+                    self._spawn(slot)
+            time.sleep(_POLL)
+        self._stop_all()
+        return status
+
+    def _reap(self) -> int:
+        while True:
+            try:
+                pid, _ = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return 0
+            if pid == 0:
+                return 0
+            slot = next((s for s in self._slots if s.pid == pid), None)
+            if slot is None:
+                continue
+            mark_dead(pid, self._metrics_dir)
+            slot.pid = 0
+            if self._stop_signal:
+                continue
+            lived = time.monotonic() - slot.birth
+            slot.streak = streak_after(slot.streak, lived)
+            if slot.streak >= GIVE_UP_AFTER:
+                log.error("worker-%d keeps dying at start; stopping the server", slot.index + 1)
+                return 1
+            wait = respawn_delay(slot.streak)
+            if wait:
+                log.warning(
+                    "worker-%d died after %.1f s; respawning it in %.0f s", slot.index + 1, lived, wait
+                )
+                slot.due = time.monotonic() + wait
+            else:
+                log.warning("worker-%d died after %.1f s; respawning it", slot.index + 1, lived)
+                self._spawn(slot)
+
+    def _stop_all(self) -> None:
+        for slot in self._slots:
+            if slot.pid:
+                _signal(slot.pid, signal.SIGTERM)
+        deadline = time.monotonic() + self._kill_timeout
+        while any(slot.pid for slot in self._slots) and time.monotonic() < deadline:
+            for slot in self._slots:
+                if slot.pid:
+                    try:
+                        pid, _ = os.waitpid(slot.pid, os.WNOHANG)
+                    except ChildProcessError:
+                        pid = slot.pid
+                    if pid:
+                        mark_dead(slot.pid, self._metrics_dir)
+                        slot.pid = 0
+            time.sleep(_POLL / 2)
+        for slot in self._slots:
+            if slot.pid:
+                log.warning(
+                    "worker-%d did not stop within %.0f s; killing it", slot.index + 1, self._kill_timeout
+                )
+                _signal(slot.pid, signal.SIGKILL)
+                try:
+                    os.waitpid(slot.pid, 0)
+                except ChildProcessError:
+                    pass
+                mark_dead(slot.pid, self._metrics_dir)
+                slot.pid = 0
+
+
+def _signal(pid: int, signum: int) -> None:
+    try:
+        os.kill(pid, signum)
+    except ProcessLookupError:
+        pass
