@@ -9,8 +9,6 @@ from __future__ import annotations
 import asyncio
 import logging
 
-import psutil
-
 from newapi.core.errors import ServiceUnavailable
 from newapi.options.store import OptionStore
 
@@ -27,13 +25,22 @@ class LoadGuard:
         self._options = options
         self._disk_path = disk_path
         self.overloaded = ""  # "cpu", "memory" or "disk" while above its threshold
-        psutil.cpu_percent(None)  # the first call only starts the measurement
+        self._measuring = False
 
     def sample(self) -> None:
         options = self._options
         if not options.get_bool("performance_setting.monitor_enabled"):
             self.overloaded = ""
             return
+        # Imported once the guard is first enabled: psutil is 0.8 MB of every worker's memory,
+        # and the guard is off by default.
+        import psutil
+
+        if not self._measuring:
+            # The first call only starts the CPU measurement (it answers 0.0); the next sample,
+            # a second later, sees the CPU use in between.
+            psutil.cpu_percent(None)
+            self._measuring = True
         checks = (
             ("cpu", "performance_setting.monitor_cpu_threshold", psutil.cpu_percent(None)),
             ("memory", "performance_setting.monitor_memory_threshold", psutil.virtual_memory().percent),

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-import re2
 
 from newapi.adaptors.override import conditions
 from newapi.adaptors.override.conditions import Condition, OverrideError
@@ -192,6 +191,10 @@ def parse(raw: Any) -> tuple[Operation, ...]:
                 raise OverrideError(
                     f"operations[{index}]: a regex pattern of 1 to {MAX_PATTERN} characters is required"
                 )
+            # Imported on the first regex: RE2 and the C++ runtime it loads are 2.3 MB of a
+            # worker's memory, and few channels have a regex_replace operation.
+            import re2
+
             try:
                 compiled = re2.compile(op.from_)
             except re2.error as exc:
