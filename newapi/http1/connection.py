@@ -125,8 +125,9 @@ class Connection(asyncio.Protocol):
             return
         try:
             self.parser.feed_data(data)
-        except httptools.HttpParserUpgrade:
-            self._upgrade(data)
+        except httptools.HttpParserUpgrade as upgrade:
+            # The exception carries where the request's head ends in ``data``.
+            self._upgrade(data[upgrade.args[0] :])
         except httptools.HttpParserCallbackError as error:
             if isinstance(error.__context__, _TooLarge):
                 self._refuse(431, b"Request Header Fields Too Large")
@@ -174,8 +175,9 @@ class Connection(asyncio.Protocol):
 
     @property
     def idle(self) -> bool:
-        """No request in flight and none being read."""
-        return self.cycle is None and self.parsing is None and not self._head_bytes
+        """No request in flight and none being read (an upgraded connection is never idle:
+        its session decides when it ends)."""
+        return self.upgraded is None and self.cycle is None and self.parsing is None and not self._head_bytes
 
     @property
     def reading_head(self) -> bool:
@@ -190,19 +192,14 @@ class Connection(asyncio.Protocol):
             transport.write(_error_response(status, reason))
         transport.close()
 
-    def _upgrade(self, data: bytes) -> None:
+    def _upgrade(self, rest: bytes) -> None:
         cycle = self.parsing
         self.parsing = None
         self._head_bytes = 0
         if cycle is None or self.cycle is not None:
             self._refuse(400, b"Bad Request")
             return
-        self.worker.upgrade(self, cycle.scope, data[self.parser_offset(data) :])
-
-    def parser_offset(self, data: bytes) -> int:
-        # httptools stops at the end of the upgrade request's head.
-        end = data.find(b"\r\n\r\n")
-        return len(data) if end < 0 else end + 4
+        self.worker.upgrade(self, cycle.scope, rest)
 
     # -- the parser's callbacks ----------------------------------------------------------
 
@@ -277,10 +274,12 @@ class Connection(asyncio.Protocol):
             cycle.feed(body)
 
     def on_message_complete(self) -> None:
+        if self.parser.should_upgrade():
+            return  # httptools raises HttpParserUpgrade next: _upgrade takes the request
         cycle = self.parsing
         self.parsing = None
         self._head_bytes = 0
-        if cycle is not None and not self.parser.should_upgrade():
+        if cycle is not None:
             cycle.end_of_body()
 
     # -- running requests ----------------------------------------------------------------
