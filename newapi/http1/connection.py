@@ -52,19 +52,20 @@ class Upgraded(Protocol):
 class Connection(asyncio.Protocol):
     __slots__ = (
         "_head_bytes",
+        "_head_raw",
         "_headers",
         "_pending",
         "_url",
         "client",
         "cycle",
         "drain_waiter",
-        "last_active",
         "loop",
         "parser",
         "parsing",
         "paused_reading",
         "paused_writing",
         "server",
+        "since",
         "task",
         "transport",
         "upgraded",
@@ -78,7 +79,8 @@ class Connection(asyncio.Protocol):
         self.parser = httptools.HttpRequestParser(self)
         self._url = b""
         self._headers: list[tuple[bytes, bytes]] = []
-        self._head_bytes = 0
+        self._head_bytes = 0  # the head's bytes the callbacks have seen (0: not in a head)
+        self._head_raw = 0  # bytes of chunks that began and ended inside the head
         self.cycle: Cycle | None = None  # the request being answered
         self.parsing: Cycle | None = None  # the request whose body the parser is reading
         self._pending: deque[Cycle] = deque()
@@ -86,7 +88,9 @@ class Connection(asyncio.Protocol):
         self.paused_reading = False
         self.paused_writing = False
         self.drain_waiter: asyncio.Future[None] | None = None
-        self.last_active = time.monotonic()
+        # When the connection last became idle or began a head: the sweep's clock. Set at those
+        # moments, not per chunk, so a head trickling in a byte at a time still times out.
+        self.since = time.monotonic()
         self.client: tuple[str, int] | None = None
         self.server: tuple[str, int] | None = None
         # After a WebSocket upgrade: what the bytes go to instead of the HTTP parser.
@@ -119,23 +123,32 @@ class Connection(asyncio.Protocol):
             waiter.set_result(None)
 
     def data_received(self, data: bytes) -> None:
-        self.last_active = time.monotonic()
         if self.upgraded is not None:
             self.upgraded.data_received(data)
             return
+        in_head = self._head_bytes and self.parsing is None
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade as upgrade:
             # The exception carries where the request's head ends in ``data``.
             self._upgrade(data[upgrade.args[0] :])
+            return
         except httptools.HttpParserCallbackError as error:
             if isinstance(error.__context__, _TooLarge):
                 self._refuse(431, b"Request Header Fields Too Large")
             else:
                 log.exception("http1: parser callback failed")
                 self._refuse(400, b"Bad Request")
+            return
         except httptools.HttpParserError:
             self._refuse(400, b"Bad Request")
+            return
+        if in_head and self._head_bytes and self.parsing is None:
+            # A whole chunk inside one head: httptools holds a header's name and value until the
+            # next header begins, unseen by on_header, so an endless value is counted here.
+            self._head_raw += len(data)
+            if self._head_raw > self.worker.max_head_bytes:
+                self._refuse(431, b"Request Header Fields Too Large")
 
     def pause_writing(self) -> None:
         self.paused_writing = True
@@ -180,8 +193,9 @@ class Connection(asyncio.Protocol):
         return self.upgraded is None and self.cycle is None and self.parsing is None and not self._head_bytes
 
     @property
-    def reading_head(self) -> bool:
-        return self._head_bytes > 0 and self.parsing is None
+    def waiting(self) -> bool:
+        """Idle or reading a head, no request in flight, not upgraded: what the header timeout bounds."""
+        return self.upgraded is None and self.cycle is None and self.parsing is None
 
     def _refuse(self, status: int, reason: bytes) -> None:
         transport = self.transport
@@ -207,6 +221,9 @@ class Connection(asyncio.Protocol):
         self._url = b""
         self._headers = []
         self._head_bytes = 1
+        self._head_raw = 0
+        if self.cycle is None:
+            self.since = time.monotonic()
 
     def on_url(self, url: bytes) -> None:
         self._url += url
@@ -238,6 +255,8 @@ class Connection(asyncio.Protocol):
         path = raw.decode("latin-1") if b"%" not in raw else unquote(raw.decode("latin-1"))
         method = parser.get_method().decode("ascii")
         headers = self._headers
+        # Trailers of a chunked body would otherwise be appended to the scope's headers.
+        self._headers = []
         scope: dict[str, Any] = {
             "type": "http",
             "asgi": _ASGI,
@@ -308,8 +327,8 @@ class Connection(asyncio.Protocol):
         if cycle is not self.cycle:
             return
         self.cycle = None
-        self.last_active = time.monotonic()
-        if not cycle.keep_alive or not cycle.body_done:
+        self.since = time.monotonic()
+        if not cycle.keep_alive or not cycle.body_done or self.worker.stopping:
             # A body the app did not read to its end would be parsed as the next request.
             self.close()
             return

@@ -12,6 +12,7 @@ dropped (the app learns of it from ``receive()``, as ASGI has it).
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import MutableMapping
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,8 @@ from newapi.http1.head import date_line, header_block, status_line
 
 if TYPE_CHECKING:
     from newapi.http1.connection import Connection
+
+log = logging.getLogger("newapi.http1")
 
 _DISCONNECT: dict[str, Any] = {"type": "http.disconnect"}
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
@@ -46,7 +49,10 @@ class Cycle:
         "gone",
         "has_length",
         "head_only",
+        "http10",
         "keep_alive",
+        "remaining",
+        "said_close",
         "scope",
         "started",
         "status",
@@ -71,6 +77,9 @@ class Cycle:
         self.started = False  # the head was written
         self.chunked = False
         self.has_length = False
+        self.remaining = -1  # body bytes still due by the app's own content-length (-1: none given)
+        self.said_close = False  # the app's head says "connection: close" itself
+        self.http10 = scope["http_version"] == "1.0"
         self.finished = False
         self.status = 0
 
@@ -108,7 +117,8 @@ class Cycle:
         while not (self._chunks or self.body_done or self.gone):
             if self.expect_continue:
                 self.expect_continue = False
-                self.conn.write(_CONTINUE)
+                if not self.started:  # a response under way answers the expectation itself
+                    self.conn.write(_CONTINUE)
             self.conn.resume_reading()
             await self._wait()
         if self.gone:
@@ -141,6 +151,8 @@ class Cycle:
                 raise ProtocolError("http.response.body after the response's end")
             body: bytes = message.get("body", b"")
             more: bool = message.get("more_body", False)
+            if self.remaining >= 0:
+                self._count(len(body), more)
             if not more:
                 self.finished = True
             if self.gone:
@@ -149,13 +161,15 @@ class Cycle:
             if not self.started:
                 self.started = True
                 conn.write(self._first(body, more))
+            elif self.head_only:
+                pass
             elif self.chunked:
-                if body and not self.head_only:
+                if body:
                     end = b"\r\n" if more else b"\r\n0\r\n\r\n"
                     conn.write(b"%x\r\n%b%b" % (len(body), body, end))
                 elif not more:
                     conn.write(b"0\r\n\r\n")
-            elif body and not self.head_only:
+            elif body:
                 conn.write(body)
             if not more:
                 self._done()
@@ -167,38 +181,70 @@ class Cycle:
                 raise ProtocolError("a second http.response.start")
             self.status = status = int(message["status"])
             headers: list[tuple[bytes, bytes]] = list(message.get("headers", ()))
+            framed = False
             for name, value in headers:
                 lowered = name.lower()
                 if lowered == b"content-length":
                     self.has_length = True
-                elif lowered == b"connection" and value.lower() == b"close":
-                    self.keep_alive = False
+                    self.remaining = int(value)
+                elif lowered == b"connection":
+                    if value.lower() == b"close":
+                        self.keep_alive = False
+                        self.said_close = True
                 elif lowered == b"transfer-encoding":
-                    raise ProtocolError("the app set transfer-encoding; the server chooses it")
-            if status < 200 or status in (204, 304):
-                self.head_only = True
-                self.has_length = True  # no body and no length of one
+                    framed = True
+            if framed:
+                # The framing is the server's to choose (and an HTTP/1.0 client cannot read
+                # chunks): the app's header is dropped, its body framed as any other.
+                headers = [h for h in headers if h[0].lower() != b"transfer-encoding"]
+            if status < 200 or status in (204, 304) or self.head_only:
+                self.remaining = -1  # no body follows, whatever length the head gives
+                if status < 200 or status in (204, 304):
+                    self.head_only = True
+                    self.has_length = True  # no body and no length of one
+            elif self.remaining < -1:
+                raise ProtocolError(f"a negative content-length {self.remaining}")
             self._head = status_line(status) + date_line() + header_block(headers)
             return
         raise ProtocolError(f"unexpected ASGI message {kind!r}")
 
+    def _count(self, size: int, more: bool) -> None:
+        """Keep the body to the app's ``content-length``: beyond it is refused; a body that
+        ends short leaves the client waiting for bytes, so the connection closes after it."""
+        remaining = self.remaining - size
+        if remaining < 0:
+            raise ProtocolError("the response body is longer than its content-length")
+        self.remaining = remaining
+        if remaining and not more:
+            log.warning("the response body ended %d bytes short of its content-length", remaining)
+            self.keep_alive = False
+
     def _first(self, body: bytes, more: bool) -> bytes:
         """The head with the first body bytes: a whole body gets its ``content-length``
-        (unless the app gave one), a streamed one without a length goes chunked."""
+        (unless the app gave one), a streamed one without a length goes chunked (to an
+        HTTP/1.0 client: as it comes, the connection's end marking the body's)."""
         head = self._head
         assert head is not None
-        if not self.keep_alive:
-            head += b"connection: close\r\n"
         if self.has_length:
-            return head + b"\r\n" if self.head_only else head + b"\r\n" + body
-        if not more:
-            head += b"content-length: %d\r\n\r\n" % len(body)
-            return head if self.head_only else head + body
-        self.chunked = True
-        head += b"transfer-encoding: chunked\r\n\r\n"
-        if self.head_only or not body:
-            return head
-        return head + b"%x\r\n%b\r\n" % (len(body), body)
+            framing = b"\r\n"
+        elif not more:
+            framing = b"content-length: %d\r\n\r\n" % len(body)
+        elif self.http10:
+            self.keep_alive = False
+            framing = b"\r\n"
+        else:
+            self.chunked = True
+            framing = b"transfer-encoding: chunked\r\n\r\n"
+            if body and not self.head_only:
+                body = b"%x\r\n%b\r\n" % (len(body), body)
+        if not self.keep_alive:
+            if not self.said_close:
+                head += b"connection: close\r\n"
+        elif self.http10:
+            head += b"connection: keep-alive\r\n"
+        if self.head_only:
+            return head + framing
+        return head + framing + body
 
     def _done(self) -> None:
         self.complete = True

@@ -47,6 +47,8 @@ class Worker:
         self._server: asyncio.AbstractServer | None = None
         self._sweep: asyncio.TimerHandle | None = None
         self._stopping: asyncio.Event | None = None
+        # Set once a stop began: a response that ends closes its connection (no keep-alive).
+        self.stopping = False
 
     # -- connections ---------------------------------------------------------------------
 
@@ -64,6 +66,7 @@ class Worker:
         while self._held and len(self.connections) - len(self._held) < self.max_connections:
             held = next(iter(self._held))
             del self._held[held]
+            held.since = time.monotonic()  # its header timeout starts now, not when it was accepted
             held.resume_reading()
 
     def holding(self, conn: Connection) -> bool:
@@ -86,7 +89,7 @@ class Worker:
         now = time.monotonic()
         limit = now - self.header_timeout
         for conn in list(self.connections):
-            if conn.last_active <= limit and (conn.idle or conn.reading_head) and conn not in self._held:
+            if conn.since <= limit and conn.waiting and conn not in self._held:
                 # A keep-alive connection left unused, or a head that stopped arriving.
                 conn.close()
         self._sweep = self.loop.call_later(_SWEEP_SECONDS, self._sweep_once)
@@ -110,12 +113,13 @@ class Worker:
     async def _stop(self) -> None:
         """Stop accepting; close idle connections; give requests in flight the shutdown timeout."""
         assert self._server is not None
+        self.stopping = True
         self._server.close()
         deadline = time.monotonic() + self.shutdown_timeout
         while True:
             busy = False
             for conn in list(self.connections):
-                if conn.idle:
+                if conn.waiting:
                     conn.close()
                 else:
                     busy = True
