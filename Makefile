@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast lint typecheck bench bench-all bench-streams bench-soak bench-deps bench-micro bench-load bench-tools services clean web web-check chromium
+.PHONY: run test test-fast lint typecheck bench bench-all bench-event bench-scaling bench-streams bench-soak bench-deps bench-micro bench-load bench-tools services clean web web-check chromium
 
 $(STAMP): pyproject.toml setup.py $(wildcard newapi/_speedups/*.pyx) $(wildcard newapi/_speedups/*.pxd) $(wildcard newapi/_speedups/*.pxi)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -81,9 +81,19 @@ bench-deps:
 		fi; \
 	fi
 
-# Issue 19's table: newapi as `make run` starts it beside the nginx floor, one run (about 75 s).
+# Issue 19's table: newapi as `make run` starts it beside the nginx floor, one run (about 3.5 minutes).
 bench: $(STAMP) bench-deps
 	$(PY) -m bench.load.table
+
+# Issue 19's µs per SSE event, longer than `make bench` takes it: 8 alternated rounds of 20- and
+# 200-piece streams through the gateway, then instruction counts under callgrind (about 12 minutes).
+bench-event: $(STAMP) bench-deps
+	$(PY) -m bench.load.per_event --rounds 8
+	$(PY) -m bench.load.request_profile --per-event
+
+# Issue 19's 2w/1w, longer than `make bench` takes it: 6 alternated rounds (about 1.5 minutes).
+bench-scaling: $(STAMP) bench-deps
+	$(PY) -m bench.load.scaling --rounds 6
 
 # 10,000 open streams held by one worker (about a minute; not part of `make test`).
 bench-streams: $(STAMP)

@@ -1,8 +1,10 @@
 """The relay's own Python per request, in process: the gateway's ASGI app on SQLite (the embedded
 default), driven 64 at a time on uvloop, the mock upstream in its own process. No Granian, no wrk.
 
-    python -m bench.load.request_profile [--requests 20000] [--rounds 5] [--stream] [--cprofile FILE]
-    python -m bench.load.request_profile --instructions [--requests 2000] [--stream]
+    python -m bench.load.request_profile [--requests 20000] [--rounds 5] [--stream [--events 200]]
+        [--cprofile FILE]
+    python -m bench.load.request_profile --instructions [--requests 2000] [--stream [--events 200]]
+    python -m bench.load.request_profile --per-event [--requests 1000] [--rounds 5]
 
 Prints this process's CPU µs per request for each round (the consume logs and settlements written
 by the worker's own flushers count: they run in this process) and the median. ``--cprofile`` writes
@@ -11,6 +13,15 @@ loop in a child under valgrind's callgrind, counting only the measured requests 
 and prints instructions per request: the figure for A/B of request-path changes on this shared
 machine, where CPU seconds move by a quarter between runs (callgrind's counts by a few tenths of
 a percent: the SQLite flushers batch by time, and under valgrind time runs fifty times slower).
+``--stream`` drives 20-piece streams (23 SSE events), ``--events 200`` 200-piece ones (203).
+
+``--per-event`` is the deterministic companion of ``make bench``'s µs/event: callgrind's
+instructions per chat, 20-piece and 200-piece stream request, (I200 − I20) / 180 events, and that
+converted to µs with µs per instruction of the chat path (this process's CPU µs per chat request,
+``--rounds`` rounds in process, over the chat's instruction count). Callgrind counts user-space
+instructions of the Python process only: Granian's per-chunk send and the kernel's write are not
+in it (the app is driven in process), so it is the relay's own share of an event's cost. The CPU
+µs per request of both streams in process, rounds alternated, give a third figure beside it.
 """
 
 from __future__ import annotations
@@ -33,12 +44,21 @@ import uvloop
 from bench.load import procs
 from bench.load.__main__ import _body
 from bench.load.ledger_inprocess import drive
+from bench.load.per_event import EVENTS20, EVENTS200
 from newapi.settings import load_settings
 from tests.support.inprocess import running_app
 from tests.support.provision import add_account, add_channel
 
 
-async def _run(mock_url: str, args: argparse.Namespace, workdir: Path) -> list[float]:
+def _model(stream: bool, events: int) -> str:
+    return f"gpt-4o-mini-chunks-{events}" if stream else "gpt-4o-mini"
+
+
+async def _run(
+    mock_url: str, args: argparse.Namespace, workdir: Path, kinds: list[tuple[str, bool]]
+) -> dict[str, list[float]]:
+    """CPU µs per request of each (model, stream) in ``kinds``, ``args.rounds`` rounds in alternating
+    order, on one app; in the child, only the counted requests of the first kind."""
     settings = load_settings(
         {
             "SQLITE_PATH": str(workdir / "bench.db"),
@@ -46,35 +66,37 @@ async def _run(mock_url: str, args: argparse.Namespace, workdir: Path) -> list[f
             "GLOBAL_API_RATE_LIMIT_ENABLE": "false",
         }
     )
-    model = "gpt-4o-mini-chunks-20" if args.stream else "gpt-4o-mini"
+    models = [model for model, _ in kinds]
     async with running_app(settings) as app:
         runtime = app.runtime
         assert runtime is not None
-        await add_channel(app, mock_url, models=model)
-        runtime.options.set("ModelRatio", orjson.dumps({model: 0.075}).decode())
+        await add_channel(app, mock_url, models=",".join(models))
+        runtime.options.set("ModelRatio", orjson.dumps(dict.fromkeys(models, 0.075)).decode())
         account = await add_account(app, quota=10**12)
-        body = _body(model, args.stream)
-        await drive(app, account.bare, body, 300 if args.child else 2000)
+        bodies = {model: _body(model, stream) for model, stream in kinds}
+        for body in bodies.values():
+            await drive(app, account.bare, body, 300 if args.child else 2000)
         if args.child:
             # A collection of the older generations landing inside the count or not moves it by
             # several per cent; start the count with nothing to collect.
             gc.collect()
             gc.freeze()
             _instrument(True)
-            await drive(app, account.bare, body, args.requests)
+            await drive(app, account.bare, bodies[models[0]], args.requests)
             _instrument(False)
             await asyncio.sleep(0.5)
-            return []
-        figures = []
-        for _ in range(args.rounds):
-            started = time.process_time()
-            await drive(app, account.bare, body, args.requests)
-            figures.append((time.process_time() - started) / args.requests * 1e6)
-            print(f"  {figures[-1]:.1f} µs per request", flush=True)
+            return {}
+        figures: dict[str, list[float]] = {model: [] for model in models}
+        for index in range(args.rounds):
+            for model in models if index % 2 == 0 else models[::-1]:
+                started = time.process_time()
+                await drive(app, account.bare, bodies[model], args.requests)
+                figures[model].append((time.process_time() - started) / args.requests * 1e6)
+                print(f"  {figures[model][-1]:.1f} µs per request ({model})", flush=True)
         if args.cprofile:
             profile = cProfile.Profile()
             profile.enable()
-            await drive(app, account.bare, body, args.requests)
+            await drive(app, account.bare, bodies[models[0]], args.requests)
             profile.disable()
             profile.dump_stats(args.cprofile)
         await asyncio.sleep(0.5)
@@ -95,35 +117,84 @@ def _instructions(mock_url: str, args: argparse.Namespace) -> float:
         out = Path(tmp) / "callgrind.out"
         command = [valgrind, "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}"]
         command += [sys.executable, "-m", "bench.load.request_profile", "--child", "--mock", mock_url]
-        command += ["--requests", str(args.requests), *(["--stream"] if args.stream else [])]
+        command += ["--requests", str(args.requests), "--events", str(args.events)]
+        command += ["--stream"] if args.stream else []
         subprocess.run(command, cwd=root, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for line in out.read_text().splitlines():
             if line.startswith("totals:"):
-                return int(line.split()[1]) / args.requests
+                return int(line.split()[1]) / int(args.requests)
     raise RuntimeError("callgrind wrote no totals")
+
+
+def _per_event(mock_url: str, args: argparse.Namespace, workdir: Path) -> None:
+    """Instructions per chat and per 20- and 200-piece stream, and µs per event from them."""
+    counted = args.requests or 1000
+    instructions = {}
+    for name, stream, events in (("chat", False, 20), ("stream20", True, 20), ("stream200", True, 200)):
+        counts = argparse.Namespace(**{**vars(args), "requests": counted, "stream": stream, "events": events})
+        instructions[name] = _instructions(mock_url, counts)
+        print(f"  {instructions[name] / 1000:.1f}k instructions per request ({name})", flush=True)
+    timed = argparse.Namespace(**{**vars(args), "requests": args.timing_requests})
+    kinds = [(_model(False, 20), False), (_model(True, 20), True), (_model(True, 200), True)]
+    cpu = {
+        model: statistics.median(v) for model, v in uvloop.run(_run(mock_url, timed, workdir, kinds)).items()
+    }
+    chat_us, short_us, long_us = (cpu[model] for model, _ in kinds)
+    us_per_instruction = chat_us / instructions["chat"]
+    per_event = (instructions["stream200"] - instructions["stream20"]) / (EVENTS200 - EVENTS20)
+    print(
+        f"instructions per event {per_event:.0f} ((stream200 {instructions['stream200'] / 1000:.1f}k"
+        f" − stream20 {instructions['stream20'] / 1000:.1f}k) / {EVENTS200 - EVENTS20}; callgrind,"
+        f" {counted} requests each)"
+    )
+    print(
+        f"ns per instruction of the chat path {us_per_instruction * 1e3:.3f} (in-process chat"
+        f" {chat_us:.1f} µs / {instructions['chat'] / 1000:.1f}k; median of {args.rounds} rounds)"
+    )
+    print(f"µs/event by instructions {per_event * us_per_instruction:.2f} (the relay's Python, no Granian)")
+    print(
+        f"µs/event in process {(long_us - short_us) / (EVENTS200 - EVENTS20):.2f} (CPU medians: stream20"
+        f" {short_us:.1f} µs, stream200 {long_us:.1f} µs, {args.rounds} alternated rounds of"
+        f" {args.timing_requests})"
+    )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.load.request_profile")
-    parser.add_argument("--requests", type=int, default=20000)
+    parser.add_argument(
+        "--requests",
+        type=int,
+        default=0,
+        help="per round (20000) or counted (--instructions 2000, --per-event 1000)",
+    )
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--stream", action="store_true", help="20-piece streams instead of chat")
+    parser.add_argument("--stream", action="store_true", help="streams instead of chat")
+    parser.add_argument("--events", type=int, default=20, help="content pieces per stream: 20 or 200")
     parser.add_argument("--cprofile", default="")
     parser.add_argument("--instructions", action="store_true", help="count instructions under callgrind")
+    parser.add_argument("--per-event", action="store_true", help="µs per SSE event from instruction counts")
+    parser.add_argument("--timing-requests", type=int, default=5000, help="--per-event's in-process rounds")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--mock", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    kinds = [(_model(args.stream, args.events), args.stream)]
+    name = f"stream{args.events}" if args.stream else "chat"
     if args.child:
         with tempfile.TemporaryDirectory() as tmp:
-            uvloop.run(_run(args.mock, args, Path(tmp)))
+            uvloop.run(_run(args.mock, args, Path(tmp), kinds))
         return 0
     with procs.mock_upstream(chunks=20) as mock, tempfile.TemporaryDirectory() as tmp:
-        if args.instructions:
-            count = _instructions(mock.url, args)
-            print(f"{count / 1000:.1f}k instructions per request ({'stream20' if args.stream else 'chat'})")
+        if args.per_event:
+            _per_event(mock.url, args, Path(tmp))
             return 0
-        figures = uvloop.run(_run(mock.url, args, Path(tmp)))
-    print(f"median {statistics.median(figures):.1f} µs per request ({'stream20' if args.stream else 'chat'})")
+        if args.instructions:
+            args.requests = args.requests or 2000
+            count = _instructions(mock.url, args)
+            print(f"{count / 1000:.1f}k instructions per request ({name})")
+            return 0
+        args.requests = args.requests or 20000
+        figures = uvloop.run(_run(mock.url, args, Path(tmp), kinds))[kinds[0][0]]
+    print(f"median {statistics.median(figures):.1f} µs per request ({name})")
     return 0
 
 

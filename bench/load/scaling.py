@@ -77,7 +77,7 @@ class Scaling:
 
     def summary(self) -> str:
         def med(runs: list[Run], attr: str) -> float:
-            return statistics.median(getattr(r, attr) for r in runs)
+            return float(statistics.median(getattr(r, attr) for r in runs))
 
         lines = [
             f"2w/1w {self.ratio:.2f} (median of {len(self.one)} alternated rounds; per round "
@@ -87,8 +87,9 @@ class Scaling:
         for name, runs in (("1 worker ", self.one), ("2 workers", self.two)):
             lines.append(
                 f"  {name}: {med(runs, 'rps'):.0f} req/s, {med(runs, 'per_cpu_second'):.0f} req per gateway"
-                f" CPU-s, gateway on {med(runs, 'gateway_cores'):.2f} cores, machine busy"
-                f" {med(runs, 'machine_cores'):.2f} of 2 cores (medians)"
+                f" CPU-s, wrk+nginx {med(runs, 'harness_us'):.0f} µs/req,"
+                f" gateway on {med(runs, 'gateway_cores'):.2f} cores,"
+                f" machine busy {med(runs, 'machine_cores'):.2f} of 2 cores (medians)"
             )
         lines.append(f"  req per gateway CPU-s, 2w/1w: {self.cpu_ratio:.2f}")
         for workers, (logs, requests) in sorted(self.logged.items()):

@@ -2,8 +2,9 @@
 
     python -m bench.load.table [--seconds 5] [--rate 200] [--connections 64] [--embedded-only]
 
-One run, about two and a half minutes: the mock upstream, nginx ``proxy_pass`` in front of it (the
-floor), the gateway with two workers and, for the scaling column, the gateway with one; then the same
+One run, about three and a quarter minutes: the mock upstream, nginx ``proxy_pass`` in front of it
+(the floor), the gateway with two workers, then for the 2w/1w column one- and two-worker gateways in
+front of nginx answering the mock's completion itself (``bench.load.scaling``); then the same
 two-worker gateway on PostgreSQL + Redis (``SQL_DSN`` a throwaway database on 127.0.0.1:5432,
 ``REDIS_CONN_STRING`` 127.0.0.1:6379 under a key prefix of its own), unless ``--embedded-only`` or
 either service does not answer. Every figure of a row
@@ -18,6 +19,7 @@ import contextlib
 import json
 import shutil
 import socket
+import statistics
 import sys
 import tempfile
 import time
@@ -25,7 +27,7 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from bench.load import loadgen, procs
+from bench.load import loadgen, per_event, procs, scaling
 from bench.load.__main__ import _body
 from bench.load.ledger import _drop_prefix, _throwaway_postgres
 from bench.load.measure import cpu_seconds, peak_rss_mb, rss_mb
@@ -33,9 +35,7 @@ from bench.load.measure import cpu_seconds, peak_rss_mb, rss_mb
 ROOT = Path(__file__).resolve().parents[2]
 
 CHAT = "gpt-4o-mini"
-# SSE events the client receives: the content pieces plus the role chunk, the finish and [DONE].
-STREAM20, STREAM200 = "gpt-4o-mini-chunks-20", "gpt-4o-mini-chunks-200"
-EVENTS20, EVENTS200 = 23, 203
+STREAM20, STREAM200 = per_event.STREAM20, per_event.STREAM200
 
 
 @dataclass
@@ -49,14 +49,13 @@ class Figures:
     peak_tree_mb: float = 0.0
     idle_worker_mb: float = float("nan")
     supervisor_mb: float = float("nan")
+    per_event_us: float = 0.0  # median over alternated rounds (bench.load.per_event)
+    per_event_spread: str = ""
     chat_rps: float = 0.0
-    one_worker_rps: float = float("nan")
+    two_over_one: float = float("nan")  # req/s, against the static upstream (bench.load.scaling)
+    two_over_one_cpu: float = float("nan")  # req per gateway CPU-second, the same runs
     errors: int = 0
     notes: list[str] = field(default_factory=list)
-
-    @property
-    def per_event_us(self) -> float:
-        return (self.stream200_us - self.stream20_us) / (EVENTS200 - EVENTS20)
 
 
 def _closed_loop(
@@ -85,10 +84,11 @@ def _steady(server: procs.Server, key: str, args: argparse.Namespace) -> tuple[f
 def measure(server: procs.Server, key: str, args: argparse.Namespace, figures: Figures) -> None:
     figures.chat_us, figures.chat_rps, errors = _closed_loop(server, key, CHAT, False, args)
     figures.errors += errors
-    figures.stream20_us, _, errors = _closed_loop(server, key, STREAM20, True, args)
-    figures.errors += errors
-    figures.stream200_us, _, errors = _closed_loop(server, key, STREAM200, True, args)
-    figures.errors += errors
+    streams = per_event.measure(server, key, args.event_rounds, args.seconds, args.connections)
+    figures.stream20_us = statistics.median(streams.stream20_us)
+    figures.stream200_us = statistics.median(streams.stream200_us)
+    figures.per_event_us, figures.per_event_spread = streams.us, streams.spread()
+    figures.errors += streams.errors
     figures.steady_us, figures.p50_ms, errors = _steady(server, key, args)
     figures.errors += errors
     figures.peak_tree_mb = sum(peak_rss_mb(pid) for pid in server.pids)
@@ -108,6 +108,7 @@ HEAD = [
     "supervisor MB",
     "µs/event",
     "2w/1w",
+    "2w/1w per CPU-s",
     "chat req/s",
     "errors",
 ]
@@ -133,7 +134,8 @@ def _cells(f: Figures, floor: Figures, direct_p50: float) -> list[str]:
         num(f.idle_worker_mb, ".0f"),
         num(f.supervisor_mb, ".0f"),
         f"{f.per_event_us:.2f}",
-        num(f.chat_rps / f.one_worker_rps, ".2f"),
+        num(f.two_over_one, ".2f"),
+        num(f.two_over_one_cpu, ".2f"),
         f"{f.chat_rps:.0f}",
         str(f.errors),
     ]
@@ -191,6 +193,9 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--workers", type=int, default=2, help="the gateway's workers (make run: 2 here)")
+    parser.add_argument("--event-rounds", type=int, default=3, help="alternated stream20/stream200 rounds")
+    parser.add_argument("--scale-rounds", type=int, default=3, help="alternated one/two-worker rounds")
+    parser.add_argument("--scale-seconds", type=float, default=4.0, help="wrk run per worker count and round")
     parser.add_argument(
         "--embedded-only", action="store_true", help="no PostgreSQL + Redis row (SQLite only)"
     )
@@ -216,10 +221,12 @@ def main() -> int:
             gateway.idle_worker_mb = max(rss_mb(pid) for pid in _worker_pids(server))
             measure(server, key, args, gateway)
         print("  measured newapi", file=sys.stderr, flush=True)
-        with procs.gateway(mock, workdir / "one", models, workers=1) as (server, key):
-            _, gateway.one_worker_rps, errors = _closed_loop(server, key, CHAT, False, args)
-            gateway.errors += errors
-        print("  measured newapi with one worker", file=sys.stderr, flush=True)
+        scale = scaling.measure(
+            mock, workdir / "scale", args.scale_rounds, args.scale_seconds, args.connections
+        )
+        gateway.two_over_one, gateway.two_over_one_cpu = scale.ratio, scale.cpu_ratio
+        gateway.errors += sum(run.errors for run in scale.one + scale.two)
+        print("  measured newapi with one and two workers, static upstream", file=sys.stderr, flush=True)
         rows = [nginx, gateway]
         server_row = None if args.embedded_only else _server_row(mock, workdir / "pg", models, args)
         if server_row is not None:
@@ -233,10 +240,17 @@ def main() -> int:
             f" stream20 {server_row.stream20_us / gateway.stream20_us:.2f},"
             f" 200/s {server_row.steady_us / gateway.steady_us:.2f}; its 2w/1w is not measured)"
         )
+    spreads = ", ".join(f"{r.proxy} {r.per_event_spread}" for r in rows)
+    print(f"(µs/event: median of {args.event_rounds} alternated rounds; over rounds {spreads})")
+    print(
+        "(2w/1w, against nginx answering the mock's completion with return 200, wrk -t1: "
+        + scale.summary()
+        + ")"
+    )
     print(
         f"(c={args.connections} closed loop {args.seconds:.0f} s each; {args.rate:.0f} req/s for"
         f" {args.latency_seconds:.0f} s; +p50 over the mock direct {direct.p50_ms:.2f} ms;"
-        f" µs/event from 20- and 200-piece streams; {time.time() - started:.0f} s in all)"
+        f" {time.time() - started:.0f} s in all)"
     )
     results = ROOT / "bench" / "results"
     results.mkdir(exist_ok=True)
@@ -244,7 +258,8 @@ def main() -> int:
         "when": time.strftime("%Y-%m-%d %H:%M:%S"),
         "settings": vars(args),
         "direct_p50_ms": direct.p50_ms,
-        "rows": [asdict(r) | {"per_event_us": r.per_event_us} for r in rows],
+        "rows": [asdict(r) for r in rows],
+        "scaling": asdict(scale),
         "table": text,
     }
     (results / "table.json").write_text(json.dumps(payload, indent=2))
