@@ -49,6 +49,26 @@ class Upgraded(Protocol):
     def connection_lost(self, exc: Exception | None) -> None: ...
 
 
+class _Holding:
+    """Where a held connection's bytes go (one accepted over ``max_connections``): uvloop starts
+    reading after ``connection_made`` even when that paused it, so the first chunk may still
+    come; it waits here, reading paused again, until the worker serves the connection. Held
+    this way, the HTTP path pays nothing for it (``data_received`` already asks ``upgraded``)."""
+
+    __slots__ = ("chunks", "transport")
+
+    def __init__(self, transport: asyncio.Transport) -> None:
+        self.transport = transport
+        self.chunks: list[bytes] = []
+
+    def data_received(self, data: bytes) -> None:
+        self.chunks.append(data)
+        self.transport.pause_reading()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        pass
+
+
 class Connection(asyncio.Protocol):
     __slots__ = (
         "_head_bytes",
@@ -182,6 +202,21 @@ class Connection(asyncio.Protocol):
             self.paused_reading = False
             self.transport.resume_reading()
 
+    def hold(self) -> None:
+        """Accepted but not served yet (backpressure): nothing is read or parsed."""
+        assert self.transport is not None
+        self.upgraded = _Holding(self.transport)
+        self.pause_reading()
+
+    def release(self) -> None:
+        """Served at last: the header timeout starts now; bytes that came meanwhile are parsed."""
+        holding = self.upgraded
+        self.upgraded = None
+        self.since = time.monotonic()
+        self.resume_reading()
+        if isinstance(holding, _Holding) and holding.chunks:
+            self.data_received(b"".join(holding.chunks))
+
     def close(self) -> None:
         if self.transport is not None:
             self.transport.close()
@@ -201,8 +236,14 @@ class Connection(asyncio.Protocol):
         transport = self.transport
         if transport is None or transport.is_closing():
             return
-        if self.cycle is None:
+        cycle = self.cycle
+        if cycle is None:
             # No response of ours is under way on this connection: the client gets the reason.
+            transport.write(_error_response(status, reason))
+        elif cycle is self.parsing and not cycle.started:
+            # The body of the request in flight is malformed: the app hears the client left
+            # (its answer is dropped) and the client gets the reason.
+            cycle.client_gone()
             transport.write(_error_response(status, reason))
         transport.close()
 

@@ -57,7 +57,7 @@ class Worker:
         if len(self.connections) - len(self._held) > self.max_connections:
             # Accepted, but not read until another connection ends (backpressure).
             self._held[conn] = None
-            conn.pause_reading()
+            conn.hold()
 
     def closed(self, conn: Connection) -> None:
         self.connections.discard(conn)
@@ -66,8 +66,7 @@ class Worker:
         while self._held and len(self.connections) - len(self._held) < self.max_connections:
             held = next(iter(self._held))
             del self._held[held]
-            held.since = time.monotonic()  # its header timeout starts now, not when it was accepted
-            held.resume_reading()
+            held.release()
 
     def holding(self, conn: Connection) -> bool:
         return conn in self._held
@@ -119,7 +118,7 @@ class Worker:
         while True:
             busy = False
             for conn in list(self.connections):
-                if conn.waiting:
+                if conn.waiting or conn in self._held:
                     conn.close()
                 else:
                     busy = True
