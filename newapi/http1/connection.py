@@ -108,8 +108,10 @@ class Connection(asyncio.Protocol):
         self.paused_reading = False
         self.paused_writing = False
         self.drain_waiter: asyncio.Future[None] | None = None
-        # When the connection last became idle or began a head: the sweep's clock. Set at those
-        # moments, not per chunk, so a head trickling in a byte at a time still times out.
+        # When the connection last had no request in flight (opened, or its last response ended):
+        # the sweep's clock. Waiting for a head and reading it share the header timeout, as in
+        # hyper (Granian); set at those moments, not per chunk, so a head trickling in a byte at
+        # a time still times out.
         self.since = time.monotonic()
         self.client: tuple[str, int] | None = None
         self.server: tuple[str, int] | None = None
@@ -263,8 +265,6 @@ class Connection(asyncio.Protocol):
         self._headers = []
         self._head_bytes = 1
         self._head_raw = 0
-        if self.cycle is None:
-            self.since = time.monotonic()
 
     def on_url(self, url: bytes) -> None:
         self._url += url
