@@ -6,6 +6,7 @@ Statements are built once; rows go in executemany batches in a fixed order.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import chain
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, insert, update
@@ -118,7 +119,8 @@ async def bump_bucket(
         )
 
 
-def insert_logs_sql(dialect: str) -> str:
+def insert_logs_sql(dialect: str, rows: int = 1) -> str:
+    """The driver's INSERT of ``rows`` consume-log rows (in LOG_COLUMNS order) per execution."""
     quote = "`" if dialect in ("sqlite", "mysql") else '"'
     columns = ", ".join(f"{quote}{c}{quote}" for c in LOG_COLUMNS)
     if dialect == "postgresql":
@@ -127,18 +129,55 @@ def insert_logs_sql(dialect: str) -> str:
         marks = ", ".join("%s" for _ in LOG_COLUMNS)
     else:
         marks = ", ".join("?" for _ in LOG_COLUMNS)
+    values = ", ".join([f"({marks})"] * rows)
     # Only our own constant column names and placeholders go into this text.
-    return f"INSERT INTO logs ({columns}) VALUES ({marks})"  # noqa: S608
+    return f"INSERT INTO logs ({columns}) VALUES {values}"  # noqa: S608
+
+
+#: Log rows per SQLite statement: as many as 999 host parameters hold (SQLite's limit before
+#: 3.32, and still the lowest a build may set), then 8, then 1 for the rest of a batch.
+SQLITE_LOG_TIERS = (999 // len(LOG_COLUMNS), 8, 1)
+_SQLITE_INSERTS = {size: insert_logs_sql("sqlite", size) for size in SQLITE_LOG_TIERS}
+
+
+def sqlite_log_batches(rows: Sequence[tuple[Any, ...]]) -> list[tuple[str, list[tuple[Any, ...]]]]:
+    """``rows`` as multi-row SQLite INSERTs: (statement, parameter sets) per tier, rows in order.
+
+    Each execution of an INSERT opens a cursor on the table and on every one of its 14
+    indexes, and pysqlite gives up and takes back the GIL around it: one row per execution
+    (executemany of the one-row statement) cost 28 µs of the driver thread's CPU per row
+    here, and under a busy event loop each row waited for the GIL again (0.5-0.7 context
+    switches per row). 52 rows per execution cost 16 µs per row and one GIL hand-off per 52.
+    The rows are the same, inserted in the same order (bench/README.md, "The embedded
+    ledger's flush in the SQLite thread").
+    """
+    batches: list[tuple[str, list[tuple[Any, ...]]]] = []
+    start = 0
+    for size in SQLITE_LOG_TIERS:
+        count = (len(rows) - start) // size
+        if not count:
+            continue
+        sets = [
+            tuple(chain.from_iterable(rows[i : i + size])) for i in range(start, start + count * size, size)
+        ]
+        batches.append((_SQLITE_INSERTS[size], sets))
+        start += count * size
+    return batches
 
 
 async def insert_logs(
-    conn: AsyncConnection, dialect: str, statement: str, rows: Sequence[Sequence[Any]]
+    conn: AsyncConnection,
+    dialect: str,
+    statement: str,
+    rows: Sequence[Sequence[Any]],
+    *,
+    copy: bool = True,
 ) -> None:
-    """Append consume-log rows (in LOG_COLUMNS order); on PostgreSQL through binary COPY,
-    inside the same transaction."""
+    """Append consume-log rows (in LOG_COLUMNS order), inside the caller's transaction; on
+    PostgreSQL through binary COPY unless ``copy`` is false (``statement``'s executemany then)."""
     if not rows:
         return
-    if dialect == "postgresql":
+    if dialect == "postgresql" and copy:
         raw = await conn.get_raw_connection()
         driver = raw.driver_connection
         if driver is not None and hasattr(driver, "copy_records_to_table"):
@@ -147,8 +186,12 @@ async def insert_logs(
     # The MySQL and SQLite paths take a batch as tuples only (rows decoded from the Redis stream
     # are lists: a Redis ledger over SQLite failed every flush); asyncmy then sends it as one
     # multi-row INSERT.
-    rows = [row if isinstance(row, tuple) else tuple(row) for row in rows]
-    await conn.exec_driver_sql(statement, rows)
+    tuples = [row if isinstance(row, tuple) else tuple(row) for row in rows]
+    if dialect == "sqlite":
+        for text, sets in sqlite_log_batches(tuples):
+            await conn.exec_driver_sql(text, sets)
+        return
+    await conn.exec_driver_sql(statement, tuples)
 
 
 # The batch entries of a flush, applied by PostgreSQL (see flusher.Flusher._apply_in_database). The

@@ -57,6 +57,7 @@ from newapi.billing.db_writes import (
     TOKENS,
     USERS,
     bump_bucket,
+    insert_logs,
     insert_logs_sql,
 )
 from newapi.billing.journal import Journal, discard, read_segment, segments_of
@@ -401,7 +402,9 @@ class SqlLedger:
             elif rows:
                 # Straight to the driver: SQLAlchemy's per-row parameter handling would
                 # cost as much again as the insert itself at thousands of rows a second.
-                await conn.exec_driver_sql(self._insert_logs_sql, rows)
+                # On SQLite in multi-row statements (see sqlite_log_batches); PostgreSQL keeps
+                # its executemany here (COPY is the Redis flusher's, not measured for this path).
+                await insert_logs(conn, self._dialect, self._insert_logs_sql, rows, copy=False)
             # Fixed order (by id) so concurrent flushes of several workers never deadlock.
             user_rows = [
                 {"b_id": uid, "b_back": t.back, "b_used": t.used, "b_count": t.count}
