@@ -46,6 +46,7 @@ from bench.load.__main__ import _body
 from bench.load.ledger_inprocess import drive
 from bench.load.per_event import EVENTS20, EVENTS200
 from newapi.settings import load_settings
+from newapi.storage.options import save_option
 from tests.support.inprocess import running_app
 from tests.support.provision import add_account, add_channel
 
@@ -71,7 +72,12 @@ async def _run(
         runtime = app.runtime
         assert runtime is not None
         await add_channel(app, mock_url, models=",".join(models))
-        runtime.options.set("ModelRatio", orjson.dumps(dict.fromkeys(models, 0.075)).decode())
+        ratios = orjson.dumps(dict.fromkeys(models, 0.075)).decode()
+        # Stored, not only set: the options reload every SYNC_FREQUENCY (60 s) would drop a price
+        # held only in memory, and a count under callgrind runs for minutes.
+        async with runtime.sessions() as db, db.begin():
+            await save_option(db, "ModelRatio", ratios)
+        runtime.options.set("ModelRatio", ratios)
         account = await add_account(app, quota=10**12)
         bodies = {model: _body(model, stream) for model, stream in kinds}
         for body in bodies.values():
