@@ -54,7 +54,9 @@ async def _written(path: Path, rows: list[tuple[Any, ...]], batched: bool) -> li
                 await conn.exec_driver_sql(insert_logs_sql("sqlite"), rows)
         async with engine.connect() as conn:
             result = await conn.execute(text("SELECT * FROM logs ORDER BY id"))
-            types = await conn.execute(text("SELECT typeof(is_stream), typeof(quota), typeof(other) FROM logs"))
+            types = await conn.execute(
+                text("SELECT typeof(is_stream), typeof(quota), typeof(other) FROM logs ORDER BY id")
+            )
             return [tuple(r) for r in result.all()] + [tuple(r) for r in types.all()]
     finally:
         await engine.dispose()
