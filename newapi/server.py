@@ -1,7 +1,11 @@
-"""Starting Granian on ``newapi.app:app``: raw ASGI, uvloop, N workers, graceful shutdown.
+"""Serving ``newapi.app:app``: raw ASGI on uvloop, N workers, graceful shutdown.
+
+The server is newapi's own (``newapi.http1``: HTTP/1.1 parsed on each worker's event loop, no
+thread hand-offs; issue 19, bench/README.md "Our own HTTP/1.1 server"), or Granian with
+``NEWAPI_SERVER=granian``.
 
 ``newapi serve`` migrates the database (SQLAlchemy, Alembic) in its own process, then replaces
-that process (exec, same pid) with a fresh interpreter running ``python -m newapi.server``: Granian's
+that process (exec, same pid) with a fresh interpreter running ``python -m newapi.server``: the
 supervisor, which imports neither the application nor SQLAlchemy. The supervisor only forks and
 watches workers; every worker imports the application itself. Supervisor RSS: 68 MB before, about
 20 MB after (issue 19; bench/README.md).
@@ -9,19 +13,15 @@ watches workers; every worker imports the application itself. Supervisor RSS: 68
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import resource
 import subprocess
 import sys
 
-from granian.constants import HTTPModes, Interfaces, Loops
-from granian.http import HTTP1Settings
-from granian.log import LogLevels
-
 from newapi.metrics.multiproc import prepare as prepare_metrics
 from newapi.settings import Settings
-from newapi.supervisor import Supervisor
 
 # The kernel caps the listen backlog at net.core.somaxconn (4096 on current Linux).
 _BACKLOG = 4096
@@ -67,23 +67,43 @@ def serve(settings: Settings, *, workers: int, log_level: str = "info", access_l
 
 
 def supervise(settings: Settings, *, workers: int, log_level: str, access_log: bool) -> None:
-    """Run Granian's supervisor in this process until the server stops."""
+    """Run the server's supervisor in this process until the server stops."""
     # Before any worker exists: every worker writes its metrics there, a scrape sums them.
     metrics_dir = prepare_metrics(settings)
-    if os.environ.get("NEWAPI_SERVER") == "http1":
-        from newapi.http1.processes import Processes, bind
-        from newapi.http1.worker_main import run_worker
+    if settings.server == "granian":
+        _serve_granian(settings, workers, log_level, access_log, metrics_dir)
+        return
+    from newapi.http1.processes import Processes, bind
+    from newapi.http1.worker_main import run_worker
 
-        sock = bind(settings.host, settings.port, _BACKLOG)
-        status = Processes(
-            run_worker,
-            sock,
-            workers=workers,
-            kill_timeout=max(1, settings.shutdown_timeout_seconds) + 5,
-            metrics_dir=metrics_dir,
-        ).run()
+    level = logging.getLevelName(log_level.upper())
+    for name in ("newapi.http1", "newapi.supervisor"):
+        logging.getLogger(name).setLevel(level)
+    if access_log:
+        logging.getLogger("newapi.access").setLevel(logging.INFO)
+    sock = bind(settings.host, settings.port, _BACKLOG)
+    status = Processes(
+        functools.partial(run_worker, access_log=access_log),
+        sock,
+        workers=workers,
+        # Workers give in-flight requests the shutdown timeout themselves; this is the backstop.
+        kill_timeout=max(1, settings.shutdown_timeout_seconds) + 5,
+        metrics_dir=metrics_dir,
+    ).run()
+    if status:
         raise SystemExit(status)
-    # Granian, with a crashed worker respawned after a backoff (newapi.supervisor).
+
+
+def _serve_granian(
+    settings: Settings, workers: int, log_level: str, access_log: bool, metrics_dir: str
+) -> None:
+    """Granian (``NEWAPI_SERVER=granian``), with a crashed worker respawned after a backoff."""
+    from granian.constants import HTTPModes, Interfaces, Loops
+    from granian.http import HTTP1Settings
+    from granian.log import LogLevels
+
+    from newapi.supervisor import Supervisor
+
     server = Supervisor(
         "newapi.app:app",
         address=settings.host,

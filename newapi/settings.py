@@ -51,6 +51,16 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         raise SettingsError(f"{name} must be a number, got {raw!r}") from None
 
 
+SERVERS = ("http1", "granian")
+
+
+def _server(env: Mapping[str, str]) -> str:
+    value = (env.get("NEWAPI_SERVER") or "http1").strip().lower()
+    if value not in SERVERS:
+        raise SettingsError(f"NEWAPI_SERVER must be one of {', '.join(SERVERS)}, not {value!r}")
+    return value
+
+
 def _str(env: Mapping[str, str], name: str, default: str = "") -> str:
     raw = env.get(name)
     return default if raw is None else raw.strip()
@@ -143,6 +153,8 @@ class Settings:
     client_header_timeout: int = 30
     client_body_timeout: int = 30
     max_connections: int = 8192
+    # Which HTTP server runs the workers: newapi's own ("http1", newapi/http1) or Granian.
+    server: str = "http1"
     max_file_download_mb: int = 64
     force_stream_option: bool = True
     count_token: bool = True
@@ -297,6 +309,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         client_header_timeout=max(1, _int(env, "NEWAPI_CLIENT_HEADER_TIMEOUT", 30)),
         client_body_timeout=max(1, _int(env, "NEWAPI_CLIENT_BODY_TIMEOUT", 30)),
         max_connections=max(16, _int(env, "NEWAPI_MAX_CONNECTIONS", 8192)),
+        server=_server(env),
         max_file_download_mb=_int(env, "MAX_FILE_DOWNLOAD_MB", 64),
         force_stream_option=_flag(env, "FORCE_STREAM_OPTION", True),
         count_token=_flag(env, "CountToken", True),

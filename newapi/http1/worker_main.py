@@ -6,7 +6,7 @@ import asyncio
 import socket
 
 
-def run_worker(sock: socket.socket, index: int) -> int:
+def run_worker(sock: socket.socket, index: int, *, access_log: bool = False) -> int:
     """Serve ``newapi.app:app`` on ``sock`` until SIGTERM; the exit status."""
     import uvloop
 
@@ -18,9 +18,15 @@ def run_worker(sock: socket.socket, index: int) -> int:
     loop = uvloop.new_event_loop()
     asyncio.set_event_loop(loop)
     from newapi.app import app
+    from newapi.core.types import ASGIApp
 
+    served: ASGIApp = app
+    if access_log:
+        from newapi.http1.access_log import with_access_log
+
+        served = with_access_log(app)
     worker = Worker(
-        app,
+        served,
         sock,
         max_connections=settings.max_connections,
         header_timeout=float(settings.client_header_timeout),

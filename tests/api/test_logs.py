@@ -145,7 +145,8 @@ async def test_logs_of_an_api_key(roles: Roles, gateway: Gateway, caplog: pytest
     assert (await anonymous.get("/api/log/token")).json()["success"] is False
     ours = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("newapi"))
     assert account.bare not in ours
-    # Granian's access log (when switched on) prints the path without the query string.
+    # The access log of either server (when switched on) prints the path without the query
+    # string: Granian's format, and ours (tests/http1/test_access_log.py).
     assert "query_string" not in DEFAULT_ACCESSLOG_FMT
 
 
