@@ -146,14 +146,15 @@ def raw_exchange(base: str, request: bytes, *, read_until: bytes = b"\r\n\r\n") 
 
 
 def handshake(
-    path: str = "/echo", *, extra: bytes = b"", method: bytes = b"GET", upgrade: bytes = b"websocket"
+    path: str = "/echo",
+    *,
+    extra: bytes = b"",
+    method: bytes = b"GET",
+    upgrade: bytes = b"websocket",
+    version: bytes = b"1.1",
 ) -> bytes:
-    return b"%b %b HTTP/1.1\r\nHost: test\r\nUpgrade: %b\r\nConnection: Upgrade\r\n%b\r\n" % (
-        method,
-        path.encode(),
-        upgrade,
-        extra,
-    )
+    head = b"%b %b HTTP/%b\r\nHost: test\r\nUpgrade: %b\r\nConnection: Upgrade\r\n"
+    return head % (method, path.encode(), version, upgrade) + extra + b"\r\n"
 
 
 _KEY = b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
@@ -283,6 +284,7 @@ def test_an_unmasked_client_frame_is_a_protocol_error(server: str) -> None:
         pytest.param(handshake(extra=b"Sec-WebSocket-Key: c2hvcnQ=\r\n" + _V13), id="short key"),
         pytest.param(handshake(extra=_KEY + b"Sec-WebSocket-Version: 8\r\n"), id="version 8"),
         pytest.param(handshake(extra=_KEY + _V13, method=b"POST"), id="POST"),
+        pytest.param(handshake(extra=_KEY + _V13, version=b"1.0"), id="HTTP/1.0"),
         pytest.param(handshake(extra=b"HTTP2-Settings: AAMAAABkAAQAAP__\r\n", upgrade=b"h2c"), id="h2c"),
     ],
 )
