@@ -4,6 +4,7 @@ sweep of idle and slow connections, and a graceful stop."""
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import signal
 import socket
@@ -20,6 +21,14 @@ log = logging.getLogger("newapi.http1")
 # A request head (request line and headers) larger than this is answered 431.
 MAX_HEAD_BYTES = 64 * 1024
 _SWEEP_SECONDS = 1.0
+# Connections taken from the backlog per wake-up of the listening socket at most. uvloop's libuv
+# accepts one per loop iteration, and an iteration of a worker relaying 10,000 streams takes tens
+# of milliseconds: it admitted a few dozen connections a second while the backlog overflowed
+# (clients then wait for SYN retransmits, 1, 3, 7 s...). Bounded so that one worker does not
+# take a whole backlog that its siblings could share.
+_ACCEPT_BATCH = 128
+# After a failed accept (out of descriptors): the listening socket is left alone this long.
+_ACCEPT_PAUSE = 0.1
 
 
 class Worker:
@@ -44,7 +53,7 @@ class Worker:
         self.loop = asyncio.get_event_loop()
         self.connections: set[Connection] = set()
         self._held: dict[Connection, None] = {}
-        self._server: asyncio.AbstractServer | None = None
+        self._accepting = False
         self._sweep: asyncio.TimerHandle | None = None
         self._stopping: asyncio.Event | None = None
         # Set once a stop began: a response that ends closes its connection (no keep-alive).
@@ -84,6 +93,39 @@ class Worker:
         except Exception:
             log.exception("the app failed on %s %s", cycle.scope["method"], cycle.scope["path"])
 
+    def _accept(self) -> None:
+        sock = self.sock
+        loop = self.loop
+        for _ in range(_ACCEPT_BATCH):
+            try:
+                client, _ = sock.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                if exc.errno == errno.ECONNABORTED:
+                    continue
+                # Out of descriptors (EMFILE, ENFILE) or memory: the clients wait in the backlog.
+                log.warning("http1: cannot accept (%s); pausing accepts %.1f s", exc, _ACCEPT_PAUSE)
+                self._stop_accepting()
+                loop.call_later(_ACCEPT_PAUSE, self._start_accepting)
+                return
+            client.setblocking(False)
+            # uvloop wraps an accepted socket only in this coroutine; its task ends at connection_made.
+            loop.create_task(loop.connect_accepted_socket(self._connection, client))
+
+    def _connection(self) -> Connection:
+        return Connection(self)
+
+    def _start_accepting(self) -> None:
+        if not self._accepting and not self.stopping:
+            self._accepting = True
+            self.loop.add_reader(self.sock.fileno(), self._accept)
+
+    def _stop_accepting(self) -> None:
+        if self._accepting:
+            self._accepting = False
+            self.loop.remove_reader(self.sock.fileno())
+
     def _sweep_once(self) -> None:
         now = time.monotonic()
         limit = now - self.header_timeout
@@ -101,9 +143,8 @@ class Worker:
         stopping = self._stopping = asyncio.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             self.loop.add_signal_handler(signum, stopping.set)
-        self._server = await self.loop.create_server(
-            lambda: Connection(self), sock=self.sock, backlog=socket.SOMAXCONN, start_serving=True
-        )
+        self.sock.setblocking(False)
+        self._start_accepting()
         self._sweep = self.loop.call_later(_SWEEP_SECONDS, self._sweep_once)
         await stopping.wait()
         await self._stop()
@@ -111,9 +152,11 @@ class Worker:
 
     async def _stop(self) -> None:
         """Stop accepting; close idle connections; give requests in flight the shutdown timeout."""
-        assert self._server is not None
         self.stopping = True
-        self._server.close()
+        self._stop_accepting()
+        # This worker's copy of the listening socket: once every copy is closed, new connections
+        # are refused instead of waiting in a backlog nobody accepts from.
+        self.sock.close()
         deadline = time.monotonic() + self.shutdown_timeout
         while True:
             busy = False
