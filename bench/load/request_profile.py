@@ -16,12 +16,14 @@ a percent: the SQLite flushers batch by time, and under valgrind time runs fifty
 ``--stream`` drives 20-piece streams (23 SSE events), ``--events 200`` 200-piece ones (203).
 
 ``--per-event`` is the deterministic companion of ``make bench``'s µs/event: callgrind's
-instructions per chat, 20-piece and 200-piece stream request, (I200 − I20) / 180 events, and that
-converted to µs with µs per instruction of the chat path (this process's CPU µs per chat request,
-``--rounds`` rounds in process, over the chat's instruction count). Callgrind counts user-space
-instructions of the Python process only: Granian's per-chunk send and the kernel's write are not
-in it (the app is driven in process), so it is the relay's own share of an event's cost. The CPU
-µs per request of both streams in process, rounds alternated, give a third figure beside it.
+instructions per chat, 20-piece and 200-piece stream request and (I200 − I20) / 180 events; then
+this process's CPU µs per request of each (``--rounds`` alternated rounds in process), its ns per
+instruction, and the instructions per event converted to µs at each of those rates. The chat
+path's rate is the highest: its µs include the kernel's socket and SQLite work, which callgrind
+(user-space instructions only) does not count, whereas an extra event is mostly Python; the
+200-piece stream's rate is the closer one. Granian's per-chunk send and the kernel's write are in
+neither (the app is driven in process): this is the relay's own share of an event's cost. The
+in-process CPU difference of the two streams is printed beside it.
 """
 
 from __future__ import annotations
@@ -146,23 +148,20 @@ def _per_event(mock_url: str, args: argparse.Namespace, workdir: Path) -> None:
         model: statistics.median(v) for model, v in uvloop.run(_run(mock_url, timed, workdir, kinds)).items()
     }
     chat_us, short_us, long_us = (cpu[model] for model, _ in kinds)
-    us_per_instruction = chat_us / instructions["chat"]
     per_event = (instructions["stream200"] - instructions["stream20"]) / (EVENTS200 - EVENTS20)
     print(
         f"instructions per event {per_event:.0f} ((stream200 {instructions['stream200'] / 1000:.1f}k"
         f" − stream20 {instructions['stream20'] / 1000:.1f}k) / {EVENTS200 - EVENTS20}; callgrind,"
         f" {counted} requests each)"
     )
-    print(
-        f"ns per instruction of the chat path {us_per_instruction * 1e3:.3f} (in-process chat"
-        f" {chat_us:.1f} µs / {instructions['chat'] / 1000:.1f}k; median of {args.rounds} rounds)"
-    )
-    print(f"µs/event by instructions {per_event * us_per_instruction:.2f} (the relay's Python, no Granian)")
-    print(
-        f"µs/event in process {(long_us - short_us) / (EVENTS200 - EVENTS20):.2f} (CPU medians: stream20"
-        f" {short_us:.1f} µs, stream200 {long_us:.1f} µs, {args.rounds} alternated rounds of"
-        f" {args.timing_requests})"
-    )
+    print(f"in-process CPU per request, median of {args.rounds} alternated rounds of {args.timing_requests}:")
+    for name, model_us in (("chat", chat_us), ("stream20", short_us), ("stream200", long_us)):
+        ns = model_us / instructions[name] * 1e3
+        print(
+            f"  {name:9s} {model_us:7.1f} µs, {ns:.3f} ns per instruction;"
+            f" µs/event by instructions at this rate {per_event * ns / 1e3:.2f}"
+        )
+    print(f"µs/event in process (CPU) {(long_us - short_us) / (EVENTS200 - EVENTS20):.2f}")
 
 
 def main() -> int:
