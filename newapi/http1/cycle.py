@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import MutableMapping
+from collections.abc import Awaitable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 from newapi.http1.head import date_line, header_block, status_line
@@ -36,6 +36,7 @@ class ProtocolError(Exception):
 class Cycle:
     __slots__ = (
         "_chunks",
+        "_ends",
         "_head",
         "_waiter",
         "body_done",
@@ -73,6 +74,8 @@ class Cycle:
         self.complete = False  # the response is complete
         self.gone = False  # the client left
         self._waiter: asyncio.Future[None] | None = None
+        # receive()'s futures waiting for the client to leave or the response to end.
+        self._ends: list[asyncio.Future[dict[str, Any]]] | None = None
         self._head: bytes | None = None
         self.started = False  # the head was written
         self.chunked = False
@@ -99,6 +102,7 @@ class Cycle:
     def client_gone(self) -> None:
         self.gone = True
         self._wake()
+        self._end()
 
     def _wake(self) -> None:
         waiter = self._waiter
@@ -107,13 +111,33 @@ class Cycle:
             if not waiter.done():
                 waiter.set_result(None)
 
+    def _end(self) -> None:
+        ends = self._ends
+        if ends is not None:
+            self._ends = None
+            for future in ends:
+                if not future.done():
+                    future.set_result(_DISCONNECT)
+
     # -- receive -------------------------------------------------------------------------
 
-    async def receive(self) -> dict[str, Any]:
+    def receive(self) -> Awaitable[dict[str, Any]]:
         if self.delivered or self.gone:
-            while not (self.gone or self.complete):
-                await self._wait()
-            return _DISCONNECT
+            # A plain future, not a coroutine: the relay's disconnect watch holds this for the
+            # whole of a stream, and a coroutine would need a task of its own (bench/README.md,
+            # "10,000 open streams on newapi's server"). Each call has its own future, so that a
+            # caller cancelling it leaves the others waiting.
+            future: asyncio.Future[dict[str, Any]] = self.conn.loop.create_future()
+            if self.gone or self.complete:
+                future.set_result(_DISCONNECT)
+            elif self._ends is None:
+                self._ends = [future]
+            else:
+                self._ends.append(future)
+            return future
+        return self._request()
+
+    async def _request(self) -> dict[str, Any]:
         while not (self._chunks or self.body_done or self.gone):
             if self.expect_continue:
                 self.expect_continue = False
@@ -249,4 +273,5 @@ class Cycle:
     def _done(self) -> None:
         self.complete = True
         self._wake()
+        self._end()
         self.conn.cycle_done(self)
