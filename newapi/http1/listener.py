@@ -26,7 +26,7 @@ _SWEEP_SECONDS = 1.0
 # of milliseconds: it admitted a few dozen connections a second while the backlog overflowed
 # (clients then wait for SYN retransmits, 1, 3, 7 s...). Bounded so that one worker does not
 # take a whole backlog that its siblings could share.
-_ACCEPT_BATCH = 128
+_ACCEPT_BATCH = 16
 # After a failed accept (out of descriptors): the listening socket is left alone this long.
 _ACCEPT_PAUSE = 0.1
 
