@@ -11,9 +11,11 @@ SQLite with one and with two workers, both started once; each round measures bot
 (``wrk -t1 -c64`` chat, 1 s warm-up), in alternating order. Per run it records requests/s, requests
 per CPU-second of the gateway's process tree (CPU-normalised throughput: equal for both if a second
 worker costs nothing per request), the cores the gateway used and the cores the whole machine was
-busy (from /proc/stat, other jobs included). Before the rounds one request through each gateway
-must come back as the relayed completion with its usage; after, every request wrk counted must
-have a consume log with a quota (read from the gateway's SQLite database once it has stopped).
+busy (from /proc/stat, other jobs included), and how the two workers shared the CPU (wrk opens its
+64 connections at once and a worker may accept all of them). Before the rounds one request
+through each gateway must come back as the relayed completion with its usage; after, every request
+wrk counted must have a consume log with a quota (read from the gateway's SQLite database once it
+has stopped).
 """
 
 from __future__ import annotations
@@ -57,6 +59,13 @@ class Run:
     harness_us: float = 0.0  # CPU µs per request of wrk and the static nginx together
     worker_cores: list[float] = field(default_factory=list)  # each process of the tree, as started
 
+    @property
+    def busier_share(self) -> float:
+        """The busier worker's share of the workers' CPU (the supervisor left out): 50 % when wrk's
+        connections are spread evenly, 100 % when one worker accepted them all."""
+        workers = self.worker_cores[1:]
+        return max(workers) / sum(workers) if sum(workers) else float("nan")
+
 
 @dataclass
 class Scaling:
@@ -92,6 +101,8 @@ class Scaling:
                 f" machine busy {med(runs, 'machine_cores'):.2f} of 2 cores (medians)"
             )
         lines.append(f"  req per gateway CPU-s, 2w/1w: {self.cpu_ratio:.2f}")
+        shares = ", ".join(f"{run.busier_share:.0%}" for run in self.two)
+        lines.append(f"  2 workers, the busier worker's share of their CPU per round: {shares}")
         for workers, (logs, requests) in sorted(self.logged.items()):
             lines.append(f"  {workers}w: {logs} consume logs with a quota, wrk counted {requests}")
         return "\n".join(lines)
