@@ -277,6 +277,13 @@ def test_an_unmasked_client_frame_is_a_protocol_error(server: str) -> None:
     assert frames[:1] == b"\x88" and frames[2:4] == (1002).to_bytes(2, "big")
 
 
+def test_a_text_message_of_invalid_utf8_closes_1007(server: str) -> None:
+    frame = Frame(Opcode.TEXT, b"\xff\xfe").serialize(mask=True)
+    answer = raw_exchange(server, handshake(extra=_KEY + _V13) + frame, read_until=b"\x00")
+    frames = answer.partition(b"\r\n\r\n")[2]
+    assert frames[:1] == b"\x88" and frames[2:4] == (1007).to_bytes(2, "big")
+
+
 @pytest.mark.parametrize(
     "request_bytes",
     [
