@@ -86,7 +86,7 @@ bench: $(STAMP) bench-deps
 	$(PY) -m bench.load.table
 
 # Issue 19's µs per SSE event, longer than `make bench` takes it: 8 alternated rounds of 20- and
-# 200-piece streams through the gateway, then instruction counts under callgrind (about 12 minutes).
+# 200-piece streams through the gateway, then instruction counts under callgrind (10-15 minutes).
 bench-event: $(STAMP) bench-deps
 	$(PY) -m bench.load.per_event --rounds 8
 	$(PY) -m bench.load.request_profile --per-event
