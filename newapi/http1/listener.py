@@ -24,8 +24,9 @@ _SWEEP_SECONDS = 1.0
 # Connections taken from the backlog per wake-up of the listening socket at most. uvloop's libuv
 # accepts one per loop iteration, and an iteration of a worker relaying 10,000 streams takes tens
 # of milliseconds: it admitted a few dozen connections a second while the backlog overflowed
-# (clients then wait for SYN retransmits, 1, 3, 7 s...). Bounded so that one worker does not
-# take a whole backlog that its siblings could share.
+# (clients then wait for SYN retransmits, 1, 3, 7 s...). The socket is level-triggered, so a busy
+# loop still takes this many an iteration; bounded so that a request already in flight waits
+# behind at most this many new ones per iteration, and one worker leaves its siblings a share.
 _ACCEPT_BATCH = 16
 # After a failed accept (out of descriptors): the listening socket is left alone this long.
 _ACCEPT_PAUSE = 0.1
