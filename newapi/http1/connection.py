@@ -242,11 +242,23 @@ class Connection(asyncio.Protocol):
         if cycle is None:
             # No response of ours is under way on this connection: the client gets the reason.
             transport.write(_error_response(status, reason))
-        elif cycle is self.parsing and not cycle.started:
-            # The body of the request in flight is malformed: the app hears the client left
-            # (its answer is dropped) and the client gets the reason.
-            cycle.client_gone()
-            transport.write(_error_response(status, reason))
+        elif cycle is self.parsing:
+            if not cycle.started:
+                # The body of the request in flight is malformed: the app hears the client
+                # left (its answer is dropped) and the client gets the reason.
+                cycle.client_gone()
+                transport.write(_error_response(status, reason))
+        else:
+            # The bad bytes come after the requests read so far (llhttp refuses any byte after
+            # a "connection: close" request): those are answered, then the connection closes.
+            broken = self.parsing
+            if broken is not None and broken in self._pending:
+                self._pending.remove(broken)  # its body will never be whole
+                self.parsing = None
+            last = self._pending[-1] if self._pending else cycle
+            last.keep_alive = False
+            self.pause_reading()
+            return
         transport.close()
 
     def _upgrade(self, rest: bytes) -> None:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 from newapi.core.types import ASGIApp
+
+log = logging.getLogger("newapi.http1")
 
 
 class LifespanFailed(RuntimeError):
@@ -23,10 +26,12 @@ class Lifespan:
         scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}, "state": {}}
         try:
             await self._app(scope, self._inbox.get, self._send)
-        except BaseException as exc:
-            # An app that fails without answering must not leave the server waiting.
+        except Exception as exc:
+            # An app that fails without answering must not leave the server waiting; the failure
+            # is logged here (the worker then exits) rather than left in a task nobody awaits.
+            log.exception("the app's lifespan failed")
             self._outbox.put_nowait({"type": "lifespan.ended", "message": repr(exc)})
-            raise
+            return
         self._outbox.put_nowait({"type": "lifespan.ended"})
 
     async def _send(self, message: Any) -> None:

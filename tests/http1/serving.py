@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import os
 import socket
 import sys
@@ -193,6 +194,9 @@ async def app(scope: Scope, receive: Any, send: Any) -> None:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 _lifespan_note("startup")
+                if CONFIG.get("startup_fails"):
+                    await send({"type": "lifespan.startup.failed", "message": "no database"})
+                    return
                 await send({"type": "lifespan.startup.complete"})
             else:
                 _lifespan_note("shutdown")
@@ -205,6 +209,7 @@ async def app(scope: Scope, receive: Any, send: Any) -> None:
 def run_worker(sock: socket.socket, index: int = 0) -> int:
     import uvloop
 
+    from newapi.http1.lifespan import LifespanFailed
     from newapi.http1.listener import Worker
 
     loop = uvloop.new_event_loop()
@@ -219,6 +224,9 @@ def run_worker(sock: socket.socket, index: int = 0) -> int:
     )
     try:
         loop.run_until_complete(worker.serve())
+    except LifespanFailed as failed:
+        logging.getLogger("tests.http1").error("startup failed: %s", failed)
+        return 1
     finally:
         loop.close()
     return 0
@@ -230,8 +238,6 @@ def cannot_start(sock: socket.socket, index: int) -> int:
 
 
 def main(argv: list[str]) -> int:
-    import logging
-
     from newapi.http1.processes import Processes, bind
 
     CONFIG.update(json.loads(argv[0]))

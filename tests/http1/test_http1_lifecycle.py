@@ -84,24 +84,29 @@ def _workers(supervisor: int, count: int, timeout: float = 20.0) -> list[int]:
     raise AssertionError(f"{count} workers did not appear")
 
 
+def _answering(server: Server, pids: list[int], timeout: float = 20.0) -> None:
+    """Until each of ``pids`` has answered a request (the kernel picks the worker: ask again)."""
+    seen: set[int] = set()
+    deadline = time.monotonic() + timeout
+    while seen != set(pids):
+        assert time.monotonic() < deadline, f"only {seen} of {pids} answered"
+        pid = int(exchange(server, request("GET", "/pid")).body)
+        assert pid in pids
+        seen.add(pid)
+
+
 def test_the_supervisor_serves_from_two_workers_and_respawns_a_killed_one(tmp_path: Path) -> None:
     log = tmp_path / "lifespan.log"
     with serve(tmp_path, mode="processes", workers=2, lifespan_log=str(log)) as server:
         first = _workers(server.process.pid, 2)
-        seen: set[int] = set()
-        for _ in range(40):
-            seen.add(int(exchange(server, request("GET", "/pid")).body))
-            if len(seen) == 2:
-                break
-        assert seen == set(first)
+        _answering(server, first)
         psutil.Process(first[0]).kill()
         deadline = time.monotonic() + 20
-        while (now := _workers(server.process.pid, 2)) == first or first[0] in now:
+        while first[0] in (now := _workers(server.process.pid, 2)):
             assert time.monotonic() < deadline, "the killed worker was not respawned"
             time.sleep(0.05)
         assert first[1] in now
-        for _ in range(10):
-            assert exchange(server, request("GET", "/echo")).status == 200
+        _answering(server, now)  # the respawned worker serves (its lifespan started)
         server.process.send_signal(signal.SIGTERM)
         assert server.process.wait(15) == 0
         assert not psutil.pid_exists(now[0]) or psutil.Process(now[0]).status() == psutil.STATUS_ZOMBIE
@@ -130,3 +135,15 @@ def test_a_signal_stops_the_supervisor_and_all_workers(tmp_path: Path, signum: i
         assert server.process.wait(15) == 0
         for pid in workers:
             assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+
+
+def test_a_worker_whose_startup_fails_exits_1_without_serving(tmp_path: Path) -> None:
+    with serve(tmp_path, ready=False, startup_fails=True) as server:
+        assert server.process.wait(30) == 1
+    assert "startup failed: no database" in server.output()
+
+
+def test_workers_whose_startup_fails_end_the_supervisor_with_1(tmp_path: Path) -> None:
+    with serve(tmp_path, ready=False, mode="processes", workers=2, startup_fails=True) as server:
+        assert server.process.wait(30) == 1
+    assert "keeps dying at start; stopping the server" in server.output()

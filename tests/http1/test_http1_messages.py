@@ -104,6 +104,26 @@ def test_pipelined_requests_are_answered_in_order(server: Server) -> None:
     assert fourth.json()["query_string"] == "n=4"
 
 
+def test_bytes_after_a_connection_close_request_do_not_cut_its_response(server: Server) -> None:
+    """llhttp refuses anything after a "connection: close" request; the request is answered."""
+    with server.connect() as sock:
+        sock.sendall(request("GET", "/slow?s=0.2", headers={"connection": "close"}) + request("GET", "/echo"))
+        reader = Reader(sock)
+        assert reader.response().body == b"slow done"
+        assert reader.closed()
+
+
+def test_garbage_pipelined_after_good_requests_ends_the_connection_after_them(server: Server) -> None:
+    with server.connect() as sock:
+        sock.sendall(request("GET", "/slow?s=0.2") + request("GET", "/echo?second") + b"NOT HTTP\r\n\r\n")
+        reader = Reader(sock)
+        assert reader.response().body == b"slow done"
+        second = reader.response()
+        assert second.json()["query_string"] == "second"
+        assert second.header("connection") == "close"
+        assert reader.closed()
+
+
 # -- request bodies ----------------------------------------------------------------------
 
 
