@@ -45,7 +45,7 @@ from newapi.relay.transcription import reported_seconds
 from newapi.routing.mapping import map_model
 from newapi.routing.retry import map_status
 from newapi.streaming.policy import StreamPolicy
-from newapi.streaming.relay import StreamEnd, relay_stream
+from newapi.streaming.relay import StreamEnd, StreamRelay
 from newapi.tokens import count_text
 from newapi.upstream.response import UpstreamResponse
 from newapi.upstream.websocket import WebSocketExchange, exchange
@@ -128,6 +128,75 @@ def _response_headers(call: Call, content_type: bytes, upstream_id: bytes | None
     return headers
 
 
+class OpenStream(StreamRelay):
+    """A stream whose first bytes have reached the client, handed back by :func:`start_attempt`:
+    the caller relays :meth:`rest` and then calls :meth:`close`. Outside the attempt, so the
+    attempt's frames (and its retry loop's) are not held for the stream's life."""
+
+    __slots__ = ("_call", "_metrics", "_response", "_upstream_id", "channel", "out")
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        call: Call,
+        channel: ChannelInfo,
+        out: Outgoing,
+        response: UpstreamResponse | WebSocketExchange,
+        chunks: AsyncIterable[bytes],
+        send: Send,
+        upstream_id: bytes | None,
+    ) -> None:
+        settings = runtime.settings
+        options = runtime.options
+        ping = (
+            float(options.get_int("general_setting.ping_interval_seconds", 60))
+            if options.get_bool("general_setting.ping_interval_enabled")
+            else 0.0
+        )
+        sse = call.fmt != GEMINI or call.sse
+        base = SSE_HEADERS if sse else [(b"content-type", _JSON_CT)]
+        headers = [*base, *CORS_HEADERS, (b"x-oneapi-request-id", call.request_id.encode())]
+        policy = stream_policy(call, channel, out.target)
+        super().__init__(
+            chunks, send, policy, headers, max_line=settings.stream_line_cap_bytes, ping_interval=ping
+        )
+        self._call = call
+        self._metrics = runtime.metrics
+        self._response: UpstreamResponse | WebSocketExchange | None = response
+        self._upstream_id = upstream_id
+        self.channel = channel
+        self.out = out  # its URL and headers, to scrub an error with
+        out.body = b""  # sent: not held for the stream's life
+        self._metrics.open_streams += 1
+
+    def ended(self, end: StreamEnd) -> None:
+        # Before the stream's final message: the settlement that runs then sees how the stream
+        # ended and what it used.
+        call = self._call
+        policy = self.policy
+        call.response_started = end.started
+        call.first_byte_at = end.first_byte_at
+        call.stream_status = end.reason
+        call.stream_error = end.error
+        call.usage = policy.usage
+        call.upstream_request_id = policy.upstream_id or (self._upstream_id or b"").decode("latin-1")
+        if call.usage is None or not call.usage.valid:
+            call.local_count = True
+            call.usage = Usage(prompt_tokens=0, completion_tokens=policy.completion_estimate())
+
+    def failed(self, error: UpstreamError) -> None:
+        """An upstream failure leaving the stream: scrubbed like every other from the attempt."""
+        _failed(error, self.channel, self.out)
+
+    async def aclose(self) -> None:
+        """The upstream connection pooled (the body was read to its end) or dropped."""
+        response = self._response
+        if response is not None:
+            self._response = None
+            self._metrics.open_streams -= 1
+            await response.aclose()
+
+
 async def run_attempt(
     runtime: Runtime,
     call: Call,
@@ -137,7 +206,30 @@ async def run_attempt(
     send: Send,
     planner: Planner | None = None,
 ) -> None:
-    """Relay one attempt. Raises an UpstreamError when it failed before anything reached the client.
+    """Relay one attempt to its end. Raises an UpstreamError when it failed before anything
+    reached the client."""
+    stream = await start_attempt(runtime, call, channel, key, client_headers, send, planner)
+    if stream is not None:
+        try:
+            await stream.rest()
+        except UpstreamError as error:
+            stream.failed(error)
+            raise
+        finally:
+            await stream.aclose()
+
+
+async def start_attempt(
+    runtime: Runtime,
+    call: Call,
+    channel: ChannelInfo,
+    key: str,
+    client_headers: RequestHeaders,
+    send: Send,
+    planner: Planner | None = None,
+) -> OpenStream | None:
+    """Relay one attempt, a stream up to its first bytes (the rest is the returned OpenStream's).
+    Raises an UpstreamError when it failed before anything reached the client.
 
     Every upstream failure leaves through here with the channel's keys scrubbed from its text.
     """
@@ -146,15 +238,21 @@ async def run_attempt(
     out: Outgoing | None = None
     try:
         out = await (planner or Planner(runtime)).build(call, channel, key, client_headers)
-        await _send(runtime, call, channel, out, send)
+        return await _send(runtime, call, channel, out, send)
     except UpstreamError as error:
-        scrub_error(error, channel, out)
-        if out is not None and out.on_rejected is not None and error.status == 401:
-            out.on_rejected()  # a credential the upstream refused is not kept for the next attempt
+        _failed(error, channel, out)
         raise
 
 
-async def _send(runtime: Runtime, call: Call, channel: ChannelInfo, out: Outgoing, send: Send) -> None:
+def _failed(error: UpstreamError, channel: ChannelInfo, out: Outgoing | None) -> None:
+    scrub_error(error, channel, out)
+    if out is not None and out.on_rejected is not None and error.status == 401:
+        out.on_rejected()  # a credential the upstream refused is not kept for the next attempt
+
+
+async def _send(
+    runtime: Runtime, call: Call, channel: ChannelInfo, out: Outgoing, send: Send
+) -> OpenStream | None:
     settings = runtime.settings
     family = SIGNED_FAMILIES.get(out.target)
     streaming = call.stream and settings.streaming_timeout > 0
@@ -174,13 +272,14 @@ async def _send(runtime: Runtime, call: Call, channel: ChannelInfo, out: Outgoin
             total_timeout=float(settings.relay_timeout) if settings.relay_timeout > 0 else None,
             read_timeout=read_timeout,
         )
-    async with response:
+    handed = False  # the open stream, and its upstream response, went to the caller
+    try:
         status = map_status(response.status, channel.status_code_mapping)
         if status >= 300 or response.status >= 300:
             raw = await response.read(MAX_ERROR_BYTES)
             message, code = UPSTREAM[out.target].error_message(raw)
             raise UpstreamStatusError(
-                message,  # scrubbed and masked on the way out of run_attempt
+                message,  # scrubbed and masked on the way out of start_attempt
                 status=status,
                 raw_body=raw,
                 content_type=(response.header(b"content-type") or b"").decode("latin-1"),
@@ -190,50 +289,18 @@ async def _send(runtime: Runtime, call: Call, channel: ChannelInfo, out: Outgoin
         if call.stream:
             if family is not None:
                 await refuse_error_stream(family, response)
-            policy = stream_policy(call, channel, out.target)
-            sse = call.fmt != GEMINI or call.sse
-            base = SSE_HEADERS if sse else [(b"content-type", _JSON_CT)]
-            stream_headers = [*base, *CORS_HEADERS, (b"x-oneapi-request-id", call.request_id.encode())]
             chunks: AsyncIterable[bytes] = response
             if out.event_stream:
                 chunks = as_sse(response)
             elif out.reframe is not None:
                 chunks = out.reframe(response)
-            options = runtime.options
-            ping = (
-                float(options.get_int("general_setting.ping_interval_seconds", 60))
-                if options.get_bool("general_setting.ping_interval_enabled")
-                else 0.0
-            )
-
-            def ended(end: StreamEnd) -> None:
-                # Before the stream's final message: the settlement that runs then sees
-                # how the stream ended and what it used.
-                call.response_started = end.started
-                call.first_byte_at = end.first_byte_at
-                call.stream_status = end.reason
-                call.stream_error = end.error
-                call.usage = policy.usage
-                call.upstream_request_id = policy.upstream_id or (upstream_id or b"").decode("latin-1")
-                if call.usage is None or not call.usage.valid:
-                    call.local_count = True
-                    call.usage = Usage(prompt_tokens=0, completion_tokens=policy.completion_estimate())
-
-            metrics = runtime.metrics
-            metrics.open_streams += 1
+            stream = OpenStream(runtime, call, channel, out, response, chunks, send, upstream_id)
             try:
-                await relay_stream(
-                    chunks,
-                    send,
-                    policy,
-                    stream_headers,
-                    max_line=settings.stream_line_cap_bytes,
-                    ping_interval=ping,
-                    on_end=ended,
-                )
+                handed = await stream.begin()
             finally:
-                metrics.open_streams -= 1
-            return
+                if not handed:
+                    await stream.aclose()
+            return stream if handed else None
         payload = await response.read(MAX_RESPONSE_BYTES)
         if (
             out.target == OPENAI
@@ -277,3 +344,7 @@ async def _send(runtime: Runtime, call: Call, channel: ChannelInfo, out: Outgoin
         )
         call.response_started = True
         await send({"type": "http.response.body", "body": body, "more_body": False})
+        return None
+    finally:
+        if not handed:
+            await response.aclose()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from types import TracebackType
 
 from newapi.core.errors import UpstreamProtocolError
@@ -96,6 +96,30 @@ class UpstreamResponse:
             except BaseException:
                 self._close()  # the body was not finished: this drops the socket
                 raise
+
+    def poll(self) -> bytes | None:
+        """What arrived since the last call (several reads joined), or None when nothing has:
+        then await :meth:`wait`. Raises StopAsyncIteration at the body's end, the connection's
+        error if it failed. The stream relay's way through the body: unlike ``async for``, no
+        coroutine per chunk (nor a frame held while a stream waits)."""
+        conn = self._conn
+        if conn is None:
+            raise StopAsyncIteration
+        if conn.chunks:
+            return conn.take()
+        if conn.complete:
+            self._close()
+            raise StopAsyncIteration
+        if conn.error is not None:
+            self._close()
+            raise conn.error
+        return None
+
+    def wait(self) -> Awaitable[None]:
+        """Resolved when something happens on the connection (after :meth:`poll` gave None);
+        whoever awaits it closes the response if cancelled (its ``async with`` or ``aclose``)."""
+        assert self._conn is not None
+        return self._conn.event()
 
     async def aclose(self) -> None:
         """Pool the connection if the body was fully received, otherwise close the socket now."""
