@@ -6,9 +6,10 @@ ended without one). ``send`` takes the app's answer to the handshake (``websocke
 the 101; ``websocket.close`` before it: a 403; ``websocket.http.response.*``: that HTTP
 response) and then its messages and its close. websockets' sans-I/O protocol parses the
 client's frames (masking required, pings answered, the close handshake, the size bound) and
-writes the control frames; the app's messages go out through :func:`data_frame`. Messages the app has not taken are buffered up to ``_INBOX_BYTES``, then
-reading stops; a send waits while the transport's buffer is full. Once the client is gone,
-sends are dropped (the app learns of it from ``receive()``, as for HTTP in ``cycle``).
+writes the control frames; the app's messages go out through :func:`data_frame`. Messages the
+app has not taken are buffered up to ``_INBOX_BYTES``, then reading stops; a send waits while
+the transport's buffer is full. Once the client is gone, sends are dropped (the app learns
+of it from ``receive()``, as for HTTP in ``cycle``).
 """
 
 from __future__ import annotations

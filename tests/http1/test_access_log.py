@@ -64,4 +64,3 @@ async def test_the_app_failing_is_logged_with_no_status(caplog: pytest.LogCaptur
     with pytest.raises(RuntimeError):
         await with_access_log(failing)(scope, receive, send)
     assert any('- "POST /x HTTP/1.1" 0' in r.getMessage() for r in caplog.records)
-
