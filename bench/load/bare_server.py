@@ -28,26 +28,9 @@ from tests.support.ports import free_port
 
 
 @contextlib.contextmanager
-def bare_granian(interface: str) -> Iterator[procs.Server]:
-    port = free_port()
+def _bare(name: str, argv: list[str], port: int) -> Iterator[procs.Server]:
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "granian",
-            "--interface",
-            interface,
-            "--workers",
-            "1",
-            "--loop",
-            "uvloop",
-            "--no-ws",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            f"bench.load.bare_apps:{interface}",
-        ],
+        argv,
         cwd=procs.ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -56,28 +39,22 @@ def bare_granian(interface: str) -> Iterator[procs.Server]:
     url = f"http://127.0.0.1:{port}"
     try:
         procs._wait(url + "/", process)
-        yield procs.Server(f"granian {interface}", url, [process.pid, *procs._children(process.pid)])
+        yield procs.Server(name, url, [process.pid, *procs._children(process.pid)])
     finally:
         procs._stop(process)
 
 
-@contextlib.contextmanager
-def bare_http1() -> Iterator[procs.Server]:
+def bare_granian(interface: str) -> contextlib.AbstractContextManager[procs.Server]:
+    port = free_port()
+    argv = [sys.executable, "-m", "granian", "--interface", interface, "--workers", "1"]
+    argv += ["--loop", "uvloop", "--no-ws", "--host", "127.0.0.1", "--port", str(port)]
+    return _bare(f"granian {interface}", [*argv, f"bench.load.bare_apps:{interface}"], port)
+
+
+def bare_http1() -> contextlib.AbstractContextManager[procs.Server]:
     port = free_port()
     code = f"from bench.load.bare_apps import serve_http1; serve_http1({port})"
-    process = subprocess.Popen(
-        [sys.executable, "-c", code],
-        cwd=procs.ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        procs._wait(url + "/", process)
-        yield procs.Server("newapi http1", url, [process.pid])
-    finally:
-        procs._stop(process)
+    return _bare("newapi http1", [sys.executable, "-c", code], port)
 
 
 def cpu_per_request(server: procs.Server, body: bytes, connections: int, seconds: float) -> float:

@@ -79,20 +79,12 @@ class UpstreamResponse:
 
     async def __anext__(self) -> bytes:
         """Whatever arrived since the last call, as one bytes (several reads may be joined)."""
-        conn = self._conn
-        if conn is None:
-            raise StopAsyncIteration
         while True:
-            if conn.chunks:
-                return conn.take()
-            if conn.complete:
-                self._close()
-                raise StopAsyncIteration
-            if conn.error is not None:
-                self._close()
-                raise conn.error
+            chunk = self.poll()
+            if chunk is not None:
+                return chunk
             try:
-                await conn.event()
+                await self.wait()
             except BaseException:
                 self._close()  # the body was not finished: this drops the socket
                 raise
