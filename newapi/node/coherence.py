@@ -69,6 +69,7 @@ class Coherence:
                     self._failed_at = time.monotonic()
                     self._generations.force()
                     return
+            self._generations.settle()
         finally:
             # Cleared by the task itself, so no waiter ever finds a finished task here.
             self._running = None

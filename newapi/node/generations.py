@@ -76,11 +76,15 @@ class Generations:
                 # This process applies its own change before answering: nothing to read back.
                 self._seen = seq
                 self._gens[index] += 1
-                if self._expect != -1:
+                if self._expect == seq - 1:  # not while a catch-up is applying, nor after a failed one
                     self._expect = seq
 
     def collect(self) -> list[Change]:
-        """What changed since the last call: (kind, ident) pairs, ident "" for a whole kind."""
+        """What changed since the last call: (kind, ident) pairs, ident "" for a whole kind.
+
+        :meth:`stale` stays true until :meth:`settle`: a request that arrives while the
+        changes are being applied must wait for them, not go on with the old caches.
+        """
         words = self._words
         with self._file.locked(shared=True):
             seq = words[_SEQ]
@@ -89,8 +93,12 @@ class Generations:
         if changes is None:
             moved = zip(KINDS, self._gens, gens, strict=True)
             changes = [(kind, "") for kind, old, new in moved if old != new]
-        self._seen, self._gens, self._expect = seq, gens, seq
+        self._seen, self._gens = seq, gens
         return changes
+
+    def settle(self) -> None:
+        """The changes :meth:`collect` returned are applied."""
+        self._expect = self._seen
 
     def _entries(self, seq: int) -> list[Change] | None:
         changes: list[Change] = []

@@ -34,6 +34,8 @@ def test_a_reader_gets_exactly_what_another_worker_wrote(tmp_path: Path) -> None
         writer.bump("channels")
         assert reader.stale() and not writer.stale()  # the writer applied its own changes
         assert reader.collect() == [("token", "k" * 48), ("user", "7"), ("channels", "")]
+        assert reader.stale()  # until what was collected is applied
+        reader.settle()
         assert not reader.stale()
         assert reader.collect() == []
     finally:
@@ -182,6 +184,39 @@ async def test_a_drop_that_fails_becomes_a_clear(tmp_path: Path, monkeypatch: py
         assert applied == [] and coherence.stale()
         await coherence.catch_up()
         assert applied == [("user", "")] and not coherence.stale()
+    finally:
+        coherence.close()
+        writer.close()
+
+
+async def test_a_request_during_a_catch_up_waits_for_it(tmp_path: Path) -> None:
+    # The race a two-worker e2e run hit: the first request's catch-up was still reloading
+    # when a second request arrived, found nothing stale and used the old prices.
+    path = str(tmp_path / "generations")
+    writer = Generations(path)
+    entered, release = asyncio.Event(), asyncio.Event()
+    applied: list[tuple[str, str]] = []
+
+    async def apply(kind: str, ident: str) -> None:
+        entered.set()
+        await release.wait()
+        applied.append((kind, ident))
+
+    own = Generations(path)
+    coherence = Coherence(own, apply)
+    try:
+        writer.bump("options")
+        first = asyncio.create_task(coherence.catch_up())
+        await entered.wait()  # the catch-up has collected and is reloading
+        assert applied == [] and coherence.stale()
+        own.bump("token", "mine")  # this worker's own write meanwhile does not mark it up to date
+        assert coherence.stale()
+        second = asyncio.create_task(coherence.catch_up())
+        await asyncio.sleep(0)
+        assert not second.done()
+        release.set()
+        await asyncio.gather(first, second)
+        assert applied == [("options", "")] and not coherence.stale()
     finally:
         coherence.close()
         writer.close()
