@@ -73,7 +73,7 @@ def supervise(settings: Settings, *, workers: int, log_level: str, access_log: b
     if settings.server == "granian":
         _serve_granian(settings, workers, log_level, access_log, metrics_dir)
         return
-    from newapi.http1.processes import Processes, bind
+    from newapi.http1.processes import Listeners, Processes
     from newapi.http1.worker_main import run_worker
 
     level = logging.getLevelName(log_level.upper())
@@ -81,10 +81,15 @@ def supervise(settings: Settings, *, workers: int, log_level: str, access_log: b
         logging.getLogger(name).setLevel(level)
     if access_log:
         logging.getLogger("newapi.access").setLevel(logging.INFO)
-    sock = bind(settings.host, settings.port, _BACKLOG)
+    try:
+        # One socket per worker (SO_REUSEPORT): the kernel spreads new connections over them.
+        listeners = Listeners.open(settings.host, settings.port, _BACKLOG, max(1, workers))
+    except OSError as exc:
+        logging.getLogger("newapi.supervisor").error("%s", exc)  # the address in use, say
+        raise SystemExit(1) from None
     status = Processes(
         functools.partial(run_worker, access_log=access_log),
-        sock,
+        listeners,
         workers=workers,
         # Workers give in-flight requests the shutdown timeout themselves; this is the backstop.
         kill_timeout=max(1, settings.shutdown_timeout_seconds) + 5,

@@ -1,9 +1,11 @@
-"""The supervisor: one listening socket, N forked workers, crashed ones respawned, a graceful stop.
+"""The supervisor: N forked workers, crashed ones respawned, a graceful stop.
 
-The supervisor binds the socket and forks; it never imports the application (each worker
-does, after the fork), so it stays small. A worker that dies is respawned at once, and while
-its successors keep dying young after a delay that doubles (``newapi.supervisor``'s rules);
-a slot whose workers die young ``GIVE_UP_AFTER`` times in a row ends the server with status 1.
+The supervisor binds the listening sockets (one per worker slot, ``newapi.http1.sockets``) and
+forks; it never imports the application (each worker does, after the fork), so it stays small.
+A worker that dies is respawned at once, and while its successors keep dying young after a
+delay that doubles (``newapi.supervisor``'s rules); meanwhile its slot's socket is closed, so
+that the kernel sends new connections to the other workers. A slot whose workers die young
+``GIVE_UP_AFTER`` times in a row ends the server with status 1.
 SIGTERM or SIGINT: every worker stops accepting, finishes what is in flight within the kill
 timeout, and is killed after it.
 """
@@ -17,6 +19,7 @@ import socket
 import time
 from collections.abc import Callable
 
+from newapi.http1.sockets import Listeners, bind
 from newapi.metrics.multiproc import mark_dead
 from newapi.supervisor import GIVE_UP_AFTER, respawn_delay, streak_after
 
@@ -24,18 +27,7 @@ log = logging.getLogger("newapi.supervisor")
 
 _POLL = 0.1
 
-
-def bind(host: str, port: int, backlog: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    if family == socket.AF_INET6:
-        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-    sock.bind((host, port))
-    sock.listen(backlog)
-    sock.setblocking(False)
-    sock.set_inheritable(True)
-    return sock
+__all__ = ["Listeners", "Processes", "bind"]
 
 
 class Slot:
@@ -53,7 +45,7 @@ class Processes:
     def __init__(
         self,
         target: Callable[[socket.socket, int], int],
-        sock: socket.socket,
+        sock: socket.socket | Listeners,
         *,
         workers: int,
         kill_timeout: float,
@@ -62,7 +54,8 @@ class Processes:
         delay: Callable[[int], float] = respawn_delay,
     ) -> None:
         self._target = target
-        self._sock = sock
+        # A bare socket: every worker accepts from it (one worker, or a caller's own socket).
+        self._listeners = sock if isinstance(sock, Listeners) else Listeners([sock])
         self._slots = [Slot(i) for i in range(max(1, workers))]
         self._kill_timeout = kill_timeout
         self._metrics_dir = metrics_dir
@@ -78,7 +71,8 @@ class Processes:
             try:
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
-                code = self._target(self._sock, slot.index)
+                self._listeners.keep_only(slot.index)
+                code = self._target(self._listeners.of(slot.index), slot.index)
             except BaseException:
                 log.exception("worker-%d failed", slot.index + 1)
             finally:
@@ -105,7 +99,17 @@ class Processes:
             now = time.monotonic()
             for slot in self._slots:
                 if slot.pid == 0 and slot.due and now >= slot.due:
+                    try:
+                        self._listeners.renew(slot.index)
+                    except OSError as exc:
+                        log.error(
+                            "worker-%d cannot listen again (%s); stopping the server", slot.index + 1, exc
+                        )
+                        status = 1
+                        break
                     self._spawn(slot)
+            if status:
+                break
             time.sleep(_POLL)
         self._stop_all()
         return status
@@ -136,14 +140,16 @@ class Processes:
                     "worker-%d died after %.1f s; respawning it in %.0f s", slot.index + 1, lived, wait
                 )
                 slot.due = time.monotonic() + wait
+                if any(other.pid for other in self._slots):
+                    self._listeners.release(slot.index)
             else:
                 log.warning("worker-%d died after %.1f s; respawning it", slot.index + 1, lived)
                 self._spawn(slot)
 
     def _stop_all(self) -> None:
-        # The listening socket closes once the workers' copies do: new connections are then
+        # A listening socket closes once its workers' copies do: new connections are then
         # refused instead of waiting in a backlog nobody accepts from.
-        self._sock.close()
+        self._listeners.close()
         for slot in self._slots:
             if slot.pid:
                 _signal(slot.pid, signal.SIGTERM)
