@@ -1,6 +1,6 @@
 """Two workers over one, against an upstream that costs next to nothing: issue 19's 2w/1w.
 
-    python -m bench.load.scaling [--rounds 3] [--seconds 4] [--connections 64]
+    python -m bench.load.scaling [--rounds 3] [--seconds 4] [--connections 64] [--tree LABEL=DIR]
 
 With the Python mock as the upstream, the mock's own CPU (about the gateway's per request) shares
 the two cores with the gateway and wrk, so two workers cannot get more cores than one and the ratio
@@ -11,11 +11,15 @@ SQLite with one and with two workers, both started once; each round measures bot
 (``wrk -t1 -c64`` chat, 1 s warm-up), in alternating order. Per run it records requests/s, requests
 per CPU-second of the gateway's process tree (CPU-normalised throughput: equal for both if a second
 worker costs nothing per request), the cores the gateway used and the cores the whole machine was
-busy (from /proc/stat, other jobs included), and how the two workers shared the CPU (wrk opens its
-64 connections at once and a worker may accept all of them). Before the rounds one request
-through each gateway must come back as the relayed completion with its usage; after, every request
-wrk counted must have a consume log with a quota (read from the gateway's SQLite database once it
-has stopped).
+busy (from /proc/stat, other jobs included), how the two workers shared the CPU, and how many of
+wrk's connections each worker held halfway through the run (with one shared listening socket a
+worker could accept all 64; with one SO_REUSEPORT socket per worker the kernel hashes them over
+the workers, newapi/http1/sockets.py). ``--tree LABEL=DIR`` adds a two-worker gateway run from
+another source tree (``PYTHONPATH=DIR``, e.g. a ``git archive`` of an older commit), measured in
+the same rounds against the same one-worker gateway: an A/B of a server change in one run. Before
+the rounds one request through each gateway must come back as the relayed completion with its
+usage; after, every request wrk counted must have a consume log with a quota (read from the
+gateway's SQLite database once it has stopped).
 """
 
 from __future__ import annotations
@@ -28,10 +32,13 @@ import resource
 import sqlite3
 import statistics
 import tempfile
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import psutil
 
 from bench.load import loadgen, procs
 from bench.load.__main__ import _body
@@ -58,6 +65,7 @@ class Run:
     errors: int
     harness_us: float = 0.0  # CPU µs per request of wrk and the static nginx together
     worker_cores: list[float] = field(default_factory=list)  # each process of the tree, as started
+    connections: list[int] = field(default_factory=list)  # wrk's connections each worker held
 
     @property
     def busier_share(self) -> float:
@@ -72,6 +80,7 @@ class Scaling:
     one: list[Run] = field(default_factory=list)
     two: list[Run] = field(default_factory=list)
     logged: dict[int, tuple[int, int]] = field(default_factory=dict)  # workers: (consume logs, requests)
+    trees: dict[str, list[Run]] = field(default_factory=dict)  # two workers from another source tree
 
     @property
     def ratio(self) -> float:
@@ -101,8 +110,18 @@ class Scaling:
                 f" machine busy {med(runs, 'machine_cores'):.2f} of 2 cores (medians)"
             )
         lines.append(f"  req per gateway CPU-s, 2w/1w: {self.cpu_ratio:.2f}")
-        shares = ", ".join(f"{run.busier_share:.0%}" for run in self.two)
-        lines.append(f"  2 workers, the busier worker's share of their CPU per round: {shares}")
+        for label, runs in (("", self.two), *((f" ({name})", runs) for name, runs in self.trees.items())):
+            if label:
+                ratios = [t.rps / o.rps for o, t in zip(self.one, runs, strict=True)]
+                lines.append(
+                    f"2w{label}/1w {statistics.median(ratios):.2f} (per round "
+                    + ", ".join(f"{r:.2f}" for r in ratios)
+                    + f"), {med(runs, 'per_cpu_second'):.0f} req per gateway CPU-s"
+                )
+            shares = ", ".join(f"{run.busier_share:.0%}" for run in runs)
+            held = ", ".join("/".join(str(n) for n in run.connections) for run in runs)
+            lines.append(f"  2 workers{label}, the busier worker's share of their CPU per round: {shares}")
+            lines.append(f"  2 workers{label}, wrk's connections held by each worker per round: {held}")
         for workers, (logs, requests) in sorted(self.logged.items()):
             lines.append(f"  {workers}w: {logs} consume logs with a quota, wrk counted {requests}")
         return "\n".join(lines)
@@ -146,14 +165,32 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def held(server: procs.Server) -> list[int]:
+    """Established client connections on the gateway's port, per worker (supervisor left out)."""
+    port = int(server.url.rsplit(":", 1)[1])
+    counts = []
+    for pid in server.pids[1:]:
+        try:
+            found = psutil.Process(pid).net_connections("tcp")
+        except psutil.Error:
+            found = []
+        counts.append(sum(1 for c in found if c.laddr and c.laddr.port == port and c.status == "ESTABLISHED"))
+    return counts
+
+
 def saturate(server: procs.Server, key: str, connections: int, seconds: float, upstream: procs.Server) -> Run:
     url = server.url + "/v1/chat/completions"
     body = _body(CHAT, False)
     loadgen.wrk(url, body, key, connections=connections, seconds=1)  # warm-up
+    counted: list[int] = []
+    # Halfway: wrk's connections are all open and have been since its start.
+    sampler = threading.Timer(seconds / 2, lambda: counted.extend(held(server)))
     each = [cpu_seconds([pid]) for pid in server.pids]
     harness = _children_cpu() + cpu_seconds(upstream.pids)
     cpu, busy, started = cpu_seconds(server.pids), busy_ticks(), time.monotonic()
+    sampler.start()
     result = loadgen.wrk(url, body, key, connections=connections, seconds=seconds)
+    sampler.join()
     wall = time.monotonic() - started
     cpu = cpu_seconds(server.pids) - cpu
     after = busy_ticks()
@@ -169,30 +206,50 @@ def saturate(server: procs.Server, key: str, connections: int, seconds: float, u
         errors=result.errors,
         harness_us=harness / max(result.requests, 1) * 1e6,
         worker_cores=each,
+        connections=counted,
     )
 
 
-def measure(mock: procs.Server, workdir: Path, rounds: int, seconds: float, connections: int) -> Scaling:
-    """One- and two-worker gateways in front of the static upstream, ``rounds`` alternated rounds."""
+def measure(
+    mock: procs.Server,
+    workdir: Path,
+    rounds: int,
+    seconds: float,
+    connections: int,
+    trees: dict[str, str] | None = None,
+) -> Scaling:
+    """One- and two-worker gateways in front of the static upstream, ``rounds`` alternated rounds;
+    ``trees``: label -> source tree of a further two-worker gateway measured in the same rounds."""
     reply = mock_reply(mock)
     scaling = Scaling()
-    counted = {1: 0, 2: 0}
+    trees = trees or {}
+    scaling.trees = {label: [] for label in trees}
+    # name: (workers, extra environment, where its runs go)
+    setups: dict[str, tuple[int, dict[str, str], list[Run]]] = {
+        "1w": (1, {}, scaling.one),
+        "2w": (2, {}, scaling.two),
+    }
+    for label, tree in trees.items():
+        setups[f"2w-{label}"] = (2, {"PYTHONPATH": tree}, scaling.trees[label])
+    counted = dict.fromkeys(setups, 0)
     with contextlib.ExitStack() as stack:
         static = stack.enter_context(procs.static_upstream(reply, workdir))
         gateways = {}
-        for workers in (1, 2):
+        for name, (workers, env, _) in setups.items():
             server, key = stack.enter_context(
-                procs.gateway(static, workdir / f"{workers}w", [CHAT], workers=workers)
+                procs.gateway(static, workdir / name, [CHAT], extra_env=env, workers=workers)
             )
             check_relayed(server, key, reply)
-            gateways[workers] = (server, key)
+            gateways[name] = (server, key)
+        order = list(setups)
         for index in range(rounds):
-            for workers in (1, 2) if index % 2 == 0 else (2, 1):
-                run = saturate(*gateways[workers], connections, seconds, static)
-                (scaling.one if workers == 1 else scaling.two).append(run)
-                counted[workers] += run.requests
+            for name in order if index % 2 == 0 else order[::-1]:
+                run = saturate(*gateways[name], connections, seconds, static)
+                setups[name][2].append(run)
+                counted[name] += run.requests
     for workers in (1, 2):
-        scaling.logged[workers] = (consume_logs(workdir / f"{workers}w" / "bench.db"), counted[workers])
+        name = f"{workers}w"
+        scaling.logged[workers] = (consume_logs(workdir / name / "bench.db"), counted[name])
     return scaling
 
 
@@ -200,7 +257,8 @@ def _cells(run: Run) -> str:
     return (
         f"{run.rps:6.0f} req/s ({run.per_cpu_second:4.0f}/CPU-s, wrk+nginx {run.harness_us:.0f} µs/req,"
         f" gateway {run.gateway_cores:.2f} cores,"
-        f" machine {run.machine_cores:.2f}; by process {' '.join(f'{c:.2f}' for c in run.worker_cores)})"
+        f" machine {run.machine_cores:.2f}; by process {' '.join(f'{c:.2f}' for c in run.worker_cores)}"
+        + (f"; connections {'/'.join(str(n) for n in run.connections)})" if run.connections else ")")
     )
 
 
@@ -209,13 +267,24 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=4.0, help="wrk run per worker count and round")
     parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument(
+        "--tree",
+        action="append",
+        default=[],
+        metavar="LABEL=DIR",
+        help="also two workers run from the source tree DIR (PYTHONPATH), in the same rounds",
+    )
     args = parser.parse_args()
+    trees = dict(item.split("=", 1) for item in args.tree)
     with tempfile.TemporaryDirectory() as tmp, procs.mock_upstream(chunks=20) as mock:
-        scaling = measure(mock, Path(tmp), args.rounds, args.seconds, args.connections)
+        scaling = measure(mock, Path(tmp), args.rounds, args.seconds, args.connections, trees)
     for index, (one, two) in enumerate(zip(scaling.one, scaling.two, strict=True), 1):
+        others = [runs[index - 1] for runs in scaling.trees.values()]
+        errors = sum(run.errors for run in (one, two, *others))
         print(
             f"round {index}: 1w {_cells(one)}  2w {_cells(two)}"
-            + (f"  errors {one.errors + two.errors}" if one.errors + two.errors else "")
+            + "".join(f"  2w ({label}) {_cells(runs[index - 1])}" for label, runs in scaling.trees.items())
+            + (f"  errors {errors}" if errors else "")
         )
     print(scaling.summary())
     return 0
