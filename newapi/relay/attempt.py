@@ -325,12 +325,11 @@ async def _send(
             content_type = _JSON_CT
         elif call.fmt == OPENAI and out.target == OPENAI and not _think_to_content(channel):
             body = payload
-            call.usage = openai_response.usage_of(payload)
+            # One decode of the reply for both (a chat answer's bytes are read twice otherwise).
+            call.usage, reply_id = openai_response.usage_and_id(payload)
             if call.endpoint.billing is Billing.TRANSCRIPTION:
                 call.audio_seconds = reported_seconds(payload)
-            call.upstream_request_id = openai_response.response_id(payload) or (upstream_id or b"").decode(
-                "latin-1"
-            )
+            call.upstream_request_id = reply_id or (upstream_id or b"").decode("latin-1")
         else:
             body, call.usage, upstream = convert_reply(call, channel, out.target, payload)
             call.upstream_request_id = upstream or (upstream_id or b"").decode("latin-1")

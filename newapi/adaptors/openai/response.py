@@ -54,6 +54,15 @@ def response_id(body: bytes) -> str:
         return ""
 
 
+def usage_and_id(body: bytes) -> tuple[Usage | None, str]:
+    """:func:`usage_of` and :func:`response_id` of a whole reply from one decode of it."""
+    try:
+        view = schemas.usage_decoder.decode(body)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return None, ""
+    return (None if view.usage is None else convert_usage(view.usage)), view.id or ""
+
+
 def error_message(body: bytes) -> tuple[str, str]:
     """(message, code) from an upstream error body in OpenAI's shape (or a plain one)."""
     try:
