@@ -34,7 +34,7 @@ class Reader:
         data = event.data
         if not data or event.done or self._finished:
             return []
-        if b'"errCode"' in data:
+        if data.find(b'"errCode"') >= 0:  # not `in`: see openai/chunk_facts.py
             try:
                 error = failure(schemas.answer_decoder.decode(data), data)
             except (msgspec.DecodeError, msgspec.ValidationError):

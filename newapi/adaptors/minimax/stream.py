@@ -24,7 +24,7 @@ class Reader:
 
     def read(self, event: SSEEvent) -> list[m.Event]:
         data = event.data
-        if data and not event.done and b"base_resp" in data:
+        if data and not event.done and data.find(b"base_resp") >= 0:
             error = failure(data)
             if error is not None:
                 return [m.Failure(error.message, error.upstream_code or "upstream_error")]
