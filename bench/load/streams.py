@@ -4,9 +4,15 @@
 
 The mock upstream sends one event per second (``latency-1s``), so each stream stays open about
 ``--pieces`` seconds; the streams are opened in batches within a few seconds, all through one
-``newapi serve --workers 1`` on SQLite. Meanwhile another process sends plain (non-stream) chat
-completions at 20/s and times them. Printed: streams completed, the most open at once, the worker's
-RSS before and at that moment, memory per open stream, and the plain requests' p50/p99.
+``newapi serve --workers 1`` on SQLite. Meanwhile other processes send plain (non-stream) chat
+completions at 20/s each and time them, from when each is due (a request that finds its probe's 32
+keep-alive connections busy opens one, and that connect counts): through the gateway to the mock
+serving the streams (issue 19's figure) and straight to it; and the split, through the gateway to a
+second mock that serves no stream (the gateway's own share) and straight to that one. The probes
+start before the streams and their figures count from the first stream on. Printed: streams
+completed, the most open at once, the worker's RSS before and at that moment, memory per open
+stream, the plain requests' p50/p99 per phase (whole run, admitting, all held), and the worker's
+CPU while admitting.
 
 A proxy holds two descriptors per stream (the client's and the upstream's), so the worker needs
 2 x streams + a few hundred; the harness raises the soft RLIMIT_NOFILE to the hard limit (children
@@ -22,6 +28,7 @@ import resource
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import cast
@@ -32,6 +39,8 @@ from bench.load.__main__ import _body
 from bench.load.measure import cpu_seconds, rss_mb
 
 _END = b"\r\n0\r\n\r\n"
+# The split probe's model: served by a second channel on a second mock that carries no stream.
+_SPLIT = "gpt-4o"
 _DONE = b"data: [DONE]"
 
 
@@ -134,11 +143,16 @@ async def _hold(args: argparse.Namespace, url: str, key: str, worker: int) -> di
     }
 
 
-async def _timed(url: str, key: str, seconds: float) -> list[tuple[float, float]]:
-    """Plain chat requests at 20/s on keep-alive connections: (monotonic start, ms or -1 for an error)."""
+async def _timed(url: str, key: str, model: str, begin: float, seconds: float) -> list[tuple[float, float]]:
+    """Plain chat requests at 20/s from ``begin`` (monotonic) on keep-alive connections: (monotonic
+    start, ms or -1 for an error).
+
+    The pool's connections are opened before ``begin``; a request that
+    finds none free opens one, and its time counts from when it was due, connect included (a
+    connection waiting in the server's backlog is part of the wait)."""
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
-    body = _body("gpt-4o-mini", False)
+    body = _body(model, False)
     request = (
         f"POST /v1/chat/completions HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
         f"Authorization: Bearer {key}\r\nContent-Length: {len(body)}\r\n\r\n"
@@ -146,30 +160,44 @@ async def _timed(url: str, key: str, seconds: float) -> list[tuple[float, float]
     pool: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = asyncio.Queue()
     results: list[tuple[float, float]] = []
 
-    async def one() -> None:
+    async def one(record: bool) -> None:
         start = time.monotonic()
         try:
-            results.append((start, await loadgen._one(host, port, request, pool) * 1000))
+            await loadgen._one(host, port, request, pool)
+            ms = (time.monotonic() - start) * 1000
         except Exception:
-            results.append((start, -1.0))
+            ms = -1.0
+        if record:
+            results.append((start, ms))
 
-    begin = time.monotonic()
+    # Warm-up: 32 requests at once, twice, leave 32 open connections in the pool (1.6 s of requests
+    # at 20/s; more in flight at once open more, and those wait in the backlog with the streams).
+    for _ in range(2):
+        await asyncio.gather(*(one(False) for _ in range(32)))
+    await asyncio.sleep(max(0.0, begin - time.monotonic()))
     tasks = []
     for i in range(int(20 * seconds)):
         delay = begin + i / 20 - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(one()))
+        tasks.append(asyncio.create_task(one(True)))
     await asyncio.gather(*tasks)
     while not pool.empty():
         pool.get_nowait()[1].close()
     return results
 
 
-def _probe(url: str, key: str, seconds: float, out: multiprocessing.Queue[list[tuple[float, float]]]) -> None:
+def _probe(
+    url: str,
+    key: str,
+    model: str,
+    begin: float,
+    seconds: float,
+    out: multiprocessing.Queue[list[tuple[float, float]]],
+) -> None:
     import uvloop
 
-    out.put(uvloop.run(_timed(url, key, seconds)))
+    out.put(uvloop.run(_timed(url, key, model, begin, seconds)))
 
 
 def _summary(results: list[tuple[float, float]], start: float, end: float) -> str:
@@ -181,6 +209,26 @@ def _summary(results: list[tuple[float, float]], start: float, end: float) -> st
     p99 = ok[min(len(ok) - 1, int(len(ok) * 0.99))]
     errors = len(inside) - len(ok)
     return f"p50 {statistics.median(ok):.1f} ms, p99 {p99:.1f} ms, max {ok[-1]:.1f} ms, errors {errors}"
+
+
+def _sample_cpu(pid: int, samples: list[tuple[float, float]], done: threading.Event) -> None:
+    """(monotonic, CPU seconds of ``pid``) every 0.1 s until ``done``: the worker's CPU per phase."""
+    while not done.wait(0.1):
+        samples.append((time.monotonic(), cpu_seconds([pid])))
+
+
+def _cpu_between(samples: list[tuple[float, float]], start: float, end: float) -> float:
+    inside = [cpu for at, cpu in samples if start <= at <= end]
+    return inside[-1] - inside[0] if len(inside) > 1 else 0.0
+
+
+def _second_channel(base: str, upstream: str) -> None:
+    """A channel for :data:`_SPLIT` on ``upstream`` (the gateway already has the streams' channel)."""
+    password = "benchpass123"  # procs.gateway's root
+    _, cookie = procs._call(base, "POST", "/api/user/login", {"username": "root", "password": password})
+    channel = {"type": 1, "key": "sk-bench", "name": "quiet mock", "base_url": upstream, "models": _SPLIT}
+    procs._call(base, "POST", "/api/channel/", {"mode": "single", "channel": channel}, cookie)
+    time.sleep(0.5)  # the worker's channel cache hears of it
 
 
 def _descriptors(wanted: int) -> int:
@@ -214,43 +262,65 @@ def main() -> int:
     with (
         tempfile.TemporaryDirectory() as tmp,
         procs.mock_upstream(chunks=20) as mock,
-        procs.gateway(mock, Path(tmp), models, extra_env=env, workers=1) as (server, key),
+        procs.mock_upstream(chunks=20) as quiet,
+        procs.gateway(mock, Path(tmp), models, extra_env=env, ratios={_SPLIT: 0.075}, workers=1) as (
+            server,
+            key,
+        ),
     ):
+        _second_channel(server.url, quiet.url)
         worker = server.pids[1]
         # Warm the paths (and the upstream pool) so the baseline is a worker that has served.
-        loadgen.wrk(
-            server.url + "/v1/chat/completions", _body("gpt-4o-mini", False), key, connections=16, seconds=1
-        )
+        for model in ("gpt-4o-mini", _SPLIT):
+            loadgen.wrk(
+                server.url + "/v1/chat/completions", _body(model, False), key, connections=16, seconds=1
+            )
         time.sleep(1)
         baseline = rss_mb(worker)
         cpu_before = cpu_seconds(server.pids)
-        # The same plain requests straight to the mock, meanwhile: what the upstream (and this
-        # shared machine) add by themselves.
+        # Four probes from one moment on, each its own process: what the issue asks (through the
+        # gateway to the mock that serves the streams), the same straight to that mock (what the
+        # upstream and this shared machine add by themselves), and the split: through the gateway
+        # to a second, otherwise idle mock (the gateway's own share), and straight to that one.
         fork = multiprocessing.get_context("fork")
-        queues: list[multiprocessing.Queue[list[tuple[float, float]]]] = [fork.Queue(), fork.Queue()]
+        begin = time.monotonic() + 2.0
+        targets = [
+            (server.url, "gpt-4o-mini"),
+            (mock.url, "gpt-4o-mini"),
+            (server.url, _SPLIT),
+            (quiet.url, _SPLIT),
+        ]
+        queues: list[multiprocessing.Queue[list[tuple[float, float]]]] = [fork.Queue() for _ in targets]
         probes = [
-            fork.Process(target=_probe, args=(target.url, key, args.pieces + 8.0, queue))
-            for target, queue in zip((server, mock), queues, strict=True)
+            fork.Process(target=_probe, args=(url, key, model, begin, args.pieces + 8.0, queue))
+            for (url, model), queue in zip(targets, queues, strict=True)
         ]
         for probe in probes:
             probe.start()
+        # The probes' connections are open and their first requests answered before the streams begin.
+        time.sleep(max(0.0, begin + 0.5 - time.monotonic()))
         mock_cpu = cpu_seconds(mock.pids)
+        samples: list[tuple[float, float]] = []
+        sampling = threading.Event()
+        sampler = threading.Thread(target=_sample_cpu, args=(worker, samples, sampling), daemon=True)
+        sampler.start()
         import uvloop
 
         held = uvloop.run(_hold(args, server.url, key, worker))
-        through, direct = (q.get(timeout=args.timeout) for q in queues)
+        sampling.set()
+        sampler.join()
+        through, direct, split, quiet_direct = (q.get(timeout=args.timeout) for q in queues)
         for probe in probes:
             probe.join()
         cpu = cpu_seconds(server.pids) - cpu_before
         mock_cpu = cpu_seconds(mock.pids) - mock_cpu
-    # The probes' first second warms their connections; then the streams are opened and admitted
-    # (a burst: until the last one's response has begun), then held (every stream open, one event
-    # a second each) until the first ones end.
+    # The streams are opened and admitted (a burst: until the last one's response has begun), then
+    # held (every stream open, one event a second each) until the first ones end.
     phases = [
-        ("whole run", held["started_at"] + 1, float("inf")),
+        ("whole run", held["started_at"], float("inf")),
         (
             f"while admitting ({held['admitted_at'] - held['started_at']:.1f} s)",
-            held["started_at"] + 1,
+            held["started_at"],
             held["admitted_at"],
         ),
         (
@@ -259,7 +329,8 @@ def main() -> int:
             held["first_done_at"],
         ),
     ]
-    probe_errors = sum(1 for _, ms in through if ms < 0)
+    admitting_cpu = _cpu_between(samples, held["started_at"], held["admitted_at"])
+    probe_errors = sum(1 for results in (through, split) for _, ms in results if ms < 0)
     per_stream_kb = (held["rss_at_most_open_mb"] - baseline) * 1024 / max(held["most_open"], 1)
     print(
         f"streams {args.streams}: completed {held['completed']:.0f},"
@@ -267,12 +338,18 @@ def main() -> int:
         f" (all opened in {held['opened_in_s']:.1f} s, last done after {held['seconds']:.1f} s)\n"
         f"worker RSS {baseline:.1f} MB before, {held['rss_at_most_open_mb']:.1f} MB with them open:"
         f" {per_stream_kb:.1f} KB per open stream\n"
-        "plain chat requests at 20/s, through the gateway | straight to the mock:\n"
+        "plain chat requests at 20/s, through the gateway | straight to the mock (issue 19's figure):\n"
         + "".join(
             f"  {label:<34} {_summary(through, start, end)} | {_summary(direct, start, end)}\n"
             for label, start, end in phases
         )
-        + f"gateway CPU {cpu:.1f} s in all, the mock's {mock_cpu:.1f} s"
+        + "the split: the same through the gateway to a second mock that serves no stream | straight to it:\n"
+        + "".join(
+            f"  {label:<34} {_summary(split, start, end)} | {_summary(quiet_direct, start, end)}\n"
+            for label, start, end in phases
+        )
+        + f"gateway CPU {cpu:.1f} s in all, the mock's {mock_cpu:.1f} s; the worker's while admitting"
+        f" {admitting_cpu:.2f} s ({admitting_cpu * 1000 / max(held['most_open'], 1):.2f} ms a stream)"
     )
     return 0 if held["completed"] == args.streams and not probe_errors else 1
 
