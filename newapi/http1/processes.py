@@ -57,6 +57,8 @@ class Processes:
         # A bare socket: every worker accepts from it (one worker, or a caller's own socket).
         self._listeners = sock if isinstance(sock, Listeners) else Listeners([sock])
         self._slots = [Slot(i) for i in range(max(1, workers))]
+        if not self._listeners.shared and len(self._listeners) != len(self._slots):
+            raise ValueError(f"{len(self._listeners)} listening sockets for {len(self._slots)} workers")
         self._kill_timeout = kill_timeout
         self._metrics_dir = metrics_dir
         self._stop_signal = 0

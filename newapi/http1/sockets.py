@@ -104,6 +104,9 @@ class Listeners:
     def shared(self) -> bool:
         return len(self._sockets) == 1
 
+    def __len__(self) -> int:
+        return len(self._sockets)
+
     def of(self, index: int) -> socket.socket:
         """Slot ``index``'s socket."""
         return self._sockets[0 if self.shared else index]

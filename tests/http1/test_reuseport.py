@@ -177,3 +177,14 @@ def test_one_worker_keeps_one_plain_socket() -> None:
         assert not listeners.of(0).getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT)
     finally:
         listeners.close()
+
+
+def test_a_socket_for_every_worker_or_one_for_all() -> None:
+    from newapi.http1.processes import Processes
+
+    listeners = Listeners.open("127.0.0.1", 0, 128, 3)
+    try:
+        with pytest.raises(ValueError, match="3 listening sockets for 2 workers"):
+            Processes(lambda sock, index: 0, listeners, workers=2, kill_timeout=1)
+    finally:
+        listeners.close()
