@@ -478,3 +478,55 @@ async def test_applied_ids_are_pruned_once_no_entry_can_bring_them_back(redis_ga
     await gateway.runtime.redis.delete(flusher.keys.stream)
     assert await flusher.prune(now=now, chunk=1) == 1
     assert await ids() == ["recent"]
+
+
+async def test_spends_at_a_trickle_wait_for_each_other_but_not_a_requests_own_settle(
+    redis_gateway: Gateway, monkeypatch: Any
+) -> None:
+    """Issue 19: at 100 requests a second a worker's spends came 10 ms apart and each went to
+    Redis alone (a round trip and two event-loop wake-ups per request). They wait for each
+    other now; a settlement of a request's own hold still goes within SETTLE_WINDOW, and takes
+    the spends waiting in the outbox with it."""
+    import newapi.billing.ledger_redis as ledger_redis
+
+    monkeypatch.setattr(ledger_redis, "SPEND_WINDOW", 60.0, raising=False)
+    gateway = redis_gateway
+    assert gateway.runtime is not None and gateway.runtime.flusher is not None
+    ledger = _ledger(gateway)
+    start = 1_000_000
+    busy = await add_account(gateway, quota=start, unlimited=False, token_quota=start)
+    first = Hold("t-0", busy.user_id, busy.token_id, False, 40)
+    await ledger.reserve(first, balance_hint=start)  # reserved alone; wins the key a block
+    await asyncio.gather(*ledger.credit_blocks.grants)
+    holds = [Hold(f"t-{i}", busy.user_id, busy.token_id, False, 40) for i in range(1, 4)]
+    for hold in holds:
+        await ledger.reserve(hold, balance_hint=start)
+        assert hold.credit is not None
+    await ledger.settle(first, _debit(busy, first.request_id, 5))
+    await ledger.wait_settled()
+    items_per_call: list[int] = []
+    real = ledger._settle
+
+    async def counting(keys: list[str], args: list[Any]) -> Any:
+        items_per_call.append(int(args[0]))
+        return await real(keys=keys, args=args)
+
+    ledger._settle = counting
+    for i, hold in enumerate(holds[:2]):
+        await ledger.settle(hold, _debit(busy, hold.request_id, 10 + i))
+        await asyncio.sleep(ledger_redis.SETTLE_WINDOW * 3)  # 5 ms sent each spend alone
+    assert items_per_call == []  # the two spends wait, merged into one item
+    quiet = await add_account(gateway, quota=1_000, unlimited=False, token_quota=1_000)
+    own = Hold("t-own", quiet.user_id, quiet.token_id, False, 40)
+    await ledger.reserve(own, balance_hint=0)  # too small a balance for a block
+    assert own.credit is None
+    await ledger.settle(own, _debit(quiet, own.request_id, 30))
+    await asyncio.sleep(ledger_redis.SETTLE_WINDOW * 3)
+    assert items_per_call == [2]  # the request's settle, and the two spends with it
+    await ledger.settle(holds[2], _debit(busy, holds[2].request_id, 12))
+    await ledger.wait_settled()
+    assert items_per_call == [2, 1]
+    await ledger.return_credits()
+    assert await ledger.balance(busy.user_id) == start - (5 + 10 + 11 + 12)
+    assert await ledger.balance(quiet.user_id) == 1_000 - 30
+    assert await gateway.runtime.flusher.drain() == 5
