@@ -109,19 +109,20 @@ def plan_body(
         model, fields = compat.model_tweak(channel.type, model)
         effort = effort or str(fields.get("reasoning_effort", ""))
     supports = channel.type in STREAM_OPTIONS_TYPES
+    # Positional, in BodyPlan's field order: once per attempt, and keywords cost a dict.
     return BodyPlan(
-        upstream_model=model,
-        model_changed=model != original_model,
-        force_usage=stream and supports and force_stream_option,
-        drop_stream_options=client_stream_options and not supports,
-        reasoning_effort=effort,
-        param_override=override.legacy(channel.param_override),
-        openrouter=channel.type == ChannelType.OPENROUTER and endpoint.can_stream,
-        channel_type=channel.type,
-        type_fields=fields or None,
-        # Jina's edit is on embeddings (encoding_format); the others' on chat and completions.
-        type_edit=(endpoint.can_stream or channel.type == ChannelType.JINA)
-        and compat.edits_body(channel.type, model),
+        model,  # upstream_model
+        model != original_model,  # model_changed
+        stream and supports and force_stream_option,  # force_usage
+        client_stream_options and not supports,  # drop_stream_options
+        effort,  # reasoning_effort
+        override.legacy(channel.param_override),  # param_override
+        channel.type == ChannelType.OPENROUTER and endpoint.can_stream,  # openrouter
+        channel.type,  # channel_type
+        fields or None,  # type_fields
+        # type_edit: Jina's edit is on embeddings (encoding_format); the others' on chat and
+        # completions.
+        (endpoint.can_stream or channel.type == ChannelType.JINA) and compat.edits_body(channel.type, model),
     )
 
 

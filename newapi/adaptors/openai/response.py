@@ -20,7 +20,7 @@ def convert_usage(raw: schemas.Usage) -> Usage:
         completion = raw.total_tokens - prompt
     if not prompt and not completion and raw.total_tokens:
         prompt = raw.total_tokens  # Jina's rerank reports only total_tokens, all of them input
-    usage = Usage(prompt_tokens=prompt, completion_tokens=completion)
+    usage = Usage(prompt, completion)  # positional: keywords cost a dict per call
     details = raw.prompt_tokens_details
     if details is not None:
         usage.cached_tokens = details.cached_tokens or 0
