@@ -34,6 +34,10 @@ class ProtocolError(Exception):
 
 
 class Cycle:
+    # receive() after the body is a plain future (no task, no thread): the relay's disconnect
+    # watch arms it at once instead of through its shared timer (newapi/relay/watch.py).
+    cheap_disconnect = True
+
     __slots__ = (
         "_chunks",
         "_ends",
