@@ -60,7 +60,7 @@ SETTLE_CHANNEL = (
     .values(used_quota=CHANNELS.c.used_quota + bindparam("b_used"))
 )
 _QD = QUOTA_DATA.c
-_BUMPQUOTA_DATA = (
+BUMP_QUOTA_DATA = (
     update(QUOTA_DATA)
     .where(
         _QD.user_id == bindparam("b_user"),
@@ -84,10 +84,32 @@ async def bump_bucket(
     conn: AsyncConnection, key: tuple[Any, ...], count: int, quota: int, used: int, node_name: str
 ) -> None:
     """Add to an hourly quota_data row (update, else insert: New API has no unique key on it)."""
+    params = bucket_params(key, count, quota, used, node_name)
+    result = await conn.execute(BUMP_QUOTA_DATA, params)
+    if result.rowcount == 0:
+        await conn.execute(
+            insert(QUOTA_DATA).values(
+                user_id=params["b_user"],
+                username=params["b_username"],
+                model_name=params["b_model"],
+                created_at=params["b_hour"],
+                use_group=params["b_group"],
+                token_id=params["b_token"],
+                channel_id=params["b_channel"],
+                node_name=node_name,
+                count=count,
+                quota=quota,
+                token_used=used,
+            )
+        )
+
+
+def bucket_params(key: tuple[Any, ...], count: int, quota: int, used: int, node_name: str) -> dict[str, Any]:
+    """:data:`BUMP_QUOTA_DATA`'s parameters for one hourly bucket."""
     user_id, username, model, hour, group, token_id, channel_id = key
     # quota_data's strings are varchar(64) in every dialect (log rows hold longer model names).
     username, model, group = username[:64], model[:64], group[:64]
-    params = {
+    return {
         "b_user": user_id,
         "b_username": username,
         "b_model": model,
@@ -100,23 +122,6 @@ async def bump_bucket(
         "b_quota": quota,
         "b_tokens": used,
     }
-    result = await conn.execute(_BUMPQUOTA_DATA, params)
-    if result.rowcount == 0:
-        await conn.execute(
-            insert(QUOTA_DATA).values(
-                user_id=user_id,
-                username=username,
-                model_name=model,
-                created_at=hour,
-                use_group=group,
-                token_id=token_id,
-                channel_id=channel_id,
-                node_name=node_name,
-                count=count,
-                quota=quota,
-                token_used=used,
-            )
-        )
 
 
 def insert_logs_sql(dialect: str, rows: int = 1) -> str:

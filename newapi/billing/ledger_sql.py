@@ -56,9 +56,11 @@ from newapi.billing.db_writes import (
     TAKE_USER,
     TOKENS,
     USERS,
+    bucket_params,
     bump_bucket,
     insert_logs,
     insert_logs_sql,
+    sqlite_log_batches,
 )
 from newapi.billing.journal import Journal, discard, read_segment, segments_of
 from newapi.billing.ledger import Debit, Hold
@@ -66,6 +68,8 @@ from newapi.billing.log_sink import LogSink
 from newapi.billing.sql_balances import Balance, Taken, add_to_bucket, forget_idle, put_back, take_out
 from newapi.billing.sql_leases import grow_lease, refund_leases, shrink_leases, sweep_orphans
 from newapi.billing.sql_outbox import OutboxShipper
+from newapi.billing.sqlite_flush import Plan
+from newapi.billing.sqlite_flush import run as run_sqlite_flush
 from newapi.core.errors import QuotaExceeded
 from newapi.node.workers import Presence, new_worker_id
 
@@ -111,6 +115,9 @@ class SqlLedger:
         self._buckets: dict[tuple[Any, ...], list[int]] = {}
         self._settled: set[str] = set()
         self._insert_logs_sql = insert_logs_sql(dialect)
+        # On SQLite (logs in the same database) a flush's writes go to the driver's thread in
+        # one hop (newapi.billing.sqlite_flush) instead of three hops per statement.
+        self._one_hop = dialect == "sqlite" and logs is None
         self._flush_lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
@@ -390,6 +397,33 @@ class SqlLedger:
     ) -> None:
         now = int(time.time())
         async with self._engine.begin() as conn:
+            if self._one_hop:
+                # The same writes in one hop to the driver's thread instead of ~39 (sqlite_flush).
+                plan = Plan([batch, *(segments or ())], now, node=self.node)
+                plan.logs = sqlite_log_batches([d.log_row() for d in debits if d.log])
+                plan.users = [
+                    {"b_id": uid, "b_back": t.back, "b_used": t.used, "b_count": t.count}
+                    for uid, t in sorted(users.items())
+                    if t.back or t.used or t.count
+                ]
+                plan.tokens = [
+                    {"b_id": tid, "b_back": t.back, "b_used": t.used, "b_now": now}
+                    for tid, t in sorted(tokens.items())
+                    if t.back or t.used
+                ]
+                plan.channels = [
+                    {"b_id": cid, "b_used": used} for cid, used in sorted(channels.items()) if used
+                ]
+                plan.buckets = [
+                    bucket_params(key, count, quota, tokens_used, self._node_name)
+                    for key, (count, quota, tokens_used) in sorted(buckets.items())
+                ]
+                plan.leases = [
+                    (kind, [(i, t.accounted) for i, t in sorted(taken.items()) if t.accounted])
+                    for kind, taken in (("user", users), ("token", tokens))
+                ]
+                await run_sqlite_flush(conn, plan)
+                return
             try:
                 ids = [batch, *(segments or ())]
                 await conn.execute(insert(BATCHES), [{"id": ident, "created_at": now} for ident in ids])
