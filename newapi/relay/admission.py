@@ -122,6 +122,8 @@ def read_request(call: Call, body: bytes, content_type: str) -> None:
     call.quality = view.quality or ""
     # A cheap upper bound: JSON bytes / 4. Exact counting happens only when usage is missing.
     call.prompt_estimate = len(body) // 4
+    if not view.has_held_back_fields:
+        call.clean_body = body
 
 
 def _max_tokens(value: int | None) -> int:

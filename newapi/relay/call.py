@@ -27,6 +27,9 @@ class Call:
     group: str = ""
     forced_channel_id: int | None = None
     body: bytes = b""
+    #: ``body`` when its decode found none of the fields a channel may hold back at the top level
+    #: (or in stream_options): sent as it is, it needs no search for them (adaptors.fields)
+    clean_body: bytes | None = None
     content_type: str = ""
     model: str = ""
     stream: bool = False

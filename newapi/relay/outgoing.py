@@ -225,7 +225,8 @@ class Planner:
             else:
                 out = self._openai_family(call, channel, key, target)
         if not out.overridden and not call.endpoint.multipart and not passed:
-            out.body = strip_disabled(out.body, channel.other_settings)
+            if out.body is not call.clean_body:  # the client's own body, known to have none
+                out.body = strip_disabled(out.body, channel.other_settings)
             out.body = apply_operations(call, channel, client, out.body, out)
         header_override = out.header_override if out.header_override is not None else channel.header_override
         if header_override:

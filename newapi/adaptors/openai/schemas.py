@@ -9,6 +9,7 @@ import msgspec
 
 class StreamOptions(msgspec.Struct):
     include_usage: bool | None = None
+    include_obfuscation: msgspec.Raw = msgspec.Raw()  # only whether it is there (see below)
 
 
 class RequestView(msgspec.Struct):
@@ -24,6 +25,26 @@ class RequestView(msgspec.Struct):
     size: str | None = None
     quality: str | None = None
     reasoning_effort: str | None = None
+    # The fields a channel may hold back (newapi.adaptors.fields), read only for whether they are
+    # there: a body with none of them needs no search for them later. Raw: any value is accepted.
+    service_tier: msgspec.Raw = msgspec.Raw()
+    inference_geo: msgspec.Raw = msgspec.Raw()
+    speed: msgspec.Raw = msgspec.Raw()
+    safety_identifier: msgspec.Raw = msgspec.Raw()
+    store: msgspec.Raw = msgspec.Raw()
+
+    @property
+    def has_held_back_fields(self) -> bool:
+        """Whether the body names a field :func:`newapi.adaptors.fields.strip_disabled` may drop."""
+        options = self.stream_options
+        return bool(
+            self.service_tier
+            or self.inference_geo
+            or self.speed
+            or self.safety_identifier
+            or self.store
+            or (options is not None and options.include_obfuscation)
+        )
 
 
 class PromptDetails(msgspec.Struct):
