@@ -59,6 +59,8 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[Scope, Receive, Send], Awaitable[None]]
 
+_NONE_TRIED: frozenset[int] = frozenset()  # a first attempt's: no set to build
+
 
 class Relay:
     """One instance per worker; ``handler(endpoint, fmt)`` gives the ASGI handler of an endpoint."""
@@ -221,7 +223,7 @@ class Relay:
             elif call.auto_chain:
                 channel = pick_across_groups(call, attempt)
             else:
-                channel = pick_channel(tiers, attempt, frozenset(call.tried))
+                channel = pick_channel(tiers, attempt, frozenset(call.tried) if call.tried else _NONE_TRIED)
             if channel is None:
                 if last is not None:
                     raise last

@@ -15,16 +15,25 @@ from typing import Protocol
 from newapi.cache.channels import ChannelIndex, Tier
 from newapi.core.structs import ChannelInfo
 
+#: (prefix, fallback name) of the Gemini thinking variants, in the order New API tries them
+_THINKING = tuple(
+    (family + "-thinking-", family + "-thinking-*")
+    for family in ("gemini-2.5-flash-lite", "gemini-2.5-flash", "gemini-2.5-pro")
+)
+_FALLBACK_PREFIXES = ("gpt-4-gizmo", "gpt-4o-gizmo", "gemini-2.5-")
+
 
 def normalize_model(model: str) -> str:
     """New API's fallback name for channel lookup (GPTs share one entry)."""
+    if not model.startswith(_FALLBACK_PREFIXES):  # every request asks: most names have none
+        return model
     if model.startswith("gpt-4-gizmo"):
         return "gpt-4-gizmo-*"
     if model.startswith("gpt-4o-gizmo"):
         return "gpt-4o-gizmo-*"
-    for family in ("gemini-2.5-flash-lite", "gemini-2.5-flash", "gemini-2.5-pro"):
-        if model.startswith(family + "-thinking-"):
-            return family + "-thinking-*"
+    for prefix, fallback in _THINKING:
+        if model.startswith(prefix):
+            return fallback
     return model
 
 
