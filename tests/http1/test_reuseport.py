@@ -6,11 +6,8 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
-import json
 import signal
 import socket
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -21,36 +18,22 @@ import psutil
 import pytest
 
 from newapi.http1.sockets import Listeners
-from tests.http1.wire import ROOT, Reader, Server, request, wait_ready
-from tests.support.ports import free_port
+from tests.http1.wire import Reader, Server, request, serve
 
 pytestmark = pytest.mark.skipif(not hasattr(socket, "SO_REUSEPORT"), reason="no SO_REUSEPORT here")
 
 
 @contextlib.contextmanager
 def _serve(tmp: Path, *, port: int = 0, ready: bool = True, **config: Any) -> Iterator[Server]:
-    port = port or free_port()
-    config = {"port": port, "slots_log": str(tmp / "slots.log"), **config}
-    log = tmp / f"server-{port}.log"
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "tests.http1.slots_serving", json.dumps(config)],
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        if ready:
-            wait_ready(port, process)
-        yield Server(port, process, log)
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
+    with serve(
+        tmp,
+        port=port,
+        ready=ready,
+        module="tests.http1.slots_serving",
+        slots_log=str(tmp / "slots.log"),
+        **config,
+    ) as server:
+        yield server
 
 
 def _slots(tmp: Path, count: int, timeout: float = 20.0) -> dict[int, tuple[int, int]]:

@@ -54,14 +54,16 @@ def wait_ready(port: int, process: subprocess.Popen[bytes], timeout: float = 30.
 
 
 @contextlib.contextmanager
-def serve(tmp: Path, *, ready: bool = True, **config: Any) -> Iterator[Server]:
-    """``tests.http1.serving`` with ``config`` in a subprocess until the block ends."""
-    port = free_port()
+def serve(
+    tmp: Path, *, ready: bool = True, port: int = 0, module: str = "tests.http1.serving", **config: Any
+) -> Iterator[Server]:
+    """``module`` (a serving script) with ``config`` in a subprocess until the block ends."""
+    port = port or free_port()
     config = {"port": port, **config}
     log = tmp / f"server-{port}.log"
     with open(log, "wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "tests.http1.serving", json.dumps(config)],
+            [sys.executable, "-m", module, json.dumps(config)],
             cwd=ROOT,
             stdout=out,
             stderr=subprocess.STDOUT,

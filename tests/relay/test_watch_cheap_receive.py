@@ -10,22 +10,11 @@ from newapi.core.types import Message
 from newapi.http1.cycle import Cycle
 from newapi.relay import watch as watch_module
 from newapi.relay.watch import DisconnectWatch
+from tests.relay.test_disconnect_watch import _Server
 
 
-class _CheapServer:
+class _CheapServer(_Server):
     cheap_disconnect = True
-
-    def __init__(self) -> None:
-        self.pending: list[asyncio.Future[Message]] = []
-        self.sent: list[Message] = []
-
-    def receive(self) -> asyncio.Future[Message]:
-        future: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
-        self.pending.append(future)
-        return future
-
-    async def send(self, message: Message) -> None:
-        self.sent.append(message)
 
 
 def test_newapis_server_says_its_receive_is_cheap() -> None:
