@@ -182,8 +182,6 @@ class RedisLedger:
         blocks = self.credit_blocks
         if blocks.requests and blocks.admit(hold):
             return
-        # reserve.lua checks the balances: spends waiting in the outbox go without delay.
-        self._schedule(SETTLE_WINDOW)
         await self._reserve_one(hold)
         if blocks.requests:
             blocks.consider(hold, balance_hint)
@@ -208,13 +206,9 @@ class RedisLedger:
             self._overdraft,
             self._max_backlog,
             self.worker,
-            0,
         ]
         try:
             for _ in range(3):
-                # The backlog bound counts this worker's settlements not yet in Redis's counter
-                # (spends wait up to SPEND_WINDOW), as credit admission does.
-                args[8] = self._unreported
                 status, reason = await self._reserve(keys=script_keys, args=args)
                 if status == 1:
                     return
@@ -299,11 +293,7 @@ class RedisLedger:
     def _send_later(self, item: _Item, window: float = SETTLE_WINDOW) -> None:
         self._outbox.append(item)
         self._items_made += 1
-        self._schedule(window)
-
-    def _schedule(self, window: float) -> None:
-        """Send the outbox within ``window`` seconds (sooner if already due sooner)."""
-        if not self._outbox or (self._sender is not None and not self._sender.done()):
+        if self._sender is not None and not self._sender.done():
             return  # the sender takes it as soon as its call returns
         # A window gathers the settlements of many requests into one write and one wake-up;
         # nobody waits on them (the responses are out). The item that must go soonest decides.
