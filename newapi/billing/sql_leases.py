@@ -13,7 +13,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from newapi.billing.db_writes import LEASES, SETTLE_TOKEN, SETTLE_USER
@@ -38,23 +38,29 @@ async def grow_lease(
     await conn.execute(statement)
 
 
+# What a flush does to the node's rows of one kind, with named parameters, so that the SQLite
+# flush (newapi.billing.sqlite_flush) compiles the very same statements.
+_MINE = (LEASES.c.node == bindparam("b_node"), LEASES.c.kind == bindparam("b_kind"))
+# Relative, so an acquisition committed during the flush keeps its share.
+LEASE_SHRINK = (
+    update(LEASES)
+    .where(*_MINE, LEASES.c.ident == bindparam("b_ident"))
+    .values(amount=LEASES.c.amount - bindparam("b_amount"), updated_at=bindparam("b_now"))
+)
+LEASE_DROP = delete(LEASES).where(*_MINE, LEASES.c.amount <= 0)
+LEASE_TOUCH = update(LEASES).where(*_MINE).values(updated_at=bindparam("b_now"))
+
+
 async def shrink_leases(
     conn: AsyncConnection, node: str, kind: str, accounted: Mapping[int, int], now: int
 ) -> None:
     """Take what a flush settles (``accounted`` per balance) off the node's rows of ``kind``."""
-    table = LEASES
-    mine = (table.c.node == node, table.c.kind == kind)
+    mine = {"b_node": node, "b_kind": kind, "b_now": now}
     for ident, amount in sorted(accounted.items()):
-        if not amount:
-            continue
-        # Relative, so an acquisition committed during this flush keeps its share.
-        await conn.execute(
-            update(table)
-            .where(*mine, table.c.ident == ident)
-            .values(amount=table.c.amount - amount, updated_at=now)
-        )
-    await conn.execute(delete(table).where(*mine, table.c.amount <= 0))
-    await conn.execute(update(table).where(*mine).values(updated_at=now))
+        if amount:
+            await conn.execute(LEASE_SHRINK, {**mine, "b_ident": ident, "b_amount": amount})
+    await conn.execute(LEASE_DROP, mine)
+    await conn.execute(LEASE_TOUCH, mine)
 
 
 async def sweep_orphans(engine: AsyncEngine, node: str) -> int:

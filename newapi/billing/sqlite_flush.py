@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, update
+from sqlalchemy import bindparam, insert
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ClauseElement
@@ -24,12 +24,12 @@ from sqlalchemy.sql import ClauseElement
 from newapi.billing.db_writes import (
     BATCHES,
     BUMP_QUOTA_DATA,
-    LEASES,
     QUOTA_DATA,
     SETTLE_CHANNEL,
     SETTLE_TOKEN,
     SETTLE_USER,
 )
+from newapi.billing.sql_leases import LEASE_DROP, LEASE_SHRINK, LEASE_TOUCH
 
 _DIALECT = SQLiteDialect_pysqlite(paramstyle="named")
 
@@ -63,15 +63,10 @@ _BUMP_INSERT = _compiled(
         }
     )
 )
-# newapi.billing.sql_leases.shrink_leases' three statements, with their parameters named.
-_MINE = (LEASES.c.node == bindparam("b_node"), LEASES.c.kind == bindparam("b_kind"))
-_LEASE_SHRINK = _compiled(
-    update(LEASES)
-    .where(*_MINE, LEASES.c.ident == bindparam("b_ident"))
-    .values(amount=LEASES.c.amount - bindparam("b_amount"), updated_at=bindparam("b_now"))
-)
-_LEASE_DROP = _compiled(delete(LEASES).where(*_MINE, LEASES.c.amount <= 0))
-_LEASE_TOUCH = _compiled(update(LEASES).where(*_MINE).values(updated_at=bindparam("b_now")))
+# newapi.billing.sql_leases.shrink_leases' three statements.
+_LEASE_SHRINK = _compiled(LEASE_SHRINK)
+_LEASE_DROP = _compiled(LEASE_DROP)
+_LEASE_TOUCH = _compiled(LEASE_TOUCH)
 
 
 def _with(statement: tuple[str, dict[str, Any]], rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
