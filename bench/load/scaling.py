@@ -93,6 +93,22 @@ class Scaling:
         pairs = zip(self.one, self.two, strict=True)
         return statistics.median(t.per_cpu_second / o.per_cpu_second for o, t in pairs)
 
+    @property
+    def ceilings(self) -> list[float]:
+        """Per round, the 2w/1w the machine's cores allow: 2 cores / (the gateway's CPU per request
+        with two workers + wrk's and nginx's), over one worker's req/s in the same round. A gateway
+        that costs less per request lowers it (the harness's share grows), so it bounds 2w/1w on a
+        2-core machine whatever the gateway does."""
+        cores = os.cpu_count() or 2
+        return [
+            cores * 1e6 / (1e6 / t.per_cpu_second + t.harness_us) / o.rps
+            for o, t in zip(self.one, self.two, strict=True)
+        ]
+
+    @property
+    def ceiling(self) -> float:
+        return statistics.median(self.ceilings)
+
     def summary(self) -> str:
         def med(runs: list[Run], attr: str) -> float:
             return float(statistics.median(getattr(r, attr) for r in runs))
@@ -110,6 +126,12 @@ class Scaling:
                 f" machine busy {med(runs, 'machine_cores'):.2f} of 2 cores (medians)"
             )
         lines.append(f"  req per gateway CPU-s, 2w/1w: {self.cpu_ratio:.2f}")
+        lines.append(
+            f"  the most 2w/1w these two cores allow: {self.ceiling:.2f} (per round "
+            + ", ".join(f"{c:.2f}" for c in self.ceilings)
+            + "): both cores busy with nothing but the two workers, wrk and nginx,"
+            " at the costs per request measured with two workers, over one worker's req/s"
+        )
         for label, runs in (("", self.two), *((f" ({name})", runs) for name, runs in self.trees.items())):
             if label:
                 ratios = [t.rps / o.rps for o, t in zip(self.one, runs, strict=True)]
