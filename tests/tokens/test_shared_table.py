@@ -9,6 +9,7 @@ import pathlib
 import stat
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -130,3 +131,26 @@ def test_mapped_rejects_a_blob_of_another_layout(classes: object) -> None:
             kernel.BPE.mapped(other, 0, classes)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="unknown pattern"):
         kernel.BPE.mapped(buf, 7, classes)  # type: ignore[arg-type]
+
+
+def _started_at(pid: int) -> float:
+    """A process's start as wall-clock time, to the clock tick (psutil's ``create_time`` adds the
+    boot time rounded to the second, so it can be a second off against a file's mtime)."""
+    ticks = int(pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+    since_boot = ticks / os.sysconf("SC_CLK_TCK")
+    return time.time() - (time.clock_gettime(time.CLOCK_BOOTTIME) - since_boot)
+
+
+def test_newapi_serve_builds_the_tables_before_its_workers_start(tmp_path: pathlib.Path) -> None:
+    # A worker that builds a table keeps the build's freed heap (about 8 MB of RSS); serve
+    # builds them before it execs the server, so every table file is older than every worker.
+    from tests.support.server import serve
+
+    env = {"NEWAPI_DATA_DIR": str(tmp_path / "data"), "SQLITE_PATH": str(tmp_path / "one.db")}
+    with serve(env, workers=2, cwd=tmp_path) as base:
+        children = pathlib.Path(f"/proc/{base.pid}/task/{base.pid}/children").read_text().split()  # type: ignore[attr-defined]
+        tables = sorted((tmp_path / "data" / "cache" / "tokens").glob("*.ranks"))
+        assert len(children) == 2
+        assert {t.name.split("-")[0] for t in tables} == set(ENCODINGS)
+        built = max(t.stat().st_mtime for t in tables)
+        assert built < min(_started_at(int(pid)) for pid in children)
