@@ -12,6 +12,12 @@ from newapi.core.constants import Role, TokenStatus, UserStatus
 from newapi.core.errors import Forbidden, Unauthorized
 from newapi.core.structs import TokenInfo, UserInfo
 
+# Enum members read once here: on Python 3.11 each `SomeEnum.MEMBER` read goes through
+# EnumType.__getattr__'s slow attribute hook (~870 machine instructions, a global ~30), and
+# these are read on every request (bench/README.md, "Instructions per chat request").
+_TOKEN_ENABLED, _EXPIRED, _EXHAUSTED = TokenStatus.ENABLED, TokenStatus.EXPIRED, TokenStatus.EXHAUSTED
+_USER_ENABLED, _ADMIN = UserStatus.ENABLED, Role.ADMIN
+
 
 class Caller(NamedTuple):
     """Who is calling the relay, and with which group.
@@ -33,10 +39,10 @@ def check_token(presented: PresentedKey, token: TokenInfo | None, now: float | N
     # decision itself does not leak how much of a key matched.
     if token is None or not hmac.compare_digest(token.key.encode(), presented.key.encode()):
         raise Unauthorized("invalid token", code="invalid_api_key")
-    if token.status != TokenStatus.ENABLED:
-        if token.status == TokenStatus.EXPIRED:
+    if token.status != _TOKEN_ENABLED:
+        if token.status == _EXPIRED:
             raise Unauthorized("the token has expired", code="token_expired")
-        if token.status == TokenStatus.EXHAUSTED:
+        if token.status == _EXHAUSTED:
             raise Unauthorized("the token's quota is used up", code="token_quota_exhausted")
         raise Unauthorized("the token is disabled", code="token_disabled")
     current = time.time() if now is None else now
@@ -61,7 +67,7 @@ def check_ip(token: TokenInfo, client_ip: str) -> None:
 def check_user(user: UserInfo | None) -> UserInfo:
     if user is None:
         raise Unauthorized("invalid token", code="invalid_api_key")
-    if user.status != UserStatus.ENABLED:
+    if user.status != _USER_ENABLED:
         raise Forbidden("the user has been banned", code="user_banned")
     return user
 
@@ -82,7 +88,7 @@ def resolve_group(
 def check_forced_channel(presented: PresentedKey, user: UserInfo) -> int | None:
     if presented.channel_id is None:
         return None
-    if user.role < Role.ADMIN:
+    if user.role < _ADMIN:
         raise Forbidden("only administrators may choose a channel", code="channel_forbidden")
     return presented.channel_id
 

@@ -33,6 +33,11 @@ from newapi.relay.prompt_estimate import estimate_prompt
 from newapi.routing.select import normalize_model
 from newapi.runtime import Runtime
 
+# Enum members read once here: on Python 3.11 each `SomeEnum.MEMBER` read goes through
+# EnumType.__getattr__'s slow attribute hook (~870 machine instructions, a global ~30), and
+# these are read on every request (bench/README.md, "Instructions per chat request").
+_PER_IMAGE = Billing.PER_IMAGE
+
 
 async def authenticate(
     runtime: Runtime, path: str, client_ip: str, headers: RequestHeaders, query_string: bytes
@@ -186,7 +191,7 @@ async def reserve(runtime: Runtime, call: Call) -> None:
         )
     call.price, call.book = price, book
     call.group_ratio = book.group_ratio(call.user.group, call.group)
-    if call.endpoint.billing is Billing.PER_IMAGE:
+    if call.endpoint.billing is _PER_IMAGE:
         call.price_factor = image_price_factor(call.model, call.size, call.quality, call.n)
     else:
         call.price_factor = float(call.n)

@@ -50,6 +50,11 @@ from newapi.tokens import count_text
 from newapi.upstream.response import UpstreamResponse
 from newapi.upstream.websocket import WebSocketExchange, exchange
 
+# Enum members read once here: on Python 3.11 each `SomeEnum.MEMBER` read goes through
+# EnumType.__getattr__'s slow attribute hook (~870 machine instructions, a global ~30), and
+# these are read on every request (bench/README.md, "Instructions per chat request").
+_TRANSCRIPTION = Billing.TRANSCRIPTION
+
 if TYPE_CHECKING:
     from newapi.runtime import Runtime
 
@@ -327,7 +332,7 @@ async def _send(
             body = payload
             # One decode of the reply for both (a chat answer's bytes are read twice otherwise).
             call.usage, reply_id = openai_response.usage_and_id(payload)
-            if call.endpoint.billing is Billing.TRANSCRIPTION:
+            if call.endpoint.billing is _TRANSCRIPTION:
                 call.audio_seconds = reported_seconds(payload)
             call.upstream_request_id = reply_id or (upstream_id or b"").decode("latin-1")
         else:

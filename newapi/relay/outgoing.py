@@ -51,6 +51,19 @@ from newapi.relay.outgoing_base import JSON, Outgoing, decode, edit, finish, to_
 from newapi.relay.param_override import apply_operations
 from newapi.relay.signed import SIGNED
 
+# Enum members read once here: on Python 3.11 each `SomeEnum.MEMBER` read goes through
+# EnumType.__getattr__'s slow attribute hook (~870 machine instructions, a global ~30), and
+# these are read on every request (bench/README.md, "Instructions per chat request").
+_ALI, _AWS, _CLOUDFLARE, _GEMINI, _MINIMAX, _VERTEX_AI, _ZHIPU_V4 = (
+    ChannelType.ALI,
+    ChannelType.AWS,
+    ChannelType.CLOUDFLARE,
+    ChannelType.GEMINI,
+    ChannelType.MINIMAX,
+    ChannelType.VERTEX_AI,
+    ChannelType.ZHIPU_V4,
+)
+
 if TYPE_CHECKING:
     from newapi.runtime import Runtime
     from newapi.security.fetch import MediaFetcher
@@ -68,11 +81,11 @@ def native_formats(
         return (signed.name,)
     if kind in _CLAUDE_TYPES:
         return (CLAUDE,)
-    if kind == ChannelType.GEMINI:
+    if kind == _GEMINI:
         return (GEMINI,)
     if kind in compat.NEW_API_FAMILY:  # New API or Sub2API: each family on its own path, as sent
         return (OPENAI, RESPONSES, CLAUDE, GEMINI)
-    if kind == ChannelType.VERTEX_AI:
+    if kind == _VERTEX_AI:
         return (CLAUDE,) if "claude" in model else (GEMINI,)
     native = NATIVES.get(kind)
     if native is not None:
@@ -198,7 +211,7 @@ class Planner:
         signed = SIGNED.get(channel.type)
         if channel.type == compat.ADVANCED_CUSTOM:
             out = advanced_custom.plan(call, channel, key)
-        elif channel.type == ChannelType.CLOUDFLARE and call.endpoint.name in RUN_ENDPOINTS:
+        elif channel.type == _CLOUDFLARE and call.endpoint.name in RUN_ENDPOINTS:
             out = cloudflare_run.plan(call, channel, key)  # Workers AI's own /ai/run/{model}
         elif signed is not None:
             out = await signed_request.plan(
@@ -208,7 +221,7 @@ class Planner:
             out = self._embeddings(call, channel, key, target)
         elif target == OPENAI and call.fmt == OPENAI:
             out = self._openai_passthrough(call, channel, key)
-            if channel.type == ChannelType.ZHIPU_V4 and call.endpoint.name == "images":
+            if channel.type == _ZHIPU_V4 and call.endpoint.name == "images":
                 out.convert = zhipu_images.converter(call.body, self._fetcher)  # Zhipu's answer
         elif call.fmt == OPENAI and call.endpoint.name in media.NON_CHAT and target in (CLAUDE, GEMINI):
             action, body, convert = media.gemini_request(call, channel, target, decode(call.body))
@@ -375,7 +388,7 @@ class Planner:
             call.upstream_model, thinking.claude_adapter, thinking.blacklist
         )
         call.upstream_model = model
-        wrapped = channel.type in (ChannelType.AWS, ChannelType.VERTEX_AI)
+        wrapped = channel.type in (_AWS, _VERTEX_AI)
         if call.fmt == CLAUDE:
             body = edit(call, channel, model, suffix is not None or wrapped)
             if body is not None:
@@ -391,7 +404,7 @@ class Planner:
         version = client.anthropic_version if call.fmt == CLAUDE else ""
         beta = client.anthropic_beta if call.fmt == CLAUDE else ""
         accept = b"text/event-stream" if call.stream else b"application/json"
-        if channel.type == ChannelType.AWS:
+        if channel.type == _AWS:
             assert body is not None
             try:
                 credentials = bedrock.parse_key(key, str(channel.other_settings.get("aws_key_type") or ""))
@@ -406,7 +419,7 @@ class Planner:
                 out.headers.append((b"content-type", JSON))
             out.body = raw
             return out
-        if channel.type == ChannelType.VERTEX_AI:
+        if channel.type == _VERTEX_AI:
             assert body is not None
             account = vertex.account_for(channel, key)
             if account is None:
@@ -427,11 +440,11 @@ class Planner:
         raw = call.body if body is None else finish(body, channel)
         # A compatible type's (or MiniMax's) Anthropic API takes its key as New API sends it there:
         # a bearer token.
-        bearer = channel.type in compat.COMPAT or channel.type == ChannelType.MINIMAX
+        bearer = channel.type in compat.COMPAT or channel.type == _MINIMAX
         headers = claude_channel.auth_headers(key, version, beta, bearer=bearer)
         if channel.type in compat.NEW_API_FAMILY:  # New API's adaptor for them sends x-api-key too
             headers.append((b"x-api-key", key.encode()))
-        elif channel.type == ChannelType.ALI:  # DashScope's SSE and plugin headers, on every route
+        elif channel.type == _ALI:  # DashScope's SSE and plugin headers, on every route
             headers += compat.extra_headers(channel.type, key, channel.other, call.stream)[1]
         headers += [(b"content-type", JSON), (b"accept", accept), (b"accept-encoding", b"identity")]
         ali_models = self._runtime.settings.ali_claude_models
@@ -471,7 +484,7 @@ class Planner:
     ) -> tuple[str, list[tuple[bytes, bytes]]]:
         """URL and headers of a Gemini ``action``: Google AI's key, or Vertex's token or express key."""
         accept = b"text/event-stream" if stream else b"application/json"
-        if channel.type == ChannelType.VERTEX_AI:
+        if channel.type == _VERTEX_AI:
             account = vertex.account_for(channel, key)
             if account is None:
                 url = vertex.gemini_url(channel, "", model, action, stream, api_key=key)

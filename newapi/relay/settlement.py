@@ -23,6 +23,16 @@ from newapi.relay.transcription import duration_usage
 from newapi.runtime import Runtime
 from newapi.tokens import count_text, estimate_tokens, provider_for_model
 
+# Enum members read once here: on Python 3.11 each `SomeEnum.MEMBER` read goes through
+# EnumType.__getattr__'s slow attribute hook (~870 machine instructions, a global ~30), and
+# these are read on every request (bench/README.md, "Instructions per chat request").
+_CONSUME, _ESTIMATE, _PER_IMAGE, _TRANSCRIPTION = (
+    LogType.CONSUME,
+    Billing.ESTIMATE,
+    Billing.PER_IMAGE,
+    Billing.TRANSCRIPTION,
+)
+
 _TEXT_KEYS = (
     "content",
     "text",
@@ -107,11 +117,11 @@ def build_debit(runtime: Runtime, call: Call) -> tuple[Debit, Charge]:
     usage = call.usage
     if usage is None or not (usage.prompt_tokens or usage.completion_tokens) or call.local_count:
         # Missing or partial usage: count locally (the common case, the upstream's own, skips this).
-        if call.endpoint.billing is Billing.ESTIMATE and (usage is None or not usage.valid):
+        if call.endpoint.billing is _ESTIMATE and (usage is None or not usage.valid):
             call.usage = Usage(prompt_tokens=count_prompt(call))
-        elif call.endpoint.billing is Billing.TRANSCRIPTION and (usage is None or not usage.valid):
+        elif call.endpoint.billing is _TRANSCRIPTION and (usage is None or not usage.valid):
             call.usage = duration_usage(call) or usage
-        elif call.endpoint.billing is Billing.PER_IMAGE and (usage is None or not usage.valid):
+        elif call.endpoint.billing is _PER_IMAGE and (usage is None or not usage.valid):
             call.usage = Usage(prompt_tokens=max(call.n, 1))  # New API: an image reply's usage is n
         usage = final_usage(call)
     if usage.tool_calls or call.billing_model.endswith("search-preview"):
@@ -122,7 +132,7 @@ def build_debit(runtime: Runtime, call: Call) -> tuple[Debit, Charge]:
     else:
         charge = compute_charge(price, call.group_ratio, usage, book, n=call.price_factor)
     content = charge.content
-    if call.endpoint.billing is Billing.PER_IMAGE:
+    if call.endpoint.billing is _PER_IMAGE:
         content = f"{content}, {image_log_terms(call.size, call.quality, call.n)}"
     channel = call.channel
     # Positional, in Debit's field order: keyword matching of 21 arguments would cost this
@@ -147,7 +157,7 @@ def build_debit(runtime: Runtime, call: Call) -> tuple[Debit, Charge]:
         call.client_ip if user.setting.get("record_ip_log") else "",  # ip
         call.upstream_request_id,
         runtime.options.get_bool("LogConsumeEnabled", True),  # log
-        LogType.CONSUME,
+        _CONSUME,
         token.unlimited_quota,  # token_unlimited
     )
     return debit, charge

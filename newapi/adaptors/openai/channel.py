@@ -44,6 +44,17 @@ STREAM_OPTIONS_TYPES = frozenset(
     }
 )
 
+# Enum members read once here: on Python 3.11 each `SomeEnum.MEMBER` read goes through
+# EnumType.__getattr__'s slow attribute hook (~870 machine instructions, a global ~30), and
+# these are read on every request (bench/README.md, "Instructions per chat request").
+_AZURE, _CUSTOM, _JINA, _OPENAI, _OPENROUTER = (
+    ChannelType.AZURE,
+    ChannelType.CUSTOM,
+    ChannelType.JINA,
+    ChannelType.OPENAI,
+    ChannelType.OPENROUTER,
+)
+
 _EFFORT_SUFFIXES = ("-xhigh", "-high", "-medium", "-low", "-minimal", "-none")
 _FORCE_USAGE_PREFIX = b'{"stream_options":{"include_usage":true},'
 
@@ -117,12 +128,12 @@ def plan_body(
         client_stream_options and not supports,  # drop_stream_options
         effort,  # reasoning_effort
         override.legacy(channel.param_override),  # param_override
-        channel.type == ChannelType.OPENROUTER and endpoint.can_stream,  # openrouter
+        channel.type == _OPENROUTER and endpoint.can_stream,  # openrouter
         channel.type,  # channel_type
         fields or None,  # type_fields
         # type_edit: Jina's edit is on embeddings (encoding_format); the others' on chat and
         # completions.
-        (endpoint.can_stream or channel.type == ChannelType.JINA) and compat.edits_body(channel.type, model),
+        (endpoint.can_stream or channel.type == _JINA) and compat.edits_body(channel.type, model),
     )
 
 
@@ -201,9 +212,9 @@ def build_body(raw: bytes, plan: BodyPlan) -> bytes:
 
 def upstream_url(channel: ChannelInfo, endpoint: Endpoint, model: str, azure_default_version: str) -> str:
     base = channel.base_url
-    if channel.type == ChannelType.CUSTOM:
+    if channel.type == _CUSTOM:
         return base.replace("{model}", model)
-    if channel.type == ChannelType.AZURE:
+    if channel.type == _AZURE:
         version = channel.other or azure_default_version
         deployment = model.replace(".", "")
         suffix = endpoint.path.removeprefix("/v1")
@@ -218,14 +229,14 @@ def upstream_url(channel: ChannelInfo, endpoint: Endpoint, model: str, azure_def
 
 
 def auth_headers(channel: ChannelInfo, key: str, stream: bool = False) -> list[tuple[bytes, bytes]]:
-    if channel.type == ChannelType.AZURE:
+    if channel.type == _AZURE:
         headers = [(b"api-key", key.encode())]
     else:
         key, extra = compat.extra_headers(channel.type, key, channel.other, stream)
         headers = [(b"authorization", b"Bearer " + key.encode()), *extra]
-    if channel.type == ChannelType.OPENAI and channel.openai_organization:
+    if channel.type == _OPENAI and channel.openai_organization:
         headers.append((b"openai-organization", channel.openai_organization.encode()))
-    if channel.type == ChannelType.OPENROUTER:
+    if channel.type == _OPENROUTER:
         # New API's OpenRouter attribution headers (reference §4.9).
         headers.append((b"http-referer", b"https://www.newapi.ai"))
         headers.append((b"x-openrouter-title", b"New API"))

@@ -164,6 +164,18 @@ _TASK_TYPES = frozenset(
     {T.MIDJOURNEY, T.MIDJOURNEY_PLUS, T.SUNO, T.KLING, T.JIMENG, T.VIDU, T.DOUBAO_VIDEO, T.SORA}
 )
 
+# Enum members read once here: on Python 3.11 each `SomeEnum.MEMBER` read goes through
+# EnumType.__getattr__'s slow attribute hook (~870 machine instructions, a global ~30), and
+# these are read on every request (bench/README.md, "Instructions per chat request").
+_ALI, _BAIDU_V2, _JINA, _SILICONFLOW, _VOLCENGINE, _XAI = (
+    T.ALI,
+    T.BAIDU_V2,
+    T.JINA,
+    T.SILICONFLOW,
+    T.VOLCENGINE,
+    T.XAI,
+)
+
 
 def refusal(kind: int) -> str | None:
     """Why channels of type ``kind`` are not served here, or None when they are."""
@@ -228,7 +240,7 @@ def claude_url(
     compat = COMPAT.get(kind)
     if compat is None:
         return None
-    if kind == T.ALI:
+    if kind == _ALI:
         name = model.strip().lower()
         found = bool(name) and any(part in name for part in ali_models)
         return base.rstrip("/") + _ALI_CLAUDE_PATH if found else None
@@ -254,17 +266,17 @@ def served_endpoints(kind: int) -> str:
 
 def model_tweak(kind: int, model: str) -> tuple[str, dict[str, Any]]:
     """A model-name suffix the type turns into request fields: (upstream model, fields to add)."""
-    if kind == T.BAIDU_V2 and model.endswith("-search"):
+    if kind == _BAIDU_V2 and model.endswith("-search"):
         search = {"enable": True, "enable_citation": True, "enable_trace": True, "enable_status": False}
         return model.removesuffix("-search"), {"web_search": search}
-    if kind == T.XAI:
+    if kind == _XAI:
         if model.endswith("-search"):
             return model.removesuffix("-search"), {"search_parameters": {"mode": "on"}}
         if model.startswith("grok-3-mini"):
             for effort in ("high", "low"):
                 if model.endswith("-" + effort):
                     return model.removesuffix("-" + effort), {"reasoning_effort": effort}
-    if kind == T.VOLCENGINE and model.startswith("deepseek") and model.endswith("-thinking"):
+    if kind == _VOLCENGINE and model.startswith("deepseek") and model.endswith("-thinking"):
         return model.removesuffix("-thinking"), {"thinking": {"type": "enabled"}}
     return model, {}
 
@@ -274,7 +286,7 @@ def edits_body(kind: int, model: str) -> bool:
     compat = COMPAT.get(kind)
     if compat is not None and compat.top_p_below_one:
         return True
-    return kind in (T.SILICONFLOW, T.JINA) or (kind == T.XAI and model.startswith("grok-3-mini"))
+    return kind in (_SILICONFLOW, _JINA) or (kind == _XAI and model.startswith("grok-3-mini"))
 
 
 def tweak_body(kind: int, model: str, body: dict[str, Any]) -> None:
@@ -282,13 +294,13 @@ def tweak_body(kind: int, model: str, body: dict[str, Any]) -> None:
     top_p = body.get("top_p")
     if compat is not None and compat.top_p_below_one and isinstance(top_p, int | float) and top_p >= 1:
         body["top_p"] = 0.99
-    if kind == T.SILICONFLOW and ("prefix" in body or "suffix" in body) and not body.get("messages"):
+    if kind == _SILICONFLOW and ("prefix" in body or "suffix" in body) and not body.get("messages"):
         # SiliconFlow's FIM needs a messages array even when the client sends none.
         body["messages"] = [{"role": "user", "content": ""}]
-    if kind == T.JINA:
+    if kind == _JINA:
         # New API drops it: Jina answers floats, which every OpenAI client also reads.
         body.pop("encoding_format", None)
-    grok_mini = kind == T.XAI and model.startswith("grok-3-mini")
+    grok_mini = kind == _XAI and model.startswith("grok-3-mini")
     if grok_mini and not body.get("max_completion_tokens") and body.get("max_tokens"):
         body["max_completion_tokens"] = body.pop("max_tokens")
 
@@ -296,12 +308,12 @@ def tweak_body(kind: int, model: str, body: dict[str, Any]) -> None:
 def extra_headers(kind: int, key: str, other: str, stream: bool) -> tuple[str, list[tuple[bytes, bytes]]]:
     """The key to send as the bearer token, and the type's own headers."""
     headers: list[tuple[bytes, bytes]] = []
-    if kind == T.BAIDU_V2:
+    if kind == _BAIDU_V2:
         # Qianfan v2 keys may carry the app id: "key|appid".
         key, _, app_id = key.partition("|")
         if app_id:
             headers.append((b"appid", app_id.encode()))
-    elif kind == T.ALI:
+    elif kind == _ALI:
         if stream:
             headers.append((b"x-dashscope-sse", b"enable"))
         if other:

@@ -13,6 +13,11 @@ from newapi.core.constants import ChannelType
 from newapi.core.errors import UpstreamProtocolError, UpstreamStatusError
 from newapi.core.structs import ChannelInfo
 
+# Enum members read once here: on Python 3.11 each `SomeEnum.MEMBER` read goes through
+# EnumType.__getattr__'s slow attribute hook (~870 machine instructions, a global ~30), and
+# these are read on every request (bench/README.md, "Instructions per chat request").
+_OPENROUTER = ChannelType.OPENROUTER
+
 #: the endpoints whose answer on an OpenAI-type channel is a chat completion (or completion)
 ENVELOPED = frozenset({"chat", "completions", "messages", "gemini", "responses"})
 
@@ -26,9 +31,7 @@ _decoder = msgspec.json.Decoder(_Envelope)
 
 
 def enterprise(channel: ChannelInfo) -> bool:
-    return (
-        channel.type == ChannelType.OPENROUTER and channel.other_settings.get("openrouter_enterprise") is True
-    )
+    return channel.type == _OPENROUTER and channel.other_settings.get("openrouter_enterprise") is True
 
 
 def unwrap(payload: bytes) -> bytes:
