@@ -32,6 +32,7 @@ _CTL = bytes(c for c in range(0x20) if c != 0x09) + b"\x7f"
 # Bodies up to this size ride in the same write (and the same bytes object) as the head.
 _INLINE_BODY = 64 * 1024
 _URL_CACHE = 4096
+_CHECKED_LINES = 1024
 
 
 class _Upload:
@@ -75,6 +76,7 @@ class UpstreamClient:
         self._ssl = ssl_context or _make_context(tls_verify)
         self._routes: dict[tuple[str, str], Route] = {}  # (origin, proxy) -> route and its idle pool
         self._urls: dict[tuple[str, str], tuple[Route, bytes]] = {}  # (url, proxy) -> route, target
+        self._checked: dict[object, bytes] = {}  # header lines found valid (see _build_head)
         self._conns: set[Connection] = set()
         self._idle_total = 0
         self._sweeper: asyncio.TimerHandle | None = None
@@ -110,7 +112,7 @@ class UpstreamClient:
         if resolved is None:
             resolved = self._resolve(url, proxy)
         route, target = resolved
-        head, tail, upload = _build_head(method, route, target, headers, body)
+        head, tail, upload = _build_head(method, route, target, headers, body, self._checked)
         deadline = loop.time() + total_timeout if total_timeout is not None else _INF
         for attempt in (0, 1):
             conn = self._acquire(route)
@@ -253,32 +255,47 @@ class UpstreamClient:
 
 
 def _build_head(
-    method: str, route: Route, target: bytes, headers: Sequence[tuple[bytes, bytes]], body: Body
+    method: str,
+    route: Route,
+    target: bytes,
+    headers: Sequence[tuple[bytes, bytes]],
+    body: Body,
+    checked: dict[object, bytes],
 ) -> tuple[bytes, bytes | None, _Upload | None]:
-    """``(head, separate body or None, upload or None)``; small bodies are joined into the head."""
+    """``(head, separate body or None, upload or None)``; small bodies are joined into the head.
+
+    ``checked`` holds the lines already found valid, by their (name, value) pair (Host lines by
+    themselves): a channel's headers are the same request after request, and checking them
+    again cost three ``bytes.translate`` calls a request (each fills a 256-entry table first:
+    ~5k instructions in all, bench/README.md, "Instructions per chat request")."""
     host_line = route.host_line
     declared: bytes | None = None
     lines: list[bytes] = []
-    names: list[bytes] = []
-    for name, value in headers:
-        if name.lower() in _MANAGED:
+    for pair in headers:
+        try:
+            line = checked.get(pair)
+        except TypeError:  # not hashable (a list, a bytearray): checked every time
+            line = None
+        if line is None:
+            name, value = pair
             lower = name.lower()
-            if lower == b"host":
-                host_line = b"Host: " + value + b"\r\n"
-            elif lower == b"content-length":
-                declared = value
-            continue
-        names.append(name)
-        lines.append(name + b": " + value + b"\r\n")
-    user = b"".join(lines)
-    # Each line brings exactly two control bytes of ours (CR LF); any other is in a name or value.
-    if (
-        len(user) - len(user.translate(None, _CTL)) != 2 * len(lines)
-        or len(host_line) - len(host_line.translate(None, _CTL)) != 2
-        or b"".join(names).translate(None, _TCHAR)
-        or not all(names)
-    ):
-        raise UpstreamProtocolError("a request header is not valid HTTP")  # never echo the value
+            if lower in _MANAGED:
+                if lower == b"host":
+                    host_line = b"Host: " + value + b"\r\n"
+                elif lower == b"content-length":
+                    declared = value
+                continue
+            line = name + b": " + value + b"\r\n"
+            # Exactly two control bytes of ours (CR LF); any other is in the name or the value.
+            if not name or name.translate(None, _TCHAR) or len(line) - len(line.translate(None, _CTL)) != 2:
+                raise UpstreamProtocolError("a request header is not valid HTTP")  # never echo the value
+            if type(pair) is tuple and type(name) is bytes and type(value) is bytes:
+                _remember(checked, pair, line)
+        lines.append(line)
+    if host_line not in checked:
+        if len(host_line) - len(host_line.translate(None, _CTL)) != 2:
+            raise UpstreamProtocolError("a request header is not valid HTTP")
+        _remember(checked, host_line, host_line)
     upload: _Upload | None = None
     tail: bytes | None = None
     if body is None:
@@ -297,7 +314,7 @@ def _build_head(
         b" HTTP/1.1\r\n",
         host_line,
         route.extra_head,
-        user,
+        b"".join(lines),
         framing,
         b"Connection: keep-alive\r\n\r\n",
     ]
@@ -305,6 +322,12 @@ def _build_head(
         parts.append(tail)
         tail = None
     return b"".join(parts), tail, upload
+
+
+def _remember(checked: dict[object, bytes], key: object, line: bytes) -> None:
+    if len(checked) >= _CHECKED_LINES:
+        checked.clear()  # values that vary per request must not grow this without bound
+    checked[key] = line
 
 
 def _may_retry(conn: Connection, upload: _Upload | None) -> bool:

@@ -336,6 +336,30 @@ async def test_header_injection_is_refused_without_echoing(
     assert server.requests == []
 
 
+async def test_headers_found_valid_once_do_not_let_a_bad_one_through(client: UpstreamClient) -> None:
+    """A channel's headers are checked once and remembered; a changed value is checked again, and
+    what is remembered stays bounded when values vary per request."""
+    good = [(b"authorization", b"Bearer " + SECRET), (b"x-request", b"1")]
+    async with serve(ok) as server:
+        for _ in range(2):
+            response_ = await client.request("GET", server.url, good)
+            await response_.read(100)
+        with pytest.raises(UpstreamProtocolError, match="not valid HTTP") as caught:
+            await client.request("GET", server.url, [good[0], (b"x-request", b"1\r\nX: y" + SECRET)])
+        assert_no_secret(caught.value)
+        with pytest.raises(UpstreamProtocolError, match="not valid HTTP"):
+            await client.request("GET", server.url, [(b"x-request", b"1"), (b"Host", b"a\nb")])
+        for i in range(1500):
+            response_ = await client.request("GET", server.url, [good[0], (b"x-request", b"%d" % i)])
+            await response_.read(100)
+    assert len(server.requests) == 1502
+    first, again = server.requests[0].headers, server.requests[1].headers
+    assert first == again
+    assert ("x-request", "1") in first
+    assert ("x-request", "1499") in server.requests[-1].headers
+    assert 0 < len(client._checked) <= 1024
+
+
 async def test_tab_and_obs_text_in_values_are_sent(client: UpstreamClient) -> None:
     async with serve(ok) as server:
         response_ = await client.request("GET", server.url, [(b"x-ok", b"a\tb \xe9")])
