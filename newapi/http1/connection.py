@@ -143,6 +143,11 @@ class Connection(asyncio.Protocol):
         waiter = self.drain_waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
+        # The parser's callbacks are this connection's bound methods: a reference cycle that
+        # only the cyclic collector frees, and under the workers' gen-0 threshold of 20,000 the
+        # garbage of some 650 closed connections (about 10 KB each) piled up before it ran.
+        # Broken here, a closed connection is freed at once. Nothing feeds it after this.
+        self.parser = None  # type: ignore[assignment]
 
     def data_received(self, data: bytes) -> None:
         if self.upgraded is not None:
