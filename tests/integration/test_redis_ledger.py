@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
+import sys
 from typing import Any
 
 import orjson
@@ -478,3 +480,191 @@ async def test_applied_ids_are_pruned_once_no_entry_can_bring_them_back(redis_ga
     await gateway.runtime.redis.delete(flusher.keys.stream)
     assert await flusher.prune(now=now, chunk=1) == 1
     assert await ids() == ["recent"]
+
+
+async def test_spends_at_a_trickle_wait_for_each_other_but_not_a_requests_own_settle(
+    redis_gateway: Gateway, monkeypatch: Any
+) -> None:
+    """Issue 19: at 100 requests a second a worker's spends came 10 ms apart and each went to
+    Redis alone (a round trip and two event-loop wake-ups per request). They wait for each
+    other now; a settlement of a request's own hold still goes within SETTLE_WINDOW, and takes
+    the spends waiting in the outbox with it."""
+    import newapi.billing.ledger_redis as ledger_redis
+
+    monkeypatch.setattr(ledger_redis, "SPEND_WINDOW", 60.0, raising=False)
+    gateway = redis_gateway
+    assert gateway.runtime is not None and gateway.runtime.flusher is not None
+    ledger = _ledger(gateway)
+    start = 1_000_000
+    busy = await add_account(gateway, quota=start, unlimited=False, token_quota=start)
+    first = Hold("t-0", busy.user_id, busy.token_id, False, 40)
+    await ledger.reserve(first, balance_hint=start)  # reserved alone; wins the key a block
+    await asyncio.gather(*ledger.credit_blocks.grants)
+    holds = [Hold(f"t-{i}", busy.user_id, busy.token_id, False, 40) for i in range(1, 4)]
+    for hold in holds:
+        await ledger.reserve(hold, balance_hint=start)
+        assert hold.credit is not None
+    await ledger.settle(first, _debit(busy, first.request_id, 5))
+    await ledger.wait_settled()
+    items_per_call: list[int] = []
+    real = ledger._settle
+
+    async def counting(keys: list[str], args: list[Any]) -> Any:
+        items_per_call.append(int(args[0]))
+        return await real(keys=keys, args=args)
+
+    ledger._settle = counting
+    quiet = await add_account(gateway, quota=1_000, unlimited=False, token_quota=1_000)
+    own = Hold("t-own", quiet.user_id, quiet.token_id, False, 40)
+    # Reserved before any spend waits (a reservation sends the waiting ones: below).
+    await ledger.reserve(own, balance_hint=0)  # too small a balance for a block
+    assert own.credit is None
+    for i, hold in enumerate(holds[:2]):
+        await ledger.settle(hold, _debit(busy, hold.request_id, 10 + i))
+        await asyncio.sleep(ledger_redis.SETTLE_WINDOW * 3)  # 5 ms sent each spend alone
+    assert items_per_call == []  # the two spends wait, merged into one item
+    await ledger.settle(own, _debit(quiet, own.request_id, 30))
+    await asyncio.sleep(ledger_redis.SETTLE_WINDOW * 3)
+    assert items_per_call == [2]  # the request's settle, and the two spends with it
+    # A per-request reservation checks balances in Redis: a waiting spend goes within
+    # SETTLE_WINDOW too (reserve.lua then sees balances as fresh as with a 5 ms window).
+    await ledger.settle(holds[2], _debit(busy, holds[2].request_id, 12))
+    await asyncio.sleep(ledger_redis.SETTLE_WINDOW * 3)
+    assert items_per_call == [2]
+    other = Hold("t-own-2", quiet.user_id, quiet.token_id, False, 40)
+    await ledger.reserve(other, balance_hint=0)
+    await asyncio.sleep(ledger_redis.SETTLE_WINDOW * 3)
+    assert items_per_call == [2, 1]
+    await ledger.release(other)
+    await ledger.wait_settled()
+    assert items_per_call == [2, 1, 1]
+    await ledger.return_credits()
+    assert await ledger.balance(busy.user_id) == start - (5 + 10 + 11 + 12)
+    assert await ledger.balance(quiet.user_id) == 1_000 - 30
+    assert await gateway.runtime.flusher.drain() == 5
+
+
+#: A worker of the gateway's node (the same node directory, its own lock and journal): a credit
+#: block's spends settled, merged into one item that waits in the outbox (the window held open),
+#: then it reports and waits to be killed. Its arguments: Redis URL, key prefix, node directory,
+#: user id, token id, and the costs (the first one the reserved request's, the rest spends).
+_DOOMED_WORKER = """
+import asyncio, sys
+import orjson, redis.asyncio as aioredis
+import newapi.billing.ledger_redis as ledger_redis
+from newapi.billing.ledger import Debit, Hold
+from newapi.node.workers import Presence
+from newapi.resp.client import RespClient
+
+url, prefix, directory, user, token, *costs = sys.argv[1:]
+user, token, costs = int(user), int(token), [int(c) for c in costs]
+ledger_redis.SPEND_WINDOW = 3600.0  # the window is open until the kill
+
+def debit(ident, quota):
+    return Debit(ident, user, "u", token, "t", 0, "m", "default", quota, 1, 1, 0, False, "", "{}", 0)
+
+async def main():
+    ledger = ledger_redis.RedisLedger(aioredis.from_url(url), None, prefix=prefix, fast=RespClient(url))
+    ledger.use_node(directory, Presence(directory))
+    first = Hold("doomed-0", user, token, False, 40)
+    await ledger.reserve(first, balance_hint=10**9)  # reserved alone; wins the key a block
+    await asyncio.gather(*ledger.credit_blocks.grants)
+    await ledger.settle(first, debit(first.request_id, costs[0]))
+    await ledger.wait_settled()  # the reserved request's own settle is in Redis
+    holds = [Hold(f"doomed-{i}", user, token, False, 40) for i in range(1, len(costs))]
+    for hold, cost in zip(holds, costs[1:]):
+        await ledger.reserve(hold, balance_hint=10**9)
+        assert hold.credit is not None
+        await ledger.settle(hold, debit(hold.request_id, cost))  # the response's last byte after
+    await asyncio.sleep(ledger_redis.SETTLE_WINDOW * 4)
+    (item,) = ledger._outbox
+    report = {"waiting": len(item.debits), "block": holds[0].credit.id, "worker": ledger.worker}
+    print(orjson.dumps(report).decode(), flush=True)
+    await asyncio.sleep(3600)
+
+asyncio.run(main())
+"""
+
+
+async def test_a_worker_killed_while_its_merged_spends_wait_is_billed_once_by_the_replay(
+    redis_gateway: Gateway, redis_env: dict[str, str]
+) -> None:
+    """SPEND_WINDOW (issue 19): a credit block's spends wait up to 0.1 s in the outbox, merged
+    into one item. A worker SIGKILLed then has answered those requests, and Redis has none of
+    them. The journal has each spend (written before the response's last byte): the node's
+    cleanup after the dead worker replays it, each spend billed once (balance, log row), and a
+    second replay of the same lines changes nothing."""
+    from newapi.billing.journal import read_segment, segments_of
+    from newapi.billing.redis_reaper import reap_dead_workers, replay_journal
+
+    gateway = redis_gateway
+    assert gateway.runtime is not None and gateway.runtime.flusher is not None
+    ledger = _ledger(gateway)
+    if ledger._upkeep is not None:  # the test cleans up after the dead worker itself
+        ledger._upkeep.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await ledger._upkeep
+    start = 1_000_000
+    account = await add_account(gateway, quota=start, unlimited=False, token_quota=start)
+    await ledger._load("user", account.user_id)  # the worker below has no database
+    await ledger._load("token", account.token_id)
+    costs = [7, 11, 13, 17, 19]
+    doomed = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        _DOOMED_WORKER,
+        REDIS_URL,
+        redis_env["NEWAPI_REDIS_PREFIX"],
+        ledger.node_dir,
+        str(account.user_id),
+        str(account.token_id),
+        *map(str, costs),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert doomed.stdout is not None
+        line = await asyncio.wait_for(doomed.stdout.readline(), 30.0)
+        report = orjson.loads(line)
+        assert report["waiting"] == len(costs) - 1  # the spends wait merged, in one item
+    finally:
+        doomed.kill()  # SIGKILL: the outbox dies with it
+        await doomed.wait()
+    block = ledger.keys.hold(report["block"])
+    # Redis has the reserved request's settle and the block, none of the spends.
+    assert int(await ledger._redis.hget(block, "s") or 0) == 0
+    held = int(await ledger._redis.hget(block, "a"))
+    assert await ledger.balance(account.user_id) == start - costs[0] - held
+    worker = report["worker"]
+    ((_segment, path),) = segments_of(ledger.node_dir, worker)
+    lines = read_segment(path)
+    assert [line[0] for line in lines] == ["s"] + ["p"] * (len(costs) - 1)
+
+    assert await reap_dead_workers(ledger) == 1  # the journal replayed, the block released
+    spent = sum(costs)
+    assert await ledger.balance(account.user_id) == start - spent
+    assert int(await ledger._redis.hget(block, "s") or 0) == len(costs) - 1
+    assert await gateway.runtime.flusher.drain() == len(costs)  # the first request's too
+    # Replayed again (a survivor that died mid-replay, say): every line is skipped.
+    with open(path, "wb") as file:  # the lines as they were
+        file.write(_segment_bytes(lines))
+    assert await replay_journal(ledger, worker) == len(costs)
+    assert await ledger.balance(account.user_id) == start - spent
+    assert await gateway.runtime.flusher.drain() == 0
+    async with gateway.runtime.sessions() as db:
+        rows = (
+            await db.execute(select(Log.request_id, Log.quota).where(Log.user_id == account.user_id))
+        ).all()
+    assert sorted((str(r), int(q)) for r, q in rows) == sorted(
+        (f"doomed-{i}", cost) for i, cost in enumerate(costs)
+    )
+    user = await _user(gateway, account.user_id)
+    assert (user.quota, user.used_quota, user.request_count) == (start - spent, spent, len(costs))
+
+
+def _segment_bytes(lines: list[Any]) -> bytes:
+    """A journal segment holding ``lines`` (its header, then the lines)."""
+    body = b"".join(
+        b'["%b","%b",%d,%b]\n' % (kind.encode(), credit.encode(), seq, orjson.dumps(record))
+        for kind, credit, seq, record in lines
+    )
+    return len(body).to_bytes(8, "little") + body

@@ -37,12 +37,14 @@ from tests.support.nodes import (
     admin,
     burst,
     chat,
+    journal_owners,
     node_env,
     put_option,
     set_prices,
     settled,
     spread_load,
     time_until,
+    unreplayed,
     until,
 )
 from tests.support.server import serve
@@ -66,6 +68,12 @@ def _two_nodes(shared: dict[str, str], tmp_path: Path) -> Iterator[list[str]]:
             )
             for name in NAMES
         ]
+
+
+def _own_dir(shared: dict[str, str], name: str, tmp_path: Path) -> dict[str, str]:
+    """A node's environment with a data directory of its own (its journals are found there);
+    the same for its restart, which then replays what its killed workers journaled."""
+    return node_env(shared, name, NEWAPI_DATA_DIR=str(tmp_path / f"data-{name}"))
 
 
 def _provision(bases: list[str], upstream: str) -> Setup:
@@ -241,7 +249,9 @@ async def test_killing_a_node_mid_load_loses_nothing(
         with _logs_on_failure(tmp_path), contextlib.ExitStack() as stack:
             bases = [
                 stack.enter_context(
-                    serve(node_env(shared, n), workers=2, cwd=tmp_path, keep_log=tmp_path / f"{n}.log")
+                    serve(
+                        _own_dir(shared, n, tmp_path), workers=2, cwd=tmp_path, keep_log=tmp_path / f"{n}.log"
+                    )
                 )
                 for n in NAMES
             ]
@@ -261,6 +271,11 @@ async def test_killing_a_node_mid_load_loses_nothing(
                 await asyncio.sleep(4.0)
                 killed_at = time.monotonic()
                 kill_server(int(bases[victim].pid))  # type: ignore[attr-defined]
+                # The killed node's workers and their journals (every one of them is dead now).
+                dead = journal_owners(str(tmp_path / f"data-{NAMES[victim]}"))
+                assert sum(map(len, dead.values())) >= 2, dead
+                journaled = len(unreplayed(dead))
+                assert journaled > 0, "nothing journaled 4 s into the load: the wait below would be empty"
                 spread = await load
                 by_node = Counter(spread.complete.values())
                 survivor = NAMES[1 - victim]
@@ -278,7 +293,7 @@ async def test_killing_a_node_mid_load_loses_nothing(
                 name = NAMES[victim]
                 stack.enter_context(
                     serve(
-                        node_env(shared, name),
+                        _own_dir(shared, name, tmp_path),
                         workers=2,
                         cwd=restart_dir,
                         port=port,
@@ -286,9 +301,21 @@ async def test_killing_a_node_mid_load_loses_nothing(
                     )
                 )
                 restarted_at = time.monotonic()
+                early: list[int] = []
 
                 async def applied() -> bool:
-                    return await settled(redis, prefix)
+                    # The surviving node released the dead workers' holds (as tombstones) once
+                    # their liveness keys expired, and the stream may be flushed: settled() can
+                    # hold before the restarted node has replayed the journals, whose lines
+                    # (spends waiting in an outbox at the kill) are in neither Redis nor the
+                    # database until then. So: the journals replayed first, then settled.
+                    left = unreplayed(dead)
+                    if not await settled(redis, prefix):
+                        return False
+                    if left and not early:
+                        logged = {i for i, _ in await _logged(query, setup)}
+                        early.append(len(set(spread.complete) - logged))
+                    return not left
 
                 settle = await until(applied, 60.0)
                 assert settle is not None, "the ledger did not settle within 60 s of the restart"
@@ -300,7 +327,9 @@ async def test_killing_a_node_mid_load_loses_nothing(
             f"({len(logs) - len(spread.complete)} billed without a whole answer); "
             f"{len(unlogged)} answered requests were not yet logged before the restart; "
             f"flusher taken over by {survivor} {takeover:.1f} s after the kill; "
-            f"settled {settle:.1f} s after the restart ({restarted_at - killed_at:.1f} s after the kill)"
+            f"settled {settle:.1f} s after the restart ({restarted_at - killed_at:.1f} s after the kill); "
+            f"the journals of {sum(map(len, dead.values()))} killed workers ({journaled} lines) replayed"
+            + (f"; settled() alone held earlier with {early[0]} answered requests unlogged" if early else "")
         )
     finally:
         await redis.aclose()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -16,6 +17,8 @@ import orjson
 import redis
 import redis.asyncio as aioredis
 
+from newapi.billing.journal import owners, read_segment, segments_of
+from newapi.billing.ledger import R_REQUEST
 from tests.support.services import REDIS_URL
 from tests.support.worker_kills import MODEL
 
@@ -212,6 +215,35 @@ async def settled(redis: aioredis.Redis, prefix: str) -> bool:
     """Nothing left in the ledger's stream and no request holding quota."""
     backlog = int(await redis.get(f"{prefix}ledger:backlog") or 0)
     return backlog == 0 and await redis.zcard(f"{prefix}ledger:holds") == 0
+
+
+def journals(data_dir: str) -> list[str]:
+    """The journal folders under a node's ``NEWAPI_DATA_DIR`` (``<dir>/node-*/journal``)."""
+    found = []
+    for entry in sorted(os.listdir(data_dir)) if os.path.isdir(data_dir) else []:
+        if entry.startswith("node-"):
+            found.append(os.path.join(data_dir, entry))
+    return found
+
+
+def journal_owners(data_dir: str) -> dict[str, set[str]]:
+    """Each node directory under ``data_dir`` with the workers that have journal files there
+    (taken right after a whole node was killed: all of them dead)."""
+    return {directory: owners(directory) for directory in journals(data_dir)}
+
+
+def unreplayed(dead: dict[str, set[str]]) -> list[str]:
+    """The request ids in the dead workers' journal segments still on disk. A restarted node
+    replays a dead worker's segments (settle.lua) and only then deletes them; until then a
+    spend that was only in the journal is in neither Redis nor the database, though the
+    holds are gone (released as tombstones) and the stream may be empty: :func:`settled` alone
+    may hold before every answered request is billed."""
+    ids = []
+    for directory, workers in dead.items():
+        for worker in workers:
+            for _segment, path in segments_of(directory, worker):
+                ids += [str(line[3][R_REQUEST]) for line in read_segment(path)]
+    return ids
 
 
 async def until(check: Callable[[], Awaitable[bool]], seconds: float, interval: float = 0.1) -> float | None:

@@ -14,6 +14,7 @@
 -- ARGV[6]  overdraft allowed below zero (>= 0)
 -- ARGV[7]  maximum backlog of unflushed settlements
 -- ARGV[8]  the worker holding it (its dead-worker cleanup releases it at once)
+-- ARGV[9]  that worker's settlements not yet counted in KEYS[5] (queued or in flight)
 -- Returns {1, "ok"} | {1, "dup"} | {0, "user"} | {0, "token"} | {0, "backlog"}
 --         | {-1, "load_user"} | {-2, "load_token"}
 if redis.call('EXISTS', KEYS[3]) == 1 then
@@ -32,7 +33,7 @@ if limited then
     return {-2, 'load_token'}
   end
 end
-if tonumber(redis.call('GET', KEYS[5]) or '0') > tonumber(ARGV[7]) then
+if tonumber(redis.call('GET', KEYS[5]) or '0') + tonumber(ARGV[9] or '0') > tonumber(ARGV[7]) then
   return {0, 'backlog'}
 end
 user = tonumber(user)
