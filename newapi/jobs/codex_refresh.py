@@ -92,17 +92,24 @@ async def refresh_expiring(runtime: Runtime, now: float | None = None) -> list[i
                 )
             )
         ).all()
+    due: list[tuple[int, str]] = []
+    for channel_id, key in rows:
+        lines = split_keys(key or "")
+        if len(lines) != 1:
+            continue  # multi-key channels are skipped, as New API does
+        lapses = lapses_at(lines[0])
+        if lapses and lapses - now > THRESHOLD:
+            continue
+        due.append((channel_id, lines[0]))
     refreshed: list[int] = []
+    if not due:
+        # No client when nothing is due: its first one imports httpx and builds an SSL context,
+        # 8.5 MB that a worker kept from then on (a step in bench/README.md's soak at 10 minutes).
+        return refreshed
     async with client() as http:
-        for channel_id, key in rows:
-            lines = split_keys(key or "")
-            if len(lines) != 1:
-                continue  # multi-key channels are skipped, as New API does
-            lapses = lapses_at(lines[0])
-            if lapses and lapses - now > THRESHOLD:
-                continue
+        for channel_id, line in due:
             try:
-                await refresh_line(runtime, channel_id, lines[0], http)
+                await refresh_line(runtime, channel_id, line, http)
             except (RefreshFailed, UpstreamError) as exc:
                 log.warning("codex credential auto-refresh: channel %s: %s", channel_id, exc)
                 continue

@@ -7,6 +7,7 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -133,3 +134,28 @@ async def test_background_pass_refreshes_only_what_lapses_within_a_day(
     # A day and a bit later the fresh one is due as well (its "expired" or its token's exp).
     due = await codex_refresh.refresh_expiring(gateway.runtime, now=time.time() + 2.5 * 86400)
     assert fresh in due
+
+
+async def test_background_pass_with_nothing_due_makes_no_client(
+    gateway: Gateway, mock: MockUpstreamThread, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pass runs every 10 minutes on every node; with no Codex credential due it must not build
+    an HTTP client (the first imports httpx and an SSL context: 8.5 MB kept by the worker)."""
+    assert gateway.runtime is not None
+    later = codex_mock.jwt({"exp": int(time.time()) + 3 * 86400})
+    fresh_key = {"access_token": later, "refresh_token": "rt-mock", "account_id": "acct-n"}
+    await add_channel(gateway, mock.url, channel_type=57, key=json.dumps(fresh_key))
+    made: list[object] = []
+    real = codex_refresh.client
+
+    def counted(proxy: str = "") -> Any:
+        made.append(proxy)
+        return real(proxy)
+
+    monkeypatch.setattr(codex_refresh, "client", counted)
+    assert await codex_refresh.refresh_expiring(gateway.runtime) == []
+    assert made == []
+    # Once a credential is due the pass makes its client and refreshes it.
+    lapsing = await _codex(gateway, mock, f"{codex_mock.ROTATING}-idle-{uuid.uuid4().hex}")
+    assert await codex_refresh.refresh_expiring(gateway.runtime) == [lapsing]
+    assert len(made) == 1
