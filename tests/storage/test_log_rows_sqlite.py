@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from newapi.billing.db_writes import LOGS, insert_logs, insert_logs_sql, sqlite_log_batches
 from newapi.billing.ledger import LOG_COLUMNS
+from newapi.core.constants import LogType
 
 
 def _row(i: int) -> tuple[Any, ...]:
@@ -80,3 +81,18 @@ def test_batches_keep_the_rows_in_order_within_sqlites_parameter_limit() -> None
     for statement, sets in batches:
         assert all(len(values) == statement.count("?") <= 999 for values in sets)
     assert len(LOG_COLUMNS) * 52 <= 999 < len(LOG_COLUMNS) * 53
+
+
+def test_batches_hold_the_log_type_and_is_stream_as_plain_ints() -> None:
+    """An IntEnum or a bool makes the driver look for an adapter (and fail twice) per value."""
+    rows = [(*_row(i)[:2], LogType.CONSUME, *_row(i)[3:11], i % 2 == 0, *_row(i)[12:]) for i in range(61)]
+    values = [value for _, sets in sqlite_log_batches(rows) for flat in sets for value in flat]
+    width = len(LOG_COLUMNS)
+    assert [type(v) for v in values[2::width]] == [int] * 61
+    assert [type(v) for v in values[11::width]] == [int] * 61
+    assert values[2::width] == [2] * 61
+    assert values[11::width] == [1 if i % 2 == 0 else 0 for i in range(61)]
+    unknown = [(*row[:11], None, *row[12:]) for row in rows[:8]]
+    (_, [flat]), *_ = sqlite_log_batches(unknown)
+    assert flat[11::width] == (None,) * 8  # a NULL stays NULL
+    assert [type(v) for v in flat[2::width]] == [int] * 8
