@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 _TICKS = os.sysconf("SC_CLK_TCK")
@@ -39,3 +41,28 @@ def rss_mb(pid: int) -> float:
     except OSError:
         pass
     return 0.0
+
+
+def wait_idle(
+    pids: list[int],
+    *,
+    interval: float = 0.5,
+    share: float = 0.03,
+    timeout: float = 30.0,
+    done: Callable[[], bool] | None = None,
+) -> tuple[float, float]:
+    """Wait until ``pids`` together use less than ``share`` of one core over ``interval`` seconds
+    (their CPU time has stopped rising: the work of earlier runs is done) and ``done()`` holds, if
+    given (e.g. a ledger's backlog written out: a flusher waiting on its database uses little CPU
+    of its own), at most ``timeout`` seconds. Returns the seconds waited and the share of a core
+    of the last interval."""
+    start = time.monotonic()
+    used = cpu_seconds(pids)
+    while True:
+        time.sleep(interval)
+        now = cpu_seconds(pids)
+        busy = (now - used) / interval
+        used = now
+        waited = time.monotonic() - start
+        if (busy < share and (done is None or done())) or waited >= timeout:
+            return waited, busy

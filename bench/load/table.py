@@ -27,15 +27,20 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import redis
+
 from bench.load import loadgen, per_event, procs, scaling
 from bench.load.__main__ import _body
 from bench.load.ledger import _drop_prefix, _throwaway_postgres
-from bench.load.measure import cpu_seconds, peak_rss_mb, rss_mb
+from bench.load.measure import cpu_seconds, peak_rss_mb, rss_mb, wait_idle
 
 ROOT = Path(__file__).resolve().parents[2]
 
 CHAT = "gpt-4o-mini"
 STREAM20, STREAM200 = per_event.STREAM20, per_event.STREAM200
+#: The longest wait for a gateway to go idle before its steady-rate window (seconds).
+IDLE_TIMEOUT = 30.0
+REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 @dataclass
@@ -71,6 +76,37 @@ def _closed_loop(
     return cpu / max(result.requests, 1) * 1e6, result.rps, result.errors
 
 
+def quiesce(
+    server: procs.Server,
+    label: str,
+    rate: float,
+    backlog: str = "",
+    redis_url: str = REDIS_URL,
+    timeout: float = IDLE_TIMEOUT,
+) -> str:
+    """Wait until the server's process tree is idle before a steady-rate window, so that the
+    work of the runs before it is not charged to that window's requests: after the closed loops
+    a PostgreSQL + Redis gateway's flusher writes their debits for seconds (``backlog``: the
+    ledger's backlog counter in Redis, waited down to 0 as well; the flusher mostly waits on
+    PostgreSQL then, so the tree's CPU alone does not show it). The same wait for every row;
+    returns what it waited (printed, and kept in the row's notes)."""
+    client = redis.Redis.from_url(redis_url) if backlog else None
+
+    def written() -> bool:
+        return client is None or int(client.get(backlog) or 0) == 0
+
+    try:
+        waited, busy = wait_idle(server.pids, timeout=timeout, done=written)
+    finally:
+        if client is not None:
+            client.close()
+    cut = " (timed out)" if waited >= timeout else ""
+    what = "idle, ledger backlog 0," if backlog else "idle"
+    note = f"{label}: {waited:.1f} s until {what} before {rate:.0f}/s ({busy * 100:.0f}% of a core{cut})"
+    print("  " + note, file=sys.stderr, flush=True)
+    return note
+
+
 def _steady(server: procs.Server, key: str, args: argparse.Namespace) -> tuple[float, float, int]:
     """CPU µs per request and p50 ms of chat requests sent at a steady ``--rate``."""
     url = server.url + "/v1/chat/completions"
@@ -81,7 +117,10 @@ def _steady(server: procs.Server, key: str, args: argparse.Namespace) -> tuple[f
     return cpu / max(sent, 1) * 1e6, latency.p50_ms, latency.errors
 
 
-def measure(server: procs.Server, key: str, args: argparse.Namespace, figures: Figures) -> None:
+def measure(
+    server: procs.Server, key: str, args: argparse.Namespace, figures: Figures, backlog: str = ""
+) -> None:
+    """The row's figures; ``backlog``: the Redis ledger's backlog key (the pg+redis row)."""
     figures.chat_us, figures.chat_rps, errors = _closed_loop(server, key, CHAT, False, args)
     figures.errors += errors
     streams = per_event.measure(server, key, args.event_rounds, args.seconds, args.connections)
@@ -89,6 +128,7 @@ def measure(server: procs.Server, key: str, args: argparse.Namespace, figures: F
     figures.stream200_us = statistics.median(streams.stream200_us)
     figures.per_event_us, figures.per_event_spread = streams.us, streams.spread()
     figures.errors += streams.errors
+    figures.notes.append(quiesce(server, figures.proxy, args.rate, backlog))
     figures.steady_us, figures.p50_ms, errors = _steady(server, key, args)
     figures.errors += errors
     figures.peak_tree_mb = sum(peak_rss_mb(pid) for pid in server.pids)
@@ -172,7 +212,7 @@ def _server_row(
     with _throwaway_postgres() as dsn:
         env = {
             "SQL_DSN": dsn,
-            "REDIS_CONN_STRING": "redis://127.0.0.1:6379/0",
+            "REDIS_CONN_STRING": REDIS_URL,
             "NEWAPI_REDIS_PREFIX": prefix,
             "CRYPTO_SECRET": "bench-crypto-secret-0123456789",
         }
@@ -180,7 +220,7 @@ def _server_row(
             with procs.gateway(mock, workdir, models, extra_env=env, workers=args.workers) as (server, key):
                 figures.supervisor_mb = rss_mb(server.pids[0])
                 figures.idle_worker_mb = max(rss_mb(pid) for pid in _worker_pids(server))
-                measure(server, key, args, figures)
+                measure(server, key, args, figures, backlog=prefix + "ledger:backlog")
         finally:
             _drop_prefix(prefix)
     return figures
@@ -247,6 +287,7 @@ def main() -> int:
         + scale.summary()
         + ")"
     )
+    print("(idle before each steady window: " + "; ".join(n for r in rows for n in r.notes) + ")")
     print(
         f"(c={args.connections} closed loop {args.seconds:.0f} s each; {args.rate:.0f} req/s for"
         f" {args.latency_seconds:.0f} s; +p50 over the mock direct {direct.p50_ms:.2f} ms;"
