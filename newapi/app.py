@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 # in 19,000 chat requests at c=64), and one that grows (10,000 streams opened in a few seconds,
 # ~75 objects each) collects every ~70 streams. Every fourth of those collects generation 1
 # instead, scanning generations 0 and 1: at most 4 x 5,000 objects (9-33 ms of CPU measured on
-# a loaded machine), where (20_000, 20, 20) let it reach 22 x 20,000 (142-162 ms while streams
+# a loaded machine), where (20_000, 20, 20) let it reach 22 x 20,000 (142-179 ms while streams
 # were admitted, a pause every request in flight waited out; bench/README.md). A full collection
 # comes after as many net allocations as before: 484 x 4 x 5,000 against 22 x 22 x 20,000,
 # about 9.7 million (tests/test_app_gc.py).
