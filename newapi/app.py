@@ -9,13 +9,13 @@ everything else to the web console.
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 from pathlib import Path
 from typing import Any
 
 from newapi.api.app import build_management_app
 from newapi.console.static import ConsoleAssets
+from newapi.core.collector import freeze_long_lived_heap
 from newapi.core.types import ASGIApp, Receive, Scope, Send
 from newapi.http.responses import send_bytes, send_preflight
 from newapi.node.coherence import Coherence
@@ -25,18 +25,6 @@ from newapi.settings import Settings, get_settings
 from newapi.tokens import preload as preload_tokenizers
 
 log = logging.getLogger(__name__)
-
-# The cyclic collector's thresholds once startup has frozen the worker's long-lived heap. The
-# counts are net: a generation-0 collection runs once 5,000 more container objects were made
-# than freed, so a worker whose load holds steady rarely collects (three, 4 ms of CPU in all,
-# in 19,000 chat requests at c=64), and one that grows (10,000 streams opened in a few seconds,
-# ~75 objects each) collects every ~70 streams. Every fourth of those collects generation 1
-# instead, scanning generations 0 and 1: at most 4 x 5,000 objects (9-33 ms of CPU measured on
-# a loaded machine), where (20_000, 20, 20) let it reach 22 x 20,000 (142-179 ms while streams
-# were admitted, a pause every request in flight waited out; bench/README.md). A full collection
-# comes after as many net allocations as before: 484 x 4 x 5,000 against 22 x 22 x 20,000,
-# about 9.7 million (tests/test_app_gc.py).
-GC_THRESHOLDS = (5_000, 2, 482)
 
 
 async def _invalid_url(scope: Scope, receive: Receive, send: Send) -> None:
@@ -68,11 +56,7 @@ class Gateway:
         self._fallback = ConsoleAssets(Path(settings.web_dist) if settings.web_dist else None)
         self._coherence = self.runtime.coherence
         await self.runtime.start_background()
-        # Everything built so far lives as long as the worker: keep it out of the
-        # cyclic collector's scans, and collect young garbage less often.
-        gc.collect()
-        gc.freeze()
-        gc.set_threshold(*GC_THRESHOLDS)
+        freeze_long_lived_heap()
 
     async def shutdown(self) -> None:
         if self.runtime is not None:

@@ -1,4 +1,4 @@
-"""The worker's cyclic-collector thresholds (``newapi.app.GC_THRESHOLDS``, set at startup).
+"""The cyclic-collector thresholds a worker installs at startup (``newapi.core.collector``).
 
 A worker that opens 10,000 streams in a few seconds grows its heap by ~750,000 tracked objects;
 every automatic collection is a pause each request in flight waits out. These check, with the
@@ -10,12 +10,14 @@ then dropped) is still collected without anyone calling ``gc.collect()``.
 from __future__ import annotations
 
 import gc
+import subprocess
+import sys
 import weakref
 from collections.abc import Iterator
 
 import pytest
 
-from newapi.app import GC_THRESHOLDS
+from newapi.core.collector import GC_THRESHOLDS
 
 
 @pytest.fixture
@@ -93,3 +95,13 @@ def test_old_cyclic_garbage_is_still_collected(app_thresholds: None) -> None:
         made += 10_000
     assert probe() is None, f"still alive after {made:,} allocations"
     assert made <= period + 20_000
+
+
+def test_startup_freezes_the_heap_and_installs_the_thresholds() -> None:
+    # In a fresh interpreter: freezing is for the process's whole life.
+    code = (
+        "import gc; from newapi.core.collector import GC_THRESHOLDS, freeze_long_lived_heap; "
+        "assert gc.get_freeze_count() == 0; freeze_long_lived_heap(); "
+        "assert gc.get_freeze_count() > 0 and gc.get_threshold() == GC_THRESHOLDS"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
