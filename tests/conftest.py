@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import gc
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -79,3 +80,19 @@ def settings_for() -> Callable[..., Settings]:
         return make_settings(**merged)
 
     return build
+
+
+@pytest.fixture
+def no_cyclic_collection() -> Iterator[None]:
+    """The cyclic collector off for the test: what it finds then was freed by reference counting."""
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def instances(cls: type) -> int:
+    """How many objects of exactly ``cls`` the collector tracks now."""
+    return sum(1 for o in gc.get_objects() if type(o) is cls)

@@ -408,6 +408,35 @@ def test_a_dry_block_admits_nobody_even_a_trusted_request() -> None:
     assert credit.free < 0 and credit.admit(0, 1.0)[0] is False
 
 
+async def _holds_on_a_block(
+    gateway: Gateway, prefix: str, count: int, start: int = 1_000_000
+) -> tuple[Any, Hold, list[Hold]]:
+    """An account whose first hold wins its key a credit block, then ``count`` holds reserved on it."""
+    ledger = _ledger(gateway)
+    account = await add_account(gateway, quota=start, unlimited=False, token_quota=start)
+    first = Hold(f"{prefix}-0", account.user_id, account.token_id, False, 40)
+    await ledger.reserve(first, balance_hint=start)  # reserved alone; wins the key a block
+    await asyncio.gather(*ledger.credit_blocks.grants)
+    holds = [Hold(f"{prefix}-{i}", account.user_id, account.token_id, False, 40) for i in range(1, count + 1)]
+    for hold in holds:
+        await ledger.reserve(hold, balance_hint=start)
+        assert hold.credit is not None
+    return account, first, holds
+
+
+def _count_settle_items(ledger: RedisLedger) -> list[int]:
+    """From now on, the number of items each settle.lua call carries."""
+    items_per_call: list[int] = []
+    real = ledger._settle
+
+    async def counting(keys: list[str], args: list[Any]) -> Any:
+        items_per_call.append(int(args[0]))
+        return await real(keys=keys, args=args)
+
+    ledger._settle = counting
+    return items_per_call
+
+
 async def test_a_blocks_spends_travel_merged_and_a_replay_never_takes_later_ones(
     redis_gateway: Gateway,
 ) -> None:
@@ -417,22 +446,8 @@ async def test_a_blocks_spends_travel_merged_and_a_replay_never_takes_later_ones
     assert gateway.runtime is not None and gateway.runtime.flusher is not None
     ledger = _ledger(gateway)
     start = 1_000_000
-    account = await add_account(gateway, quota=start, unlimited=False, token_quota=start)
-    first = Hold("m-0", account.user_id, account.token_id, False, 40)
-    await ledger.reserve(first, balance_hint=start)  # reserved alone; wins the key a block
-    await asyncio.gather(*ledger.credit_blocks.grants)
-    holds = [Hold(f"m-{i}", account.user_id, account.token_id, False, 40) for i in range(1, 21)]
-    for hold in holds:
-        await ledger.reserve(hold, balance_hint=start)
-        assert hold.credit is not None
-    items_per_call: list[int] = []
-    real = ledger._settle
-
-    async def counting(keys: list[str], args: list[Any]) -> Any:
-        items_per_call.append(int(args[0]))
-        return await real(keys=keys, args=args)
-
-    ledger._settle = counting
+    account, first, holds = await _holds_on_a_block(gateway, "m", 20, start)
+    items_per_call = _count_settle_items(ledger)
     await ledger.settle(first, _debit(account, first.request_id, 7))
     for i, hold in enumerate(holds[:10]):
         await ledger.settle(hold, _debit(account, hold.request_id, 10 + i))
@@ -496,24 +511,10 @@ async def test_spends_at_a_trickle_wait_for_each_other_but_not_a_requests_own_se
     assert gateway.runtime is not None and gateway.runtime.flusher is not None
     ledger = _ledger(gateway)
     start = 1_000_000
-    busy = await add_account(gateway, quota=start, unlimited=False, token_quota=start)
-    first = Hold("t-0", busy.user_id, busy.token_id, False, 40)
-    await ledger.reserve(first, balance_hint=start)  # reserved alone; wins the key a block
-    await asyncio.gather(*ledger.credit_blocks.grants)
-    holds = [Hold(f"t-{i}", busy.user_id, busy.token_id, False, 40) for i in range(1, 4)]
-    for hold in holds:
-        await ledger.reserve(hold, balance_hint=start)
-        assert hold.credit is not None
+    busy, first, holds = await _holds_on_a_block(gateway, "t", 3, start)
     await ledger.settle(first, _debit(busy, first.request_id, 5))
     await ledger.wait_settled()
-    items_per_call: list[int] = []
-    real = ledger._settle
-
-    async def counting(keys: list[str], args: list[Any]) -> Any:
-        items_per_call.append(int(args[0]))
-        return await real(keys=keys, args=args)
-
-    ledger._settle = counting
+    items_per_call = _count_settle_items(ledger)
     quiet = await add_account(gateway, quota=1_000, unlimited=False, token_quota=1_000)
     own = Hold("t-own", quiet.user_id, quiet.token_id, False, 40)
     # Reserved before any spend waits (a reservation sends the waiting ones: below).
