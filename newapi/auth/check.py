@@ -12,9 +12,7 @@ from newapi.core.constants import Role, TokenStatus, UserStatus
 from newapi.core.errors import Forbidden, Unauthorized
 from newapi.core.structs import TokenInfo, UserInfo
 
-# Enum members read once here: on Python 3.11 each `SomeEnum.MEMBER` read goes through
-# EnumType.__getattr__'s slow attribute hook (~870 machine instructions, a global ~30), and
-# these are read on every request (bench/README.md, "Instructions per chat request").
+# Enum members read per request, as module globals (newapi/core/constants.py says why).
 _TOKEN_ENABLED, _EXPIRED, _EXHAUSTED = TokenStatus.ENABLED, TokenStatus.EXPIRED, TokenStatus.EXHAUSTED
 _USER_ENABLED, _ADMIN = UserStatus.ENABLED, Role.ADMIN
 

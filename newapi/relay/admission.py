@@ -33,9 +33,7 @@ from newapi.relay.prompt_estimate import estimate_prompt
 from newapi.routing.select import normalize_model
 from newapi.runtime import Runtime
 
-# Enum members read once here: on Python 3.11 each `SomeEnum.MEMBER` read goes through
-# EnumType.__getattr__'s slow attribute hook (~870 machine instructions, a global ~30), and
-# these are read on every request (bench/README.md, "Instructions per chat request").
+# Enum members read per request, as module globals (newapi/core/constants.py says why).
 _PER_IMAGE = Billing.PER_IMAGE
 
 

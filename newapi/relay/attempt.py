@@ -50,9 +50,7 @@ from newapi.tokens import count_text
 from newapi.upstream.response import UpstreamResponse
 from newapi.upstream.websocket import WebSocketExchange, exchange
 
-# Enum members read once here: on Python 3.11 each `SomeEnum.MEMBER` read goes through
-# EnumType.__getattr__'s slow attribute hook (~870 machine instructions, a global ~30), and
-# these are read on every request (bench/README.md, "Instructions per chat request").
+# Enum members read per request, as module globals (newapi/core/constants.py says why).
 _TRANSCRIPTION = Billing.TRANSCRIPTION
 
 if TYPE_CHECKING:

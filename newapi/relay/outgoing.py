@@ -51,9 +51,7 @@ from newapi.relay.outgoing_base import JSON, Outgoing, decode, edit, finish, to_
 from newapi.relay.param_override import apply_operations
 from newapi.relay.signed import SIGNED
 
-# Enum members read once here: on Python 3.11 each `SomeEnum.MEMBER` read goes through
-# EnumType.__getattr__'s slow attribute hook (~870 machine instructions, a global ~30), and
-# these are read on every request (bench/README.md, "Instructions per chat request").
+# Enum members read per request, as module globals (newapi/core/constants.py says why).
 _ALI, _AWS, _CLOUDFLARE, _GEMINI, _MINIMAX, _VERTEX_AI, _ZHIPU_V4 = (
     ChannelType.ALI,
     ChannelType.AWS,

@@ -23,9 +23,7 @@ from newapi.relay.transcription import duration_usage
 from newapi.runtime import Runtime
 from newapi.tokens import count_text, estimate_tokens, provider_for_model
 
-# Enum members read once here: on Python 3.11 each `SomeEnum.MEMBER` read goes through
-# EnumType.__getattr__'s slow attribute hook (~870 machine instructions, a global ~30), and
-# these are read on every request (bench/README.md, "Instructions per chat request").
+# Enum members read per request, as module globals (newapi/core/constants.py says why).
 _CONSUME, _ESTIMATE, _PER_IMAGE, _TRANSCRIPTION = (
     LogType.CONSUME,
     Billing.ESTIMATE,

@@ -44,9 +44,7 @@ STREAM_OPTIONS_TYPES = frozenset(
     }
 )
 
-# Enum members read once here: on Python 3.11 each `SomeEnum.MEMBER` read goes through
-# EnumType.__getattr__'s slow attribute hook (~870 machine instructions, a global ~30), and
-# these are read on every request (bench/README.md, "Instructions per chat request").
+# Enum members read per request, as module globals (newapi/core/constants.py says why).
 _AZURE, _CUSTOM, _JINA, _OPENAI, _OPENROUTER = (
     ChannelType.AZURE,
     ChannelType.CUSTOM,

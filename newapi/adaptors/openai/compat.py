@@ -164,9 +164,7 @@ _TASK_TYPES = frozenset(
     {T.MIDJOURNEY, T.MIDJOURNEY_PLUS, T.SUNO, T.KLING, T.JIMENG, T.VIDU, T.DOUBAO_VIDEO, T.SORA}
 )
 
-# Enum members read once here: on Python 3.11 each `SomeEnum.MEMBER` read goes through
-# EnumType.__getattr__'s slow attribute hook (~870 machine instructions, a global ~30), and
-# these are read on every request (bench/README.md, "Instructions per chat request").
+# Enum members read per request, as module globals (newapi/core/constants.py says why).
 _ALI, _BAIDU_V2, _JINA, _SILICONFLOW, _VOLCENGINE, _XAI = (
     T.ALI,
     T.BAIDU_V2,

@@ -13,9 +13,7 @@ from newapi.core.constants import ChannelType
 from newapi.core.errors import UpstreamProtocolError, UpstreamStatusError
 from newapi.core.structs import ChannelInfo
 
-# Enum members read once here: on Python 3.11 each `SomeEnum.MEMBER` read goes through
-# EnumType.__getattr__'s slow attribute hook (~870 machine instructions, a global ~30), and
-# these are read on every request (bench/README.md, "Instructions per chat request").
+# Enum members read per request, as module globals (newapi/core/constants.py says why).
 _OPENROUTER = ChannelType.OPENROUTER
 
 #: the endpoints whose answer on an OpenAI-type channel is a chat completion (or completion)
