@@ -27,7 +27,7 @@ from newapi.core.errors import BadRequest, QuotaExceeded
 from newapi.core.structs import TokenInfo, UserInfo
 from newapi.http.headers import RequestHeaders
 from newapi.options.groups import group_ratios, usable_groups
-from newapi.relay.call import Call
+from newapi.relay.call import Call, billing_model
 from newapi.relay.multipart import form_field
 from newapi.relay.prompt_estimate import estimate_prompt
 from newapi.routing.select import normalize_model
@@ -181,10 +181,11 @@ async def reserve(runtime: Runtime, call: Call) -> None:
     assert call.token is not None and call.user is not None
     book = price_book(runtime.options)
     accept_unset = bool(call.user.setting.get("accept_unset_model_ratio_model"))
-    price = book.price(call.billing_model, accept_unset=accept_unset)
+    model = billing_model(call)
+    price = book.price(model, accept_unset=accept_unset)
     if price is None:
         raise BadRequest(
-            f"model {call.billing_model} has no price or ratio configured; ask the administrator to set one",
+            f"model {model} has no price or ratio configured; ask the administrator to set one",
             code="model_price_error",
         )
     call.price, call.book = price, book

@@ -89,6 +89,12 @@ class Call:
     @property
     def billing_model(self) -> str:
         """The name priced and logged: ``/v1/responses/compact`` bills ``<model>-openai-compact``."""
-        if self.endpoint.name == "responses_compact":
-            return self.model + COMPACT_SUFFIX
-        return self.model
+        return billing_model(self)
+
+
+def billing_model(call: Call) -> str:
+    """:attr:`Call.billing_model`, as a function for the per-request sites: on 3.11 a property
+    read costs ~1k instructions (the getter runs in a frame of its own), a call a fraction."""
+    if call.endpoint.name == "responses_compact":
+        return call.model + COMPACT_SUFFIX
+    return call.model

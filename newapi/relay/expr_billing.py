@@ -17,7 +17,7 @@ from newapi.billing.tiered import EXPR_PRICE_RATIOS, estimate, expr_table, reque
 from newapi.core.errors import BadRequest, QuotaExceeded
 from newapi.http.headers import RequestHeaders
 from newapi.relay.admission import trusted
-from newapi.relay.call import Call
+from newapi.relay.call import Call, billing_model
 from newapi.relay.prompt_estimate import estimate_prompt
 from newapi.runtime import Runtime
 
@@ -26,7 +26,7 @@ def billing_expression(runtime: Runtime, call: Call) -> Program | str | None:
     """The model's billing expression (or why it has none that works), None when the model is
     not billed by expression: looked up before :func:`reserve_by_expression` is awaited, so the
     usual request does not pay for a coroutine (~550 instructions) that returns at once."""
-    return expr_table(runtime.options).lookup(call.billing_model)
+    return expr_table(runtime.options).lookup(billing_model(call))
 
 
 async def reserve_by_expression(

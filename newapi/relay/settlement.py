@@ -16,7 +16,7 @@ from newapi.core.constants import LogType
 from newapi.core.endpoints import Billing
 from newapi.core.usage import Usage
 from newapi.notify.notices import check_quota
-from newapi.relay.call import Call
+from newapi.relay.call import Call, billing_model
 from newapi.relay.log_other import log_other
 from newapi.relay.tool_calls import bill_request_tools
 from newapi.relay.transcription import duration_usage
@@ -122,7 +122,8 @@ def build_debit(runtime: Runtime, call: Call) -> tuple[Debit, Charge]:
         elif call.endpoint.billing is _PER_IMAGE and (usage is None or not usage.valid):
             call.usage = Usage(prompt_tokens=max(call.n, 1))  # New API: an image reply's usage is n
         usage = final_usage(call)
-    if usage.tool_calls or call.billing_model.endswith("search-preview"):
+    model = billing_model(call)
+    if usage.tool_calls or model.endswith("search-preview"):
         bill_request_tools(call, usage)
     if call.tiered is not None:  # billed by expression (billing_setting): the hold kept what it read
         held = call.hold.amount if call.hold is not None else 0
@@ -142,7 +143,7 @@ def build_debit(runtime: Runtime, call: Call) -> tuple[Debit, Charge]:
         token.id,
         token.name,
         channel.id if channel is not None else 0,  # channel_id
-        call.billing_model,  # model_name
+        model,  # model_name
         call.group,
         charge.quota,
         usage.prompt_tokens,
