@@ -34,6 +34,10 @@ _INLINE_BODY = 64 * 1024
 _URL_CACHE = 4096
 _CHECKED_LINES = 1024
 
+#: a header list rendered: its lines joined, its Host line (None: the route's), its declared
+#: Content-Length, and whether every pair was plain bytes in a tuple (only then is it kept)
+_Block = tuple[bytes, bytes | None, bytes | None, bool]
+
 
 class _Upload:
     """An async-iterable request body, and whether any of it has been pulled yet."""
@@ -77,6 +81,7 @@ class UpstreamClient:
         self._routes: dict[tuple[str, str], Route] = {}  # (origin, proxy) -> route and its idle pool
         self._urls: dict[tuple[str, str], tuple[Route, bytes]] = {}  # (url, proxy) -> route, target
         self._checked: dict[object, bytes] = {}  # header lines found valid (see _build_head)
+        self._blocks: dict[object, _Block] = {}  # whole header lists found valid, rendered
         self._conns: set[Connection] = set()
         self._idle_total = 0
         self._sweeper: asyncio.TimerHandle | None = None
@@ -112,7 +117,7 @@ class UpstreamClient:
         if resolved is None:
             resolved = self._resolve(url, proxy)
         route, target = resolved
-        head, tail, upload = _build_head(method, route, target, headers, body, self._checked)
+        head, tail, upload = _build_head(method, route, target, headers, body, self._checked, self._blocks)
         deadline = loop.time() + total_timeout if total_timeout is not None else _INF
         for attempt in (0, 1):
             conn = self._acquire(route)
@@ -262,37 +267,30 @@ def _build_head(
     headers: Sequence[tuple[bytes, bytes]],
     body: Body,
     checked: dict[object, bytes],
+    blocks: dict[object, _Block],
 ) -> tuple[bytes, bytes | None, _Upload | None]:
     """``(head, separate body or None, upload or None)``; small bodies are joined into the head.
 
     ``checked`` holds the lines already found valid, by their (name, value) pair (Host lines by
     themselves): a channel's headers are the same request after request, and checking them
     again cost three ``bytes.translate`` calls a request (each fills a 256-entry table first:
-    ~5k instructions in all, bench/README.md, "Instructions per chat request")."""
-    host_line = route.host_line
-    declared: bytes | None = None
-    lines: list[bytes] = []
-    for pair in headers:
-        try:
-            line = checked.get(pair)
-        except TypeError:  # not hashable (a list, a bytearray): checked every time
-            line = None
-        if line is None:
-            name, value = pair
-            lower = name.lower()
-            if lower in _MANAGED:
-                if lower == b"host":
-                    host_line = b"Host: " + value + b"\r\n"
-                elif lower == b"content-length":
-                    declared = value
-                continue
-            line = name + b": " + value + b"\r\n"
-            # Exactly two control bytes of ours (CR LF); any other is in the name or the value.
-            if not name or name.translate(None, _TCHAR) or len(line) - len(line.translate(None, _CTL)) != 2:
-                raise UpstreamProtocolError("a request header is not valid HTTP")  # never echo the value
-            if type(pair) is tuple and type(name) is bytes and type(value) is bytes:
-                _remember(checked, pair, line)
-        lines.append(line)
+    ~5k instructions in all, bench/README.md, "Instructions per chat request"). ``blocks`` holds
+    whole header lists found valid, by the tuple of their pairs, joined, with the Host line and
+    Content-Length they carried: one hash of the list instead of a lookup and an append a line."""
+    try:
+        key: object = tuple(headers)
+        found = blocks.get(key)
+    except TypeError:  # a pair or a part not hashable (a list, a bytearray): checked every time
+        key, found = None, None
+    if found is None:
+        found = _render_lines(headers, checked)
+        if key is not None and found[3]:
+            if len(blocks) >= _CHECKED_LINES:
+                blocks.clear()  # lists that vary per request must not grow this without bound
+            blocks[key] = found
+    lines, host_line, declared, _plain = found
+    if host_line is None:
+        host_line = route.host_line
     if host_line not in checked:
         if len(host_line) - len(host_line.translate(None, _CTL)) != 2:
             raise UpstreamProtocolError("a request header is not valid HTTP")
@@ -315,7 +313,7 @@ def _build_head(
         b" HTTP/1.1\r\n",
         host_line,
         route.extra_head,
-        b"".join(lines),
+        lines,
         framing,
         b"Connection: keep-alive\r\n\r\n",
     ]
@@ -323,6 +321,39 @@ def _build_head(
         parts.append(tail)
         tail = None
     return b"".join(parts), tail, upload
+
+
+def _render_lines(headers: Sequence[tuple[bytes, bytes]], checked: dict[object, bytes]) -> _Block:
+    """The lines of ``headers`` joined, the Host line one of them replaces ours with, the
+    Content-Length one declares, and whether every pair was a tuple of two bytes (kept whole)."""
+    host_line: bytes | None = None
+    declared: bytes | None = None
+    lines: list[bytes] = []
+    plain = True
+    for pair in headers:
+        try:
+            line = checked.get(pair)
+        except TypeError:  # not hashable (a list, a bytearray): checked every time
+            line = None
+        if line is None:
+            name, value = pair
+            if not (type(pair) is tuple and type(name) is bytes and type(value) is bytes):
+                plain = False
+            lower = name.lower()
+            if lower in _MANAGED:
+                if lower == b"host":
+                    host_line = b"Host: " + value + b"\r\n"
+                elif lower == b"content-length":
+                    declared = value
+                continue
+            line = name + b": " + value + b"\r\n"
+            # Exactly two control bytes of ours (CR LF); any other is in the name or the value.
+            if not name or name.translate(None, _TCHAR) or len(line) - len(line.translate(None, _CTL)) != 2:
+                raise UpstreamProtocolError("a request header is not valid HTTP")  # never echo the value
+            if plain:
+                _remember(checked, pair, line)
+        lines.append(line)
+    return b"".join(lines), host_line, declared, plain
 
 
 def _remember(checked: dict[object, bytes], key: object, line: bytes) -> None:

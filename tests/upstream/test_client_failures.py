@@ -358,6 +358,7 @@ async def test_headers_found_valid_once_do_not_let_a_bad_one_through(client: Ups
     assert ("x-request", "1") in first
     assert ("x-request", "1499") in server.requests[-1].headers
     assert 0 < len(client._checked) <= 1024
+    assert 0 < len(client._blocks) <= 1024
 
 
 async def test_tab_and_obs_text_in_values_are_sent(client: UpstreamClient) -> None:
