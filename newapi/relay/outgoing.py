@@ -67,6 +67,7 @@ if TYPE_CHECKING:
     from newapi.security.fetch import MediaFetcher
 
 _CLAUDE_TYPES = frozenset({ChannelType.ANTHROPIC, ChannelType.AWS})
+_KEPT_HEADERS = 1024
 
 
 def native_formats(
@@ -127,6 +128,8 @@ class Planner:
         self._vertex: TokenCache | None = None
         self._media: MediaFetcher | None = None
         self._signed_state: dict[str, Any] = {}  # signed families' token caches, by family
+        #: an OpenAI-type channel's request headers, by what they are made of (_openai_passthrough)
+        self._headers: dict[tuple[object, ...], tuple[tuple[bytes, bytes], ...]] = {}
 
     async def _post(
         self, url: str, headers: list[tuple[bytes, bytes]], body: bytes, *, proxy: str = ""
@@ -272,12 +275,20 @@ class Planner:
         url = openai_channel.upstream_url(
             channel, call.endpoint, call.upstream_model, settings.azure_default_api_version
         )
-        headers = openai_channel.auth_headers(channel, key, call.stream)
-        content_type = call.content_type.encode("latin-1") if call.endpoint.multipart else JSON
-        headers.append((b"content-type", content_type))
-        headers.append((b"accept", b"text/event-stream" if call.stream else b"application/json"))
-        headers.append((b"accept-encoding", b"identity"))
-        return Outgoing(url, headers, body, OPENAI)
+        # The same pairs request after request (they depend on these alone): built once and kept,
+        # so the upstream client's rendering of the list is found by identical pairs.
+        content_type = call.content_type if call.endpoint.multipart else ""
+        which = (channel.type, key, channel.other, channel.openai_organization, call.stream, content_type)
+        kept = self._headers.get(which)
+        if kept is None:
+            headers = openai_channel.auth_headers(channel, key, call.stream)
+            headers.append((b"content-type", content_type.encode("latin-1") if content_type else JSON))
+            headers.append((b"accept", b"text/event-stream" if call.stream else b"application/json"))
+            headers.append((b"accept-encoding", b"identity"))
+            if len(self._headers) >= _KEPT_HEADERS:
+                self._headers.clear()  # keys and multipart boundaries vary: bounded
+            kept = self._headers[which] = tuple(headers)
+        return Outgoing(url, list(kept), body, OPENAI)
 
     def _openai_family(self, call: Call, channel: ChannelInfo, key: str, target: str) -> Outgoing:
         """Chat or Responses on an OpenAI-type channel, converted from another family or passed."""

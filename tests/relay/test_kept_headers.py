@@ -1,0 +1,74 @@
+"""An OpenAI-type channel's request headers are built once and kept by what they are made of
+(newapi.relay.outgoing, Planner._openai_passthrough): each attempt still gets its own list, and
+a different key, stream flag, type, ``other`` or organization gets its own headers."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from types import SimpleNamespace
+from typing import Any
+
+from newapi.core.constants import ChannelType
+from newapi.core.endpoints import CHAT
+from newapi.core.structs import ChannelInfo
+from newapi.relay.call import Call
+from newapi.relay.outgoing import Planner
+
+
+def _channel(kind: int = ChannelType.OPENAI) -> ChannelInfo:
+    return ChannelInfo(
+        id=1, type=kind, name="c", status=1, keys=("k",), base_url="https://api.example.com", models=(),
+        groups=("default",), priority=0, weight=0, model_mapping={}, status_code_mapping={},
+        openai_organization="", other="", param_override={}, header_override={}, setting={},
+        other_settings={}, test_model="", auto_ban=True, tag="",
+    )  # fmt: skip
+
+
+def _planner() -> Planner:
+    settings = SimpleNamespace(force_stream_option=True, azure_default_api_version="2024-10-21")
+    runtime: Any = SimpleNamespace(settings=settings)
+    return Planner(runtime)
+
+
+def _headers(planner: Planner, channel: ChannelInfo, key: str, stream: bool = False) -> dict[bytes, bytes]:
+    call = Call("r-1", CHAT, CHAT.path, 0.0, 0, "127.0.0.1")
+    call.body, call.model, call.upstream_model, call.stream = b'{"model":"m"}', "m", "m", stream
+    out = planner._openai_passthrough(call, channel, key)
+    out.headers.append((b"x-mine", b"this attempt's"))  # its own list: nothing kept changes
+    return dict(out.headers[:-1])
+
+
+def test_each_key_and_stream_flag_gets_its_own_headers() -> None:
+    planner = _planner()
+    channel = _channel()
+    for _ in range(2):
+        assert _headers(planner, channel, "sk-one") == {
+            b"authorization": b"Bearer sk-one",
+            b"content-type": b"application/json",
+            b"accept": b"application/json",
+            b"accept-encoding": b"identity",
+        }
+        assert _headers(planner, channel, "sk-two")[b"authorization"] == b"Bearer sk-two"
+        assert _headers(planner, channel, "sk-one", stream=True)[b"accept"] == b"text/event-stream"
+
+
+def test_type_other_and_organization_are_part_of_what_is_kept() -> None:
+    planner = _planner()
+    plain = _headers(planner, _channel(), "k")
+    organization = _headers(planner, replace(_channel(), openai_organization="org-1"), "k")
+    assert b"openai-organization" not in plain
+    assert organization[b"openai-organization"] == b"org-1"
+    ali = replace(_channel(ChannelType.ALI), other="plugin-a")
+    assert _headers(planner, ali, "k", stream=True)[b"x-dashscope-plugin"] == b"plugin-a"
+    assert _headers(planner, replace(ali, other="plugin-b"), "k")[b"x-dashscope-plugin"] == b"plugin-b"
+    azure = _headers(planner, _channel(ChannelType.AZURE), "k")
+    assert azure[b"api-key"] == b"k" and b"authorization" not in azure
+    assert _headers(planner, _channel(), "k") == plain
+
+
+def test_what_is_kept_stays_bounded() -> None:
+    planner = _planner()
+    channel = _channel()
+    for index in range(1500):
+        assert _headers(planner, channel, f"sk-{index}")[b"authorization"] == b"Bearer sk-%d" % index
+    assert 0 < len(planner._headers) <= 1024
