@@ -75,6 +75,9 @@ def native_formats(
 ) -> tuple[str, ...]:
     """The formats a channel speaks, the one it is converted to first."""
     kind = channel.type
+    fixed = _FIXED_FORMATS.get(kind)
+    if fixed is not None:
+        return fixed
     signed = SIGNED.get(kind)
     if signed is not None:
         return (signed.name,)
@@ -92,7 +95,14 @@ def native_formats(
     responses = (RESPONSES,) if compat.speaks_responses(kind) else ()  # else converted to chat
     if compat.claude_url(kind, channel.base_url, model, ali_models) is not None:  # DeepSeek, Ali, ...
         return (OPENAI, *responses, CLAUDE)
+    if kind not in compat.COMPAT:  # OpenAI's own and the like: nothing above reads the URL or model
+        _FIXED_FORMATS[kind] = (OPENAI, *responses)
     return (OPENAI, *responses)
+
+
+#: native_formats of the types whose answer depends on the type alone (the eight tests above it,
+#: once per worker instead of once per attempt)
+_FIXED_FORMATS: dict[int, tuple[str, ...]] = {}
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,7 @@
 """An OpenAI-type channel's request headers are built once and kept by what they are made of
 (newapi.relay.outgoing, Planner._openai_passthrough): each attempt still gets its own list, and
-a different key, stream flag, type, ``other`` or organization gets its own headers."""
+a different key, stream flag, type, ``other`` or organization gets its own headers. The formats
+a type speaks are kept by type only where nothing else decides them."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from newapi.core.constants import ChannelType
 from newapi.core.endpoints import CHAT
 from newapi.core.structs import ChannelInfo
 from newapi.relay.call import Call
-from newapi.relay.outgoing import Planner
+from newapi.relay.formats import CLAUDE, OPENAI, RESPONSES
+from newapi.relay.outgoing import _FIXED_FORMATS, Planner, native_formats
 
 
 def _channel(kind: int = ChannelType.OPENAI) -> ChannelInfo:
@@ -72,3 +74,15 @@ def test_what_is_kept_stays_bounded() -> None:
     for index in range(1500):
         assert _headers(planner, channel, f"sk-{index}")[b"authorization"] == b"Bearer sk-%d" % index
     assert 0 < len(planner._headers) <= 1024
+
+
+def test_formats_kept_by_type_only_where_the_type_alone_decides() -> None:
+    """native_formats keeps its answer for a type like OpenAI's; Ali's depends on the model and
+    DeepSeek's on its URL, asked again and again."""
+    for _ in range(2):
+        assert native_formats(_channel(), "gpt-4o") == (OPENAI, RESPONSES)
+        assert native_formats(replace(_channel(), base_url="http://x"), "claude") == (OPENAI, RESPONSES)
+        ali = _channel(ChannelType.ALI)
+        assert CLAUDE in native_formats(ali, "qwen-max")
+        assert CLAUDE not in native_formats(ali, "wanx-v1")
+    assert ChannelType.OPENAI in _FIXED_FORMATS and ChannelType.ALI not in _FIXED_FORMATS
