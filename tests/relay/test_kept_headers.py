@@ -1,7 +1,8 @@
 """An OpenAI-type channel's request headers are built once and kept by what they are made of
 (newapi.relay.outgoing, Planner._openai_passthrough): each attempt still gets its own list, and
 a different key, stream flag, type, ``other`` or organization gets its own headers. The formats
-a type speaks are kept by type only where nothing else decides them."""
+a type speaks are kept by type only where nothing else decides them; an upstream URL by all it
+is made of."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from dataclasses import replace
 from types import SimpleNamespace
 from typing import Any
 
+from newapi.adaptors.openai.channel import _URLS, upstream_url
 from newapi.core.constants import ChannelType
-from newapi.core.endpoints import CHAT
+from newapi.core.endpoints import CHAT, EMBEDDINGS
 from newapi.core.structs import ChannelInfo
 from newapi.relay.call import Call
 from newapi.relay.formats import CLAUDE, OPENAI, RESPONSES
@@ -86,3 +88,18 @@ def test_formats_kept_by_type_only_where_the_type_alone_decides() -> None:
         assert CLAUDE in native_formats(ali, "qwen-max")
         assert CLAUDE not in native_formats(ali, "wanx-v1")
     assert ChannelType.OPENAI in _FIXED_FORMATS and ChannelType.ALI not in _FIXED_FORMATS
+
+
+def test_upstream_urls_are_kept_by_all_they_are_made_of() -> None:
+    """upstream_url's kept answers: another model, base, type or account gets its own URL, and
+    what is kept stays bounded."""
+    volc = _channel(ChannelType.VOLCENGINE)
+    for _ in range(2):
+        assert upstream_url(_channel(), CHAT, "m", "v") == "https://api.example.com/v1/chat/completions"
+        moved = replace(_channel(), base_url="https://other.example.com/v1")
+        assert upstream_url(moved, CHAT, "m", "v") == "https://other.example.com/v1/chat/completions"
+        assert upstream_url(volc, CHAT, "m", "v") != upstream_url(_channel(), CHAT, "m", "v")
+        assert upstream_url(_channel(), EMBEDDINGS, "m", "v").endswith("/v1/embeddings")
+    for index in range(5000):
+        upstream_url(_channel(), CHAT, f"model-{index}", "v")
+    assert 0 < len(_URLS) <= 4096

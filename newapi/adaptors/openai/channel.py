@@ -223,13 +223,26 @@ def upstream_url(channel: ChannelInfo, endpoint: Endpoint, model: str, azure_def
         deployment = model.replace(".", "")
         suffix = endpoint.path.removeprefix("/v1")
         return f"{base}/openai/deployments/{deployment}{suffix}?api-version={version}"
+    # compat.url is a function of these alone; the same few URLs are asked for request after request.
+    which = (channel.type, base, endpoint.name, endpoint.path, model, channel.other)
+    found = _URLS.get(which)
+    if found is not None:
+        return found
     found = compat.url(channel.type, base, endpoint.name, endpoint.path, model, channel.other)
     if found is None:
         name = compat.COMPAT[channel.type].name
         served = compat.served_endpoints(channel.type)
         message = f"{name} channels serve {served} only, not {endpoint.name}"
         raise BadRequest(message, code="unsupported_endpoint")
+    if len(_URLS) >= _KEPT_URLS:
+        _URLS.clear()  # model names come from clients: bounded
+    _URLS[which] = found
     return found
+
+
+#: upstream_url's answers for the compatible types, by what compat.url makes them of
+_URLS: dict[tuple[object, ...], str] = {}
+_KEPT_URLS = 4096
 
 
 def auth_headers(channel: ChannelInfo, key: str, stream: bool = False) -> list[tuple[bytes, bytes]]:
