@@ -11,8 +11,8 @@ serving the streams (issue 19's figure) and straight to it; and the split, throu
 second mock that serves no stream (the gateway's own share) and straight to that one. The probes
 start before the streams and their figures count from the first stream on. Printed: streams
 completed, the most open at once, the worker's RSS before and at that moment, memory per open
-stream, the plain requests' p50/p99 per phase (whole run, admitting, all held), and the worker's
-CPU while admitting.
+stream, the plain requests' p50/p99 per phase (whole run, admitting, all held) and the slowest of
+them with when they were sent, and the worker's CPU while admitting.
 
 A proxy holds two descriptors per stream (the client's and the upstream's), so the worker needs
 2 x streams + a few hundred; the harness raises the soft RLIMIT_NOFILE to the hard limit (children
@@ -211,6 +211,14 @@ def _summary(results: list[tuple[float, float]], start: float, end: float) -> st
     return f"p50 {statistics.median(ok):.1f} ms, p99 {p99:.1f} ms, max {ok[-1]:.1f} ms, errors {errors}"
 
 
+def _slowest(results: list[tuple[float, float]], start: float, count: int = 6) -> str:
+    """The ``count`` slowest answered requests sent from ``start`` on: when they were sent (seconds
+    after ``start``) and how long they took, so a whole-run p99 can be told to come from the
+    admission burst or from the streams' ends (they end together, as they were opened)."""
+    slowest = sorted(((ms, at) for at, ms in results if at >= start and ms >= 0), reverse=True)[:count]
+    return ", ".join(f"+{at - start:.1f} s {ms:.0f} ms" for ms, at in slowest)
+
+
 def _sample_cpu(pid: int, samples: list[tuple[float, float]], done: threading.Event) -> None:
     """(monotonic, CPU seconds of ``pid``) every 0.1 s until ``done``: the worker's CPU per phase."""
     while not done.wait(0.1):
@@ -356,6 +364,8 @@ def main() -> int:
             f"  {label:<34} {_summary(split, start, end)} | {_summary(quiet_direct, start, end)}\n"
             for label, start, end in phases
         )
+        + f"slowest through the gateway (issue 19's figure): {_slowest(through, held['started_at'])}\n"
+        f"slowest in the split: {_slowest(split, held['started_at'])}\n"
         + f"gateway CPU {cpu:.1f} s in all, the mock's {mock_cpu:.1f} s; the worker's while admitting"
         f" {admitting_cpu:.2f} s ({admitting_cpu * 1000 / max(held['most_open'], 1):.2f} ms a stream)"
     )

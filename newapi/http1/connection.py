@@ -3,7 +3,8 @@
 Everything happens on the worker's event loop: the parser's callbacks build the ASGI scope,
 the app runs as a task, its ``send`` writes to the transport. Requests pipelined behind the
 one in flight wait their turn (reading stops meanwhile); a connection the server is not
-serving yet (over ``max_connections``) is accepted but not read.
+serving yet (over ``max_connections``) is accepted but not read; a new connection's first
+request waits for a turn of the loop with room for it (``newapi.http1.first_requests``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from urllib.parse import unquote
 import httptools
 
 from newapi.http1.cycle import Cycle
+from newapi.http1.first_requests import Queued
 from newapi.http1.head import date_line
 
 if TYPE_CHECKING:
@@ -76,6 +78,7 @@ class Connection(asyncio.Protocol):
         "_headers",
         "_pending",
         "_url",
+        "admitted",
         "client",
         "cycle",
         "drain_waiter",
@@ -117,6 +120,9 @@ class Connection(asyncio.Protocol):
         self.server: tuple[str, int] | None = None
         # After a WebSocket upgrade: what the bytes go to instead of the HTTP parser.
         self.upgraded: Upgraded | None = None
+        # Whether the connection's first bytes were let through to the parser: until then they
+        # wait for a turn of the loop with room for a new request (newapi.http1.first_requests).
+        self.admitted = False
 
     # -- the transport -------------------------------------------------------------------
 
@@ -152,6 +158,8 @@ class Connection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self.upgraded is not None:
             self.upgraded.data_received(data)
+            return
+        if not self.admitted and not self.worker.first_requests.admit(self, data):
             return
         in_head = self._head_bytes and self.parsing is None
         try:
@@ -236,8 +244,10 @@ class Connection(asyncio.Protocol):
 
     @property
     def waiting(self) -> bool:
-        """Idle or reading a head, no request in flight, not upgraded: what the header timeout bounds."""
-        return self.upgraded is None and self.cycle is None and self.parsing is None
+        """Idle or reading a head (or its first head waiting for its turn), no request in flight,
+        not upgraded: what the header timeout bounds."""
+        upgraded = self.upgraded
+        return (upgraded is None or type(upgraded) is Queued) and self.cycle is None and self.parsing is None
 
     def _refuse(self, status: int, reason: bytes) -> None:
         transport = self.transport

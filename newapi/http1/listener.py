@@ -14,6 +14,7 @@ from typing import Any
 from newapi.core.types import ASGIApp
 from newapi.http1.connection import Connection
 from newapi.http1.cycle import Cycle
+from newapi.http1.first_requests import FirstRequests
 from newapi.http1.lifespan import Lifespan
 
 log = logging.getLogger("newapi.http1")
@@ -93,6 +94,7 @@ class Worker:
         self._held: dict[Connection, None] = {}
         self._accepting = False
         self.pacer = AcceptPacer()
+        self.first_requests = FirstRequests(self.loop)
         self._sweep: asyncio.TimerHandle | None = None
         self._stopping: asyncio.Event | None = None
         # Set once a stop began: a response that ends closes its connection (no keep-alive).
