@@ -20,11 +20,14 @@ admission is the same; it is spread over turns.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import deque
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from newapi.http1.connection import Connection
+
+log = logging.getLogger("newapi.http1")
 
 # Set-ups begun per turn at most: four streams' set-up is about 1.2 ms of CPU, a quarter of one
 # of the collector's generation-1 pauses while streams are admitted; the turn's own cost (the
@@ -98,7 +101,12 @@ class FirstRequests:
             conn.upgraded = None
             conn.admitted = True
             conn.resume_reading()
-            conn.data_received(queued.chunks[0] if len(queued.chunks) == 1 else b"".join(queued.chunks))
+            try:
+                conn.data_received(queued.chunks[0] if len(queued.chunks) == 1 else b"".join(queued.chunks))
+            except Exception:
+                # Never left to the loop: the turns after this one must still come.
+                log.exception("http1: starting a queued request failed")
+                conn.close()
         self.budget = budget
         # Renewed next turn if this one began any (what it has left is for direct admissions).
         if queue or budget < self.per_turn:
