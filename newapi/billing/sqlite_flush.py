@@ -1,16 +1,20 @@
-"""The SQL ledger's flush on SQLite in one hop to the driver's thread.
+"""The SQL ledger's flush on SQLite: the whole transaction in one hop to the driver's thread.
 
 Through SQLAlchemy's aiosqlite adapter every statement is three hops to aiosqlite's thread
 (``cursor()``, ``execute``, ``close``), each a wake-up of that thread and, for the answer, of
 the event loop: a flush of ~15 statements made ~39 of them (~80 context switches), which a
 worker serving a trickle of requests paid once a second (bench/README.md, "A steady 200 req/s
 on newapi/http1"). Here the same statements, compiled once from the same SQLAlchemy
-constructs, run back to back on the driver's ``sqlite3`` connection in that thread, inside the
-transaction the caller began (``BEGIN IMMEDIATE``) and commits.
+constructs, run back to back on the driver's ``sqlite3`` connection in that thread, between
+the ``BEGIN IMMEDIATE`` and the ``COMMIT`` that the same function issues: SQLAlchemy's begin
+and commit around it (through greenlet, five more hops) cost ~0.6M instructions a flush, as much
+as eleven log rows (bench/README.md, "The SQLite flush's transaction in the one hop").
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,8 +22,9 @@ from typing import Any
 
 from sqlalchemy import bindparam, insert
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import ClauseElement
+from sqlalchemy.util import greenlet_spawn
 
 from newapi.billing.db_writes import (
     BATCHES,
@@ -29,7 +34,8 @@ from newapi.billing.db_writes import (
     SETTLE_TOKEN,
     SETTLE_USER,
 )
-from newapi.billing.sql_leases import LEASE_DROP, LEASE_SHRINK, LEASE_TOUCH
+from newapi.billing.sql_leases import LEASE_DROP_NODE, LEASE_SHRINK, LEASE_TOUCH_NODE
+from newapi.storage.engine import RETURNED_CLEAN
 
 _DIALECT = SQLiteDialect_pysqlite(paramstyle="named")
 
@@ -63,10 +69,10 @@ _BUMP_INSERT = _compiled(
         }
     )
 )
-# newapi.billing.sql_leases.shrink_leases' three statements.
+# newapi.billing.sql_leases.shrink_leases' three statements, the last two for both kinds at once.
 _LEASE_SHRINK = _compiled(LEASE_SHRINK)
-_LEASE_DROP = _compiled(LEASE_DROP)
-_LEASE_TOUCH = _compiled(LEASE_TOUCH)
+_LEASE_DROP = _compiled(LEASE_DROP_NODE)
+_LEASE_TOUCH = _compiled(LEASE_TOUCH_NODE)
 
 
 def _with(statement: tuple[str, dict[str, Any]], rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -88,6 +94,7 @@ class Plan:
     # (kind, [(ident, amount), ...] sorted by ident, amounts not zero)
     leases: list[tuple[str, list[tuple[int, int]]]] = field(default_factory=list)
     node: str = ""
+    committed: bool = False  # set in the driver's thread once COMMIT returned
 
 
 def apply(conn: sqlite3.Connection, plan: Plan) -> bool:
@@ -111,8 +118,8 @@ def apply(conn: sqlite3.Connection, plan: Plan) -> bool:
         if conn.execute(_BUMP[0], {**_BUMP[1], **params}).rowcount == 0:
             conn.execute(_BUMP_INSERT[0], {**_BUMP_INSERT[1], **params})
     for kind, amounts in plan.leases:
-        mine = {"b_node": plan.node, "b_kind": kind, "b_now": plan.now}
         if amounts:
+            mine = {"b_node": plan.node, "b_kind": kind, "b_now": plan.now}
             conn.executemany(
                 _LEASE_SHRINK[0],
                 [
@@ -120,15 +127,79 @@ def apply(conn: sqlite3.Connection, plan: Plan) -> bool:
                     for ident, amount in amounts
                 ],
             )
-        conn.execute(_LEASE_DROP[0], {**_LEASE_DROP[1], **mine})
-        conn.execute(_LEASE_TOUCH[0], {**_LEASE_TOUCH[1], **mine})
+    if plan.leases:
+        node = {"b_node": plan.node, "b_now": plan.now}
+        conn.execute(_LEASE_DROP[0], {**_LEASE_DROP[1], **node})
+        conn.execute(_LEASE_TOUCH[0], {**_LEASE_TOUCH[1], **node})
     return True
 
 
-async def run(conn: AsyncConnection, plan: Plan) -> bool:
-    """:func:`apply` in the aiosqlite thread of ``conn``'s connection: one hop for the whole plan."""
-    raw = await conn.get_raw_connection()
+def transaction(conn: sqlite3.Connection, plan: Plan) -> bool:
+    """:func:`apply` as one transaction, in the driver's thread: ``BEGIN IMMEDIATE`` (waiting for
+    the write lock as long as the connection's busy timeout says), the plan, ``COMMIT``; any
+    error rolls everything back and is raised, and a batch applied before writes nothing."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        applied = apply(conn, plan)
+        conn.execute("COMMIT" if applied else "ROLLBACK")
+    except BaseException:
+        # SQLite may have rolled back already (a full disk, an I/O error); else it is ours to do.
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    plan.committed = applied
+    return applied
+
+
+async def run(engine: AsyncEngine, plan: Plan) -> bool:
+    """:func:`transaction` in the aiosqlite thread of a connection of ``engine``'s pool: one hop
+    for the whole flush; False if the batch was applied before.
+
+    The thread runs the transaction to its end whatever happens to the awaiting task, so a
+    cancellation waits for the outcome: a committed flush returns True (the caller books it as
+    written) and the task gets its cancellation back at its next await; otherwise it raises.
+    """
+    raw = await engine.raw_connection()  # the pool's checkout, in a greenlet: it may connect
     driver: Any = raw.driver_connection
-    # aiosqlite has no public way to run a function in its thread; _execute is how its own
-    # methods do it (pinned in pyproject), _conn the sqlite3 connection it owns.
-    return bool(await driver._execute(apply, driver._conn, plan))
+    try:
+        # aiosqlite has no public way to run a function in its thread; _execute is how its own
+        # methods do it (pinned in pyproject), _conn the sqlite3 connection it owns.
+        return bool(await driver._execute(transaction, driver._conn, plan))
+    except asyncio.CancelledError:
+        await _drained(driver)
+        if not plan.committed:
+            raise
+        task = asyncio.current_task()
+        assert task is not None
+        task.uncancel()
+        task.cancel()  # delivered at the task's next await, after the caller's bookkeeping
+        return True
+    finally:
+        if _in_transaction(driver):  # a ROLLBACK failed in the thread: the pool's turn
+            await greenlet_spawn(raw.close)
+        else:
+            # The transaction ended in the thread: the pool's rollback on return (a hop) is moot.
+            raw.info[RETURNED_CLEAN] = True
+            raw.close()
+
+
+def _in_transaction(driver: Any) -> bool:
+    try:
+        return bool(driver.in_transaction)
+    except ValueError:  # the connection was closed (disposed at shutdown): nothing to roll back
+        return False
+
+
+def _nothing() -> None:
+    return None
+
+
+async def _drained(driver: Any) -> None:
+    """Wait until the thread has run what was queued to it before now (it runs its queue in
+    order), however often the waiting task is cancelled meanwhile."""
+    marker = asyncio.ensure_future(driver._execute(_nothing))
+    while not marker.done():
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait((marker,))  # never cancels the marker itself
+    if not marker.cancelled():
+        marker.exception()  # retrieved: its error (a closed connection) ends the wait as well

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import NullPool, PoolResetState
 
 from newapi.settings import Settings
 from newapi.storage.dsn import Database as Database
@@ -29,6 +29,21 @@ def _begin_immediate(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+#: Set in a pooled connection's ``info`` by code that ran its own transaction on the driver's
+#: connection and ended it (newapi.billing.sqlite_flush): its next return to the pool skips the
+#: rollback, a hop to aiosqlite's thread and back for a connection with no transaction open.
+RETURNED_CLEAN = "newapi_returned_clean"
+
+
+def _reset_sqlite(dbapi_conn: Any, record: Any, state: PoolResetState) -> None:
+    """The pool's rollback on return (SQLAlchemy's own, with ``pool_reset_on_return=None``),
+    except for a connection returned as :data:`RETURNED_CLEAN`."""
+    clean = record is not None and record.info.pop(RETURNED_CLEAN, False)
+    if clean or not state.asyncio_safe or state.transaction_was_reset:
+        return
+    dbapi_conn.rollback()
+
+
 def create_engine(
     database: Database, settings: Settings, *, pool: bool = True, writer: bool = False
 ) -> AsyncEngine:
@@ -45,6 +60,7 @@ def create_engine(
         if directory:
             os.makedirs(directory, exist_ok=True)
         kwargs["connect_args"] = {"timeout": 30}
+        kwargs["pool_reset_on_return"] = None  # _reset_sqlite does it
         if writer:
             kwargs["connect_args"]["isolation_level"] = None
     elif pool:
@@ -63,6 +79,7 @@ def create_engine(
     engine = create_async_engine(database.url, **kwargs)
     if database.dialect == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "reset", _reset_sqlite)
         if writer:
             # The driver no longer begins transactions itself; we do, taking the write lock first.
             event.listen(engine.sync_engine, "begin", _begin_immediate)
