@@ -1,8 +1,8 @@
 """An OpenAI-type channel's request headers are built once and kept by what they are made of
 (newapi.relay.outgoing, Planner._openai_passthrough): each attempt still gets its own list, and
 a different key, stream flag, type, ``other`` or organization gets its own headers. The formats
-a type speaks are kept by type only where nothing else decides them; an upstream URL by all it
-is made of."""
+a type speaks are kept by type only where nothing else decides them; an upstream URL and a body
+plan's terms by all they are made of."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from dataclasses import replace
 from types import SimpleNamespace
 from typing import Any
 
-from newapi.adaptors.openai.channel import _URLS, upstream_url
+from newapi.adaptors.openai.channel import _PLANS, _URLS, BodyPlan, plan_body, upstream_url
 from newapi.core.constants import ChannelType
 from newapi.core.endpoints import CHAT, EMBEDDINGS
 from newapi.core.structs import ChannelInfo
@@ -103,3 +103,34 @@ def test_upstream_urls_are_kept_by_all_they_are_made_of() -> None:
     for index in range(5000):
         upstream_url(_channel(), CHAT, f"model-{index}", "v")
     assert 0 < len(_URLS) <= 4096
+
+
+def _plan(channel: ChannelInfo, model: str) -> BodyPlan:
+    return plan_body(
+        channel,
+        model,
+        model,
+        stream=True,
+        client_stream_options=False,
+        force_stream_option=True,
+        endpoint=CHAT,
+    )
+
+
+def test_body_plans_are_made_per_call_from_kept_terms() -> None:
+    """A plan's terms are kept, the plan is not: build_body writes into it. A type's fields
+    (dicts a body takes in) are made anew each time, and what is kept stays bounded."""
+    first = _plan(_channel(), "o3")
+    first.reasoning_effort = "high"  # what build_body does with the client's effort
+    again = _plan(_channel(), "o3")
+    assert again is not first and again.reasoning_effort == ""
+    assert replace(again, reasoning_effort="high") == first
+    assert _plan(_channel(), "o3-low").reasoning_effort == "low"
+    xai = _channel(ChannelType.XAI)
+    one, two = _plan(xai, "grok-2-search"), _plan(xai, "grok-2-search")
+    assert one.type_fields == two.type_fields == {"search_parameters": {"mode": "on"}}
+    assert one.type_fields is not two.type_fields
+    assert _plan(replace(_channel(), param_override={"top_p": 1}), "o3").param_override == {"top_p": 1}
+    for index in range(5000):
+        _plan(_channel(), f"model-{index}")
+    assert 0 < len(_PLANS) <= 4096

@@ -118,26 +118,83 @@ def plan_body(
     force_stream_option: bool,
     endpoint: Endpoint,
 ) -> BodyPlan:
-    model, effort = split_effort_suffix(upstream_model) if endpoint.can_stream else (upstream_model, "")
-    fields: dict[str, Any] = {}
-    if endpoint.can_stream:
-        model, fields = compat.model_tweak(channel.type, model)
-        effort = effort or str(fields.get("reasoning_effort", ""))
-    supports = channel.type in STREAM_OPTIONS_TYPES
+    kind = channel.type
+    # The plan's terms hang on these alone (of the endpoint only whether it streams): kept, as the
+    # same few combinations come request after request. A plan is made per call all the same:
+    # build_body writes the client's reasoning effort into it.
+    which = (
+        kind,
+        upstream_model,
+        original_model,
+        stream,
+        client_stream_options,
+        force_stream_option,
+        endpoint.can_stream,
+    )
+    terms = _PLANS.get(which)
+    if terms is None:
+        terms = _plan_terms(
+            kind,
+            upstream_model,
+            original_model,
+            stream,
+            client_stream_options,
+            force_stream_option,
+            endpoint.can_stream,
+        )
+        if terms[5] is None:  # a type's fields are dicts a body takes in: those plans are not kept
+            if len(_PLANS) >= _KEPT_PLANS:
+                _PLANS.clear()  # model names come from clients: bounded
+            _PLANS[which] = terms
+    model, changed, force_usage, drop_options, effort, fields, openrouter, type_edit = terms
     # Positional, in BodyPlan's field order: once per attempt, and keywords cost a dict.
     return BodyPlan(
-        model,  # upstream_model
+        model,
+        changed,
+        force_usage,
+        drop_options,
+        effort,
+        override.legacy(channel.param_override),  # param_override
+        openrouter,
+        kind,  # channel_type
+        fields,  # type_fields
+        type_edit,
+    )
+
+
+#: (upstream model, model changed, force usage, drop stream_options, effort, type fields,
+#: OpenRouter, type edit): a BodyPlan's terms but the channel's param_override
+_Terms = tuple[str, bool, bool, bool, str, dict[str, Any] | None, bool, bool]
+_PLANS: dict[tuple[object, ...], _Terms] = {}
+_KEPT_PLANS = 4096
+
+
+def _plan_terms(
+    kind: int,
+    upstream_model: str,
+    original_model: str,
+    stream: bool,
+    client_stream_options: bool,
+    force_stream_option: bool,
+    can_stream: bool,
+) -> _Terms:
+    model, effort = split_effort_suffix(upstream_model) if can_stream else (upstream_model, "")
+    fields: dict[str, Any] = {}
+    if can_stream:
+        model, fields = compat.model_tweak(kind, model)
+        effort = effort or str(fields.get("reasoning_effort", ""))
+    supports = kind in STREAM_OPTIONS_TYPES
+    return (
+        model,
         model != original_model,  # model_changed
         stream and supports and force_stream_option,  # force_usage
         client_stream_options and not supports,  # drop_stream_options
         effort,  # reasoning_effort
-        override.legacy(channel.param_override),  # param_override
-        channel.type == _OPENROUTER and endpoint.can_stream,  # openrouter
-        channel.type,  # channel_type
         fields or None,  # type_fields
+        kind == _OPENROUTER and can_stream,  # openrouter
         # type_edit: Jina's edit is on embeddings (encoding_format); the others' on chat and
         # completions.
-        (endpoint.can_stream or channel.type == _JINA) and compat.edits_body(channel.type, model),
+        (can_stream or kind == _JINA) and compat.edits_body(kind, model),
     )
 
 
