@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import random
 import sys
+import time
 from typing import Any
 
 import orjson
@@ -220,6 +221,30 @@ async def test_settling_leaves_no_key_per_request(redis_gateway: Gateway) -> Non
     assert await gateway.runtime.flusher.drain() == 15
     assert int(await gateway.runtime.redis.get(ledger.keys.backlog)) == 0
     assert await gateway.runtime.redis.xlen(ledger.keys.stream) == 0
+
+
+async def test_the_flusher_lease_is_renewed_by_its_owner_taken_when_free_and_kept_by_another(
+    redis_gateway: Gateway,
+) -> None:
+    """One script a second per worker (issue 19: a renewal, then a SET NX, were two round trips
+    for every worker that does not lead)."""
+    gateway = redis_gateway
+    assert gateway.runtime is not None and gateway.runtime.flusher is not None
+    flusher = gateway.runtime.flusher
+    redis = gateway.runtime.redis
+    assert redis is not None
+    lease = flusher.keys.lease
+    await redis.delete(lease)
+    assert await flusher._lead()  # free: taken
+    assert await redis.get(lease) == flusher._owner.encode()
+    await redis.pexpire(lease, 1_000)
+    assert await flusher._lead()  # its own: renewed to the full TTL
+    assert await redis.pttl(lease) > 10_000
+    await redis.set(lease, "node:someone-else", px=5_000)
+    assert not await flusher._lead()  # another's: left alone
+    assert await redis.get(lease) == b"node:someone-else"
+    assert 0 < await redis.pttl(lease) <= 5_000
+    await redis.delete(lease)
 
 
 async def test_a_swept_request_that_finishes_late_still_pays(redis_gateway: Gateway) -> None:
@@ -510,6 +535,7 @@ async def test_spends_at_a_trickle_wait_for_each_other_but_not_a_requests_own_se
     gateway = redis_gateway
     assert gateway.runtime is not None and gateway.runtime.flusher is not None
     ledger = _ledger(gateway)
+    monkeypatch.setattr(ledger, "send_spends", lambda: None)  # keep_up's tick: the next test
     start = 1_000_000
     busy, first, holds = await _holds_on_a_block(gateway, "t", 3, start)
     await ledger.settle(first, _debit(busy, first.request_id, 5))
@@ -543,6 +569,54 @@ async def test_spends_at_a_trickle_wait_for_each_other_but_not_a_requests_own_se
     assert await ledger.balance(busy.user_id) == start - (5 + 10 + 11 + 12)
     assert await ledger.balance(quiet.user_id) == 1_000 - 30
     assert await gateway.runtime.flusher.drain() == 5
+
+
+async def test_waiting_spends_go_with_keep_ups_tick_and_a_full_item_goes_at_once(
+    redis_gateway: Gateway, monkeypatch: Any
+) -> None:
+    """Issue 19: at 100 requests a second a 0.1 s SPEND_WINDOW still cost a worker ten timer
+    wake-ups and settle.lua round trips a second. Spends now go with the worker's once-a-second
+    ``keep_up`` tick (awake anyway), their own timer cancelled; SPEND_WINDOW is only the bound
+    when that tick is late. An item of SPEND_ITEM_MAX spends goes within SETTLE_WINDOW."""
+    import newapi.billing.ledger_redis as ledger_redis
+
+    monkeypatch.setattr(ledger_redis, "SPEND_WINDOW", 60.0, raising=False)
+    monkeypatch.setattr(ledger_redis, "SPEND_ITEM_MAX", 3, raising=False)
+    gateway = redis_gateway
+    assert gateway.runtime is not None and gateway.runtime.flusher is not None
+    ledger = _ledger(gateway)
+    assert ledger._upkeep is not None and not ledger._upkeep.done()  # keep_up runs
+    start = 1_000_000
+    busy, first, holds = await _holds_on_a_block(gateway, "k", 5, start)
+    await ledger.settle(first, _debit(busy, first.request_id, 5))
+    await ledger.wait_settled()
+    items_per_call = _count_settle_items(ledger)
+    spends_per_call: list[int] = []
+    real = ledger._batch_call
+
+    def counting(batch: list[Any]) -> Any:
+        spends_per_call.append(sum(len(item.debits) for item in batch))
+        return real(batch)
+
+    monkeypatch.setattr(ledger, "_batch_call", counting)
+    ledger.send_spends = lambda: None  # type: ignore[method-assign]  # no tick meanwhile
+    for i, hold in enumerate(holds[:3]):
+        await ledger.settle(hold, _debit(busy, hold.request_id, 10 + i))
+    await asyncio.sleep(ledger_redis.SETTLE_WINDOW * 3)
+    assert spends_per_call == [3]  # a full item did not wait for the 60 s window
+    del ledger.send_spends  # keep_up's tick sends again
+    for i, hold in enumerate(holds[3:]):
+        await ledger.settle(hold, _debit(busy, hold.request_id, 20 + i))
+    assert ledger._timer is not None  # armed for 60 s
+    deadline = time.monotonic() + 3.0
+    while len(spends_per_call) < 2 and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    assert spends_per_call == [3, 2]  # keep_up's tick took the two waiting spends
+    assert items_per_call == [1, 1]
+    assert ledger._timer is None  # and their timer went with them: no wake-up of its own
+    await ledger.return_credits()
+    assert await ledger.balance(busy.user_id) == start - (5 + 10 + 11 + 12 + 20 + 21)
+    assert await gateway.runtime.flusher.drain() == 6
 
 
 #: A worker of the gateway's node (the same node directory, its own lock and journal): a credit
@@ -590,9 +664,9 @@ asyncio.run(main())
 async def test_a_worker_killed_while_its_merged_spends_wait_is_billed_once_by_the_replay(
     redis_gateway: Gateway, redis_env: dict[str, str]
 ) -> None:
-    """SPEND_WINDOW (issue 19): a credit block's spends wait up to 0.1 s in the outbox, merged
-    into one item. A worker SIGKILLed then has answered those requests, and Redis has none of
-    them. The journal has each spend (written before the response's last byte): the node's
+    """SPEND_WINDOW (issue 19): a credit block's spends wait in the outbox (until keep_up's
+    next tick), merged into one item. A worker SIGKILLed then has answered those requests, and
+    Redis has none of them. The journal has each spend (written before the response's last byte): the node's
     cleanup after the dead worker replays it, each spend billed once (balance, log row), and a
     second replay of the same lines changes nothing."""
     from newapi.billing.journal import read_segment, segments_of

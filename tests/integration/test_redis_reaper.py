@@ -84,3 +84,35 @@ async def test_a_dead_workers_flusher_lease_is_handed_on(redis_gateway: Gateway)
     os.close(victim._fd)  # SIGKILL
     assert await reap_dead_workers(ledger) == 1
     assert await ledger._redis.get(ledger.keys.lease) is None
+
+
+async def test_the_heartbeat_on_the_lean_connection_renews_the_liveness_key(
+    redis_gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 19: the once-a-second heartbeat goes on the ledger's lean connection while it is up
+    (with the spends of the same tick) rather than through redis-py; it still sets the liveness
+    key with its expiry and lists the worker. A lost lean connection is not reconnected by it."""
+    assert redis_gateway.runtime is not None
+    ledger = redis_gateway.runtime.ledger
+    assert isinstance(ledger, RedisLedger) and ledger._fast is not None
+    if ledger._upkeep is not None:  # the test renews the key itself
+        ledger._upkeep.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await ledger._upkeep
+    await ledger._fast.execute("PING")  # connected: only a live lean connection carries it
+    redis = ledger._redis
+    alive = ledger.keys.alive(ledger.worker)
+    await redis.delete(alive)
+    await redis.srem(ledger.keys.workers, ledger.worker)
+    # redis-py's pipeline is not used when the lean client is there
+    monkeypatch.setattr(redis, "pipeline", None)
+    await heartbeat(ledger)
+    monkeypatch.undo()
+    assert await redis.get(alive) == b"1"
+    assert 0 < await redis.pttl(alive) <= 10_000
+    assert await redis.sismember(ledger.keys.workers, ledger.worker)
+    ledger._fast.close()  # lost: redis-py renews the key, the lean client stays closed
+    await redis.delete(alive)
+    await heartbeat(ledger)
+    assert await redis.get(alive) == b"1"
+    assert not ledger._fast.healthy
