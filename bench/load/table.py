@@ -61,6 +61,7 @@ class Figures:
     two_over_one_cpu: float = float("nan")  # req per gateway CPU-second, the same runs
     errors: int = 0
     notes: list[str] = field(default_factory=list)
+    steady_split: str = ""  # each process's share of the tree's CPU in the steady window
 
 
 def _closed_loop(
@@ -129,9 +130,20 @@ def measure(
     figures.per_event_us, figures.per_event_spread = streams.us, streams.spread()
     figures.errors += streams.errors
     figures.notes.append(quiesce(server, figures.proxy, args.rate, backlog))
+    before = [cpu_seconds([pid]) for pid in server.pids]
     figures.steady_us, figures.p50_ms, errors = _steady(server, key, args)
     figures.errors += errors
+    figures.steady_split = _shares(server.pids, before)
     figures.peak_tree_mb = sum(peak_rss_mb(pid) for pid in server.pids)
+
+
+def _shares(pids: list[int], before: list[float]) -> str:
+    """Each process's share of the tree's CPU since ``before`` (its CPU seconds then): whether a
+    steady window's requests all went to one worker or to both (the paced client's connections
+    land on the workers by the kernel's hash), which moves the CPU per request."""
+    spent = [cpu_seconds([pid]) - b for pid, b in zip(pids, before, strict=True)]
+    total = sum(spent) or 1.0
+    return " / ".join(f"{s / total:.0%}" for s in spent)
 
 
 HEAD = [
@@ -288,6 +300,11 @@ def main() -> int:
         + ")"
     )
     print("(idle before each steady window: " + "; ".join(n for r in rows for n in r.notes) + ")")
+    print(
+        f"(CPU share by process in the {args.rate:.0f}/s window, the parent first, then its children: "
+        + "; ".join(f"{r.proxy} {r.steady_split}" for r in rows if r.steady_split)
+        + ")"
+    )
     print(
         f"(c={args.connections} closed loop {args.seconds:.0f} s each; {args.rate:.0f} req/s for"
         f" {args.latency_seconds:.0f} s; +p50 over the mock direct {direct.p50_ms:.2f} ms;"
