@@ -81,9 +81,13 @@ class BodyPlan:
 def _needs_edit(plan: BodyPlan) -> bool:
     # A function, not only the property: build_body runs for every chat request, and on 3.11 a
     # property read costs ~1k instructions where a plain call costs a fraction of that.
+    return bool(plan.force_usage or _edits_beyond_usage(plan))
+
+
+def _edits_beyond_usage(plan: BodyPlan) -> bool:
+    """Whether the body changes for anything but the forced usage option."""
     return bool(
         plan.model_changed
-        or plan.force_usage
         or plan.drop_stream_options
         or plan.reasoning_effort
         or plan.param_override
@@ -221,16 +225,7 @@ def build_body(raw: bytes, plan: BodyPlan) -> bytes:
     """The upstream body: ``raw`` itself when nothing changes."""
     if not _needs_edit(plan):
         return raw
-    only_usage = plan.force_usage and not (
-        plan.model_changed
-        or plan.drop_stream_options
-        or plan.reasoning_effort
-        or plan.param_override
-        or plan.openrouter
-        or plan.type_fields
-        or plan.type_edit
-        or _is_reasoning_model(plan.upstream_model)
-    )
+    only_usage = plan.force_usage and not _edits_beyond_usage(plan)
     if only_usage and b'"stream_options"' not in raw:
         stripped = raw.lstrip()
         if stripped[:1] == b"{":
