@@ -137,15 +137,7 @@ def plan_body(
     )
     terms = _PLANS.get(which)
     if terms is None:
-        terms = _plan_terms(
-            kind,
-            upstream_model,
-            original_model,
-            stream,
-            client_stream_options,
-            force_stream_option,
-            endpoint.can_stream,
-        )
+        terms = _plan_terms(*which)
         if terms[5] is None:  # a type's fields are dicts a body takes in: those plans are not kept
             if len(_PLANS) >= _KEPT_PLANS:
                 _PLANS.clear()  # model names come from clients: bounded
