@@ -454,7 +454,9 @@ def test_the_request_appears_on_the_logs_page(page: Page, base: str) -> None:
     poll(shows_the_request)
     page.get_by_label("Request ID", exact=True).fill(request_id)
     page.get_by_role("button", name="Search").click()
-    expect(page).to_have_url(re.compile(f"request_id={request_id}"))
+    # The router writes a search value that would read back as JSON in quotes, so that it stays a
+    # string: a request id of digits and one "e" is a number to JSON (it happened in a CI run).
+    expect(page).to_have_url(re.compile(f"request_id=(%22)?{request_id}(%22)?(&|$)"))
     expect(page.get_by_test_id("table-row")).to_have_count(1)
     page.get_by_test_id("table-row").click()
     dialog = page.get_by_role("dialog", name="Request details")
