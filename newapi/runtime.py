@@ -10,7 +10,6 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from newapi.api.session import SessionSigner
@@ -213,30 +212,12 @@ def _ledger(
     )
 
 
-#: The page cache of the ledger's SQLite writer, in KiB (``PRAGMA cache_size=-N``; SQLite's
-#: default is 2000, about 470 pages). With two workers a flush finds that the other one
-#: committed since its own last flush and starts from an empty cache, so the cache holds one
-#: flush's pages; at 150 rows a second a flush writes about 115 pages and reads about 80, and
-#: with 512 KiB (about 120 pages) it still writes and reads as many as at 2000. At 2000 the
-#: bound was reached only by the larger flushes after a stall: steps of up to 1.4 MB of the
-#: writer thread's malloc arena at random times in a soak's first ten minutes (bench/README.md,
-#: "Worker memory over a soak: the ledger writer's page cache").
-WRITER_CACHE_KIB = 512
-
-
-def _writer_cache(dbapi_conn: Any, _record: Any) -> None:
-    cursor = dbapi_conn.cursor()
-    cursor.execute(f"PRAGMA cache_size=-{WRITER_CACHE_KIB}")
-    cursor.close()
-
-
 def _sql_ledger(
     database: Database, settings: Settings, engine: AsyncEngine, logs: LogSink | None
 ) -> SqlLedger:
     if database.dialect == "sqlite":
         # SQLite writers queue up behind BEGIN IMMEDIATE on their own engine.
         writer = create_engine(database, settings, writer=True)
-        event.listen(writer.sync_engine, "connect", _writer_cache)
         return SqlLedger(writer, database.dialect, node_name=settings.node_name, owns_engine=True, logs=logs)
     return SqlLedger(engine, database.dialect, node_name=settings.node_name, logs=logs)
 

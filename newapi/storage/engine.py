@@ -25,6 +25,23 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.close()
 
 
+#: The page cache of the ledger's SQLite writer, in KiB (``PRAGMA cache_size=-N``; SQLite's
+#: default is 2000, about 470 pages). With two workers a flush finds that the other one
+#: committed since its own last flush and starts from an empty cache, so the cache holds one
+#: flush's pages; at 150 rows a second a flush writes about 115 pages and reads about 80, and
+#: with 512 KiB (about 120 pages) it still writes and reads as many as at 2000. At 2000 the
+#: bound was reached only by the larger flushes after a stall: steps of up to 1.4 MB of the
+#: writer thread's malloc arena at random times in a soak's first ten minutes (bench/README.md,
+#: "Worker memory over a soak: the ledger writer's page cache").
+WRITER_CACHE_KIB = 512
+
+
+def _writer_cache(dbapi_conn: Any, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute(f"PRAGMA cache_size=-{WRITER_CACHE_KIB}")
+    cursor.close()
+
+
 def _begin_immediate(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
@@ -52,7 +69,7 @@ def create_engine(
     ``writer=True`` makes an SQLite engine start every transaction with ``BEGIN
     IMMEDIATE``: a transaction that reads and then writes would otherwise fail at
     once with "database is locked" when another writer committed in between,
-    instead of waiting its turn.
+    instead of waiting its turn; its page cache is bounded (``WRITER_CACHE_KIB``).
     """
     kwargs: dict[str, Any] = {}
     if database.dialect == "sqlite":
@@ -83,6 +100,7 @@ def create_engine(
         if writer:
             # The driver no longer begins transactions itself; we do, taking the write lock first.
             event.listen(engine.sync_engine, "begin", _begin_immediate)
+            event.listen(engine.sync_engine, "connect", _writer_cache)
     return engine
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from newapi import runtime
-from newapi.storage.engine import create_engine, resolve_database
+from newapi.storage.engine import WRITER_CACHE_KIB, create_engine, resolve_database
 from tests.conftest import make_settings
 
 
@@ -24,8 +24,8 @@ async def test_the_sqlite_writer_has_the_bounded_page_cache(tmp_path: Path) -> N
     engine = create_engine(database, settings)
     ledger = runtime._sql_ledger(database, settings, engine, None)
     try:
-        assert await _cache_size(ledger._engine) == -runtime.WRITER_CACHE_KIB
-        assert runtime.WRITER_CACHE_KIB < 2000
+        assert await _cache_size(ledger._engine) == -WRITER_CACHE_KIB
+        assert WRITER_CACHE_KIB < 2000
         assert await _cache_size(engine) == -2000
     finally:
         await ledger._engine.dispose()
