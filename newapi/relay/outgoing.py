@@ -39,6 +39,7 @@ from newapi.options.store import OptionStore
 from newapi.relay import advanced_custom, cloudflare_run, signed_request, zhipu_images
 from newapi.relay import media_routes as media
 from newapi.relay.call import Call
+from newapi.relay.channel_formats import native_formats
 from newapi.relay.channel_policy import ResponsesPolicy, pass_through
 from newapi.relay.codex_keys import CodexKeyStore
 from newapi.relay.endpoints import GEMINI_EMBED, RESPONSES_COMPACT
@@ -66,43 +67,7 @@ if TYPE_CHECKING:
     from newapi.runtime import Runtime
     from newapi.security.fetch import MediaFetcher
 
-_CLAUDE_TYPES = frozenset({ChannelType.ANTHROPIC, ChannelType.AWS})
 _KEPT_HEADERS = 1024
-
-
-def native_formats(
-    channel: ChannelInfo, model: str, ali_models: tuple[str, ...] = compat.ALI_CLAUDE_MODELS
-) -> tuple[str, ...]:
-    """The formats a channel speaks, the one it is converted to first."""
-    kind = channel.type
-    fixed = _FIXED_FORMATS.get(kind)
-    if fixed is not None:
-        return fixed
-    signed = SIGNED.get(kind)
-    if signed is not None:
-        return (signed.name,)
-    if kind in _CLAUDE_TYPES:
-        return (CLAUDE,)
-    if kind == _GEMINI:
-        return (GEMINI,)
-    if kind in compat.NEW_API_FAMILY:  # New API or Sub2API: each family on its own path, as sent
-        return (OPENAI, RESPONSES, CLAUDE, GEMINI)
-    if kind == _VERTEX_AI:
-        return (CLAUDE,) if "claude" in model else (GEMINI,)
-    native = NATIVES.get(kind)
-    if native is not None:
-        return (native.target, *native.formats)
-    responses = (RESPONSES,) if compat.speaks_responses(kind) else ()  # else converted to chat
-    if compat.claude_url(kind, channel.base_url, model, ali_models) is not None:  # DeepSeek, Ali, ...
-        return (OPENAI, *responses, CLAUDE)
-    if kind not in compat.COMPAT:  # OpenAI's own and the like: nothing above reads the URL or model
-        _FIXED_FORMATS[kind] = (OPENAI, *responses)
-    return (OPENAI, *responses)
-
-
-#: native_formats of the types whose answer depends on the type alone (the eight tests above it,
-#: once per worker instead of once per attempt)
-_FIXED_FORMATS: dict[int, tuple[str, ...]] = {}
 
 
 @dataclass(frozen=True, slots=True)

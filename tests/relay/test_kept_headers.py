@@ -15,8 +15,9 @@ from newapi.core.constants import ChannelType
 from newapi.core.endpoints import CHAT, EMBEDDINGS
 from newapi.core.structs import ChannelInfo
 from newapi.relay.call import Call
+from newapi.relay.channel_formats import _FIXED_FORMATS, native_formats
 from newapi.relay.formats import CLAUDE, OPENAI, RESPONSES
-from newapi.relay.outgoing import _FIXED_FORMATS, Planner, native_formats
+from newapi.relay.outgoing import Planner
 
 
 def _channel(kind: int = ChannelType.OPENAI) -> ChannelInfo:
