@@ -37,6 +37,8 @@ import logging
 import os
 import time
 from collections import defaultdict
+from collections.abc import Coroutine
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -64,7 +66,7 @@ from newapi.billing.db_writes import (
 from newapi.billing.journal import Journal, discard, read_segment, segments_of
 from newapi.billing.ledger import Debit, Hold
 from newapi.billing.log_sink import LogSink
-from newapi.billing.sql_balances import Balance, Taken, add_to_bucket, forget_idle, put_back, take_out
+from newapi.billing.sql_balances import Balance, Taken, add_to_bucket, forget_idle, take_out
 from newapi.billing.sql_leases import grow_lease, refund_leases, shrink_leases, sweep_orphans
 from newapi.billing.sql_outbox import OutboxShipper
 from newapi.billing.sqlite_flush import Plan
@@ -85,6 +87,21 @@ class _Short(Exception):
     def __init__(self, side: str) -> None:
         super().__init__(side)
         self.side = side
+
+
+@dataclass(slots=True)
+class _Batch:
+    """One flush's work and the ids that make its transaction idempotent (its own, then those of
+    the journal segments it carries), kept whole until a transaction of it is known to have
+    committed: retried with the same ids it is either applied once or found applied."""
+
+    ids: list[str]
+    debits: list[Debit]
+    buckets: dict[tuple[Any, ...], list[int]]
+    channels: dict[int, int]
+    users: dict[int, Taken]
+    tokens: dict[int, Taken]
+    upto: int  # the journal mark of its last segment (0: none), dropped once it committed
 
 
 class SqlLedger:
@@ -113,6 +130,7 @@ class SqlLedger:
         self._debits: list[Debit] = []
         self._buckets: dict[tuple[Any, ...], list[int]] = {}
         self._settled: set[str] = set()
+        self._doubt: _Batch | None = None  # a failed flush's batch, perhaps committed
         self._insert_logs_sql = insert_logs_sql(dialect)
         # On SQLite (logs in the same database) a flush's writes go to the driver's thread in
         # one hop (newapi.billing.sqlite_flush) instead of three hops per statement.
@@ -337,6 +355,8 @@ class SqlLedger:
                 log.warning("ledger flush failed; will retry", exc_info=True)
 
     def _has_work(self) -> bool:
+        if self._doubt is not None:
+            return True
         if self._debits or self._channels or (self._journal is not None and not self._journal.empty()):
             return True
         return any(b.free > 0 or b.lease != b.held for b in (*self._users.values(), *self._tokens.values()))
@@ -344,45 +364,55 @@ class SqlLedger:
     async def flush(self, final: bool = False) -> None:
         """Write settled debits and counters, give back spare credit, shrink leases; one transaction."""
         async with self._flush_lock:
+            doubt = self._doubt
+            if doubt is not None:
+                # A flush that failed may have committed all the same: its batch is retried alone,
+                # with its own ids, before anything later is taken (which it must not carry).
+                await self._write_batch(doubt)
+                self._booked(doubt)
             if not self._has_work():
                 return
-            debits, self._debits = self._debits, []
-            buckets, self._buckets = self._buckets, {}
-            channels, self._channels = self._channels, defaultdict(int)
-            # Taken out synchronously (no await in between), so a reservation running
-            # during the write can never spend credit that is being given back.
-            users = {uid: take_out(b) for uid, b in self._users.items()}
-            tokens = {tid: take_out(b) for tid, b in self._tokens.items()}
-            batch = os.urandom(16).hex()  # as unique as uuid4().hex, without building a UUID
-            journal = self._journal
-            segments: list[str] = []
-            if journal is not None:
-                # Every journal line so far is in ``debits`` (or in a batch put back after a
-                # failed flush, which this one carries too): the segments go when this commits.
-                journal.seal()
-                segments = [f"j:{self.worker}:{segment}" for segment, _ in journal.sealed]
-            try:
-                await self._write(batch, debits, buckets, channels, users, tokens, segments)
-            except BaseException:
-                # One transaction: nothing was applied. Put the work back for the next try.
-                self._debits[:0] = debits
-                for key, values in buckets.items():
-                    merged = self._buckets.setdefault(key, [0, 0, 0])
-                    for i in range(3):
-                        merged[i] += values[i]
-                for cid, used in channels.items():
-                    self._channels[cid] += used
-                put_back(users, self._users)
-                put_back(tokens, self._tokens)
-                raise
-            if self._shipper is not None and any(d.log for d in debits):
-                self._shipper.pending = True
-            self._settled.difference_update(d.request_id for d in debits)
-            if journal is not None and journal.sealed:
-                journal.drop(journal.sealed[-1][0])
-            forget_idle(self._users)
-            forget_idle(self._tokens)
-            self.flushes += 1
+            # Until a transaction of it is known to have committed (or found applied), a batch
+            # stays in doubt, and so does its credit: given back by a commit we may not have
+            # seen, it must be neither spent here nor given back twice.
+            batch = self._doubt = self._take_batch()
+            await self._write_batch(batch)
+            self._booked(batch)
+
+    def _take_batch(self) -> _Batch:
+        debits, self._debits = self._debits, []
+        buckets, self._buckets = self._buckets, {}
+        channels, self._channels = self._channels, defaultdict(int)
+        # Taken out synchronously (no await in between), so a reservation running
+        # during the write can never spend credit that is being given back.
+        users = {uid: take_out(b) for uid, b in self._users.items()}
+        tokens = {tid: take_out(b) for tid, b in self._tokens.items()}
+        ids = [os.urandom(16).hex()]  # as unique as uuid4().hex, without building a UUID
+        upto = 0
+        journal = self._journal
+        if journal is not None:
+            # Every journal line so far is in ``debits``, and every segment still sealed is one
+            # no committed batch carried (a batch in doubt is settled before this is taken).
+            journal.seal()
+            ids += [f"j:{self.worker}:{segment}" for segment, _ in journal.sealed]
+            upto = journal.sealed[-1][1] if journal.sealed else 0
+        return _Batch(ids, debits, buckets, channels, users, tokens, upto)
+
+    def _write_batch(self, b: _Batch) -> Coroutine[Any, Any, None]:
+        # The coroutine of _write itself (no frame of its own between the flush and the writes).
+        return self._write(b.ids[0], b.debits, b.buckets, b.channels, b.users, b.tokens, b.ids[1:])
+
+    def _booked(self, batch: _Batch) -> None:
+        """``batch`` committed (or was found applied): its segments may go."""
+        self._doubt = None
+        if self._shipper is not None and any(d.log for d in batch.debits):
+            self._shipper.pending = True
+        self._settled.difference_update(d.request_id for d in batch.debits)
+        if batch.upto and self._journal is not None:
+            self._journal.drop(batch.upto)
+        forget_idle(self._users)
+        forget_idle(self._tokens)
+        self.flushes += 1
 
     async def _write(
         self,

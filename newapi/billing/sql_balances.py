@@ -1,8 +1,9 @@
 """The SQL ledger's balances as one worker sees them between flushes, and a flush's share of them.
 
 A flush takes each balance's settled spend and spare credit out synchronously
-(``take_out``), writes them in one transaction, and on failure puts them back
-(``put_back``) for the next try; balances with nothing left are forgotten.
+(``take_out``) and writes them in one transaction; a failed one keeps what it took for its
+retry (its commit may have happened: ``newapi.billing.ledger_sql``), never back in the
+balances. Balances with nothing left are forgotten.
 """
 
 from __future__ import annotations
@@ -46,15 +47,6 @@ def take_out(balance: Balance) -> Taken:
     balance.lease = balance.held
     balance.spent_recently = taken.used
     return taken
-
-
-def put_back(taken: dict[int, Taken], balances: dict[int, Balance]) -> None:
-    for ident, t in taken.items():
-        balance = balances[ident]
-        balance.free += t.back
-        balance.used += t.used
-        balance.count += t.count
-        balance.lease += t.accounted
 
 
 def add_to_bucket(buckets: dict[tuple[Any, ...], list[int]], debit: Debit) -> None:

@@ -101,7 +101,7 @@ async def test_a_failure_rolls_back_the_whole_flush_and_the_next_writes_it_once(
         with pytest.raises(sqlite3.OperationalError):
             await ledger.flush()
         assert await _state(ledger, account) == before
-        assert len(ledger._debits) == 3  # put back for the next flush
+        assert ledger._doubt is not None and len(ledger._doubt.debits) == 3  # kept for its retry
         monkeypatch.setattr(sqlite_flush, "apply", applied)
         await ledger.flush()  # on the same pooled connection: no transaction was left open
         await ledger.flush()
@@ -141,7 +141,7 @@ async def test_a_flush_that_gave_up_on_the_lock_is_retried(tmp_path: Path) -> No
         with _write_lock(path), pytest.raises(sqlite3.OperationalError, match="locked"):
             await ledger.flush()
         assert await _state(ledger, account) == before
-        assert len(ledger._debits) == 2
+        assert ledger._doubt is not None and len(ledger._doubt.debits) == 2
         await ledger.flush()
         await ledger.flush()
         assert await _added(ledger, account, before) == (2, 2 * COST, 2, 2 * COST)
@@ -179,9 +179,9 @@ async def test_a_cancelled_flush_books_what_its_transaction_did(
         monkeypatch.undo()
         if commits:
             assert await _added(ledger, account, before) == (2, 2 * COST, 2, 2 * COST)
-            assert ledger._debits == []  # booked as written
+            assert ledger._debits == [] and ledger._doubt is None  # booked as written
         else:
             assert await _added(ledger, account, before) == (0, 0, 0, 0)
-            assert len(ledger._debits) == 2  # put back
+            assert ledger._doubt is not None and len(ledger._doubt.debits) == 2  # kept for its retry
         await ledger.flush()
         assert await _added(ledger, account, before) == (2, 2 * COST, 2, 2 * COST)  # once either way
