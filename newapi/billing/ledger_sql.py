@@ -10,7 +10,10 @@ Everything taken and not yet accounted for is recorded as a lease row in the
 same transaction. Every flush (about once a second while busy) writes the
 consume logs and counters of settled requests, gives spare credit back and
 shrinks the lease to what in-flight requests still hold, all in one
-transaction that a batch id makes idempotent.
+transaction that a batch id makes idempotent. A flush that raised may have committed all
+the same (the connection lost once COMMIT was sent): its batch is kept whole, with its
+ids, and retried alone before any later work is taken, so a retry either applies it or
+finds it applied, and never carries (and skips) debits settled since.
 
 A worker that dies loses the settled debits it had not flushed yet, so each
 settlement is first written to the worker's journal (:mod:`newapi.billing.journal`),

@@ -22,7 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 import newapi.billing.sqlite_flush as sqlite_flush
-from newapi.billing.journal import segments_of
+from newapi.billing.journal import read_segment, segments_of
 from newapi.billing.ledger import Debit, Hold
 from newapi.billing.ledger_sql import SqlLedger
 from newapi.settings import Settings
@@ -153,9 +153,12 @@ def _exactly(n: int) -> tuple[int, ...]:
 
 
 def _segments(ledger: SqlLedger) -> list[int]:
+    """The worker's journal segments that hold a settlement (what a replay would bill; an open
+    segment without a line is not one)."""
     journal = ledger._journal
     assert journal is not None
-    return [segment for segment, _ in segments_of(os.path.dirname(journal.directory), ledger.worker)]
+    found = segments_of(os.path.dirname(journal.directory), ledger.worker)
+    return [segment for segment, path in found if read_segment(path)]
 
 
 @asynccontextmanager
