@@ -6,6 +6,7 @@ import ipaddress
 from functools import cache, lru_cache
 
 from newapi.core.types import Scope
+from newapi.http.headers import RequestHeaders
 
 _DEFAULT_TRUSTED = ("127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")
 
@@ -33,10 +34,15 @@ def _is_trusted(address: str, spec: str) -> bool:
     return any(ip in net for net in _trusted(spec))
 
 
-def client_ip(scope: Scope, trusted_spec: str = "") -> str:
-    """The peer address, or the right-most untrusted ``X-Forwarded-For`` hop behind trusted proxies."""
+def client_ip(scope: Scope, trusted_spec: str = "", headers: RequestHeaders | None = None) -> str:
+    """The peer address, or the right-most untrusted ``X-Forwarded-For`` hop behind trusted proxies.
+    ``headers``, the request's picked headers if the caller has them, saves the look for
+    forwarding headers when there are none."""
     client = scope.get("client")
     peer = str(client[0]) if client else ""
+    if headers is not None and not headers.x_forwarded_for and not headers.x_real_ip:
+        # Neither header, or only empty ones: the scan below would answer the peer too.
+        return peer
     if not peer or not _is_trusted(peer, trusted_spec):
         return peer
     forwarded: str | None = None

@@ -17,11 +17,14 @@ _WANTED = {
     b"anthropic-beta": "anthropic_beta",
     b"user-agent": "user_agent",
     b"x-forwarded-for": "x_forwarded_for",
+    b"x-real-ip": "x_real_ip",
 }
 
 
 class RequestHeaders:
-    """The few headers the relay needs, as latin-1 strings ('' when absent)."""
+    """The few headers the relay needs, as latin-1 strings: each one's first non-empty value ('' when
+    absent). Picked once a request, so that the body reader and the client's address need not
+    look through the list again (``read_body(headers=...)``, ``client_ip(headers=...)``)."""
 
     __slots__ = (
         "anthropic_beta",
@@ -37,6 +40,7 @@ class RequestHeaders:
         "x_api_key",
         "x_forwarded_for",
         "x_goog_api_key",
+        "x_real_ip",
     )
 
     def __init__(self, scope: Scope) -> None:
@@ -52,12 +56,14 @@ class RequestHeaders:
         self.anthropic_beta = ""
         self.user_agent = ""
         self.x_forwarded_for = ""
+        self.x_real_ip = ""
         raw: list[tuple[bytes, bytes]] = scope["headers"]
         self.raw = raw
         wanted = _WANTED
-        for name, value in raw:
+        # Last to first, so that the first non-empty value is the one left (no read of the slot).
+        for name, value in reversed(raw):
             attr = wanted.get(name)
-            if attr is not None and not getattr(self, attr):
+            if attr is not None and value:
                 setattr(self, attr, value.decode("latin-1"))
 
     def get(self, name: bytes) -> str:

@@ -99,13 +99,14 @@ class Relay:
         settings = runtime.settings
         # Positional, and the three rarely set fields after: keyword arguments to a class of 60
         # fields cost half as much again as its __init__ (CPython builds and unpacks a dict).
+        headers = RequestHeaders(scope)
         call = Call(
             new_request_id(),
             endpoint,
             scope["path"],
             time.monotonic(),
             int(time.time()),
-            client_ip(scope, settings.trusted_proxies),
+            client_ip(scope, settings.trusted_proxies, headers),
         )
         if fmt != "openai":
             call.fmt = fmt
@@ -116,7 +117,6 @@ class Relay:
             call.sse = b"alt=sse" in scope.get("query_string", b"")
         elif fmt == "claude":
             call.beta_query = b"beta=true" in scope.get("query_string", b"")
-        headers = RequestHeaders(scope)
         watch: DisconnectWatch | None = None
         limited = False
         status = 200  # what the client was answered, for the metrics
@@ -133,7 +133,7 @@ class Relay:
                 limited = await runtime.model_limiter.check(runtime.options, caller.user.id, caller.group)
             if settings is not self._settings:  # frozen: its derived limit is read once
                 self._settings, self._max_body = settings, settings.max_request_body_bytes
-            body = await read_body(scope, receive, self._max_body, settings.client_body_timeout)
+            body = await read_body(scope, receive, self._max_body, settings.client_body_timeout, headers)
             admission.read_request(call, body, headers.content_type)
             check_prompt(runtime.options, call)
             admission.check_model(call)
