@@ -29,6 +29,8 @@ log = logging.getLogger("newapi.http1")
 
 _ASGI = {"version": "3.0", "spec_version": "2.3"}
 _SCHEME = "http"
+# The methods' names as str, looked up instead of decoded a request (llhttp knows only its list).
+_METHODS = {m.encode(): m for m in ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS")}
 
 
 def _error_response(status: int, reason: bytes) -> bytes:
@@ -321,7 +323,8 @@ class Connection(asyncio.Protocol):
                 raw = parsed.path or b"/"
                 query = parsed.query or b""
         path = raw.decode("latin-1") if b"%" not in raw else unquote(raw.decode("latin-1"))
-        method = parser.get_method().decode("ascii")
+        raw_method = parser.get_method()
+        method = _METHODS.get(raw_method) or raw_method.decode("ascii")
         headers = self._headers
         # Trailers of a chunked body would otherwise be appended to the scope's headers.
         self._headers = []
@@ -373,10 +376,14 @@ class Connection(asyncio.Protocol):
 
     def _start(self, cycle: Cycle) -> None:
         self.cycle = cycle
-        task = self.task = self.loop.create_task(self.worker.run(cycle))
-        task.add_done_callback(self._ran)
+        # The app's own coroutine is the task's (no wrapper coroutine: one frame less at each of
+        # its resumptions); the cycle logs a failure when the task ends (Cycle.ran).
+        app = self.worker.app(cycle.scope, cycle.receive, cycle.send)
+        task = self.task = self.loop.create_task(app)  # type: ignore[arg-type]  # an async def's coroutine
+        task.add_done_callback(cycle.ran)
 
-    def _ran(self, task: asyncio.Task[None]) -> None:
+    def ran(self, task: asyncio.Task[None]) -> None:
+        """A request's task ended (after its cycle logged a failure, if any)."""
         cycle = self.cycle
         if cycle is None or self.task is not task:
             return

@@ -27,6 +27,8 @@ _DISCONNECT: dict[str, Any] = {"type": "http.disconnect"}
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 # Request body bytes buffered before the connection stops reading until the app takes them.
 _BODY_BUFFER = 1 << 20
+# The response headers send() acts on; the others (most) are passed on with one set lookup.
+_FRAMING = frozenset((b"content-length", b"connection", b"transfer-encoding"))
 
 
 class ProtocolError(Exception):
@@ -89,6 +91,15 @@ class Cycle:
         self.http10 = scope["http_version"] == "1.0"
         self.finished = False
         self.status = 0
+
+    def ran(self, task: asyncio.Task[None]) -> None:
+        """The app's task for this request ended: a failure is logged, then the connection told."""
+        if not task.cancelled():
+            error = task.exception()
+            if error is not None:
+                scope = self.scope
+                log.error("the app failed on %s %s", scope["method"], scope["path"], exc_info=error)
+        self.conn.ran(task)
 
     # -- from the parser -------------------------------------------------------------
 
@@ -212,6 +223,8 @@ class Cycle:
             framed = False
             for name, value in headers:
                 lowered = name.lower()
+                if lowered not in _FRAMING:
+                    continue
                 if lowered == b"content-length":
                     self.has_length = True
                     self.remaining = int(value)

@@ -13,7 +13,6 @@ from typing import Any
 
 from newapi.core.types import ASGIApp
 from newapi.http1.connection import Connection
-from newapi.http1.cycle import Cycle
 from newapi.http1.first_requests import FirstRequests
 from newapi.http1.lifespan import Lifespan
 
@@ -125,14 +124,6 @@ class Worker:
         from newapi.http1.websocket import take_over
 
         take_over(self, conn, scope, rest)
-
-    async def run(self, cycle: Cycle) -> None:
-        try:
-            await self.app(cycle.scope, cycle.receive, cycle.send)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("the app failed on %s %s", cycle.scope["method"], cycle.scope["path"])
 
     def _accept(self) -> None:
         sock = self.sock
