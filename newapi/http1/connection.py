@@ -322,7 +322,9 @@ class Connection(asyncio.Protocol):
                 parsed = httptools.parse_url(self._url)
                 raw = parsed.path or b"/"
                 query = parsed.query or b""
-        path = raw.decode("latin-1") if b"%" not in raw else unquote(raw.decode("latin-1"))
+        # find, not ``in``: bytes' ``in`` first tries its operand as an int and formats the
+        # TypeError that fails (~1.8k instructions a request on CPython 3.11).
+        path = raw.decode("latin-1") if raw.find(b"%") < 0 else unquote(raw.decode("latin-1"))
         raw_method = parser.get_method()
         method = _METHODS.get(raw_method) or raw_method.decode("ascii")
         headers = self._headers
