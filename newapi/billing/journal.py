@@ -60,7 +60,13 @@ _HEADER = struct.Struct("<Q")  # the bytes of lines committed after the header
 #: a copy into a page whose block is allocated and written costs about 0.2 µs; into a fresh
 #: or merely reserved file's, whose pages the kernel allocates on the first touch, 1.5-2.5 µs.
 SPARES = 3
-_ZEROS = bytes(1 << 20)
+#: A spare is written in writes of this size, and the page cache keeps its pages in folios of
+#: that size (ext4 and others with large folios): a touch of the mapping maps the whole folio
+#: in. With 1 MB writes a segment was 1 MB of the worker's RSS from its first line, and 0 once
+#: sealed and unmapped, so the worker's RSS moved by 1 MB with whether it had served in the
+#: last second; at 64 KB it moves by what a second's lines fill (~80 KB at 150 lines/s), for
+#: one page fault per ~120 lines instead of per ~2,000.
+_ZEROS = bytes(64 << 10)
 
 
 class Journal:
@@ -106,7 +112,12 @@ class Journal:
     def _open(self, need: int) -> bool:
         """A new segment (sealing a full one); False when the disk refuses it."""
         if self._map is not None:
-            self.seal(None if self._overflow_mark is None else self._overflow_mark())
+            if self.lines:
+                self._seal(None if self._overflow_mark is None else self._overflow_mark())
+            else:  # opened ahead and too small for this line: it goes
+                self._unmap()
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(self._path(self._segment))
         size = max(CAPACITY, need + _HEADER.size)
         path = self._path(self._segment + 1)
         try:
@@ -125,6 +136,7 @@ class Journal:
         self._map = mapped
         self._used = 0
         self._room = size - _HEADER.size
+        _HEADER.pack_into(mapped, 0, 0)  # the first page mapped in now, not by the first line
         return True
 
     def wants_spares(self) -> bool:
@@ -175,14 +187,23 @@ class Journal:
             os.close(fd)
 
     def seal(self, mark: int | None = None) -> int:
-        """Close the open segment (later lines start another); returns its number, 0 when
-        nothing was written. ``mark`` (the segment's number by default) is what the ledger
-        compares with its progress to know when the segment may go (:meth:`drop`)."""
-        if self._map is None:
+        """Close the open segment and open the next; returns its number, 0 when nothing was
+        written (the open segment then stays open). ``mark`` (the segment's number by default)
+        is what the ledger compares with its progress to know when the segment may go
+        (:meth:`drop`)."""
+        segment = self._seal(mark)
+        if segment and not (self._broken and time.monotonic() < self._retry_at):
+            # Opened here, in the ledger's flush or upkeep, rather than by the first request
+            # after the seal (an open, a rename and an mmap off the request path), and mapped
+            # in now: a segment stays mapped while the worker serves, so what the journal adds
+            # to its RSS does not depend on when the worker last served.
+            self._open(0)
+        return segment
+
+    def _seal(self, mark: int | None) -> int:
+        if self._map is None or not self.lines:
             return 0
-        self._map.close()
-        self._map = None
-        self._used = self._room = 0
+        self._unmap()
         self.lines = 0
         self.sealed.append((self._segment, self._segment if mark is None else mark))
         return self._segment
@@ -209,18 +230,28 @@ class Journal:
                 os.unlink(path)
 
     def empty(self) -> bool:
-        return self._map is None and not self.sealed
+        """Nothing written that the store may not have: no line in the open segment (one opened
+        ahead may be empty), no sealed segment left."""
+        return not self.lines and not self.sealed
 
     def close(self) -> None:
-        """Unmap the open segment (what it holds stays for a replay); delete the spares."""
+        """Unmap the open segment (what it holds stays for a replay; one without a line is
+        deleted); delete the spares."""
         if self._map is not None:
-            self._map.close()
-            self._map = None
-            self._used = self._room = 0
+            self._unmap()
+            if not self.lines:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(self._path(self._segment))
         for spare in self._spares:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(spare)
         self._spares.clear()
+
+    def _unmap(self) -> None:
+        assert self._map is not None
+        self._map.close()
+        self._map = None
+        self._used = self._room = 0
 
     def _path(self, segment: int) -> str:
         return os.path.join(self.directory, f"{self.worker}.{segment:08d}")
