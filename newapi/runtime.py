@@ -20,6 +20,7 @@ from newapi.cache.bus import InvalidationBus
 from newapi.cache.channels import ChannelIndex
 from newapi.cache.keyed import KeyedCache
 from newapi.cache.parse import token_from_row, user_from_row
+from newapi.core.allocator import trim_forever
 from newapi.core.structs import TokenInfo, UserInfo
 from newapi.jobs import background_jobs
 from newapi.metrics.exporter import Exporter
@@ -148,6 +149,7 @@ class Runtime:
         self._tasks.append(asyncio.create_task(self.exporter.run_forever(), name="metrics-fold"))
         self._tasks.append(asyncio.create_task(self.load_guard.run_forever(), name="load-guard"))
         self._tasks.append(asyncio.create_task(self.notifier.run_forever(), name="notifier"))
+        self._tasks.append(asyncio.create_task(trim_forever(), name="allocator-trim"))
         if self.settings.is_master:
             # Channel tests, balance refresh, log retention: each takes a lease per period.
             for job in background_jobs(self):
