@@ -10,10 +10,11 @@ worker is read, and each worker's ``/proc/<pid>/smaps`` split by kind of mapping
 
 Printed, per process: RSS at the start and the end, the least-squares slope in MB per minute over
 the samples after the first ``--warmup`` minutes (caches, pools and the allocator's arenas fill
-first), and the slope in each ``--window``-minute window after it. Then, per worker, where its
-resident memory is at the end of the warmup and at the end (see :func:`memory_kinds`) and its
-thread count. Last, the plateau check (:func:`verdict`): the target is no growth. ``--env`` passes
-variables to the server (``MALLOC_ARENA_MAX=2``, say) for an A/B run. Not part of ``make test``.
+first), and the slope in each ``--window``-minute window after it. Then, per worker, the median of
+each window and the steps between them for each kind of resident memory (see
+:func:`memory_kinds`, read at every sample) and its thread count. Last, the plateau check
+(:func:`verdict`, on the RSS): the target is no growth. ``--env`` passes variables to the server
+(``MALLOC_ARENA_MAX=2``, say) for an A/B run. Not part of ``make test``.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ CHAT, STREAM20 = "gpt-4o-mini", "gpt-4o-mini-chunks-20"
 #: glibc gives every thread that mallocs beyond the main one an arena made of heaps of this size,
 #: each mapped at an address that is a multiple of it (``HEAP_MAX_SIZE`` on 64-bit).
 GLIBC_HEAP_MAX = 64 << 20
-KINDS = ("heap", "thread arenas", "other anonymous", "file")
+KINDS = ("heap", "thread arenas", "other anonymous", "file", "journal")
 #: The plateau check: a window whose RSS median is at most this far above the previous window's
 #: (MB per minute of window) has not grown; 0.02 MB/min is 1.2 MB an hour.
 FLAT_MB_PER_MINUTE = 0.02
@@ -69,6 +70,18 @@ def windows(
     return [w for w in out if w[2]]
 
 
+def window_steps(
+    samples: list[tuple[float, float]], start: float, width: float
+) -> tuple[list[float], list[float]]:
+    """The median of each window of ``samples`` (see :func:`windows`) and the steps between
+    consecutive medians, in MB per minute between the windows' middles."""
+    medians = [
+        (statistics.median(m for _, m in w), (lo + hi) / 2) for lo, hi, w in windows(samples, start, width)
+    ]
+    steps = [(b - a) / ((tb - ta) / 60) for (a, ta), (b, tb) in itertools.pairwise(medians)]
+    return [m for m, _ in medians], steps
+
+
 def verdict(steps: list[float], flat: float = FLAT_MB_PER_MINUTE) -> str:
     """The plateau check on the growth from one window's RSS median to the next (MB/min).
 
@@ -92,7 +105,10 @@ def memory_kinds(pid: int) -> dict[str, float]:
     """A process's resident MB by kind of mapping, from ``/proc/<pid>/smaps``: ``heap`` (the main
     arena, brk), ``thread arenas`` (glibc's arenas of the other threads: anonymous mappings at a
     multiple of 64 MB), ``other anonymous`` (pymalloc's 1 MB arenas, blocks malloc mapped on their
-    own, thread stacks, the tokenizer tables) and ``file`` (libraries, the -shm of SQLite's WAL)."""
+    own, thread stacks, the tokenizer tables), ``journal`` (the settlement journal's open segment,
+    ``<node>/journal/``: what a second's lines touched, in page cache folios of the size the spare
+    was written in, 64 KB) and ``file`` (the other file mappings: libraries, the -shm of SQLite's
+    WAL)."""
     kinds = dict.fromkeys(KINDS, 0.0)
     kind = ""
     try:
@@ -108,6 +124,8 @@ def memory_kinds(pid: int) -> dict[str, float]:
             start = int(head[0].split("-")[0], 16)
             if name == "[heap]":
                 kind = "heap"
+            elif name.startswith("/") and "/journal/" in name:
+                kind = "journal"
             elif name.startswith("/") or name.startswith("anon_inode") or name.startswith("memfd"):
                 kind = "file"
             elif name:
@@ -150,7 +168,9 @@ def main() -> int:
         names = ["supervisor", *(f"worker {i + 1}" for i in range(len(server.pids) - 1))]
         workers = server.pids[1:]
         series: dict[int, list[tuple[float, float]]] = {pid: [] for pid in server.pids}
-        kinds_at: dict[str, dict[int, dict[str, float]]] = {}
+        kinds: dict[int, dict[str, list[tuple[float, float]]]] = {
+            pid: {kind: [] for kind in KINDS} for pid in workers
+        }
         threads_at: dict[str, dict[int, int]] = {}
         started = time.monotonic()
         cpu_before = cpu_seconds(server.pids)
@@ -166,12 +186,13 @@ def main() -> int:
             now = time.monotonic() - started
             for pid in server.pids:
                 series[pid].append((now, rss_mb(pid)))
-            if "warm" not in kinds_at and now >= args.warmup * 60:
-                kinds_at["warm"] = {pid: memory_kinds(pid) for pid in workers}
+            for pid in workers:
+                for kind, mb in memory_kinds(pid).items():
+                    kinds[pid][kind].append((now, mb))
+            if "warm" not in threads_at and now >= args.warmup * 60:
                 threads_at["warm"] = {pid: threads(pid) for pid in workers}
             line = "  ".join(f"{series[pid][-1][1]:6.1f}" for pid in server.pids)
             print(f"  {now:5.0f} s  RSS MB {line}  p50 {latency.p50_ms:.2f} ms", file=sys.stderr, flush=True)
-        kinds_at["end"] = {pid: memory_kinds(pid) for pid in workers}
         threads_at["end"] = {pid: threads(pid) for pid in workers}
         cpu = cpu_seconds(server.pids) - cpu_before
         elapsed = time.monotonic() - started
@@ -203,26 +224,32 @@ def main() -> int:
             f"{name:12s} {samples[0][1]:12.1f} {samples[-1][1]:11.1f}"
             f" {slope_mb_per_minute(steady):+12.3f}  {slopes}"
         )
-        medians = [(statistics.median(m for _, m in w), (lo + hi) / 2) for lo, hi, w in cut]
-        steps = [(b - a) / ((tb - ta) / 60) for (a, ta), (b, tb) in itertools.pairwise(medians)]
+        medians, steps = window_steps(samples, warm, args.window * 60)
         result = verdict(steps)
         verdicts.append(result)
-        shown = ", ".join(f"{s:+.3f}" for s in steps) or "none"
         print(
-            f"{'':12s} RSS median by window {', '.join(f'{m:.1f}' for m, _ in medians)} MB;"
-            f" steps {shown} MB/min: {result}"
+            f"{'':12s} RSS median by window {', '.join(f'{m:.2f}' for m in medians)} MB;"
+            f" steps {_steps(steps)} MB/min: {result}"
         )
-    print(f"resident MB by kind (smaps), at {args.warmup:.0f} min -> at the end")
+    # Each kind's own medians and steps: which kind a step of the RSS comes from (the kinds of
+    # one sample add up to its RSS, less the small fixed mappings: stack, vdso).
+    print("resident MB by kind (smaps, every sample): median by window; steps in MB/min")
     for name, pid in zip(names[1:], workers, strict=True):
-        warm_kinds = kinds_at.get("warm", kinds_at["end"])[pid]
-        parts = ", ".join(f"{k} {warm_kinds[k]:.1f} -> {kinds_at['end'][pid][k]:.1f}" for k in KINDS)
+        parts = []
+        for kind in KINDS:
+            medians, steps = window_steps(kinds[pid][kind], warm, args.window * 60)
+            parts.append(f"{kind} {' -> '.join(f'{m:.2f}' for m in medians)} ({_steps(steps)})")
         before = threads_at.get("warm", threads_at["end"])[pid]
-        print(f"{name:12s} {parts}; threads {before} -> {threads_at['end'][pid]}")
+        print(f"{name:12s} {'; '.join(parts)}; threads {before} -> {threads_at['end'][pid]}")
     print(
         f"plateau check (the last step at most {FLAT_MB_PER_MINUTE} MB/min): "
         + ", ".join(f"{n} {v}" for n, v in zip(names, verdicts, strict=True))
     )
     return 0 if errors == 0 else 1
+
+
+def _steps(steps: list[float]) -> str:
+    return ", ".join(f"{s:+.3f}" for s in steps) or "none"
 
 
 if __name__ == "__main__":
