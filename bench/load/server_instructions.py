@@ -19,7 +19,8 @@ warm-up; what was queued stays queued) unless ``--flush``: with the flush every 
 holds whichever flushes land in the window, and under valgrind (about fifty times slower) that
 moves it by several thousand a request. The worker's other timers (the listener's 1 s sweep, the
 options' reload) stay, so a slower machine puts a few more of their wake-ups in the window; runs of
-one tree repeat within about ±1k. ``--rounds`` alternates the two phases that many times.
+one tree repeat within about ±1k. ``--rounds`` alternates the two phases that many times (the
+ledger flushes anyway once 2,000 debits wait: keep 2 × rounds × requests under that).
 """
 
 from __future__ import annotations
