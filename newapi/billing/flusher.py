@@ -76,6 +76,12 @@ ENTRY_RETENTION = 2 * 86400.0
 #: Seconds between prunings of applied-entry ids.
 PRUNE_EVERY = 600.0
 CONSUMER = "flusher"  # one flusher at a time (the lease), so one consumer name
+#: The most payload bytes one statement of a PostgreSQL flush carries (whole stream entries, at
+#: least one). A full batch under load is 200 entries of ~12 KB: as one 2.4 MB statement it was
+#: copied into asyncpg's bind data, its message and uvloop's write buffer at once, and the
+#: flushing worker's peak RSS stood 13 MB above the other worker's (bench/README.md, "A
+#: PostgreSQL + Redis worker's memory"). The statements go in the same transaction.
+STATEMENT_BYTES = 256 * 1024
 
 #: The lease renewed by its owner, or taken when free: one round trip a second per worker
 #: (a renewal, then a SET NX for the workers that do not lead, were two).
@@ -90,6 +96,19 @@ if not owner then
 end
 return 0
 """
+
+
+def statement_chunks(payloads: list[bytes], limit: int) -> list[list[bytes]]:
+    """``payloads`` in order, cut into runs of at most ``limit`` bytes (a longer payload alone)."""
+    chunks: list[list[bytes]] = []
+    size = limit
+    for payload in payloads:
+        if size + len(payload) > limit:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(payload)
+        size += len(payload) + 1
+    return chunks
 
 
 class Flusher:
@@ -401,16 +420,29 @@ class Flusher:
         """PostgreSQL takes the batch payloads as they are: it parses the records, claims their
         request ids, writes the new ones' logs and returns them grouped for the counters, so
         the worker does nothing per debit."""
-        payloads = b"[%b]" % b",".join([fields[b"r"] for _, fields in entries])  # one JSON array
-        result = await conn.exec_driver_sql(self._apply_batches, (payloads, now))
         groups: dict[tuple[Any, ...], list[int]] = {}
         settlements = 0
-        for raw in result.all():
-            row: tuple[Any, ...] = tuple(raw)
-            settlements = int(row[12])
-            if row[0] is None:
-                continue  # the row that carries the total when nothing was new
-            groups[tuple(row[:9])] = [int(row[9]), int(row[10]), int(row[11])]
+        for chunk in statement_chunks([fields[b"r"] for _, fields in entries], STATEMENT_BYTES):
+            payloads = b"[" + b",".join(chunk) + b"]"  # one JSON array of settle.lua batches
+            result = await conn.exec_driver_sql(self._apply_batches, (payloads, now))
+            del payloads
+            parsed = 0
+            for raw in result.all():
+                row: tuple[Any, ...] = tuple(raw)
+                parsed = int(row[12])
+                if row[0] is None:
+                    continue  # the row that carries the total when nothing was new
+                # A group seen in an earlier statement: the request ids are claimed in the same
+                # transaction, so a later statement's rows are only debits new to both.
+                key = tuple(row[:9])
+                group = groups.get(key)
+                if group is None:
+                    groups[key] = [int(row[9]), int(row[10]), int(row[11])]
+                else:
+                    group[0] += int(row[9])
+                    group[1] += int(row[10])
+                    group[2] += int(row[11])
+            settlements += parsed
         new = sum(group[0] for group in groups.values())
         self.replayed += settlements - new
         users: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])

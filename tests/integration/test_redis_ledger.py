@@ -10,9 +10,11 @@ import time
 from typing import Any
 
 import orjson
-from sqlalchemy import insert, select
+import pytest
+from sqlalchemy import event, insert, select
 
 from newapi.app import Gateway
+from newapi.billing import flusher as flusher_module
 from newapi.billing.credit import Credit
 from newapi.billing.flusher import ENTRY_RETENTION
 from newapi.billing.ledger import Debit, Hold
@@ -166,6 +168,52 @@ async def test_replayed_settles_and_flushes_apply_once(redis_gateway: Gateway) -
     async with gateway.runtime.sessions() as db:
         logs = (await db.execute(select(Log.request_id))).scalars().all()
     assert sorted(logs) == sorted(h.request_id for h in holds)
+
+
+async def test_a_large_batch_goes_in_several_statements_and_counts_once(
+    redis_gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch over STATEMENT_BYTES is applied in several statements of one transaction (on
+    PostgreSQL), the counters summed over them, a request replayed in a later one counted once."""
+    gateway = redis_gateway
+    assert gateway.runtime is not None and gateway.runtime.flusher is not None
+    ledger = _ledger(gateway)
+    flusher = gateway.runtime.flusher
+    account = await add_account(gateway, quota=10_000)
+    for i in range(4):
+        hold = Hold(f"chunked-{i}", account.user_id, account.token_id, True, 100)
+        await ledger.reserve(hold)
+        await ledger.settle(hold, _debit(account, hold.request_id, 40))
+        await ledger.wait_settled()  # one stream entry each
+    entries = await gateway.runtime.redis.xrange(ledger.keys.stream)  # type: ignore[union-attr]
+    assert len(entries) == 4
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if "jsonb_array_elements" in statement:
+            statements.append(statement)
+
+    monkeypatch.setattr(flusher_module, "STATEMENT_BYTES", 1)  # every entry a statement of its own
+    event.listen(gateway.runtime.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        async with gateway.runtime.engine.begin() as conn:
+            settled = await flusher._apply(conn, [*entries, entries[1]])  # entry 1 replayed in the batch
+    finally:
+        event.remove(gateway.runtime.engine.sync_engine, "before_cursor_execute", count)
+    assert settled == 5
+    if gateway.runtime.database.dialect == "postgresql":
+        assert len(statements) == 5
+    user = await _user(gateway, account.user_id)
+    assert (user.quota, user.used_quota, user.request_count) == (10_000 - 160, 160, 4)
+    async with gateway.runtime.sessions() as db:
+        logs = (await db.execute(select(Log.request_id))).scalars().all()
+    assert sorted(logs) == [f"chunked-{i}" for i in range(4)]
+
+
+def test_statement_chunks_keep_order_and_bound_each_run() -> None:
+    chunks = flusher_module.statement_chunks([b"a" * 3, b"b" * 3, b"c" * 10, b"d"], 8)
+    assert chunks == [[b"aaa", b"bbb"], [b"c" * 10], [b"d"]]
+    assert flusher_module.statement_chunks([], 8) == []
 
 
 async def test_admin_adjustments_are_deltas(redis_gateway: Gateway) -> None:
