@@ -164,10 +164,25 @@ def build_debit(runtime: Runtime, call: Call) -> tuple[Debit, Charge]:
 
 async def settle(runtime: Runtime, call: Call) -> None:
     """Charge the request: the hold becomes the real cost, and the caches learn the new balances."""
+    debit = await charge(runtime, call)
+    if debit is not None:
+        settled(runtime, call, debit)
+
+
+async def charge(runtime: Runtime, call: Call) -> Debit | None:
+    """The ledger's half of :func:`settle`: the hold becomes the real cost and the debit is
+    recorded (journaled: see newapi/billing/journal.py). It must precede the response's last
+    bytes; its debit, or None without a hold."""
     if call.hold is None:
-        return
+        return None
     debit, _charge = build_debit(runtime, call)
     await runtime.ledger.settle(call.hold, debit)
+    return debit
+
+
+def settled(runtime: Runtime, call: Call, debit: Debit) -> None:
+    """The other half, which may follow the response's last bytes: the metrics, this worker's
+    cached balances, the low-balance notice."""
     runtime.metrics.settled(debit.model_name, debit.prompt_tokens, debit.completion_tokens, debit.quota)
     # This worker's cached balances follow at once; other workers catch up on reload.
     user = call.user

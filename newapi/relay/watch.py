@@ -21,7 +21,9 @@ otherwise asleep between requests) never runs and a client leaving is noticed at
 
 Just before the last bytes of the response are handed over, the watch is disarmed
 and the request settled (see ``Relay.handle``): a client closing its connection after
-a complete answer must never cancel its settlement.
+a complete answer must never cancel its settlement. What the settlement leaves for later
+(``before_end``'s returned callable: metrics, cached balances) runs once those bytes are
+handed over, or the handing over failed: off the answer's critical path, never skipped.
 
 This runs once per relayed request and its ``send`` once per message (every SSE event),
 so it is kept lean: Granian's ``receive()`` already returns a future, which is watched
@@ -34,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from typing import TypeAlias
 
 from newapi.core.types import Message, Receive, Send
 
@@ -83,15 +86,18 @@ def _arming_of(loop: asyncio.AbstractEventLoop) -> _Arming:
     return arming
 
 
+# Runs before the response's final message; what it returns runs after that message.
+BeforeEnd: TypeAlias = Callable[[], Awaitable[Callable[[], None] | None]]
+
+
 class DisconnectWatch:
     __slots__ = ("_before_end", "_future", "_receive", "_send", "_task", "armed", "gone")
 
-    def __init__(
-        self, receive: Receive, send: Send, before_end: Callable[[], Awaitable[None]] | None = None
-    ) -> None:
+    def __init__(self, receive: Receive, send: Send, before_end: BeforeEnd | None = None) -> None:
         """Watch ``receive`` (from :data:`ARM_AFTER` on); :meth:`send` is ``send`` disarming
         the watch just before the response's final message and running ``before_end`` then
-        (the settlement: it is journaled before the client has it all)."""
+        (the settlement: it is journaled before the client has it all). A callable that
+        ``before_end`` returns runs after the final message was sent, or its sending raised."""
         self.gone = False
         # False once the final message is going out or the watch is stopped: never armed then.
         self.armed = True
@@ -133,9 +139,14 @@ class DisconnectWatch:
 
     async def _send_final(self, message: Message) -> None:
         self.armed = False
-        if self._before_end is not None:
-            await self._before_end()
-        await self._send(message)
+        after = None if self._before_end is None else await self._before_end()
+        if after is None:
+            await self._send(message)
+            return
+        try:
+            await self._send(message)
+        finally:
+            after()
 
     def stop(self) -> None:
         self.armed = False

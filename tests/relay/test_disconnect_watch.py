@@ -5,6 +5,7 @@ that, and a disconnect then cancels it (``gone``), but never once its final mess
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from newapi.core.types import Message
 from newapi.relay.watch import ARM_AFTER, DisconnectWatch
@@ -97,3 +98,41 @@ async def test_a_disconnect_during_the_final_message_does_not_cancel() -> None:
     await final
     watch.stop()
     assert settled.is_set() and not watch.gone and server.sent[-1]["body"] == b"{}"
+
+
+async def test_what_the_settlement_leaves_runs_after_the_final_message() -> None:
+    server = _Server()
+    order: list[str] = []
+
+    async def send(message: Message) -> None:
+        order.append("sent")
+        await server.send(message)
+
+    async def before_end() -> Callable[[], None]:
+        order.append("settled")
+        return lambda: order.append("after")
+
+    watch = DisconnectWatch(server.receive, send, before_end)
+    await watch.send({"type": "http.response.start", "status": 200, "headers": []})
+    await watch.send({"type": "http.response.body", "body": b"{}"})
+    watch.stop()
+    assert order == ["sent", "settled", "sent", "after"]
+
+
+async def test_what_the_settlement_leaves_runs_when_the_final_message_fails() -> None:
+    server = _Server()
+    ran: list[bool] = []
+
+    async def send(message: Message) -> None:
+        raise ConnectionResetError  # the client left while its answer was going out
+
+    async def before_end() -> Callable[[], None]:
+        return lambda: ran.append(True)
+
+    watch = DisconnectWatch(server.receive, send, before_end)
+    try:
+        await watch.send({"type": "http.response.body", "body": b"{}"})
+    except ConnectionResetError:
+        pass
+    watch.stop()
+    assert ran == [True]
