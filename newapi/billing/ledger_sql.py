@@ -72,8 +72,6 @@ from newapi.billing.log_sink import LogSink
 from newapi.billing.sql_balances import Balance, Taken, add_to_bucket, forget_idle, take_out
 from newapi.billing.sql_leases import grow_lease, refund_leases, shrink_leases, sweep_orphans
 from newapi.billing.sql_outbox import OutboxShipper
-from newapi.billing.sqlite_flush import Plan
-from newapi.billing.sqlite_flush import run as run_sqlite_flush
 from newapi.core.errors import QuotaExceeded
 from newapi.node.workers import Presence, new_worker_id
 
@@ -430,7 +428,12 @@ class SqlLedger:
         now = int(time.time())
         if self._one_hop:
             # The same writes and the transaction around them in one hop to the driver's thread
-            # (sqlite_flush) instead of ~39, and none of SQLAlchemy's begin and commit.
+            # (sqlite_flush) instead of ~39, and none of SQLAlchemy's begin and commit. Imported
+            # here, once a flush: it brings sqlite3 and SQLite's dialect, which a worker on
+            # PostgreSQL or MySQL never needs.
+            from newapi.billing.sqlite_flush import Plan
+            from newapi.billing.sqlite_flush import run as run_sqlite_flush
+
             plan = Plan([batch, *(segments or ())], now, node=self.node)
             plan.logs = sqlite_log_batches([d.log_row() for d in debits if d.log])
             plan.users = [

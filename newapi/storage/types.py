@@ -23,13 +23,14 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.dialects.sqlite import REAL
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import DDLCompiler
-from sqlalchemy.types import DOUBLE, TypeDecorator, UserDefinedType
+from sqlalchemy.types import DOUBLE, REAL, TypeDecorator, UserDefinedType
 
 # The MySQL dialect's types are imported only where a MySQL database asks for them: importing
 # sqlalchemy.dialects.mysql loads every MySQL driver module SQLAlchemy knows (~0.1 s at startup).
+# REAL is the generic type (the SQLite dialect's REAL is the same class), so a worker on
+# PostgreSQL or MySQL does not import SQLite's dialect for it.
 
 # Go int / int64 / uint: bigint on PostgreSQL and MySQL, integer on SQLite
 # (where only INTEGER PRIMARY KEY aliases the rowid).

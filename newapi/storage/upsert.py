@@ -11,7 +11,6 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Table
-from sqlalchemy.dialects import sqlite
 from sqlalchemy.sql.dml import Insert
 
 
@@ -38,6 +37,10 @@ def upsert(
         ours = postgresql.insert(table).values(values)
         return ours.on_conflict_do_update(index_elements=list(keys), set_=dict(update(ours.excluded)))
     if dialect == "sqlite":
+        # And here: a worker on PostgreSQL or MySQL has no use for SQLite's dialect, nor for the
+        # sqlite3 module and libsqlite3 it brings (1.6 MB of its RSS).
+        from sqlalchemy.dialects import sqlite
+
         embedded = sqlite.insert(table).values(values)
         return embedded.on_conflict_do_update(index_elements=list(keys), set_=dict(update(embedded.excluded)))
     raise ValueError(f"no upsert for dialect {dialect}")

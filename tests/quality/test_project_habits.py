@@ -116,3 +116,23 @@ def test_an_embedded_worker_leaves_the_heavy_clients_unimported() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.split() == []
+
+
+def test_the_app_leaves_each_databases_modules_unimported() -> None:
+    """A worker loads only its own database's dialect and driver: on PostgreSQL, SQLite's dialect,
+    sqlite3 and libsqlite3 were 1.6 MB of its RSS (bench/README.md, "A PostgreSQL + Redis
+    worker's memory"); an SQLite worker imports them when its engine connects."""
+    dialects = (
+        "sqlite3",
+        "sqlalchemy.dialects.sqlite",
+        "sqlalchemy.dialects.postgresql",
+        "sqlalchemy.dialects.mysql",
+        "asyncpg",
+        "aiosqlite",
+        "aiomysql",
+        "pymysql",
+    )
+    code = f"import sys, newapi.app; print(' '.join(m for m in {dialects!r} if m in sys.modules))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == []
