@@ -40,17 +40,14 @@ import tempfile
 import time
 from pathlib import Path
 
-import orjson
 import uvloop
 
 from bench.load import procs
 from bench.load.__main__ import _body
+from bench.load.inprocess_gateway import priced_gateway
 from bench.load.ledger_inprocess import drive
 from bench.load.per_event import EVENTS20, EVENTS200
-from newapi.settings import load_settings
-from newapi.storage.options import save_option
-from tests.support.inprocess import running_app
-from tests.support.provision import add_account, add_channel
+from tests.support.provision import add_account
 
 
 def _model(stream: bool, events: int) -> str:
@@ -62,24 +59,8 @@ async def _run(
 ) -> dict[str, list[float]]:
     """CPU µs per request of each (model, stream) in ``kinds``, ``args.rounds`` rounds in alternating
     order, on one app; in the child, only the counted requests of the first kind."""
-    settings = load_settings(
-        {
-            "SQLITE_PATH": str(workdir / "bench.db"),
-            "SESSION_SECRET": "bench-session-secret-0123456789",
-            "GLOBAL_API_RATE_LIMIT_ENABLE": "false",
-        }
-    )
     models = [model for model, _ in kinds]
-    async with running_app(settings) as app:
-        runtime = app.runtime
-        assert runtime is not None
-        await add_channel(app, mock_url, models=",".join(models))
-        ratios = orjson.dumps(dict.fromkeys(models, 0.075)).decode()
-        # Stored, not only set: the options reload every SYNC_FREQUENCY (60 s) would drop a price
-        # held only in memory, and a count under callgrind runs for minutes.
-        async with runtime.sessions() as db, db.begin():
-            await save_option(db, "ModelRatio", ratios)
-        runtime.options.set("ModelRatio", ratios)
+    async with priced_gateway(mock_url, models, workdir) as app:
         account = await add_account(app, quota=10**12)
         bodies = {model: _body(model, stream) for model, stream in kinds}
         for body in bodies.values():

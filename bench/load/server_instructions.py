@@ -48,31 +48,14 @@ _WARM_NEW = 50
 
 async def _serve(mock_url: str, workdir: Path, access_log: bool) -> None:
     """The child: provision, then serve one worker's http1 server until killed."""
-    import orjson
-
+    from bench.load.inprocess_gateway import priced_gateway
     from newapi.http1.listener import Worker
     from newapi.http1.processes import bind
-    from newapi.settings import load_settings
-    from newapi.storage.options import save_option
-    from tests.support.inprocess import running_app
-    from tests.support.provision import add_account, add_channel
+    from tests.support.provision import add_account
 
-    settings = load_settings(
-        {
-            "SQLITE_PATH": str(workdir / "bench.db"),
-            "SESSION_SECRET": "bench-session-secret-0123456789",
-            "GLOBAL_API_RATE_LIMIT_ENABLE": "false",
-        }
-    )
-    async with running_app(settings) as gateway:
+    async with priced_gateway(mock_url, [MODEL], workdir) as gateway:
         runtime = gateway.runtime
         assert runtime is not None
-        await add_channel(gateway, mock_url, models=MODEL)
-        ratios = orjson.dumps({MODEL: 0.075}).decode()
-        # Stored, not only set: the options reload would drop a price held only in memory.
-        async with runtime.sessions() as db, db.begin():
-            await save_option(db, "ModelRatio", ratios)
-        runtime.options.set("ModelRatio", ratios)
         account = await add_account(gateway, quota=10**12)
         app = gateway
         if access_log:

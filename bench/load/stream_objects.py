@@ -25,14 +25,12 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import orjson
 import uvloop
 
 from bench.load import procs
 from bench.load.__main__ import _body
-from newapi.settings import load_settings
-from tests.support.inprocess import running_app
-from tests.support.provision import add_account, add_channel
+from bench.load.inprocess_gateway import priced_gateway
+from tests.support.provision import add_account
 
 PATH = "/v1/chat/completions"
 _PIECES = 30.0  # the bare app's stream length, seconds (set from --pieces)
@@ -149,19 +147,8 @@ def _report(label: str, figures: dict[str, float], traced: int, top: int) -> Non
 
 
 async def _run(mock_url: str, args: argparse.Namespace, workdir: Path) -> None:
-    settings = load_settings(
-        {
-            "SQLITE_PATH": str(workdir / "bench.db"),
-            "SESSION_SECRET": "bench-session-secret-0123456789",
-            "GLOBAL_API_RATE_LIMIT_ENABLE": "false",
-        }
-    )
-    async with running_app(settings) as app:
-        runtime = app.runtime
-        assert runtime is not None
-        model = f"gpt-4o-mini-chunks-{args.pieces}-latency-1s"
-        await add_channel(app, mock_url, models=model)
-        runtime.options.set("ModelRatio", orjson.dumps({model: 0.075}).decode())
+    model = f"gpt-4o-mini-chunks-{args.pieces}-latency-1s"
+    async with priced_gateway(mock_url, [model], workdir) as app:
         account = await add_account(app, quota=10**12)
         body = _body(model, True)
         await _hold(app, account.bare, body, 50)  # warm-up: pools, caches, first-use imports
