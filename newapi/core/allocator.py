@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
-import ctypes.util
 import logging
 from collections.abc import Callable
 
@@ -30,11 +29,10 @@ TRIM_EVERY = 60.0
 
 
 def _malloc_trim() -> Callable[[int], int] | None:
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return None
+    # The symbols already loaded into the process (libc's among them), not a search for the
+    # library: ctypes.util.find_library runs ``ldconfig -p`` (about 12 ms at every import).
     try:
-        function = ctypes.CDLL(name).malloc_trim
+        function = ctypes.CDLL(None).malloc_trim
     except (OSError, AttributeError):  # not glibc
         return None
     function.argtypes = [ctypes.c_size_t]
