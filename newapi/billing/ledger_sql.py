@@ -401,7 +401,7 @@ class SqlLedger:
 
     def _write_batch(self, b: _Batch) -> Coroutine[Any, Any, None]:
         # The coroutine of _write itself (no frame of its own between the flush and the writes).
-        return self._write(b.ids[0], b.debits, b.buckets, b.channels, b.users, b.tokens, b.ids[1:])
+        return self._write(b.ids, b.debits, b.buckets, b.channels, b.users, b.tokens)
 
     def _booked(self, batch: _Batch) -> None:
         """``batch`` committed (or was found applied): its segments may go."""
@@ -417,14 +417,15 @@ class SqlLedger:
 
     async def _write(
         self,
-        batch: str,
+        ids: list[str],
         debits: list[Debit],
         buckets: dict[tuple[Any, ...], list[int]],
         channels: dict[int, int],
         users: dict[int, Taken],
         tokens: dict[int, Taken],
-        segments: list[str] | None = None,
     ) -> None:
+        """One transaction of the writes, made idempotent by ``ids`` (a batch's own, then the
+        journal segments it carries): nothing is written when they were inserted before."""
         now = int(time.time())
         if self._one_hop:
             # The same writes and the transaction around them in one hop to the driver's thread
@@ -434,7 +435,7 @@ class SqlLedger:
             from newapi.billing.sqlite_flush import Plan
             from newapi.billing.sqlite_flush import run as run_sqlite_flush
 
-            plan = Plan([batch, *(segments or ())], now, node=self.node)
+            plan = Plan(ids, now, node=self.node)
             plan.logs = sqlite_log_batches([d.log_row() for d in debits if d.log])
             plan.users = [
                 {"b_id": uid, "b_back": t.back, "b_used": t.used, "b_count": t.count}
@@ -459,7 +460,6 @@ class SqlLedger:
             return
         async with self._engine.begin() as conn:
             try:
-                ids = [batch, *(segments or ())]
                 await conn.execute(insert(BATCHES), [{"id": ident, "created_at": now} for ident in ids])
             except IntegrityError:
                 return  # this batch was applied by an earlier attempt whose commit we did not see
@@ -558,7 +558,7 @@ class SqlLedger:
                 if self._data_export and debit.log:
                     add_to_bucket(buckets, debit)
             # Idempotent by the segment's id: skipped when the dead worker's flush carried it.
-            await self._write(f"j:{worker}:{segment}", debits, buckets, channels, users, tokens)
+            await self._write([f"j:{worker}:{segment}"], debits, buckets, channels, users, tokens)
             if self._shipper is not None:
                 self._shipper.pending = True
             os.unlink(path)

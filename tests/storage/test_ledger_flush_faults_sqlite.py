@@ -115,7 +115,7 @@ async def test_a_batch_applied_before_writes_nothing(tmp_path: Path) -> None:
         for _ in range(2):  # as a replayed journal segment whose flush had committed
             users = {account.user_id: Taken(-COST, COST, 1, 0)}
             tokens = {account.token_id: Taken(-COST, COST, 1, 0)}
-            await ledger._write("j:w:1", debits, {}, {}, users, tokens)
+            await ledger._write(["j:w:1"], debits, {}, {}, users, tokens)
         assert await _added(ledger, account, before) == (1, COST, 1, COST)
 
 
