@@ -147,3 +147,30 @@ def test_workers_whose_startup_fails_end_the_supervisor_with_1(tmp_path: Path) -
     with serve(tmp_path, ready=False, mode="processes", workers=2, startup_fails=True) as server:
         assert server.process.wait(30) == 1
     assert "keeps dying at start; stopping the server" in server.output()
+
+
+def _status(pid: int, field: str) -> str:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return line.split()[1]
+    raise AssertionError(f"no {field} for {pid}")
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
+def test_an_idle_supervisor_sleeps_until_a_worker_ends_and_workers_block_no_signal(tmp_path: Path) -> None:
+    with serve(tmp_path, mode="processes", workers=2) as server:
+        workers = _workers(server.process.pid, 2)
+        for pid in workers:
+            # SIGCHLD, SIGTERM and SIGINT wait for the supervisor's sigtimedwait; a worker
+            # inheriting that mask would never see its SIGTERM.
+            assert int(_status(pid, "SigBlk"), 16) == 0, pid
+        time.sleep(0.5)
+        before = int(_status(server.process.pid, "voluntary_ctxt_switches"))
+        time.sleep(1.0)
+        woke = int(_status(server.process.pid, "voluntary_ctxt_switches")) - before
+        assert woke <= 1, woke  # a poll every 0.1 s woke it 10 times a second
+        psutil.Process(workers[0]).kill()
+        deadline = time.monotonic() + 20
+        while workers[0] in _workers(server.process.pid, 2):
+            assert time.monotonic() < deadline, "the killed worker was not respawned"
+            time.sleep(0.05)
