@@ -83,33 +83,33 @@ class Recorder:
         """Add everything recorded since the last fold to ``families`` and start afresh."""
         requests, self._requests = self._requests, {}
         for (endpoint, model, channel, status), count in requests.items():
-            families.requests.labels(endpoint, model, str(channel), str(status)).inc(count)
+            families.child(families.requests, endpoint, model, str(channel), str(status)).inc(count)
         duration, self._duration = self._duration, {}
         for endpoint, hist in duration.items():
-            _fold_histogram(families.duration.labels(endpoint), hist)
+            _fold_histogram(families.child(families.duration, endpoint), hist)
         ttfb, self._ttfb = self._ttfb, {}
         for endpoint, hist in ttfb.items():
-            _fold_histogram(families.ttfb.labels(endpoint), hist)
+            _fold_histogram(families.child(families.ttfb, endpoint), hist)
         errors, self._errors = self._errors, {}
         for (channel, status), count in errors.items():
-            families.upstream_errors.labels(str(channel), str(status)).inc(count)
+            families.child(families.upstream_errors, str(channel), str(status)).inc(count)
         retries, self._retries = self._retries, {}
         for channel, count in retries.items():
-            families.retries.labels(str(channel)).inc(count)
+            families.child(families.retries, str(channel)).inc(count)
         tokens, self._tokens = self._tokens, {}
         for model, (prompt, completion, quota) in tokens.items():
             if prompt:
-                families.tokens.labels(model, "prompt").inc(prompt)
+                families.child(families.tokens, model, "prompt").inc(prompt)
             if completion:
-                families.tokens.labels(model, "completion").inc(completion)
+                families.child(families.tokens, model, "completion").inc(completion)
             if quota > 0:
-                families.quota.labels(model).inc(quota)
+                families.child(families.quota, model).inc(quota)
         reloads, self._reloads = self._reloads, {}
         for cache, count in reloads.items():
-            families.cache_reloads.labels(cache).inc(count)
+            families.child(families.cache_reloads, cache).inc(count)
         notifications, self._notifications = self._notifications, {}
         for (via, result), count in notifications.items():
-            families.notifications.labels(via, result).inc(count)
+            families.child(families.notifications, via, result).inc(count)
         families.open_streams.set(self.open_streams)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from prometheus_client import CollectorRegistry
 
 from newapi.metrics.families import Families
@@ -57,3 +58,27 @@ def test_fold_adds_counts_histograms_and_tokens() -> None:
     assert _value(registry, "newapi_relay_requests_total", **labels) == 5
     assert _value(registry, "newapi_upstream_errors_total", channel="3", status="502") == 2
     assert _value(registry, "newapi_open_streams") == 0
+
+
+def test_a_labelled_child_is_looked_up_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Each labels() call shrinks a generator-built tuple, which leaves a 1-tuple on the
+    # interpreter's free list: folds once a second must not call it again for the same labels.
+    families = Families(CollectorRegistry())
+    calls: list[tuple[str, ...]] = []
+    real = families.quota.labels
+
+    def counted(*values: str) -> object:
+        calls.append(values)
+        return real(*values)
+
+    monkeypatch.setattr(families.quota, "labels", counted)
+    recorder = Recorder()
+    for _ in range(3):
+        recorder.settled("gpt-4o-mini", 1, 1, 10)
+        recorder.fold(families)
+    recorder.settled("o3", 1, 1, 5)
+    recorder.fold(families)
+    assert calls == [("gpt-4o-mini",), ("o3",)]
+    assert families.child(families.quota, "gpt-4o-mini") is real("gpt-4o-mini")
+    assert _value(families.registry, "newapi_quota_settled_total", model="gpt-4o-mini") == 30
+    assert _value(families.registry, "newapi_quota_settled_total", model="o3") == 5
