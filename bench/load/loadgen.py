@@ -9,6 +9,7 @@ import statistics
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -34,13 +35,28 @@ class Throughput:
         return self.requests / self.seconds if self.seconds else 0.0
 
 
-def wrk(url: str, body: bytes, key: str, *, connections: int, seconds: float, threads: int = 1) -> Throughput:
-    """Run wrk; the caller reads /proc around the call for the server's CPU."""
+def wrk(
+    url: str,
+    body: bytes,
+    key: str,
+    *,
+    connections: int,
+    seconds: float,
+    threads: int = 1,
+    cores: Iterable[int] | None = None,
+) -> Throughput:
+    """Run wrk, on ``cores`` only if given (``taskset``, which execs wrk: its CPU is still this
+    process's waited child's); the caller reads /proc around the call for the server's CPU."""
+    # taskset rather than a preexec_fn: the callers run a sampler thread while wrk starts.
+    pinned = (
+        [] if cores is None else [procs.ensure_tool("taskset", "util-linux"), "-c", ",".join(map(str, cores))]
+    )
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(WRK_SCRIPT.format(body=json.dumps(body.decode()), key=key))
     started = time.monotonic()
     out = subprocess.run(
         [
+            *pinned,
             procs.ensure_wrk(),
             "-t",
             str(threads),

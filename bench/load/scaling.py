@@ -20,6 +20,16 @@ the same rounds against the same one-worker gateway: an A/B of a server change i
 the rounds one request through each gateway must come back as the relayed completion with its
 usage; after, every request wrk counted must have a consume log with a quota (read from the
 gateway's SQLite database once it has stopped).
+
+With one worker, the gateway has one core and wrk and nginx run on the other for free; with two,
+all of it shares both, so on two cores 2w/1w is at most 2g / (g + w) (the bound printed). Each
+round therefore also measures the one-worker gateway with its whole load on one core: every thread
+of its supervisor and worker, nginx's master and worker, and wrk (``taskset``) pinned to the
+lowest core this process may use, restored to all of them after the run. Two workers over that,
+with everything on both cores, is 2w/1w with resources that scale ("one worker's whole load on
+one core"); halfway through every run the affinity of each task of the gateway, nginx and wrk is
+read back from /proc and printed, and the pinned run's CPU (gateway plus wrk and nginx, per wall
+second) must come to about one core.
 """
 
 from __future__ import annotations
@@ -40,7 +50,7 @@ from pathlib import Path
 
 import psutil
 
-from bench.load import loadgen, procs
+from bench.load import affinity, loadgen, procs
 from bench.load.__main__ import _body
 from bench.load.measure import cpu_seconds
 
@@ -64,8 +74,16 @@ class Run:
     requests: int
     errors: int
     harness_us: float = 0.0  # CPU µs per request of wrk and the static nginx together
+    harness_cores: float = 0.0  # wrk's and the static nginx's CPU-seconds per wall second
     worker_cores: list[float] = field(default_factory=list)  # each process of the tree, as started
     connections: list[int] = field(default_factory=list)  # wrk's connections each worker held
+    # halfway: tasks of the gateway, nginx and wrk per CPU list they may run on, e.g. {"0": 12}
+    affinity: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def load_cores(self) -> float:
+        """The CPU-seconds per wall second of the whole load: the gateway, wrk and nginx."""
+        return self.gateway_cores + self.harness_cores
 
     @property
     def busier_share(self) -> float:
@@ -81,6 +99,8 @@ class Scaling:
     two: list[Run] = field(default_factory=list)
     logged: dict[int, tuple[int, int]] = field(default_factory=dict)  # workers: (consume logs, requests)
     trees: dict[str, list[Run]] = field(default_factory=dict)  # two workers from another source tree
+    pinned: list[Run] = field(default_factory=list)  # one worker, its whole load on one core
+    pinned_cores: str = ""  # the core it was pinned to, as a CPU list
 
     @property
     def ratio(self) -> float:
@@ -92,6 +112,16 @@ class Scaling:
         """The same for requests per gateway CPU-second (1.0: a second worker adds no cost)."""
         pairs = zip(self.one, self.two, strict=True)
         return statistics.median(t.per_cpu_second / o.per_cpu_second for o, t in pairs)
+
+    @property
+    def pinned_ratios(self) -> list[float]:
+        """Per round, two workers' req/s (everything on both cores) over one worker's with the
+        gateway, wrk and nginx all on one core: 2w/1w with the cores scaled with the workers."""
+        return [t.rps / p.rps for p, t in zip(self.pinned, self.two, strict=True)]
+
+    @property
+    def pinned_ratio(self) -> float:
+        return statistics.median(self.pinned_ratios) if self.pinned else float("nan")
 
     @property
     def ceilings(self) -> list[float]:
@@ -144,9 +174,39 @@ class Scaling:
             held = ", ".join("/".join(str(n) for n in run.connections) for run in runs)
             lines.append(f"  2 workers{label}, the busier worker's share of their CPU per round: {shares}")
             lines.append(f"  2 workers{label}, wrk's connections held by each worker per round: {held}")
+        if self.pinned:
+            lines.extend(self._pinned_lines())
         for workers, (logs, requests) in sorted(self.logged.items()):
             lines.append(f"  {workers}w: {logs} consume logs with a quota, wrk counted {requests}")
         return "\n".join(lines)
+
+    def _pinned_lines(self) -> list[str]:
+        runs = self.pinned
+
+        def med(attr: str) -> float:
+            return float(statistics.median(getattr(r, attr) for r in runs))
+
+        def held(run: Run) -> str:
+            return ", ".join(f"{n} on {cores}" for cores, n in sorted(run.affinity.items())) or "none read"
+
+        return [
+            f"2w/1w, one worker's whole load on one core: {self.pinned_ratio:.2f} (per round "
+            + ", ".join(f"{r:.2f}" for r in self.pinned_ratios)
+            + f"): one worker with its supervisor, nginx and wrk pinned to core {self.pinned_cores},"
+            " against two workers with everything on both cores (the same 2w runs as above)",
+            f"  1 worker, whole load on core {self.pinned_cores}: {med('rps'):.0f} req/s,"
+            f" {med('per_cpu_second'):.0f} req per gateway CPU-s, wrk+nginx {med('harness_us'):.0f} µs/req,"
+            f" the load on {med('load_cores'):.2f} cores (gateway {med('gateway_cores'):.2f}),"
+            f" machine busy {med('machine_cores'):.2f} of 2 cores (medians; per round load "
+            + ", ".join(f"{r.load_cores:.2f}" for r in runs)
+            + ", machine "
+            + ", ".join(f"{r.machine_cores:.2f}" for r in runs)
+            + ")",
+            "  tasks of the gateway, nginx and wrk by the cores they may run on, read halfway: pinned "
+            + "; ".join(held(r) for r in runs)
+            + "; 2 workers "
+            + "; ".join(held(r) for r in self.two),
+        ]
 
 
 def mock_reply(mock: procs.Server) -> bytes:
@@ -200,18 +260,51 @@ def held(server: procs.Server) -> list[int]:
     return counts
 
 
-def saturate(server: procs.Server, key: str, connections: int, seconds: float, upstream: procs.Server) -> Run:
+def _affinity(pids: list[int]) -> dict[str, int]:
+    return dict(affinity.seen([*pids, *affinity.children_named("wrk")]))
+
+
+def saturate(
+    server: procs.Server,
+    key: str,
+    connections: int,
+    seconds: float,
+    upstream: procs.Server,
+    cores: frozenset[int] | None = None,
+) -> Run:
+    """One wrk run at saturation; with ``cores``, the gateway's and nginx's every task and wrk run
+    on those cores only, and are put back on all the cores this process may use afterwards."""
+    if cores is None:
+        return _saturate(server, key, connections, seconds, upstream, None)
+    with affinity.pinned([*server.pids, *upstream.pids], cores, restore=os.sched_getaffinity(0)):
+        return _saturate(server, key, connections, seconds, upstream, cores)
+
+
+def _saturate(
+    server: procs.Server,
+    key: str,
+    connections: int,
+    seconds: float,
+    upstream: procs.Server,
+    cores: frozenset[int] | None,
+) -> Run:
     url = server.url + "/v1/chat/completions"
     body = _body(CHAT, False)
-    loadgen.wrk(url, body, key, connections=connections, seconds=1)  # warm-up
+    loadgen.wrk(url, body, key, connections=connections, seconds=1, cores=cores)  # warm-up
     counted: list[int] = []
+    tasks: dict[str, int] = {}
+
+    def sample() -> None:
+        counted.extend(held(server))
+        tasks.update(_affinity([*server.pids, *upstream.pids]))
+
     # Halfway: wrk's connections are all open and have been since its start.
-    sampler = threading.Timer(seconds / 2, lambda: counted.extend(held(server)))
+    sampler = threading.Timer(seconds / 2, sample)
     each = [cpu_seconds([pid]) for pid in server.pids]
     harness = _children_cpu() + cpu_seconds(upstream.pids)
     cpu, busy, started = cpu_seconds(server.pids), busy_ticks(), time.monotonic()
     sampler.start()
-    result = loadgen.wrk(url, body, key, connections=connections, seconds=seconds)
+    result = loadgen.wrk(url, body, key, connections=connections, seconds=seconds, cores=cores)
     sampler.join()
     wall = time.monotonic() - started
     cpu = cpu_seconds(server.pids) - cpu
@@ -227,8 +320,10 @@ def saturate(server: procs.Server, key: str, connections: int, seconds: float, u
         requests=result.requests,
         errors=result.errors,
         harness_us=harness / max(result.requests, 1) * 1e6,
+        harness_cores=harness / wall,
         worker_cores=each,
         connections=counted,
+        affinity=tasks,
     )
 
 
@@ -241,9 +336,12 @@ def measure(
     trees: dict[str, str] | None = None,
 ) -> Scaling:
     """One- and two-worker gateways in front of the static upstream, ``rounds`` alternated rounds;
-    ``trees``: label -> source tree of a further two-worker gateway measured in the same rounds."""
+    ``trees``: label -> source tree of a further two-worker gateway measured in the same rounds.
+    Each round also runs the one-worker gateway with its whole load pinned to one core (its
+    requests count for its consume-log check with the others)."""
     reply = mock_reply(mock)
-    scaling = Scaling()
+    core = frozenset({min(os.sched_getaffinity(0))})
+    scaling = Scaling(pinned_cores=affinity.format_cpu_list(core))
     trees = trees or {}
     scaling.trees = {label: [] for label in trees}
     # name: (workers, extra environment, where its runs go)
@@ -253,6 +351,11 @@ def measure(
     }
     for label, tree in trees.items():
         setups[f"2w-{label}"] = (2, {"PYTHONPATH": tree}, scaling.trees[label])
+    # name: (the gateway it runs, the cores of its whole load or None, where its runs go)
+    runs: dict[str, tuple[str, frozenset[int] | None, list[Run]]] = {
+        name: (name, None, setup[2]) for name, setup in setups.items()
+    }
+    runs["1w-pinned"] = ("1w", core, scaling.pinned)
     counted = dict.fromkeys(setups, 0)
     with contextlib.ExitStack() as stack:
         static = stack.enter_context(procs.static_upstream(reply, workdir))
@@ -263,12 +366,13 @@ def measure(
             )
             check_relayed(server, key, reply)
             gateways[name] = (server, key)
-        order = list(setups)
+        order = list(runs)
         for index in range(rounds):
             for name in order if index % 2 == 0 else order[::-1]:
-                run = saturate(*gateways[name], connections, seconds, static)
-                setups[name][2].append(run)
-                counted[name] += run.requests
+                gateway, cores, into = runs[name]
+                run = saturate(*gateways[gateway], connections, seconds, static, cores)
+                into.append(run)
+                counted[gateway] += run.requests
     for workers in (1, 2):
         name = f"{workers}w"
         scaling.logged[workers] = (consume_logs(workdir / name / "bench.db"), counted[name])
@@ -278,7 +382,7 @@ def measure(
 def _cells(run: Run) -> str:
     return (
         f"{run.rps:6.0f} req/s ({run.per_cpu_second:4.0f}/CPU-s, wrk+nginx {run.harness_us:.0f} µs/req,"
-        f" gateway {run.gateway_cores:.2f} cores,"
+        f" gateway {run.gateway_cores:.2f} cores, load {run.load_cores:.2f},"
         f" machine {run.machine_cores:.2f}; by process {' '.join(f'{c:.2f}' for c in run.worker_cores)}"
         + (f"; connections {'/'.join(str(n) for n in run.connections)})" if run.connections else ")")
     )
@@ -302,10 +406,11 @@ def main() -> int:
         scaling = measure(mock, Path(tmp), args.rounds, args.seconds, args.connections, trees)
     for index, (one, two) in enumerate(zip(scaling.one, scaling.two, strict=True), 1):
         others = [runs[index - 1] for runs in scaling.trees.values()]
-        errors = sum(run.errors for run in (one, two, *others))
+        errors = sum(run.errors for run in (one, two, scaling.pinned[index - 1], *others))
         print(
             f"round {index}: 1w {_cells(one)}  2w {_cells(two)}"
             + "".join(f"  2w ({label}) {_cells(runs[index - 1])}" for label, runs in scaling.trees.items())
+            + f"  1w on core {scaling.pinned_cores} {_cells(scaling.pinned[index - 1])}"
             + (f"  errors {errors}" if errors else "")
         )
     print(scaling.summary())

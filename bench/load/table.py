@@ -4,11 +4,12 @@
 
 One run, about three and a quarter minutes: the mock upstream, nginx ``proxy_pass`` in front of it
 (the floor), the gateway with two workers, then for the 2w/1w column one- and two-worker gateways in
-front of nginx answering the mock's completion itself (``bench.load.scaling``); then the same
-two-worker gateway on PostgreSQL + Redis (``SQL_DSN`` a throwaway database on 127.0.0.1:5432,
-``REDIS_CONN_STRING`` 127.0.0.1:6379 under a key prefix of its own), unless ``--embedded-only`` or
-either service does not answer. Every figure of a row
-comes from the same run, so the ratios to the floor are what to compare between runs (the machine is
+front of nginx answering the mock's completion itself (``bench.load.scaling``; its notes add, as
+an extra figure, 2w/1w against one worker with its whole load, gateway, nginx and wrk, pinned to
+one core); then the same two-worker gateway on PostgreSQL + Redis (``SQL_DSN`` a throwaway
+database on 127.0.0.1:5432, ``REDIS_CONN_STRING`` 127.0.0.1:6379 under a key prefix of its own),
+unless ``--embedded-only`` or either service does not answer. Every figure of a row comes from
+the same run, so the ratios to the floor are what to compare between runs (the machine is
 shared; absolute figures move by a quarter). Method: bench/README.md, "Issue 19's table".
 """
 
@@ -59,6 +60,8 @@ class Figures:
     chat_rps: float = 0.0
     two_over_one: float = float("nan")  # req/s, against the static upstream (bench.load.scaling)
     two_over_one_cpu: float = float("nan")  # req per gateway CPU-second, the same runs
+    # two workers' req/s over one's with its gateway, nginx and wrk all on one core (the notes)
+    two_over_one_pinned: float = float("nan")
     errors: int = 0
     notes: list[str] = field(default_factory=list)
     steady_split: str = ""  # each process's share of the tree's CPU in the steady window
@@ -277,7 +280,8 @@ def main() -> int:
             mock, workdir / "scale", args.scale_rounds, args.scale_seconds, args.connections
         )
         gateway.two_over_one, gateway.two_over_one_cpu = scale.ratio, scale.cpu_ratio
-        gateway.errors += sum(run.errors for run in scale.one + scale.two)
+        gateway.two_over_one_pinned = scale.pinned_ratio
+        gateway.errors += sum(run.errors for run in scale.one + scale.two + scale.pinned)
         print("  measured newapi with one and two workers, static upstream", file=sys.stderr, flush=True)
         rows = [nginx, gateway]
         server_row = None if args.embedded_only else _server_row(mock, workdir / "pg", models, args)
