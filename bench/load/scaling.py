@@ -189,6 +189,13 @@ class Scaling:
         def held(run: Run) -> str:
             return ", ".join(f"{n} on {cores}" for cores, n in sorted(run.affinity.items())) or "none read"
 
+        # The ratio taken apart: the cores two workers' whole load got over the pinned run's (2.0 on
+        # an otherwise idle machine; other jobs take from it) times their requests per CPU-second
+        # of the whole load over the pinned run's (1.0 if nothing costs more once spread).
+        pairs = list(zip(self.pinned, self.two, strict=True))
+        got = [t.load_cores / p.load_cores for p, t in pairs]
+        yields = [(t.rps / t.load_cores) / (p.rps / p.load_cores) for p, t in pairs]
+
         return [
             f"2w/1w, one worker's whole load on one core: {self.pinned_ratio:.2f} (per round "
             + ", ".join(f"{r:.2f}" for r in self.pinned_ratios)
@@ -202,6 +209,10 @@ class Scaling:
             + ", machine "
             + ", ".join(f"{r.machine_cores:.2f}" for r in runs)
             + ")",
+            f"  taken apart: 2 workers' whole load got {statistics.median(got):.2f}x the pinned run's cores"
+            f" (per round {', '.join(f'{g:.2f}' for g in got)}) and served"
+            f" {statistics.median(yields):.2f}x its requests per CPU-second of the whole load (per round"
+            f" {', '.join(f'{y:.2f}' for y in yields)})",
             "  tasks of the gateway, nginx and wrk by the cores they may run on, read halfway: pinned "
             + "; ".join(held(r) for r in runs)
             + "; 2 workers "
