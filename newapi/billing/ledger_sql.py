@@ -73,6 +73,7 @@ from newapi.billing.sql_balances import Balance, Taken, add_to_bucket, forget_id
 from newapi.billing.sql_leases import grow_lease, refund_leases, shrink_leases, sweep_orphans
 from newapi.billing.sql_outbox import OutboxShipper
 from newapi.core.errors import QuotaExceeded
+from newapi.core.ticks import next_tick
 from newapi.node.workers import Presence, new_worker_id
 
 log = logging.getLogger(__name__)
@@ -338,9 +339,10 @@ class SqlLedger:
 
     async def _run(self) -> None:
         sweep_at = 0.0
+        loop = asyncio.get_running_loop()
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._interval)
+                await asyncio.wait_for(self._wake.wait(), next_tick(loop, self._interval) - loop.time())
             self._wake.clear()
             try:
                 await self.flush()

@@ -15,6 +15,8 @@ from __future__ import annotations
 import asyncio
 import time
 
+from newapi.core.ticks import next_tick
+
 _Task = asyncio.Task[object]
 
 
@@ -61,7 +63,7 @@ class IdleWatch:
             self._last = {task: last for task, last in self._last.items() if task.get_loop() is loop}
             self._fired.clear()
             self._loop = loop
-        self._timer = loop.call_later(self._tick, self._sweep)
+        self._timer = loop.call_at(next_tick(loop, self._tick), self._sweep)
 
     def _sweep(self) -> None:
         limit = time.monotonic() - self.timeout
@@ -71,7 +73,11 @@ class IdleWatch:
                 del self._last[task]
                 task.cancel()
         loop = self._loop
-        self._timer = loop.call_later(self._tick, self._sweep) if self._last and loop is not None else None
+        self._timer = (
+            loop.call_at(next_tick(loop, self._tick), self._sweep)
+            if self._last and loop is not None
+            else None
+        )
 
 
 _watches: dict[float, IdleWatch] = {}

@@ -12,6 +12,7 @@ import socket
 import time
 from typing import Any
 
+from newapi.core.ticks import next_tick
 from newapi.core.types import ASGIApp
 from newapi.http1.connection import Connection
 from newapi.http1.first_requests import FirstRequests
@@ -176,7 +177,7 @@ class Worker:
             if conn.since <= limit and conn.waiting and conn not in self._held:
                 # A keep-alive connection left unused, or a head that stopped arriving.
                 conn.close()
-        self._sweep = self.loop.call_later(_SWEEP_SECONDS, self._sweep_once)
+        self._sweep = self.loop.call_at(next_tick(self.loop, _SWEEP_SECONDS), self._sweep_once)
 
     # -- the worker's life ---------------------------------------------------------------
 
@@ -188,7 +189,7 @@ class Worker:
             self.loop.add_signal_handler(signum, stopping.set)
         self.sock.setblocking(False)
         self._start_accepting()
-        self._sweep = self.loop.call_later(_SWEEP_SECONDS, self._sweep_once)
+        self._sweep = self.loop.call_at(next_tick(self.loop, _SWEEP_SECONDS), self._sweep_once)
         await stopping.wait()
         await self._stop()
         await lifespan.shutdown()

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from newapi.core.ticks import sleep_to_tick
 from newapi.core.types import Receive, Scope, Send
 from newapi.http.headers import RequestHeaders
 from newapi.http.responses import send_bytes
@@ -47,7 +48,7 @@ class Exporter:
 
     async def run_forever(self) -> None:
         while True:
-            await asyncio.sleep(FOLD_EVERY)
+            await sleep_to_tick(FOLD_EVERY)
             try:
                 self.fold()
             except Exception:

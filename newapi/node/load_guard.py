@@ -6,10 +6,10 @@ relay requests are refused with 503. The relay reads one attribute per request.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from newapi.core.errors import ServiceUnavailable
+from newapi.core.ticks import sleep_to_tick
 from newapi.options.store import OptionStore
 
 log = logging.getLogger(__name__)
@@ -72,4 +72,4 @@ class LoadGuard:
                 self.sample()
             except Exception:
                 log.warning("sampling the system load failed", exc_info=True)
-            await asyncio.sleep(SAMPLE_EVERY)
+            await sleep_to_tick(SAMPLE_EVERY)

@@ -1,0 +1,47 @@
+"""newapi.core.ticks: a worker's periodic jobs wake on the same loop turn, whenever they started."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from newapi.core.ticks import next_tick, sleep_to_tick
+
+
+class _Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def time(self) -> float:
+        return self.now
+
+
+@pytest.mark.parametrize("now", [0.0, 3.2, 3.49, 3.5, 3.51, 3.999, 4.0, 4.001, 1234.567])
+@pytest.mark.parametrize("period", [1.0, 0.25])
+def test_the_next_tick_is_a_whole_period_half_to_1_5_periods_away(now: float, period: float) -> None:
+    tick = next_tick(_Clock(now), period)  # type: ignore[arg-type]
+    assert tick / period == pytest.approx(round(tick / period))
+    assert 0.5 * period - 1e-9 <= tick - now <= 1.5 * period + 1e-9
+
+
+def test_jobs_started_apart_wake_on_the_same_ticks() -> None:
+    period = 0.2
+
+    async def main() -> list[float]:
+        loop = asyncio.get_running_loop()
+        woke: list[float] = []
+
+        async def job(start: float) -> None:
+            await asyncio.sleep(start)
+            for _ in range(2):
+                await sleep_to_tick(period)
+                woke.append(loop.time() / period)
+
+        # Started 0.3 and 0.6 of a period apart: with a plain sleep of the period one of them
+        # at least would wake more than 0.15 of a period off any whole tick.
+        await asyncio.gather(job(0.0), job(0.3 * period), job(0.6 * period))
+        return woke
+
+    woke = asyncio.run(main())
+    assert all(abs(w - round(w)) <= 0.15 for w in woke), woke
