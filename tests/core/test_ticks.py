@@ -1,12 +1,15 @@
-"""newapi.core.ticks: a worker's periodic jobs wake on the same loop turn, whenever they started."""
+"""newapi.core.ticks: a worker's periodic jobs wake on the same loop turn, whenever they started;
+workers on phases of their own."""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
+import os
 
 import pytest
 
-from newapi.core.ticks import next_tick, sleep_to_tick
+from newapi.core.ticks import next_tick, phase, sleep_to_tick
 
 
 class _Clock:
@@ -21,7 +24,8 @@ class _Clock:
 @pytest.mark.parametrize("period", [1.0, 0.25])
 def test_the_next_tick_is_a_whole_period_half_to_1_5_periods_away(now: float, period: float) -> None:
     tick = next_tick(_Clock(now), period)  # type: ignore[arg-type]
-    assert tick / period == pytest.approx(round(tick / period))
+    whole = tick / period - phase()
+    assert whole == pytest.approx(round(whole))
     assert 0.5 * period - 1e-9 <= tick - now <= 1.5 * period + 1e-9
 
 
@@ -36,7 +40,7 @@ def test_jobs_started_apart_wake_on_the_same_ticks() -> None:
             await asyncio.sleep(start)
             for _ in range(2):
                 await sleep_to_tick(period)
-                woke.append(loop.time() / period)
+                woke.append(loop.time() / period - phase())
 
         # Started 0.3 and 0.6 of a period apart: with a plain sleep of the period one of them
         # at least would wake more than 0.15 of a period off any whole tick.
@@ -45,3 +49,14 @@ def test_jobs_started_apart_wake_on_the_same_ticks() -> None:
 
     woke = asyncio.run(main())
     assert all(abs(w - round(w)) <= 0.15 for w in woke), woke
+
+
+def test_each_process_gets_a_phase_of_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Read again whenever the pid changed (a forked worker), from the pid: workers forked one
+    # after the other tick far apart, so their flushes do not meet on SQLite's lock.
+    phases = []
+    for pid in (1000, 1001, 1002):
+        monkeypatch.setattr(os, "getpid", lambda pid=pid: pid)
+        phases.append(phase())
+    gaps = [abs(a - b) for a, b in itertools.pairwise(phases)]
+    assert all(min(gap, 1 - gap) > 0.3 for gap in gaps), phases
