@@ -168,7 +168,7 @@ def test_an_idle_supervisor_sleeps_until_a_worker_ends_and_workers_block_no_sign
         before = int(_status(server.process.pid, "voluntary_ctxt_switches"))
         time.sleep(1.0)
         woke = int(_status(server.process.pid, "voluntary_ctxt_switches")) - before
-        assert woke <= 1, woke  # a poll every 0.1 s woke it 10 times a second
+        assert woke <= 3, woke  # a poll every 0.1 s woke it 10 times a second
         psutil.Process(workers[0]).kill()
         deadline = time.monotonic() + 20
         while workers[0] in _workers(server.process.pid, 2):
