@@ -73,7 +73,7 @@ from newapi.billing.sql_balances import Balance, Taken, add_to_bucket, forget_id
 from newapi.billing.sql_leases import grow_lease, refund_leases, shrink_leases, sweep_orphans
 from newapi.billing.sql_outbox import OutboxShipper
 from newapi.core.errors import QuotaExceeded
-from newapi.core.ticks import next_tick
+from newapi.core.ticks import seconds_to_tick
 from newapi.node.workers import Presence, new_worker_id
 
 log = logging.getLogger(__name__)
@@ -342,7 +342,7 @@ class SqlLedger:
         loop = asyncio.get_running_loop()
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), next_tick(loop, self._interval) - loop.time())
+                await asyncio.wait_for(self._wake.wait(), seconds_to_tick(loop, self._interval))
             self._wake.clear()
             try:
                 await self.flush()

@@ -36,6 +36,10 @@ def next_tick(loop: asyncio.AbstractEventLoop, period: float = 1.0) -> float:
     return (math.floor(loop.time() / period - offset + 0.5) + 1 + offset) * period
 
 
+def seconds_to_tick(loop: asyncio.AbstractEventLoop, period: float = 1.0) -> float:
+    """How long until :func:`next_tick`: a sleep's or a wait's timeout."""
+    return next_tick(loop, period) - loop.time()
+
+
 async def sleep_to_tick(period: float = 1.0) -> None:
-    loop = asyncio.get_running_loop()
-    await asyncio.sleep(next_tick(loop, period) - loop.time())
+    await asyncio.sleep(seconds_to_tick(asyncio.get_running_loop(), period))
